@@ -1,0 +1,51 @@
+//! `lstm-accel`: the command line of the compressed-LSTM accelerator
+//! generator. Each subcommand prints a human report, or JSON with `--json`.
+
+mod demo;
+mod report;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Generator of FPGA accelerators for compressed LSTM networks.
+#[derive(Parser)]
+#[command(name = "lstm-accel", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the main job on the defaults shipped with the tool.
+    Demo(demo::DemoArgs),
+    /// Describes a model file: layers, encodings, weight bits, datapath widths.
+    Info {
+        /// Model file (JSON, see docs/model-format.md).
+        #[arg(long)]
+        model: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs the bit-exact reference model on frames.
+    Reference(report::ReferenceArgs),
+    /// Maximum error of every sigmoid/tanh approximation, computed over the
+    /// whole input domain.
+    Activations(report::ActivationArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result: Result<()> = match cli.command {
+        Command::Demo(a) => demo::run(&a),
+        Command::Info { model, json } => report::info(&model, json),
+        Command::Reference(a) => report::reference(&a),
+        Command::Activations(a) => report::activations(&a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
