@@ -1,15 +1,18 @@
-//! Post-training compression: a float LSTM ([`FloatModel`], e.g. imported from
+//! Post-training compression: a float LSTM
+//! ([`FloatModel`](lstm_accel_model::float::FloatModel), e.g. imported from
 //! PyTorch) into an accelerator [`Model`](lstm_accel_model::Model) with
 //! structured, low-rank and low-precision weight matrices.
 //!
 //! A matrix is compressed in two stages: a *structure* is fitted in f64
-//! ([`structure`]: dense, block-Toeplitz, block-circulant, Toeplitz-like of
-//! displacement rank r, low rank `U V`), then the structure's parameters are
-//! quantized by a *scalar* quantizer ([`scalar`]: ternary, power of two,
-//! codebook). Where a structure has two factors, the second is re-fitted by
-//! least squares against the first one's quantized values, so it absorbs
-//! that rounding. [`quantize_matrix`] does one matrix; [`quantize::quantize_model`]
-//! a whole model, with per-matrix overrides, register formats and biases.
+//! ([`structure`]: dense, block-Toeplitz, block-circulant, low rank `U V`;
+//! [`toeplitz`]: Toeplitz-like of displacement rank r), then the structure's
+//! parameters are quantized by a *scalar* quantizer ([`scalar`]: ternary,
+//! power of two, codebook). Where a structure has two factors (Toeplitz-like
+//! `g` and `h`, low-rank `U` and `V`), one is quantized, the other re-fitted
+//! by least squares against it and quantized, alternately for a few rounds
+//! ([`REFIT_ROUNDS`]), keeping the best pair. [`quantize_matrix`] does one
+//! matrix; [`quantize::quantize_model`] a whole model, with per-matrix
+//! overrides, register formats and biases.
 //!
 //! Specs are plain serde data with snake_case tags, so a user can write
 //! them in JSON, e.g.
@@ -19,6 +22,7 @@
 pub mod quantize;
 pub mod scalar;
 pub mod structure;
+pub mod toeplitz;
 
 pub use quantize::{matrix_paths, quantize_model, quantize_model_calibrated, QuantSpec};
 pub use scalar::ScalarSpec;
@@ -90,18 +94,24 @@ impl MatrixSpec {
         let big = rows.max(cols);
         let check_block = |k: usize| {
             if k == 0 || k > big {
-                Err(format!("block size {k} is not allowed for a {rows}x{cols} matrix (1..={big})"))
+                Err(format!(
+                    "block size {k} is not allowed for a {rows}x{cols} matrix (1..={big})"
+                ))
             } else {
                 Ok(())
             }
         };
         match self.structure {
             Structure::Dense { .. } => Ok(()),
-            Structure::BlockToeplitz { block } | Structure::BlockCirculant { block } => check_block(block),
+            Structure::BlockToeplitz { block } | Structure::BlockCirculant { block } => {
+                check_block(block)
+            }
             Structure::ToeplitzLike { block, rank } => {
                 check_block(block)?;
                 if rank == 0 || rank > block {
-                    return Err(format!("displacement rank {rank} is not allowed with block size {block} (1..={block})"));
+                    return Err(format!(
+                        "displacement rank {rank} is not allowed with block size {block} (1..={block})"
+                    ));
                 }
                 Ok(())
             }
@@ -125,7 +135,11 @@ pub fn quantize_matrix(w: &FloatMatrix, spec: &MatrixSpec) -> Result<Matrix, Str
 
 /// Compresses one matrix; with `rng`, ternary and power-of-two codes use
 /// stochastic rounding.
-pub fn quantize_matrix_with(w: &FloatMatrix, spec: &MatrixSpec, mut rng: Option<&mut dyn RngCore>) -> Result<Matrix, String> {
+pub fn quantize_matrix_with(
+    w: &FloatMatrix,
+    spec: &MatrixSpec,
+    rng: Option<&mut (dyn RngCore + '_)>,
+) -> Result<Matrix, String> {
     let (rows, cols) = (w.rows, w.cols);
     if rows == 0 || cols == 0 || w.data.len() != rows * cols {
         return Err(format!("shape {rows}x{cols} with {} values", w.data.len()));
@@ -135,7 +149,8 @@ pub fn quantize_matrix_with(w: &FloatMatrix, spec: &MatrixSpec, mut rng: Option<
     }
     spec.check(rows, cols)?;
     let data: Vec<f64> = w.data.iter().map(|&x| f64::from(x)).collect();
-    let q = |v: &[f64], rng: Option<&mut dyn RngCore>| scalar::quantize(v, &spec.scalar, rng);
+    let q =
+        |v: &[f64], rng: Option<&mut (dyn RngCore + '_)>| scalar::quantize(v, &spec.scalar, rng);
     let m = match spec.structure {
         Structure::Dense { per_row: false } => Matrix::Dense(Dense {
             rows,
@@ -143,10 +158,16 @@ pub fn quantize_matrix_with(w: &FloatMatrix, spec: &MatrixSpec, mut rng: Option<
             values: q(&data, rng)?,
             row_exp: None,
         }),
-        Structure::Dense { per_row: true } => Matrix::Dense(per_row(&data, rows, cols, &spec.scalar, rng)?),
+        Structure::Dense { per_row: true } => {
+            Matrix::Dense(per_row(&data, rows, cols, &spec.scalar, rng)?)
+        }
         Structure::BlockToeplitz { block } | Structure::BlockCirculant { block } => {
             let toeplitz = matches!(spec.structure, Structure::BlockToeplitz { .. });
-            let kind = if toeplitz { BlockKind::Toeplitz } else { BlockKind::Circulant };
+            let kind = if toeplitz {
+                BlockKind::Toeplitz
+            } else {
+                BlockKind::Circulant
+            };
             let params = structure::fit_blocked(&data, rows, cols, block, kind);
             let b = Blocked {
                 rows,
@@ -161,10 +182,7 @@ pub fn quantize_matrix_with(w: &FloatMatrix, spec: &MatrixSpec, mut rng: Option<
             }
         }
         Structure::ToeplitzLike { block, rank } => {
-            let fit = structure::fit_toeplitz_like(&data, rows, cols, block, rank);
-            let g = q(&fit.g, rng.as_deref_mut())?;
-            let h = structure::refit_h(&data, rows, cols, block, rank, &scalar::decode(&g));
-            let h = q(&h, rng)?;
+            let (g, h) = toeplitz_like(&data, rows, cols, block, rank, &spec.scalar, rng)?;
             Matrix::ToeplitzLike(ToeplitzLike {
                 rows,
                 cols,
@@ -175,10 +193,7 @@ pub fn quantize_matrix_with(w: &FloatMatrix, spec: &MatrixSpec, mut rng: Option<
             })
         }
         Structure::LowRank { rank } => {
-            let (_, v) = structure::fit_low_rank(&data, rows, cols, rank);
-            let v = q(&v, rng.as_deref_mut())?;
-            let u = structure::refit_left(&data, rows, cols, &scalar::decode(&v), rank);
-            let u = q(&u, rng)?;
+            let (u, v) = low_rank(&data, rows, cols, rank, &spec.scalar, rng)?;
             Matrix::LowRank(LowRank {
                 u: Dense {
                     rows,
@@ -199,6 +214,92 @@ pub fn quantize_matrix_with(w: &FloatMatrix, spec: &MatrixSpec, mut rng: Option<
     Ok(m)
 }
 
+/// Quantized Toeplitz-like generators: the float fit's `g` is quantized,
+/// every `h` refitted to it by least squares and quantized; then, for a few
+/// rounds, `g` is refitted to the quantized `h` and `h` to the quantized
+/// `g`, keeping the pair with the smallest error.
+fn toeplitz_like(
+    w: &[f64],
+    rows: usize,
+    cols: usize,
+    k: usize,
+    rank: usize,
+    spec: &ScalarSpec,
+    mut rng: Option<&mut (dyn RngCore + '_)>,
+) -> Result<(Values, Values), String> {
+    let err = |g: &Values, h: &Values| {
+        let fit = structure::ToeplitzFit {
+            g: scalar::decode(g),
+            h: scalar::decode(h),
+        };
+        let d = structure::expand_toeplitz_like(&fit, rows, cols, k, rank);
+        w.iter()
+            .zip(&d)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+    };
+    let fit = structure::fit_toeplitz_like(w, rows, cols, k, rank);
+    let mut g = scalar::quantize(&fit.g, spec, rng.as_deref_mut())?;
+    let hf = structure::refit_h(w, rows, cols, k, rank, &scalar::decode(&g));
+    let mut h = scalar::quantize(&hf, spec, rng.as_deref_mut())?;
+    let mut best = (err(&g, &h), g.clone(), h.clone());
+    for _ in 0..REFIT_ROUNDS {
+        let gf = structure::refit_g(w, rows, cols, k, rank, &scalar::decode(&h));
+        g = scalar::quantize(&gf, spec, rng.as_deref_mut())?;
+        let hf = structure::refit_h(w, rows, cols, k, rank, &scalar::decode(&g));
+        h = scalar::quantize(&hf, spec, rng.as_deref_mut())?;
+        let e = err(&g, &h);
+        if e < best.0 {
+            best = (e, g.clone(), h.clone());
+        }
+    }
+    Ok((best.1, best.2))
+}
+
+/// Rounds of alternating quantized refits of a two-factor matrix.
+pub const REFIT_ROUNDS: usize = 4;
+
+/// Quantized low-rank factors: `V` from the truncated SVD is quantized, `U`
+/// is refitted to it by least squares and quantized; then, for a few rounds,
+/// `V` is refitted to the quantized `U` and `U` to the quantized `V`,
+/// keeping the pair with the smallest error `|W - U V|`.
+fn low_rank(
+    w: &[f64],
+    rows: usize,
+    cols: usize,
+    rank: usize,
+    spec: &ScalarSpec,
+    mut rng: Option<&mut (dyn RngCore + '_)>,
+) -> Result<(Values, Values), String> {
+    let err = |u: &Values, v: &Values| {
+        let (u, v) = (scalar::decode(u), scalar::decode(v));
+        (0..rows * cols)
+            .map(|i| {
+                let p: f64 = (0..rank)
+                    .map(|t| u[(i / cols) * rank + t] * v[t * cols + i % cols])
+                    .sum();
+                (w[i] - p) * (w[i] - p)
+            })
+            .sum::<f64>()
+    };
+    let (_, v) = structure::fit_low_rank(w, rows, cols, rank);
+    let mut v = scalar::quantize(&v, spec, rng.as_deref_mut())?;
+    let u = structure::refit_left(w, rows, cols, &scalar::decode(&v), rank);
+    let mut u = scalar::quantize(&u, spec, rng.as_deref_mut())?;
+    let mut best = (err(&u, &v), u.clone(), v.clone());
+    for _ in 0..REFIT_ROUNDS {
+        let vf = structure::refit_right(w, rows, cols, &scalar::decode(&u), rank);
+        v = scalar::quantize(&vf, spec, rng.as_deref_mut())?;
+        let uf = structure::refit_left(w, rows, cols, &scalar::decode(&v), rank);
+        u = scalar::quantize(&uf, spec, rng.as_deref_mut())?;
+        let e = err(&u, &v);
+        if e < best.0 {
+            best = (e, u.clone(), v.clone());
+        }
+    }
+    Ok((best.1, best.2))
+}
+
 /// Largest spread of per-row exponents a dense matrix may have.
 const ROW_EXP_SPREAD: i32 = 24;
 
@@ -208,7 +309,13 @@ const ROW_EXP_SPREAD: i32 = 24;
 /// `2^e_r`, `e_r = round(log2 max|row|)`, the normalised matrix is quantized
 /// with one shared code, and `e_r` becomes the row exponent. All-zero rows
 /// take the largest exponent; exponents are kept within 24 octaves.
-fn per_row(w: &[f64], rows: usize, cols: usize, spec: &ScalarSpec, mut rng: Option<&mut dyn RngCore>) -> Result<Dense, String> {
+fn per_row(
+    w: &[f64],
+    rows: usize,
+    cols: usize,
+    spec: &ScalarSpec,
+    mut rng: Option<&mut (dyn RngCore + '_)>,
+) -> Result<Dense, String> {
     let lim = lstm_accel_model::encoding::scalar::EXP_LIMIT;
     let row = |r: usize| &w[r * cols..(r + 1) * cols];
     let mut exps: Vec<Option<i32>> = (0..rows)

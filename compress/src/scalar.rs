@@ -70,10 +70,14 @@ impl ScalarSpec {
             }
             ScalarSpec::Codebook { entries, width, .. } => {
                 if entries == 0 || entries > MAX_CODEBOOK {
-                    return Err(format!("codebook entries {entries}, allowed 1..={MAX_CODEBOOK}"));
+                    return Err(format!(
+                        "codebook entries {entries}, allowed 1..={MAX_CODEBOOK}"
+                    ));
                 }
                 if !(2..=MAX_CODEBOOK_WIDTH).contains(&width) {
-                    return Err(format!("codebook width {width} bits, allowed 2..={MAX_CODEBOOK_WIDTH}"));
+                    return Err(format!(
+                        "codebook width {width} bits, allowed 2..={MAX_CODEBOOK_WIDTH}"
+                    ));
                 }
                 Ok(())
             }
@@ -83,14 +87,25 @@ impl ScalarSpec {
 
 /// Quantizes `w` as `spec` says; with `rng`, ternary and power-of-two use
 /// stochastic rounding (codebooks are always deterministic).
-pub fn quantize(w: &[f64], spec: &ScalarSpec, rng: Option<&mut dyn RngCore>) -> Result<Values, String> {
+pub fn quantize(
+    w: &[f64],
+    spec: &ScalarSpec,
+    rng: Option<&mut (dyn RngCore + '_)>,
+) -> Result<Values, String> {
     spec.validate()?;
     Ok(match (spec, rng) {
         (ScalarSpec::Ternary, None) => ternary(w),
         (ScalarSpec::Ternary, Some(r)) => ternary_stochastic(w, r),
         (ScalarSpec::Pow2 { octaves }, None) => pow2(w, *octaves)?,
         (ScalarSpec::Pow2 { octaves }, Some(r)) => pow2_stochastic(w, *octaves, r)?,
-        (ScalarSpec::Codebook { entries, width, pow2 }, _) => codebook(w, *entries, *width, *pow2)?,
+        (
+            ScalarSpec::Codebook {
+                entries,
+                width,
+                pow2,
+            },
+            _,
+        ) => codebook(w, *entries, *width, *pow2)?,
     })
 }
 
@@ -173,7 +188,9 @@ pub fn ternary_codes(w: &[f64], delta: f64) -> Vec<i8> {
 pub fn ternary(w: &[f64]) -> Values {
     let (delta, exp) = ternary_params(w);
     Values {
-        code: ScalarCode::Ternary { exp: exp.unwrap_or(0) },
+        code: ScalarCode::Ternary {
+            exp: exp.unwrap_or(0),
+        },
         codes: ternary_codes(w, delta),
     }
 }
@@ -288,14 +305,23 @@ pub fn kmeans_zero(sorted: &[f64], free: usize) -> Vec<f64> {
         .map(|j| sorted[(((j as f64 + 0.5) / free as f64) * n as f64) as usize % n])
         .collect();
     for _ in 0..100 {
-        let mut all: Vec<(f64, Option<usize>)> = c.iter().enumerate().map(|(j, &v)| (v, Some(j))).collect();
+        let mut all: Vec<(f64, Option<usize>)> =
+            c.iter().enumerate().map(|(j, &v)| (v, Some(j))).collect();
         all.push((0.0, None));
         all.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut next = c.clone();
         for (i, &(v, who)) in all.iter().enumerate() {
             let Some(j) = who else { continue };
-            let lo_b = if i == 0 { f64::NEG_INFINITY } else { 0.5 * (all[i - 1].0 + v) };
-            let hi_b = if i + 1 == all.len() { f64::INFINITY } else { 0.5 * (v + all[i + 1].0) };
+            let lo_b = if i == 0 {
+                f64::NEG_INFINITY
+            } else {
+                0.5 * (all[i - 1].0 + v)
+            };
+            let hi_b = if i + 1 == all.len() {
+                f64::INFINITY
+            } else {
+                0.5 * (v + all[i + 1].0)
+            };
             let lo = sorted.partition_point(|&x| x < lo_b);
             let hi = sorted.partition_point(|&x| x < hi_b);
             if hi > lo {
@@ -316,7 +342,12 @@ pub fn kmeans_zero(sorted: &[f64], free: usize) -> Vec<f64> {
 
 /// Codebook of `entries` values (entry 0 = 0) stored in `width` bits.
 pub fn codebook(w: &[f64], entries: usize, width: u32, pow2: bool) -> Result<Values, String> {
-    ScalarSpec::Codebook { entries, width, pow2 }.validate()?;
+    ScalarSpec::Codebook {
+        entries,
+        width,
+        pow2,
+    }
+    .validate()?;
     let mut sorted: Vec<f64> = w.to_vec();
     sorted.sort_by(f64::total_cmp);
     let means = kmeans_zero(&sorted, entries - 1);
@@ -359,7 +390,10 @@ pub fn codebook(w: &[f64], entries: usize, width: u32, pow2: bool) -> Result<Val
     // Nearest entry for every weight.
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by_key(|&i| values[i]);
-    let real: Vec<f64> = order.iter().map(|&i| f64::from(values[i]) / scale).collect();
+    let real: Vec<f64> = order
+        .iter()
+        .map(|&i| f64::from(values[i]) / scale)
+        .collect();
     let codes = w
         .iter()
         .map(|&x| {

@@ -1,40 +1,29 @@
-//! Fitting structured matrices to a real matrix, in f64, before any scalar
-//! quantization. Every fit is a least-squares projection (exact where the
-//! structure is linear, alternating where it is bilinear):
+//! Fitting structures to a real matrix, in f64, before any scalar
+//! quantization; each fit is a least-squares projection onto its structure.
 //!
-//! - block-Toeplitz / block-circulant: the matrix is tiled with k x k blocks
+//! - Block-Toeplitz / block-circulant: the matrix is tiled with k x k blocks
 //!   (layout of `lstm_accel_model::encoding::structured`); each parameter is
-//!   the mean of the entries that share it (a block's diagonal, or a
+//!   the mean of the entries that share it (a block diagonal `a - b`, or a
 //!   circulant diagonal `(a - b) mod k`), which is the least-squares
 //!   projection. Padding entries past `rows`/`cols` take no part.
-//! - Toeplitz-like of displacement rank r per block: a block is
-//!   `sum_i Z1(g_i) Z-1(h_i)`, whose entry is
-//!   `W[a][b] = sum_n h[n] s(b, n) g[(a - b - n) mod k]` with
-//!   `s(b, n) = +1` if `b + n < k`, else `-1`. That is linear in `h` for a
-//!   fixed `g` and in `g` for a fixed `h`, so each rank-1 term is fitted to
-//!   the residual by alternating least squares (a few sweeps, each a k x k
-//!   normal-equation solve); the first term starts from the best circulant
-//!   (`h = e_0`), the next from the best skew-circulant (`g = e_0`), and so on
-//!   alternately (a Toeplitz block is exactly a circulant plus a
-//!   skew-circulant, so rank 2 recovers it). Each term's `g` and `h` are then
-//!   balanced to equal norms. After `g` is quantized, [`refit_h`] solves
-//!   for every `h` of a block jointly, so `h` absorbs `g`'s rounding.
+//! - Toeplitz-like of displacement rank r: see [`crate::toeplitz`] (its
+//!   functions are re-exported here).
 //! - Low rank `U V`: truncated SVD (nalgebra), the singular values split as
-//!   square roots into both factors; after `V` is quantized, [`refit_left`]
-//!   solves `U` by least squares against the quantized `V`.
+//!   square roots into both factors (Eckart-Young: the best rank-r
+//!   approximation); after one factor is quantized, [`refit_left`] or
+//!   [`refit_right`] solves the other by least squares against it.
 //!
 //! Normal equations carry a tiny ridge (`1e-12` of the mean diagonal) so
 //! that a degenerate system (an all-zero factor) gives zeros, not NaNs.
 
+pub use crate::toeplitz::{expand_toeplitz_like, fit_toeplitz_like, refit_g, refit_h, ToeplitzFit};
+
 use lstm_accel_model::encoding::structured::{blocks, BlockKind};
 use nalgebra::{DMatrix, DVector};
 
-/// Sweeps of alternating least squares per Toeplitz-like term.
-pub const ALS_SWEEPS: usize = 12;
-
 /// Solves `min |A x - y|^2` from the normal equations `M = A^T A`,
 /// `v = A^T y` (`p` unknowns); zeros when the system is degenerate.
-fn solve_normal(p: usize, m: Vec<f64>, v: Vec<f64>) -> Vec<f64> {
+pub(crate) fn solve_normal(p: usize, m: Vec<f64>, v: Vec<f64>) -> Vec<f64> {
     let trace: f64 = (0..p).map(|i| m[i * p + i]).sum();
     if trace <= 0.0 || !trace.is_finite() {
         return vec![0.0; p];
@@ -51,14 +40,14 @@ fn solve_normal(p: usize, m: Vec<f64>, v: Vec<f64>) -> Vec<f64> {
 }
 
 /// Accumulates normal equations from rows `(features, target)`.
-struct Normal {
-    p: usize,
-    m: Vec<f64>,
-    v: Vec<f64>,
+pub(crate) struct Normal {
+    pub(crate) p: usize,
+    pub(crate) m: Vec<f64>,
+    pub(crate) v: Vec<f64>,
 }
 
 impl Normal {
-    fn new(p: usize) -> Self {
+    pub(crate) fn new(p: usize) -> Self {
         Normal {
             p,
             m: vec![0.0; p * p],
@@ -66,7 +55,8 @@ impl Normal {
         }
     }
 
-    fn add(&mut self, row: &[f64], y: f64) {
+    /// Adds one row to both sides.
+    pub(crate) fn add(&mut self, row: &[f64], y: f64) {
         for (i, &ri) in row.iter().enumerate() {
             if ri == 0.0 {
                 continue;
@@ -78,24 +68,34 @@ impl Normal {
         }
     }
 
-    fn solve(self) -> Vec<f64> {
+    /// Adds one row to the right-hand side only (the Gram matrix is known).
+    pub(crate) fn add_rhs(&mut self, row: &[f64], y: f64) {
+        for (v, &r) in self.v.iter_mut().zip(row) {
+            *v += r * y;
+        }
+    }
+
+    pub(crate) fn solve(self) -> Vec<f64> {
         solve_normal(self.p, self.m, self.v)
     }
 }
 
 /// One k x k block of a matrix: values and which entries exist.
 #[derive(Clone)]
-struct Block {
-    k: usize,
-    w: Vec<f64>,
-    valid: Vec<bool>,
+pub(crate) struct Block {
+    pub(crate) k: usize,
+    pub(crate) w: Vec<f64>,
+    pub(crate) valid: Vec<bool>,
+    /// Every entry exists (no padding).
+    pub(crate) full: bool,
 }
 
-fn block(w: &[f64], rows: usize, cols: usize, k: usize, bi: usize, bj: usize) -> Block {
+pub(crate) fn block(w: &[f64], rows: usize, cols: usize, k: usize, bi: usize, bj: usize) -> Block {
     let mut b = Block {
         k,
         w: vec![0.0; k * k],
         valid: vec![false; k * k],
+        full: false,
     };
     for a in 0..k {
         for c in 0..k {
@@ -106,6 +106,7 @@ fn block(w: &[f64], rows: usize, cols: usize, k: usize, bi: usize, bj: usize) ->
             }
         }
     }
+    b.full = b.valid.iter().all(|&v| v);
     b
 }
 
@@ -129,174 +130,11 @@ pub fn fit_blocked(w: &[f64], rows: usize, cols: usize, k: usize, kind: BlockKin
                     }
                 }
             }
-            out.extend(sum.iter().zip(&n).map(|(s, &n)| if n > 0 { s / n as f64 } else { 0.0 }));
-        }
-    }
-    out
-}
-
-/// Sign of the skew-circulant wrap: `s(b, n)`.
-#[inline]
-fn skew_sign(k: usize, b: usize, n: usize) -> f64 {
-    if b + n < k {
-        1.0
-    } else {
-        -1.0
-    }
-}
-
-/// Entry `(a, b)` of `Z1(g) Z-1(h)`.
-fn term_entry(k: usize, g: &[f64], h: &[f64], a: usize, b: usize) -> f64 {
-    (0..k)
-        .map(|n| h[n] * skew_sign(k, b, n) * g[(a + 2 * k - b - n) % k])
-        .sum()
-}
-
-/// `h` minimising the residual of one term for a fixed `g`.
-fn solve_h(blk: &Block, resid: &[f64], g: &[f64]) -> Vec<f64> {
-    let k = blk.k;
-    let mut ne = Normal::new(k);
-    let mut row = vec![0.0; k];
-    for a in 0..k {
-        for b in 0..k {
-            if blk.valid[a * k + b] {
-                for (n, r) in row.iter_mut().enumerate() {
-                    *r = skew_sign(k, b, n) * g[(a + 2 * k - b - n) % k];
-                }
-                ne.add(&row, resid[a * k + b]);
-            }
-        }
-    }
-    ne.solve()
-}
-
-/// `g` minimising the residual of one term for a fixed `h`.
-fn solve_g(blk: &Block, resid: &[f64], h: &[f64]) -> Vec<f64> {
-    let k = blk.k;
-    let mut ne = Normal::new(k);
-    let mut row = vec![0.0; k];
-    for a in 0..k {
-        for b in 0..k {
-            if blk.valid[a * k + b] {
-                for (m, r) in row.iter_mut().enumerate() {
-                    let n = (a + 2 * k - b - m) % k;
-                    *r = skew_sign(k, b, n) * h[n];
-                }
-                ne.add(&row, resid[a * k + b]);
-            }
-        }
-    }
-    ne.solve()
-}
-
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
-
-fn unit(k: usize) -> Vec<f64> {
-    let mut e = vec![0.0; k];
-    e[0] = 1.0;
-    e
-}
-
-/// Toeplitz-like generators in the layout of
-/// `lstm_accel_model::encoding::ToeplitzLike`: per block (block-row-major),
-/// per term `i < rank`, `k` values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ToeplitzFit {
-    /// Circulant generators.
-    pub g: Vec<f64>,
-    /// Skew-circulant generators.
-    pub h: Vec<f64>,
-}
-
-/// Greedy rank-1 terms per block, each fitted by alternating least squares.
-pub fn fit_toeplitz_like(w: &[f64], rows: usize, cols: usize, k: usize, rank: usize) -> ToeplitzFit {
-    let (br, bc) = (blocks(rows, k), blocks(cols, k));
-    let mut fit = ToeplitzFit {
-        g: Vec::with_capacity(br * bc * rank * k),
-        h: Vec::with_capacity(br * bc * rank * k),
-    };
-    for bi in 0..br {
-        for bj in 0..bc {
-            let blk = block(w, rows, cols, k, bi, bj);
-            let mut resid = blk.w.clone();
-            for i in 0..rank {
-                let (mut g, mut h) = if i % 2 == 0 {
-                    let h = unit(k);
-                    (solve_g(&blk, &resid, &h), h)
-                } else {
-                    let g = unit(k);
-                    (g.clone(), solve_h(&blk, &resid, &g))
-                };
-                for _ in 0..ALS_SWEEPS {
-                    h = solve_h(&blk, &resid, &g);
-                    g = solve_g(&blk, &resid, &h);
-                }
-                let (ng, nh) = (norm(&g), norm(&h));
-                if ng > 0.0 && nh > 0.0 {
-                    let s = (nh / ng).sqrt();
-                    g.iter_mut().for_each(|x| *x *= s);
-                    h.iter_mut().for_each(|x| *x /= s);
-                } else {
-                    g.fill(0.0);
-                    h.fill(0.0);
-                }
-                for a in 0..k {
-                    for b in 0..k {
-                        resid[a * k + b] -= term_entry(k, &g, &h, a, b);
-                    }
-                }
-                fit.g.extend(g);
-                fit.h.extend(h);
-            }
-        }
-    }
-    fit
-}
-
-/// Every block's `h` generators solved jointly for fixed `g` (e.g. the
-/// quantized `g`), least squares against `w`.
-pub fn refit_h(w: &[f64], rows: usize, cols: usize, k: usize, rank: usize, g: &[f64]) -> Vec<f64> {
-    let (br, bc) = (blocks(rows, k), blocks(cols, k));
-    let mut out = Vec::with_capacity(g.len());
-    let mut row = vec![0.0; rank * k];
-    for bi in 0..br {
-        for bj in 0..bc {
-            let blk = block(w, rows, cols, k, bi, bj);
-            let off = (bi * bc + bj) * rank * k;
-            let gb = &g[off..off + rank * k];
-            let mut ne = Normal::new(rank * k);
-            for a in 0..k {
-                for b in 0..k {
-                    if blk.valid[a * k + b] {
-                        for i in 0..rank {
-                            let gi = &gb[i * k..(i + 1) * k];
-                            for n in 0..k {
-                                row[i * k + n] = skew_sign(k, b, n) * gi[(a + 2 * k - b - n) % k];
-                            }
-                        }
-                        ne.add(&row, blk.w[a * k + b]);
-                    }
-                }
-            }
-            out.extend(ne.solve());
-        }
-    }
-    out
-}
-
-/// The dense `rows x cols` matrix of Toeplitz-like generators.
-pub fn expand_toeplitz_like(fit: &ToeplitzFit, rows: usize, cols: usize, k: usize, rank: usize) -> Vec<f64> {
-    let bc = blocks(cols, k);
-    let mut out = vec![0.0; rows * cols];
-    for r in 0..rows {
-        for c in 0..cols {
-            let (bi, bj, a, b) = (r / k, c / k, r % k, c % k);
-            for i in 0..rank {
-                let off = ((bi * bc + bj) * rank + i) * k;
-                out[r * cols + c] += term_entry(k, &fit.g[off..off + k], &fit.h[off..off + k], a, b);
-            }
+            out.extend(
+                sum.iter()
+                    .zip(&n)
+                    .map(|(s, &n)| if n > 0 { s / n as f64 } else { 0.0 }),
+            );
         }
     }
     out
@@ -342,6 +180,26 @@ pub fn refit_left(w: &[f64], rows: usize, cols: usize, v: &[f64], rank: usize) -
             .map(|i| (0..cols).map(|c| v[i * cols + c] * wr[c]).sum())
             .collect();
         out.extend(solve_normal(rank, m.clone(), rhs));
+    }
+    out
+}
+
+/// `V` minimising `|W - U V|` for a fixed `U` (rows x rank), row-major.
+pub fn refit_right(w: &[f64], rows: usize, cols: usize, u: &[f64], rank: usize) -> Vec<f64> {
+    let mut m = vec![0.0; rank * rank];
+    for i in 0..rank {
+        for j in 0..rank {
+            m[i * rank + j] = (0..rows).map(|r| u[r * rank + i] * u[r * rank + j]).sum();
+        }
+    }
+    let mut out = vec![0.0; rank * cols];
+    for c in 0..cols {
+        let rhs: Vec<f64> = (0..rank)
+            .map(|i| (0..rows).map(|r| u[r * rank + i] * w[r * cols + c]).sum())
+            .collect();
+        for (i, x) in solve_normal(rank, m.clone(), rhs).into_iter().enumerate() {
+            out[i * cols + c] = x;
+        }
     }
     out
 }

@@ -62,7 +62,8 @@ const ORIGIN: &str = "generated: a seeded random ternary LSTM (no trained model 
 /// Runs the demo.
 pub fn run(a: &DemoArgs) -> Result<()> {
     let mut rng = random::rng(a.seed);
-    let mut model: Model = random::model(&mut rng, &ModelShape::ternary(40, &[64, 64], 10, a.width));
+    let mut model: Model =
+        random::model(&mut rng, &ModelShape::ternary(40, &[64, 64], 10, a.width));
     model.name = format!("demo-ternary-2x64-seed{}", a.seed);
     // Fixed choices rather than random ones: 1024-entry activation tables and
     // unbiased rounding.
@@ -149,7 +150,10 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         "reference (bit-exact, traced): classes {:?}",
         rep.reference_classes
     );
-    println!("float twin:                    classes {:?}", rep.float_classes);
+    println!(
+        "float twin:                    classes {:?}",
+        rep.float_classes
+    );
     println!(
         "fixed vs float: {}/{} sequences agree; max |dev| cell {:.4}, hidden {:.4}, logits {:.4}",
         rep.class_agreement, a.sequences, dev.cell, dev.hidden, dev.logits

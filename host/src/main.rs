@@ -2,6 +2,7 @@
 //! generator. Each subcommand prints a human report, or JSON with `--json`.
 
 mod demo;
+mod import;
 mod report;
 
 use anyhow::Result;
@@ -34,6 +35,8 @@ enum Command {
     /// Maximum error of every sigmoid/tanh approximation, computed over the
     /// whole input domain.
     Activations(report::ActivationArgs),
+    /// Imports a PyTorch LSTM state dict (safetensors) and quantizes it.
+    Import(import::ImportArgs),
 }
 
 fn main() {
@@ -43,6 +46,7 @@ fn main() {
         Command::Info { model, json } => report::info(&model, json),
         Command::Reference(a) => report::reference(&a),
         Command::Activations(a) => report::activations(&a),
+        Command::Import(a) => import::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -130,7 +130,11 @@ pub fn print_summary(s: &ModelSummary) {
             m.encoding,
             m.params,
             m.bits,
-            if m.shift_add { "  shift-add" } else { "  multiplier" }
+            if m.shift_add {
+                "  shift-add"
+            } else {
+                "  multiplier"
+            }
         );
     }
     for (i, l) in s.datapath.layers.iter().enumerate() {

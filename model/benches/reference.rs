@@ -18,12 +18,19 @@ fn bench(c: &mut Criterion) {
         ("2x64-ternary-16bit", 64, 16),
     ] {
         let mut r = random::rng(1);
-        let m = random::model(&mut r, &ModelShape::ternary(40, &[hidden, hidden], 10, width));
+        let m = random::model(
+            &mut r,
+            &ModelShape::ternary(40, &[hidden, hidden], 10, width),
+        );
         let frames = random::frames(&mut r, &m, 64, 0.0);
         let fm = FloatModel::from_model(&m);
         let fframes: Vec<Vec<f32>> = frames
             .iter()
-            .map(|f| f.iter().map(|&v| m.input.format.to_f64(i64::from(v)) as f32).collect())
+            .map(|f| {
+                f.iter()
+                    .map(|&v| m.input.format.to_f64(i64::from(v)) as f32)
+                    .collect()
+            })
             .collect();
 
         let mut reference = Reference::new(&m).expect("valid model");

@@ -252,6 +252,10 @@ pub fn rescale(v: i64, from_frac: i32, to_frac: i32, mode: Rounding) -> i128 {
 /// format `to`.
 #[inline]
 pub fn requantize(v: i64, from_frac: i32, to: Format, mode: Rounding) -> i64 {
+    if to.frac < from_frac {
+        // The common case, a right shift, cannot overflow i64.
+        return to.saturate(shift_round(v, (from_frac - to.frac) as u32, mode));
+    }
     let r = rescale(v, from_frac, to.frac, mode);
     r.clamp(to.min_raw() as i128, to.max_raw() as i128) as i64
 }

@@ -171,7 +171,10 @@ impl FloatModel {
                 w_x: FloatMatrix::from_matrix(&l.w_x),
                 w_h: FloatMatrix::from_matrix(&l.w_h),
                 bias: bias(&l.bias),
-                projection: l.projection.as_ref().map(|p| FloatMatrix::from_matrix(&p.w)),
+                projection: l
+                    .projection
+                    .as_ref()
+                    .map(|p| FloatMatrix::from_matrix(&p.w)),
                 cell_clip: Some(l.formats.cell.to_f64(l.formats.cell.max_raw()) as f32),
             })
             .collect();
@@ -206,16 +209,22 @@ impl FloatModel {
     pub fn classes(&self) -> usize {
         match &self.head {
             FloatHead::Dense { w, .. } => w.rows,
-            FloatHead::LightRnn { table, .. } => {
-                table.iter().filter(|&&c| c >= 0).map(|&c| c as usize + 1).max().unwrap_or(0)
-            }
+            FloatHead::LightRnn { table, .. } => table
+                .iter()
+                .filter(|&&c| c >= 0)
+                .map(|&c| c as usize + 1)
+                .max()
+                .unwrap_or(0),
         }
     }
 
     /// Shapes agree and every value is finite.
     pub fn validate(&self) -> Result<()> {
         if self.layers.is_empty() {
-            return Err(ModelError::invalid("layers", "a model needs at least one LSTM layer"));
+            return Err(ModelError::invalid(
+                "layers",
+                "a model needs at least one LSTM layer",
+            ));
         }
         let mut n_in = self.input_size;
         for (i, l) in self.layers.iter().enumerate() {
@@ -305,7 +314,11 @@ impl<'m> FloatRunner<'m> {
         FloatRunner {
             model,
             c: model.layers.iter().map(|l| vec![0.0; l.hidden]).collect(),
-            y: model.layers.iter().map(|l| vec![0.0; l.output_size()]).collect(),
+            y: model
+                .layers
+                .iter()
+                .map(|l| vec![0.0; l.output_size()])
+                .collect(),
             gates: vec![0.0; widest],
             tmp: vec![0.0; widest],
             logits: Vec::new(),
@@ -339,6 +352,17 @@ impl<'m> FloatRunner<'m> {
         self.class
     }
 
+    /// Class log-probabilities of the last step: a softmax over the dense
+    /// logits, or LightRNN's row softmax times column softmax.
+    pub fn log_probs(&self) -> Vec<f32> {
+        match &self.model.head {
+            FloatHead::Dense { .. } => crate::trace::log_softmax(&self.logits),
+            FloatHead::LightRnn { row_w, table, .. } => {
+                crate::trace::lightrnn_log_probs(&self.logits, row_w.rows, table)
+            }
+        }
+    }
+
     fn step_inner(&mut self, frame: &[f32], mut trace: Option<&mut StepTrace<f32>>) -> usize {
         if let Some(t) = trace.as_deref_mut() {
             t.layers.clear();
@@ -355,7 +379,11 @@ impl<'m> FloatRunner<'m> {
             }
             let preact = trace.as_ref().map(|_| gates.to_vec());
             for (r, g) in gates.iter_mut().enumerate() {
-                *g = if (2 * n..3 * n).contains(&r) { g.tanh() } else { sigmoid(*g) };
+                *g = if (2 * n..3 * n).contains(&r) {
+                    g.tanh()
+                } else {
+                    sigmoid(*g)
+                };
             }
             let c = &mut self.c[li];
             let mut h = vec![0f32; n];

@@ -11,7 +11,7 @@
 //! {p}bias_hh_l{k}    [4h]  /  summed  -> FloatLayer.bias  (in f64, rounded once)
 //! {p}weight_hr_l{k}  [proj, h], optional -> FloatLayer.projection
 //! ```
-//! The head `{q}weight` [classes, features] and `{q}bias` [classes]. Gate order
+//! The head is `{q}weight` `[classes, features]` and `{q}bias` `[classes]`. Gate order
 //! is kept as PyTorch stores it, which is the order [`FloatLayer`] uses.
 //!
 //! Rules: dtypes F32 and F64 are read (F64 is rounded to the nearest f32; a
@@ -29,7 +29,8 @@
 //! Every error names the file and the tensor (the key in the file, or
 //! `header` for the file's header) and what is wrong. Export writes the same
 //! layout (`bias_ih` = the summed bias, `bias_hh` = 0, the LightRNN table as
-//! `lightrnn_table` metadata) atomically, so export then import is the
+//! `lightrnn_table` metadata, a layer's cell clipping as `cell_clip_l{k}`
+//! metadata, which import reads back) atomically, so export then import is the
 //! identity.
 
 use crate::error::{ModelError, Problem, Result};
@@ -49,6 +50,9 @@ pub const DEFAULT_HEAD_PREFIX: &str = "fc.";
 pub const DEFAULT_LIGHTRNN_PREFIXES: (&str, &str) = ("head_row.", "head_col.");
 /// Metadata key of a LightRNN cell table (JSON list of classes or -1).
 pub const META_TABLE: &str = "lightrnn_table";
+/// Metadata key prefix of layer `k`'s cell clipping (`cell_clip_l0`...), a
+/// positive number; PyTorch's LSTM has none, so it is absent unless exported.
+pub const META_CELL_CLIP: &str = "cell_clip_l";
 /// Metadata key of a LightRNN class count (row-major table).
 pub const META_CLASSES: &str = "lightrnn_classes";
 
@@ -121,7 +125,8 @@ impl<'a> Reader<'a> {
                 bytes.len() - 8
             ))));
         }
-        let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| read_error(file, bytes, e))?;
+        let (_, metadata) =
+            SafeTensors::read_metadata(bytes).map_err(|e| read_error(file, bytes, e))?;
         let meta = metadata.metadata().clone().unwrap_or_default();
         let st = SafeTensors::deserialize(bytes).map_err(|e| read_error(file, bytes, e))?;
         Ok(Reader { file, st, meta })
@@ -171,7 +176,9 @@ impl<'a> Reader<'a> {
             other => {
                 return Err(self.err(
                     name,
-                    Problem::Invalid(format!("dtype {other} is not supported; expected F32 or F64")),
+                    Problem::Invalid(format!(
+                        "dtype {other} is not supported; expected F32 or F64"
+                    )),
                 ))
             }
         };
@@ -184,7 +191,7 @@ impl<'a> Reader<'a> {
                     name,
                     Problem::OutOfRange {
                         index,
-                        value: value.to_string(),
+                        value: format!("{value:e}"),
                         allowed: "finite f32 values".into(),
                     },
                 ));
@@ -198,10 +205,18 @@ impl<'a> Reader<'a> {
 
     /// Reads a tensor whose shape must be `expected`; `None` dimensions take
     /// any nonzero size. `describe` is the expected shape in words.
-    fn load_shaped(&self, name: &str, expected: &[Option<usize>], describe: &str) -> Result<Tensor> {
+    fn load_shaped(
+        &self,
+        name: &str,
+        expected: &[Option<usize>],
+        describe: &str,
+    ) -> Result<Tensor> {
         let t = self.load(name)?;
         let ok = t.shape.len() == expected.len()
-            && t.shape.iter().zip(expected).all(|(&d, e)| d > 0 && e.is_none_or(|e| e == d));
+            && t.shape
+                .iter()
+                .zip(expected)
+                .all(|(&d, e)| d > 0 && e.is_none_or(|e| e == d));
         if !ok {
             return Err(self.err(
                 name,
@@ -214,13 +229,21 @@ impl<'a> Reader<'a> {
         Ok(t)
     }
 
-    fn matrix(&self, name: &str, rows: Option<usize>, cols: Option<usize>, describe: &str) -> Result<FloatMatrix> {
+    fn matrix(
+        &self,
+        name: &str,
+        rows: Option<usize>,
+        cols: Option<usize>,
+        describe: &str,
+    ) -> Result<FloatMatrix> {
         let t = self.load_shaped(name, &[rows, cols], describe)?;
         Ok(FloatMatrix::new(t.shape[0], t.shape[1], to_f32(&t.data)))
     }
 
     fn vector(&self, name: &str, len: usize) -> Result<Vec<f64>> {
-        Ok(self.load_shaped(name, &[Some(len)], &format!("[{len}]"))?.data)
+        Ok(self
+            .load_shaped(name, &[Some(len)], &format!("[{len}]"))?
+            .data)
     }
 }
 
@@ -262,7 +285,9 @@ fn read_error(file: &Path, bytes: &[u8], e: SafeTensorError) -> ModelError {
         }
         return at(
             "header",
-            Problem::Malformed("the data section is longer than the tensors the header declares".into()),
+            Problem::Malformed(
+                "the data section is longer than the tensors the header declares".into(),
+            ),
         );
     }
     at("header", Problem::Malformed(e.to_string()))
@@ -271,8 +296,12 @@ fn read_error(file: &Path, bytes: &[u8], e: SafeTensorError) -> ModelError {
 /// Splits an `nn.LSTM` key (after the prefix) into (layer, reverse), e.g.
 /// `weight_hh_l1_reverse` -> (1, true).
 fn lstm_key(rest: &str) -> Option<(usize, bool)> {
-    let rest = rest.strip_prefix("weight_").or_else(|| rest.strip_prefix("bias_"))?;
-    let rest = ["ih_l", "hh_l", "hr_l"].iter().find_map(|p| rest.strip_prefix(p))?;
+    let rest = rest
+        .strip_prefix("weight_")
+        .or_else(|| rest.strip_prefix("bias_"))?;
+    let rest = ["ih_l", "hh_l", "hr_l"]
+        .iter()
+        .find_map(|p| rest.strip_prefix(p))?;
     let (digits, reverse) = match rest.strip_suffix("_reverse") {
         Some(d) => (d, true),
         None => (rest, false),
@@ -302,7 +331,10 @@ fn detect_prefix(r: &Reader) -> Result<String> {
             "weight_ih_l0",
             Problem::Invalid(format!(
                 "several LSTMs in the file (prefixes {}); name one with lstm_prefix",
-                many.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         )),
     }
@@ -338,7 +370,12 @@ fn read_layers(r: &Reader, p: &str) -> Result<(usize, Vec<FloatLayer>)> {
     for k in 0..count {
         let key = |s: &str| format!("{p}{s}_l{k}");
         let in_desc = n_in.map_or("input_size".to_string(), |n| n.to_string());
-        let w_x = r.matrix(&key("weight_ih"), None, n_in, &format!("[4*hidden, {in_desc}]"))?;
+        let w_x = r.matrix(
+            &key("weight_ih"),
+            None,
+            n_in,
+            &format!("[4*hidden, {in_desc}]"),
+        )?;
         if w_x.rows % 4 != 0 {
             return Err(r.err(
                 &key("weight_ih"),
@@ -353,32 +390,66 @@ fn read_layers(r: &Reader, p: &str) -> Result<(usize, Vec<FloatLayer>)> {
         }
         let h = w_x.rows / 4;
         let projection = if r.has(&key("weight_hr")) {
-            Some(r.matrix(&key("weight_hr"), None, Some(h), &format!("[proj_size, {h}]"))?)
+            Some(r.matrix(
+                &key("weight_hr"),
+                None,
+                Some(h),
+                &format!("[proj_size, {h}]"),
+            )?)
         } else {
             None
         };
         let out = projection.as_ref().map_or(h, |m| m.rows);
-        let w_h = r.matrix(&key("weight_hh"), Some(4 * h), Some(out), &shape_str(&[4 * h, out]))?;
+        let w_h = r.matrix(
+            &key("weight_hh"),
+            Some(4 * h),
+            Some(out),
+            &shape_str(&[4 * h, out]),
+        )?;
         let b_ih = r.vector(&key("bias_ih"), 4 * h)?;
         let b_hh = r.vector(&key("bias_hh"), 4 * h)?;
-        let bias = b_ih.iter().zip(&b_hh).map(|(a, b)| (a + b) as f32).collect();
+        let bias = b_ih
+            .iter()
+            .zip(&b_hh)
+            .map(|(a, b)| (a + b) as f32)
+            .collect();
         layers.push(FloatLayer {
             hidden: h,
             w_x,
             w_h,
             bias,
             projection,
-            cell_clip: None,
+            cell_clip: cell_clip(r, k)?,
         });
         n_in = Some(out);
     }
     Ok((input_size, layers))
 }
 
+/// Layer `k`'s cell clipping from the metadata, if any.
+fn cell_clip(r: &Reader, k: usize) -> Result<Option<f32>> {
+    let key = format!("{META_CELL_CLIP}{k}");
+    let Some(text) = r.meta.get(&key) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+        _ => Err(r.err(
+            &format!("__metadata__.{key}"),
+            Problem::Malformed(format!("`{text}` is not a positive cell clip")),
+        )),
+    }
+}
+
 /// A `nn.Linear` at `q`: weight [rows, features] and bias [rows].
 fn read_linear(r: &Reader, q: &str, features: usize) -> Result<(FloatMatrix, Vec<f32>)> {
     let name = format!("{q}weight");
-    let w = r.matrix(&name, None, Some(features), &format!("[classes, {features}]"))?;
+    let w = r.matrix(
+        &name,
+        None,
+        Some(features),
+        &format!("[classes, {features}]"),
+    )?;
     let b = r.vector(&format!("{q}bias"), w.rows)?;
     Ok((w, to_f32(&b)))
 }
@@ -412,8 +483,12 @@ fn auto_head_prefix(r: &Reader, lstm: &str) -> Result<String> {
 fn lightrnn_table(r: &Reader, rows: usize, cols: usize) -> Result<Vec<i32>> {
     let cells = rows * cols;
     let table: Vec<i32> = if let Some(text) = r.meta.get(META_TABLE) {
-        serde_json::from_str(text)
-            .map_err(|e| r.err(&format!("__metadata__.{META_TABLE}"), Problem::Malformed(e.to_string())))?
+        serde_json::from_str(text).map_err(|e| {
+            r.err(
+                &format!("__metadata__.{META_TABLE}"),
+                Problem::Malformed(e.to_string()),
+            )
+        })?
     } else if let Some(text) = r.meta.get(META_CLASSES) {
         let n: usize = text.trim().parse().map_err(|_| {
             r.err(
@@ -431,7 +506,9 @@ fn lightrnn_table(r: &Reader, rows: usize, cols: usize) -> Result<Vec<i32>> {
                 },
             ));
         }
-        (0..cells).map(|i| if i < n { i as i32 } else { -1 }).collect()
+        (0..cells)
+            .map(|i| if i < n { i as i32 } else { -1 })
+            .collect()
     } else {
         (0..cells as i32).collect()
     };
@@ -445,7 +522,10 @@ fn lightrnn_table(r: &Reader, rows: usize, cols: usize) -> Result<Vec<i32>> {
             },
         ));
     }
-    if let Some(i) = table.iter().position(|&c| c < -1 || c as i64 >= cells as i64) {
+    if let Some(i) = table
+        .iter()
+        .position(|&c| c < -1 || c as i64 >= cells as i64)
+    {
         return Err(r.err(
             &name,
             Problem::OutOfRange {
@@ -559,12 +639,20 @@ pub fn export_safetensors(model: &FloatModel, path: &Path, names: &ImportNames) 
         tensors.push((key("weight_ih"), OwnedF32::matrix(&l.w_x)));
         tensors.push((key("weight_hh"), OwnedF32::matrix(&l.w_h)));
         tensors.push((key("bias_ih"), OwnedF32::new(vec![l.bias.len()], &l.bias)));
-        tensors.push((key("bias_hh"), OwnedF32::new(vec![l.bias.len()], &vec![0.0; l.bias.len()])));
+        tensors.push((
+            key("bias_hh"),
+            OwnedF32::new(vec![l.bias.len()], &vec![0.0; l.bias.len()]),
+        ));
         if let Some(pr) = &l.projection {
             tensors.push((key("weight_hr"), OwnedF32::matrix(pr)));
         }
     }
     let mut meta = HashMap::new();
+    for (k, l) in model.layers.iter().enumerate() {
+        if let Some(clip) = l.cell_clip {
+            meta.insert(format!("{META_CELL_CLIP}{k}"), clip.to_string());
+        }
+    }
     let head_err = |msg: &str| ModelError::invalid("head", msg).in_file(path);
     match (&model.head, &names.head) {
         (FloatHead::Dense { w, bias }, HeadNames::Auto | HeadNames::Dense { .. }) => {
@@ -593,17 +681,27 @@ pub fn export_safetensors(model: &FloatModel, path: &Path, names: &ImportNames) 
                 _ => DEFAULT_LIGHTRNN_PREFIXES,
             };
             tensors.push((format!("{rq}weight"), OwnedF32::matrix(row_w)));
-            tensors.push((format!("{rq}bias"), OwnedF32::new(vec![row_bias.len()], row_bias)));
+            tensors.push((
+                format!("{rq}bias"),
+                OwnedF32::new(vec![row_bias.len()], row_bias),
+            ));
             tensors.push((format!("{cq}weight"), OwnedF32::matrix(col_w)));
-            tensors.push((format!("{cq}bias"), OwnedF32::new(vec![col_bias.len()], col_bias)));
+            tensors.push((
+                format!("{cq}bias"),
+                OwnedF32::new(vec![col_bias.len()], col_bias),
+            ));
             let text = serde_json::to_string(table).map_err(|e| head_err(&e.to_string()))?;
             meta.insert(META_TABLE.to_string(), text);
         }
         (FloatHead::Dense { .. }, HeadNames::LightRnn { .. }) => {
-            return Err(head_err("the model has a dense head but LightRNN head names were given"))
+            return Err(head_err(
+                "the model has a dense head but LightRNN head names were given",
+            ))
         }
         (FloatHead::LightRnn { .. }, HeadNames::Dense { .. }) => {
-            return Err(head_err("the model has a LightRNN head but dense head names were given"))
+            return Err(head_err(
+                "the model has a LightRNN head but dense head names were given",
+            ))
         }
     }
     let views = tensors.iter().map(|(n, t)| (n.as_str(), t));

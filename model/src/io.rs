@@ -39,8 +39,13 @@ struct EnvelopeIn {
     model: Model,
 }
 
-fn parse_error(e: serde_json::Error) -> Problem {
-    if e.is_eof() {
+/// A parse error at the very end of the text (an unterminated number, say)
+/// is a truncation as much as an explicit end-of-file is.
+fn parse_error(e: serde_json::Error, text: &str) -> Problem {
+    let lines = text.lines().count().max(1);
+    let last_len = text.lines().last().map_or(0, |l| l.chars().count());
+    let at_end = e.line() == lines && e.column() >= last_len && !text.ends_with('\n');
+    if e.is_eof() || at_end {
         Problem::Truncated(format!("the document ends early ({e})"))
     } else {
         Problem::Malformed(e.to_string())
@@ -64,18 +69,20 @@ impl Model {
         let header: Header = serde_json::from_str(text).map_err(|e| ModelError {
             file: None,
             tensor: None,
-            problem: parse_error(e),
+            problem: parse_error(e, text),
         })?;
         let supported = format!("\"{FORMAT_NAME}\" version {FORMAT_VERSION}");
         match (&header.format, &header.version) {
-            (Some(f), Some(v)) if f == FORMAT_NAME && v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+            (Some(f), Some(v))
+                if f == FORMAT_NAME && v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
             (f, v) => {
                 return Err(ModelError::at(
                     "format",
                     Problem::UnknownVersion {
                         found: format!(
                             "{} version {}",
-                            f.as_deref().map_or("(none)".to_string(), |f| format!("\"{f}\"")),
+                            f.as_deref()
+                                .map_or("(none)".to_string(), |f| format!("\"{f}\"")),
                             v.as_ref().map_or("(none)".to_string(), ToString::to_string)
                         ),
                         supported,
@@ -86,7 +93,7 @@ impl Model {
         let env: EnvelopeIn = serde_json::from_str(text).map_err(|e| ModelError {
             file: None,
             tensor: Some("model".into()),
-            problem: parse_error(e),
+            problem: parse_error(e, text),
         })?;
         env.model.validate()?;
         Ok(env.model)
@@ -122,10 +129,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name")
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -23,7 +23,7 @@
 use crate::activation::{ActivationUnit, Approx, Function};
 use crate::encoding::{Matrix, WeightBits};
 use crate::error::{ModelError, Problem, Result};
-use crate::fixed::{signed_bits, Bound, Format, Rounding};
+use crate::fixed::{Bound, Format, Rounding};
 use serde::{Deserialize, Serialize};
 
 /// Widest exact accumulator the datapath may need.
@@ -278,7 +278,9 @@ impl Model {
             let wh = product_bound(&l.w_h, recurrent);
             let gate = wx.plus(wh).plus(Bound::of_format(l.bias.format));
             let g = Bound::of_format(l.formats.gate);
-            let cell = g.product(Bound::of_format(l.formats.cell)).plus(g.product(g));
+            let cell = g
+                .product(Bound::of_format(l.formats.cell))
+                .plus(g.product(g));
             let hidden = g.product(g);
             let projection = l
                 .projection
@@ -336,7 +338,11 @@ impl Model {
         match &self.head {
             Head::Dense(h) => total + h.w.bits() + bias_bits(&h.bias),
             Head::LightRnn(h) => {
-                total + h.row_w.bits() + bias_bits(&h.row_bias) + h.col_w.bits() + bias_bits(&h.col_bias)
+                total
+                    + h.row_w.bits()
+                    + bias_bits(&h.row_bias)
+                    + h.col_w.bits()
+                    + bias_bits(&h.col_bias)
             }
         }
     }
@@ -351,7 +357,10 @@ impl Model {
         n + match &self.head {
             Head::Dense(h) => h.w.params() + h.bias.values.len(),
             Head::LightRnn(h) => {
-                h.row_w.params() + h.row_bias.values.len() + h.col_w.params() + h.col_bias.values.len()
+                h.row_w.params()
+                    + h.row_bias.values.len()
+                    + h.col_w.params()
+                    + h.col_bias.values.len()
             }
         }
     }
@@ -370,7 +379,12 @@ impl Model {
     }
 
     /// Builds the activation unit for a function on a given input format.
-    pub fn activation(&self, f: Function, input: Format, output: Format) -> std::result::Result<ActivationUnit, String> {
+    pub fn activation(
+        &self,
+        f: Function,
+        input: Format,
+        output: Format,
+    ) -> std::result::Result<ActivationUnit, String> {
         let approx = match f {
             Function::Sigmoid => self.sigmoid,
             Function::Tanh => self.tanh,
@@ -386,7 +400,10 @@ impl Model {
             return Err(ModelError::invalid("input.size", "must be at least 1"));
         }
         if self.layers.is_empty() {
-            return Err(ModelError::invalid("layers", "a model needs at least one LSTM layer"));
+            return Err(ModelError::invalid(
+                "layers",
+                "a model needs at least one LSTM layer",
+            ));
         }
         let mut in_size = self.input.size;
         for (i, l) in self.layers.iter().enumerate() {
@@ -549,7 +566,10 @@ fn check_table(h: &LightRnnHead) -> Result<()> {
         }
     }
     for r in 0..h.rows() {
-        if h.table[r * h.cols()..(r + 1) * h.cols()].iter().all(|&c| c < 0) {
+        if h.table[r * h.cols()..(r + 1) * h.cols()]
+            .iter()
+            .all(|&c| c < 0)
+        {
             return Err(ModelError::invalid(
                 "head.table",
                 format!("row {r} has no class; every row needs one so that decoding always lands on a class"),
@@ -557,10 +577,4 @@ fn check_table(h: &LightRnnHead) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The register width needed for a bound, re-exported for readers of
-/// [`Datapath`].
-pub fn bits_for(abs: u128) -> u32 {
-    signed_bits(abs)
 }

@@ -8,7 +8,9 @@
 use crate::activation::Approx;
 use crate::encoding::{Blocked, Dense, LowRank, Matrix, ScalarCode, ToeplitzLike, Values};
 use crate::fixed::{Format, Rounding};
-use crate::model::{Bias, DenseHead, Head, InputSpec, Layer, LayerFormats, LightRnnHead, Model, Projection};
+use crate::model::{
+    Bias, DenseHead, Head, InputSpec, Layer, LayerFormats, LightRnnHead, Model, Projection,
+};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -151,7 +153,14 @@ pub fn values(r: &mut impl Rng, code: ScalarCode, n: usize, extreme: bool) -> Va
 }
 
 /// A random matrix of the given kind and scalar kind.
-pub fn matrix(r: &mut impl Rng, rows: usize, cols: usize, kind: MatrixKind, scalar: ScalarKind, extreme: bool) -> Matrix {
+pub fn matrix(
+    r: &mut impl Rng,
+    rows: usize,
+    cols: usize,
+    kind: MatrixKind,
+    scalar: ScalarKind,
+    extreme: bool,
+) -> Matrix {
     let dense = |r: &mut dyn rand::RngCore, rows: usize, cols: usize, per_row: bool| -> Dense {
         let mut r = r;
         let code = scalar_code(&mut r, scalar, cols);
@@ -302,8 +311,14 @@ pub fn model(r: &mut impl Rng, shape: &ModelShape) -> Model {
     };
     let pick = |r: &mut dyn rand::RngCore, rows: usize, cols: usize| {
         let mut r = r;
-        let mk = *shape.matrix_kinds.choose(&mut r).unwrap_or(&MatrixKind::Dense);
-        let sk = *shape.scalar_kinds.choose(&mut r).unwrap_or(&ScalarKind::Ternary);
+        let mk = *shape
+            .matrix_kinds
+            .choose(&mut r)
+            .unwrap_or(&MatrixKind::Dense);
+        let sk = *shape
+            .scalar_kinds
+            .choose(&mut r)
+            .unwrap_or(&ScalarKind::Ternary);
         matrix(&mut r, rows, cols, mk, sk, shape.extreme)
     };
     let mut layers = Vec::new();

@@ -236,7 +236,11 @@ impl Reference {
         let widest = model.layers.iter().map(|l| 4 * l.hidden).max().unwrap_or(0);
         Ok(Reference {
             c: model.layers.iter().map(|l| vec![0; l.hidden]).collect(),
-            y: model.layers.iter().map(|l| vec![0; l.output_size()]).collect(),
+            y: model
+                .layers
+                .iter()
+                .map(|l| vec![0; l.output_size()])
+                .collect(),
             acc: vec![0; widest.max(model.head.logits())],
             act: vec![0; widest],
             h: vec![0; widest / 4],
@@ -307,7 +311,10 @@ impl Reference {
                 },
             ));
         }
-        if let Some(i) = frame.iter().position(|&v| !self.input.contains(i64::from(v))) {
+        if let Some(i) = frame
+            .iter()
+            .position(|&v| !self.input.contains(i64::from(v)))
+        {
             return Err(ModelError::at(
                 "frame",
                 Problem::OutOfRange {
@@ -325,7 +332,11 @@ impl Reference {
         Ok(())
     }
 
-    fn step_inner(&mut self, frame: &[i32], mut trace: Option<&mut StepTrace<i64>>) -> Result<usize> {
+    fn step_inner(
+        &mut self,
+        frame: &[i32],
+        mut trace: Option<&mut StepTrace<i64>>,
+    ) -> Result<usize> {
         self.check_frame(frame)?;
         for (d, &v) in self.x.iter_mut().zip(frame) {
             *d = v as i16;

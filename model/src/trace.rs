@@ -53,7 +53,11 @@ pub fn argmax<T: PartialOrd>(values: impl IntoIterator<Item = T>) -> usize {
 
 /// LightRNN decoding: `logits` holds `rows` row logits then the column
 /// logits; returns (row, column) of the decoded cell, which is occupied.
-pub fn lightrnn_decode<T: PartialOrd + Copy>(logits: &[T], rows: usize, table: &[i32]) -> (usize, usize) {
+pub fn lightrnn_decode<T: PartialOrd + Copy>(
+    logits: &[T],
+    rows: usize,
+    table: &[i32],
+) -> (usize, usize) {
     let cols = logits.len() - rows;
     let row = argmax(logits[..rows].iter().copied());
     let occupied = (0..cols).filter(|&c| table[row * cols + c] >= 0);
@@ -66,6 +70,31 @@ pub fn lightrnn_decode<T: PartialOrd + Copy>(logits: &[T], rows: usize, table: &
         }
     }
     (row, best.map_or(0, |(c, _)| c))
+}
+
+/// `log softmax(z)`, computed stably.
+pub fn log_softmax(z: &[f32]) -> Vec<f32> {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let lse = m + z.iter().map(|&v| (v - m).exp()).sum::<f32>().ln();
+    z.iter().map(|&v| v - lse).collect()
+}
+
+/// Class log-probabilities of a LightRNN head (LightRNN's two-component
+/// softmax): `log P(w) = log P_row(r(w)) + log P_col(c(w))`, renormalized over
+/// the occupied cells. `logits` holds the row logits then the column logits;
+/// the result has one entry per class.
+pub fn lightrnn_log_probs(logits: &[f32], rows: usize, table: &[i32]) -> Vec<f32> {
+    let cols = logits.len() - rows;
+    let (lr, lc) = (log_softmax(&logits[..rows]), log_softmax(&logits[rows..]));
+    let classes = table.iter().map(|&c| c + 1).max().unwrap_or(0).max(0) as usize;
+    let mut out = vec![f32::NEG_INFINITY; classes];
+    for (cell, &c) in table.iter().enumerate() {
+        if c >= 0 {
+            out[c as usize] = lr[cell / cols] + lc[cell % cols];
+        }
+    }
+    // Empty cells hold probability mass; renormalize over the classes.
+    log_softmax(&out)
 }
 
 /// Largest differences between a fixed-point trace (dequantized) and a float
@@ -91,7 +120,11 @@ impl Deviation {
     }
 
     /// Compares one step.
-    pub fn of_step(model: &crate::model::Model, fixed: &StepTrace<i64>, float: &StepTrace<f32>) -> Deviation {
+    pub fn of_step(
+        model: &crate::model::Model,
+        fixed: &StepTrace<i64>,
+        float: &StepTrace<f32>,
+    ) -> Deviation {
         let max_dev = |f: crate::fixed::Format, a: &[i64], b: &[f32]| {
             a.iter()
                 .zip(b)

@@ -2,7 +2,9 @@
 //! product of its dense expansion; worst-case bounds hold for the weights
 //! present; bit counts follow the encoding's definition.
 
-use lstm_accel_model::encoding::{Blocked, Dense, LowRank, Matrix, ScalarCode, ToeplitzLike, Values};
+use lstm_accel_model::encoding::{
+    Blocked, Dense, LowRank, Matrix, ScalarCode, ToeplitzLike, Values,
+};
 use lstm_accel_model::random::{self, MatrixKind, ScalarKind};
 use rand::Rng;
 
@@ -38,7 +40,11 @@ fn structured_product_equals_dense_expansion_for_every_encoding() {
                 // The worst-case row bound covers the weights present.
                 for row in e.data.chunks(cols) {
                     let s: u128 = row.iter().map(|w| u128::from(w.unsigned_abs())).sum();
-                    assert!(s <= m.worst_row_bound(), "{}: row sum {s} > bound", m.describe());
+                    assert!(
+                        s <= m.worst_row_bound(),
+                        "{}: row sum {s} > bound",
+                        m.describe()
+                    );
                 }
                 cases += 1;
             }
@@ -127,7 +133,11 @@ fn toeplitz_like_rank_one_with_unit_skew_is_circulant() {
 fn low_rank_equals_product_of_factors() {
     let mut r = random::rng(3);
     for _ in 0..20 {
-        let (rows, cols, rank) = (r.random_range(1..30), r.random_range(1..30), r.random_range(1..6));
+        let (rows, cols, rank) = (
+            r.random_range(1..30),
+            r.random_range(1..30),
+            r.random_range(1..6),
+        );
         let mk = |r: &mut rand_chacha::ChaCha8Rng, a: usize, b: usize| -> Dense {
             match random::matrix(r, a, b, MatrixKind::DensePerRow, ScalarKind::Pow2, false) {
                 Matrix::Dense(d) => d,

@@ -61,11 +61,24 @@ fn shift_round_every_value_width_up_to_10_every_shift() {
 
 #[test]
 fn shift_round_extreme_values_and_shifts() {
-    for v in [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX, i64::MIN / 2, i64::MAX / 3 * 2] {
+    for v in [
+        i64::MIN,
+        i64::MIN + 1,
+        -1,
+        0,
+        1,
+        i64::MAX,
+        i64::MIN / 2,
+        i64::MAX / 3 * 2,
+    ] {
         for s in [1, 30, 61, 62, 63, 64, 65, 100, 200] {
             for mode in Rounding::ALL {
                 let expect = div_round(i128::from(v), s.min(120), mode);
-                assert_eq!(i128::from(shift_round(v, s, mode)), expect, "{v} >> {s} {mode}");
+                assert_eq!(
+                    i128::from(shift_round(v, s, mode)),
+                    expect,
+                    "{v} >> {s} {mode}"
+                );
             }
         }
     }
@@ -87,7 +100,11 @@ fn requantize_every_source_value_into_every_format_up_to_10_bits() {
                             div_round(i128::from(v), (from_frac - to_frac) as u32, mode)
                         };
                         let got = requantize(v, from_frac, to, mode);
-                        assert_eq!(got, clamp_to(exact, to), "requantize({v}, {from_frac}, {to}, {mode})");
+                        assert_eq!(
+                            got,
+                            clamp_to(exact, to),
+                            "requantize({v}, {from_frac}, {to}, {mode})"
+                        );
                         assert!(to.contains(got));
                         checked += 1;
                     }
@@ -141,7 +158,11 @@ fn format_quantize_matches_requantize_of_exact_dyadic_values() {
                 for s in [0, 3, 7, 11] {
                     let x = v as f64 / (1u64 << s) as f64;
                     for mode in Rounding::ALL {
-                        assert_eq!(f.quantize(x, mode), requantize(v, s, f, mode), "{x} into {f} {mode}");
+                        assert_eq!(
+                            f.quantize(x, mode),
+                            requantize(v, s, f, mode),
+                            "{x} into {f} {mode}"
+                        );
                     }
                 }
             }
@@ -156,13 +177,21 @@ fn accumulator_bits_hold_every_worst_case_and_are_minimal() {
     for width in 2..=10u32 {
         let f = Format::new(width, 3);
         for n in 1..=300u128 {
-            let b = Bound::of_format(f).product(Bound { abs: 1, frac: 0 }).times(n);
+            let b = Bound::of_format(f)
+                .product(Bound { abs: 1, frac: 0 })
+                .times(n);
             let bits = b.bits();
             let worst = n as i128 * (1i128 << (width - 1));
             let lo = -(1i128 << (bits - 1));
             let hi = (1i128 << (bits - 1)) - 1;
-            assert!(worst <= hi && -worst >= lo, "width {width} n {n}: {bits} bits");
-            assert!(worst > (1i128 << (bits - 2)) - 1, "width {width} n {n}: {bits} bits is not minimal");
+            assert!(
+                worst <= hi && -worst >= lo,
+                "width {width} n {n}: {bits} bits"
+            );
+            assert!(
+                worst > (1i128 << (bits - 2)) - 1,
+                "width {width} n {n}: {bits} bits is not minimal"
+            );
         }
     }
     assert_eq!(signed_bits(1 << 20), 22);

@@ -26,7 +26,11 @@ fn slow_run(m: &Model, frames: &[Vec<i32>]) -> Vec<StepTrace<i64>> {
     let mut c: Vec<Vec<i64>> = m.layers.iter().map(|l| vec![0; l.hidden]).collect();
     let mut y: Vec<Vec<i64>> = m.layers.iter().map(|l| vec![0; l.output_size()]).collect();
     let unit = |f, i: Format, o: Format| {
-        let a = if f == Function::Sigmoid { m.sigmoid } else { m.tanh };
+        let a = if f == Function::Sigmoid {
+            m.sigmoid
+        } else {
+            m.tanh
+        };
         ActivationUnit::new(f, a, i, o, mode).expect("valid unit")
     };
     let mut out = Vec::new();
@@ -52,11 +56,19 @@ fn slow_run(m: &Model, frames: &[Vec<i32>]) -> Vec<StepTrace<i64>> {
                     + shifted(gh[r], fh, d.gate.frac)
                     + shifted(i64::from(l.bias.values[r]), l.bias.format.frac, d.gate.frac);
                 preact[r] = requantize(acc as i64, d.gate.frac, f.preact, mode);
-                act[r] = if r / n == 2 { tz.eval(preact[r]) } else { sig.eval(preact[r]) };
+                act[r] = if r / n == 2 {
+                    tz.eval(preact[r])
+                } else {
+                    sig.eval(preact[r])
+                };
             }
             let mut h = vec![0; n];
             for j in 0..n {
-                let fc = shifted(act[n + j] * c[li][j], f.gate.frac + f.cell.frac, d.cell.frac);
+                let fc = shifted(
+                    act[n + j] * c[li][j],
+                    f.gate.frac + f.cell.frac,
+                    d.cell.frac,
+                );
                 let ig = shifted(act[j] * act[2 * n + j], 2 * f.gate.frac, d.cell.frac);
                 c[li][j] = requantize((fc + ig) as i64, d.cell.frac, f.cell, mode);
                 let t = tc.eval(c[li][j]);
@@ -79,7 +91,9 @@ fn slow_run(m: &Model, frames: &[Vec<i32>]) -> Vec<StepTrace<i64>> {
                 y: yv,
             });
         }
-        let logits = |w: &lstm_accel_model::encoding::Matrix, b: &lstm_accel_model::model::Bias, fmt: Format| {
+        let logits = |w: &lstm_accel_model::encoding::Matrix,
+                      b: &lstm_accel_model::model::Bias,
+                      fmt: Format| {
             let yf = m.feature_format().frac + w.frac();
             let frac = yf.max(b.format.frac);
             w.matvec(&x)
@@ -154,7 +168,10 @@ fn reference_equals_slow_evaluation_on_random_models_of_every_encoding() {
         let fast = run(&m, &frames);
         let slow = slow_run(&m, &frames);
         for (t, (a, b)) in fast.iter().zip(&slow).enumerate() {
-            assert_eq!(a, b, "case {case}, step {t}: reference differs from the slow evaluation");
+            assert_eq!(
+                a, b,
+                "case {case}, step {t}: reference differs from the slow evaluation"
+            );
         }
         steps += frames.len();
     }
@@ -188,7 +205,10 @@ fn bad_frames_are_rejected_with_a_clear_error() {
     assert!(matches!(err.problem, Problem::Shape { .. }), "{err}");
     assert!(err.to_string().contains("frame"), "{err}");
     let err = e.step(&[0, 0, 1000, 0, 0]).expect_err("out of range");
-    assert!(matches!(err.problem, Problem::OutOfRange { index: 2, .. }), "{err}");
+    assert!(
+        matches!(err.problem, Problem::OutOfRange { index: 2, .. }),
+        "{err}"
+    );
 }
 
 fn float_deviation(m: &Model, seqs: usize, len: usize, seed: u64) -> Deviation {
@@ -271,4 +291,24 @@ fn lightrnn_decodes_row_then_occupied_column() {
     // Ties go to the lowest index.
     assert_eq!(argmax([3, 7, 7, 1]), 1);
     assert_eq!(lightrnn_decode(&[1, 1, 2, 2, 2], 2, &table), (0, 0));
+}
+
+#[test]
+fn lightrnn_probabilities_are_the_product_of_row_and_column_softmax() {
+    use lstm_accel_model::trace::{lightrnn_log_probs, log_softmax};
+    let table = vec![0, 1, -1, 2, 3, 4];
+    let logits = [0.5f32, -1.0, 2.0, 0.0, 1.0];
+    let lp = lightrnn_log_probs(&logits, 2, &table);
+    let total: f32 = lp.iter().map(|v| v.exp()).sum();
+    assert!((total - 1.0).abs() < 1e-5, "{total}");
+    let (lr, lc) = (log_softmax(&logits[..2]), log_softmax(&logits[2..]));
+    // Ratios between classes are those of the row x column product.
+    let ratio = (lp[1] - lp[3]).exp();
+    let expect = ((lr[0] + lc[1]) - (lr[1] + lc[1])).exp();
+    assert!((ratio - expect).abs() < 1e-4, "{ratio} vs {expect}");
+    // The most probable class is the one the hardware decodes when the
+    // decoded row's best column is occupied.
+    let best = lstm_accel_model::trace::argmax(lp.iter().copied());
+    let (r, c) = lightrnn_decode(&logits, 2, &table);
+    assert_eq!(table[r * 3 + c] as usize, best);
 }

@@ -225,10 +225,18 @@ impl Matrix {
                 if m.row_exp.is_some() { " per-row" } else { "" }
             ),
             Matrix::BlockToeplitz(m) => {
-                format!("block-toeplitz k={} {} {shape}", m.block, m.values.code.name())
+                format!(
+                    "block-toeplitz k={} {} {shape}",
+                    m.block,
+                    m.values.code.name()
+                )
             }
             Matrix::BlockCirculant(m) => {
-                format!("block-circulant k={} {} {shape}", m.block, m.values.code.name())
+                format!(
+                    "block-circulant k={} {} {shape}",
+                    m.block,
+                    m.values.code.name()
+                )
             }
             Matrix::ToeplitzLike(m) => format!(
                 "toeplitz-like k={} r={} {}/{} {shape}",

@@ -149,9 +149,7 @@ impl ScalarCode {
     pub fn table_bits(&self) -> u64 {
         match self {
             ScalarCode::Ternary { .. } | ScalarCode::Pow2 { .. } => u64::from(EXP_BITS),
-            ScalarCode::Codebook { width, values, .. } => {
-                u64::from(*width) * values.len() as u64
-            }
+            ScalarCode::Codebook { width, values, .. } => u64::from(*width) * values.len() as u64,
         }
     }
 
@@ -169,7 +167,11 @@ impl ScalarCode {
             ScalarCode::Ternary { exp } => format!("ternary*2^{exp}"),
             ScalarCode::Pow2 { emin, emax } => format!("pow2[2^{emin}..2^{emax}]"),
             ScalarCode::Codebook { values, pow2, .. } => {
-                format!("codebook{}{}", values.len(), if *pow2 { "-pow2" } else { "" })
+                format!(
+                    "codebook{}{}",
+                    values.len(),
+                    if *pow2 { "-pow2" } else { "" }
+                )
             }
         }
     }
@@ -182,7 +184,9 @@ impl ScalarCode {
                 check_exp("power-of-two emin", *emin)?;
                 check_exp("power-of-two emax", *emax)?;
                 if emin > emax {
-                    return Err(format!("power-of-two range is empty: emin {emin} > emax {emax}"));
+                    return Err(format!(
+                        "power-of-two range is empty: emin {emin} > emax {emax}"
+                    ));
                 }
                 if emax - emin > 14 {
                     return Err(format!(
@@ -212,7 +216,10 @@ impl ScalarCode {
                     ));
                 }
                 if values[0] != 0 {
-                    return Err(format!("codebook entry 0 must be zero, found {}", values[0]));
+                    return Err(format!(
+                        "codebook entry 0 must be zero, found {}",
+                        values[0]
+                    ));
                 }
                 let lim = 1i64 << (width - 1);
                 for (i, &v) in values.iter().enumerate() {
@@ -249,10 +256,17 @@ impl ScalarCode {
             Err(match self {
                 ScalarCode::Ternary { .. } => "allowed -1..=1 (ternary)".to_string(),
                 ScalarCode::Pow2 { emin, emax } => {
-                    format!("allowed -{0}..={0} (power-of-two 2^{emin}..2^{emax})", emax - emin + 1)
+                    format!(
+                        "allowed -{0}..={0} (power-of-two 2^{emin}..2^{emax})",
+                        emax - emin + 1
+                    )
                 }
                 ScalarCode::Codebook { values, .. } => {
-                    format!("allowed 0..={} (codebook of {} entries)", values.len() - 1, values.len())
+                    format!(
+                        "allowed 0..={} (codebook of {} entries)",
+                        values.len() - 1,
+                        values.len()
+                    )
                 }
             })
         }
@@ -261,7 +275,9 @@ impl ScalarCode {
 
 fn check_exp(what: &str, e: i32) -> Result<(), String> {
     if e.abs() > EXP_LIMIT {
-        Err(format!("{what} {e} is out of range -{EXP_LIMIT}..={EXP_LIMIT}"))
+        Err(format!(
+            "{what} {e} is out of range -{EXP_LIMIT}..={EXP_LIMIT}"
+        ))
     } else {
         Ok(())
     }
@@ -307,6 +323,9 @@ impl Values {
 
     /// Number of nonzero weights.
     pub fn nonzeros(&self) -> usize {
-        self.codes.iter().filter(|&&c| self.code.raw(c) != 0).count()
+        self.codes
+            .iter()
+            .filter(|&&c| self.code.raw(c) != 0)
+            .count()
     }
 }

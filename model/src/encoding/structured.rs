@@ -117,7 +117,8 @@ impl Blocked {
                 self.rows.max(self.cols)
             ));
         }
-        let n = blocks(self.rows, self.block) * blocks(self.cols, self.block) * kind.params(self.block);
+        let n =
+            blocks(self.rows, self.block) * blocks(self.cols, self.block) * kind.params(self.block);
         self.values.validate(n)
     }
 }
@@ -142,7 +143,10 @@ pub struct ToeplitzLike {
 impl ToeplitzLike {
     /// Largest possible `|W[a][b]|` (raw): r * k * max|g| * max|h|.
     pub fn worst_entry(&self) -> u128 {
-        self.rank as u128 * self.block as u128 * self.g.code.max_abs_raw() * self.h.code.max_abs_raw()
+        self.rank as u128
+            * self.block as u128
+            * self.g.code.max_abs_raw()
+            * self.h.code.max_abs_raw()
     }
 
     /// `Z-1(h) x` for one block: exact skew-circular convolution.
@@ -243,7 +247,8 @@ impl ToeplitzLike {
                 self.rank, self.block, self.block
             ));
         }
-        let n = blocks(self.rows, self.block) * blocks(self.cols, self.block) * self.rank * self.block;
+        let n =
+            blocks(self.rows, self.block) * blocks(self.cols, self.block) * self.rank * self.block;
         self.g.validate(n).map_err(|e| format!("g: {e}"))?;
         self.h.validate(n).map_err(|e| format!("h: {e}"))
     }

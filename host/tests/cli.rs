@@ -1,0 +1,189 @@
+//! The `lstm-accel` command line, end to end: every command runs, its JSON
+//! parses and holds what it claims, and bad input ends with a clear error and
+//! a non-zero exit.
+
+use lstm_accel_model::float::FloatModel;
+use lstm_accel_model::import::{export_safetensors, ImportNames};
+use lstm_accel_model::model::Model;
+use lstm_accel_model::random::{self, ModelShape};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+#[test]
+fn demo_cross_checks_the_reference_against_the_float_twin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = dir.path().join("demo.json");
+    let m = m.to_str().expect("utf-8");
+    let v = json(&[
+        "demo",
+        "--sequences",
+        "4",
+        "--frames",
+        "10",
+        "--json",
+        "--save-model",
+        m,
+    ]);
+    assert!(v["model_origin"]
+        .as_str()
+        .expect("origin")
+        .contains("generated"));
+    assert_eq!(v["reference_classes"].as_array().expect("classes").len(), 4);
+    assert!(v["max_deviation"]["hidden"].as_f64().expect("dev") < 0.25);
+    // The saved model is the one the demo ran.
+    let model = Model::load(m).expect("demo model loads");
+    assert_eq!(model.layers.len(), 2);
+    let human = cli(&["demo", "--sequences", "2", "--frames", "5"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("generated") && text.contains("fixed vs float"),
+        "{text}"
+    );
+}
+
+#[test]
+fn info_and_reference_report_on_a_model_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("m.json");
+    let mut r = random::rng(9);
+    let model = random::model(&mut r, &ModelShape::ternary(13, &[16], 10, 8));
+    model.save(&p).expect("save");
+    let p = p.to_str().expect("utf-8");
+    let v = json(&["info", "--model", p, "--json"]);
+    assert_eq!(v["inputs"], 13);
+    assert_eq!(v["classes"], 10);
+    assert_eq!(v["weight_bits"].as_u64(), Some(model.weight_bits().total()));
+    let t = dir.path().join("trace.json");
+    let v = json(&[
+        "reference",
+        "--model",
+        p,
+        "--random",
+        "3",
+        "--frames",
+        "4",
+        "--json",
+        "--trace",
+        t.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(v["frames"], 12);
+    let trace: Value =
+        serde_json::from_str(&std::fs::read_to_string(&t).expect("trace")).expect("json");
+    assert_eq!(trace.as_array().expect("sequences").len(), 3);
+    assert_eq!(
+        trace[0][0]["layers"][0]["c"].as_array().expect("c").len(),
+        16
+    );
+}
+
+#[test]
+fn activations_report_every_form_with_its_exhaustive_error() {
+    let v = json(&["activations", "--width", "8", "--json"]);
+    let rows = v.as_array().expect("rows");
+    assert_eq!(rows.len(), 3 * 6);
+    for r in rows {
+        let e = r["report"]["max_abs_error"].as_f64().expect("error");
+        assert!(e > 0.0 && e < 0.3, "{r}");
+        assert!(r["report"]["inputs"].as_u64().expect("inputs") >= 256);
+    }
+}
+
+fn write_float_model(path: &Path) -> FloatModel {
+    let mut r = random::rng(4);
+    let m = random::model(&mut r, &ModelShape::ternary(12, &[8, 6], 5, 16));
+    let f = FloatModel::from_model(&m);
+    export_safetensors(&f, path, &ImportNames::default()).expect("export");
+    f
+}
+
+#[test]
+fn import_quantizes_a_safetensors_state_dict_into_a_model_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let st = dir.path().join("lstm.safetensors");
+    write_float_model(&st);
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{ "data_width": 12,
+             "matrix": { "structure": { "type": "dense", "per_row": true }, "scalar": { "kind": "pow2", "octaves": 4 } },
+             "overrides": { "layers[1].w_h": { "structure": { "type": "block_circulant", "block": 3 }, "scalar": { "kind": "ternary" } } } }"#,
+    )
+    .expect("spec");
+    let out = dir.path().join("q.json");
+    let v = json(&[
+        "import",
+        "--safetensors",
+        st.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--spec",
+        spec.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert_eq!(v["inputs"], 12);
+    let m = Model::load(&out).expect("imported model loads");
+    assert!(
+        m.layers[1]
+            .w_h
+            .describe()
+            .starts_with("block-circulant k=3"),
+        "{}",
+        m.layers[1].w_h.describe()
+    );
+    assert!(
+        m.layers[0].w_x.describe().contains("pow2"),
+        "{}",
+        m.layers[0].w_x.describe()
+    );
+}
+
+#[test]
+fn bad_input_ends_with_a_clear_error_and_nothing_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("cut.json");
+    let mut r = random::rng(2);
+    let model = random::model(&mut r, &ModelShape::ternary(4, &[3], 2, 8));
+    let text = model.to_json().expect("json");
+    std::fs::write(&p, &text[..text.len() / 2]).expect("write");
+    let out = cli(&["info", "--model", p.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cut.json") && err.contains("truncated"),
+        "{err}"
+    );
+
+    // A corrupt state dict: no model file appears.
+    let st = dir.path().join("bad.safetensors");
+    std::fs::write(&st, b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\":").expect("write");
+    let q = dir.path().join("q.json");
+    let out = cli(&[
+        "import",
+        "--safetensors",
+        st.to_str().expect("utf-8"),
+        "--out",
+        q.to_str().expect("utf-8"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.safetensors"), "{err}");
+    assert!(!q.exists());
+}
