@@ -2,6 +2,11 @@
 //! implementation of the same models (the float twin), in the same run:
 //! a 2-layer 256-cell ternary LSTM and a 2-layer 64-cell one, 40 inputs.
 //! Criterion's throughput is in frames (elements) per second.
+//!
+//! The 8-bit variant's f32 twin runs into subnormal floats (its unsaturated
+//! pre-activations push some sigmoid outputs below f32's normal range, about
+//! 2% of the hidden values), which slows x86 f32 arithmetic several-fold;
+//! the 16-bit variants are the like-for-like comparison.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lstm_accel_model::float::{FloatModel, FloatRunner};
