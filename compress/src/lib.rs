@@ -27,7 +27,7 @@ pub mod toeplitz;
 pub use quantize::{matrix_paths, quantize_model, quantize_model_calibrated, QuantSpec};
 pub use scalar::ScalarSpec;
 
-use lstm_accel_model::encoding::structured::BlockKind;
+use lstm_accel_model::encoding::structured::{check_block, BlockKind};
 use lstm_accel_model::encoding::{Blocked, Dense, LowRank, Matrix, ToeplitzLike, Values};
 use lstm_accel_model::float::FloatMatrix;
 use rand::RngCore;
@@ -91,16 +91,7 @@ impl MatrixSpec {
     /// Checks the parameters against a `rows x cols` matrix.
     pub fn check(&self, rows: usize, cols: usize) -> Result<(), String> {
         self.scalar.validate()?;
-        let big = rows.max(cols);
-        let check_block = |k: usize| {
-            if k == 0 || k > big {
-                Err(format!(
-                    "block size {k} is not allowed for a {rows}x{cols} matrix (1..={big})"
-                ))
-            } else {
-                Ok(())
-            }
-        };
+        let check_block = |k: usize| check_block(rows, cols, k);
         match self.structure {
             Structure::Dense { .. } => Ok(()),
             Structure::BlockToeplitz { block } | Structure::BlockCirculant { block } => {

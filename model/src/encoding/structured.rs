@@ -47,6 +47,17 @@ impl BlockKind {
     }
 }
 
+/// Checks a block size against a `rows x cols` matrix: 1..=max(rows, cols).
+pub fn check_block(rows: usize, cols: usize, block: usize) -> Result<(), String> {
+    let big = rows.max(cols);
+    if block == 0 || block > big {
+        return Err(format!(
+            "block size {block} is not allowed for a {rows}x{cols} matrix (1..={big})"
+        ));
+    }
+    Ok(())
+}
+
 /// Number of k-blocks covering `n`.
 pub fn blocks(n: usize, k: usize) -> usize {
     n.div_ceil(k)
@@ -108,15 +119,7 @@ impl Blocked {
     /// Shape, block size and codes.
     pub fn validate(&self, kind: BlockKind) -> Result<(), String> {
         check_shape(self.rows, self.cols)?;
-        if self.block == 0 || self.block > self.rows.max(self.cols) {
-            return Err(format!(
-                "block size {} is not allowed for a {}x{} matrix (1..={})",
-                self.block,
-                self.rows,
-                self.cols,
-                self.rows.max(self.cols)
-            ));
-        }
+        check_block(self.rows, self.cols, self.block)?;
         let n =
             blocks(self.rows, self.block) * blocks(self.cols, self.block) * kind.params(self.block);
         self.values.validate(n)
@@ -232,15 +235,7 @@ impl ToeplitzLike {
     /// Shape, block size, rank and codes.
     pub fn validate(&self) -> Result<(), String> {
         check_shape(self.rows, self.cols)?;
-        if self.block == 0 || self.block > self.rows.max(self.cols) {
-            return Err(format!(
-                "block size {} is not allowed for a {}x{} matrix (1..={})",
-                self.block,
-                self.rows,
-                self.cols,
-                self.rows.max(self.cols)
-            ));
-        }
+        check_block(self.rows, self.cols, self.block)?;
         if self.rank == 0 || self.rank > self.block {
             return Err(format!(
                 "displacement rank {} is not allowed with block size {} (1..={})",
