@@ -1,0 +1,10 @@
+//! The accelerator: its spec (how a model runs on the hardware: memory map,
+//! schedule, predicted cycles, resources) derived from a model and a hardware
+//! configuration. The datapath blocks and the Verilog generator read the spec.
+
+pub mod schedule;
+pub mod spec;
+pub mod target;
+
+pub use spec::{AcceleratorSpec, HwConfig, SpecError};
+pub use target::Target;

@@ -1,0 +1,259 @@
+//! The schedule of one frame: every operation of the datapath as a node of a
+//! dependency graph (petgraph), list-scheduled onto the units that execute it.
+//!
+//! Operations, in program order:
+//! - `Row`: one gate row of a layer on the MAC array, `x_words + h_words`
+//!   cycles (one weight word of `lanes` codes per cycle); its pre-activation is
+//!   ready `mac_latency` cycles after its last word;
+//! - `Cell`: the gate unit turns a cell's four rows (i, f, g, o) into c and h;
+//!   one cell enters every `cell_interval` cycles per unit and its h is
+//!   written `cell_latency` cycles later;
+//! - `Projection`: one row of `P h` on the MAC array after the layer's last cell;
+//! - `HeadRow`: one logit row on the MAC array;
+//! - `Decode`: the arg-max, one logit per cycle.
+//!
+//! The MAC array issues rows in program order (cell-major, gates i, f, g, o,
+//! so the gate unit can start on a cell as soon as its fourth row is done);
+//! a row that reads the previous layer's output waits for that layer's last
+//! write. The predicted cycles per frame is the end of `Decode`; the hardware
+//! sequencer executes exactly this program, so simulated cycles must equal it.
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::{Deserialize, Serialize};
+
+/// One operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Gate row `gate` (0 i, 1 f, 2 g, 3 o) of cell `cell` of `layer`.
+    Row {
+        /// Layer.
+        layer: usize,
+        /// Gate index.
+        gate: usize,
+        /// Cell index.
+        cell: usize,
+    },
+    /// The cell update of `cell` in `layer`.
+    Cell {
+        /// Layer.
+        layer: usize,
+        /// Cell index.
+        cell: usize,
+    },
+    /// Row `row` of a layer's projection.
+    Projection {
+        /// Layer.
+        layer: usize,
+        /// Projection row.
+        row: usize,
+    },
+    /// Row `row` of the head's logits.
+    HeadRow {
+        /// Logit index.
+        row: usize,
+    },
+    /// The arg-max over the logits.
+    Decode,
+}
+
+/// The unit an operation runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// The shift-add MAC array.
+    MacArray,
+    /// Gate unit number `n`.
+    GateUnit(usize),
+    /// The arg-max decoder.
+    Decoder,
+}
+
+/// An operation with its place in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    /// What.
+    pub op: Op,
+    /// Where.
+    pub unit: Unit,
+    /// First cycle the unit is busy with it.
+    pub start: u64,
+    /// Cycles the unit is busy.
+    pub busy: u64,
+    /// Cycle at which its result is available to dependents.
+    pub ready: u64,
+}
+
+/// Pipeline depths of the hardware blocks: the contract between the schedule
+/// and the datapath, which takes its register counts from here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pipeline {
+    /// Cycles from a row's last weight word to its pre-activation: weight read,
+    /// shift-add, `ceil(log2 lanes)` adder-tree levels, accumulate, requantize.
+    pub mac_latency: u64,
+    /// Cycles between two cells entering one gate unit: five activations
+    /// (i, f, g, o, tanh c) shared by `activation_units` evaluators.
+    pub cell_interval: u64,
+    /// Cycles from a cell entering the gate unit to its h being written.
+    pub cell_latency: u64,
+    /// Cycles per logit of the arg-max.
+    pub decode_per_logit: u64,
+}
+
+impl Pipeline {
+    /// Depths for a lane count and activation-unit count.
+    pub fn new(lanes: usize, activation_units: usize) -> Pipeline {
+        let tree = lanes.next_power_of_two().trailing_zeros() as u64;
+        Pipeline {
+            mac_latency: 4 + tree,
+            cell_interval: 5u64.div_ceil(activation_units.max(1) as u64),
+            cell_latency: 8,
+            decode_per_logit: 1,
+        }
+    }
+}
+
+/// What the scheduler needs to know of one layer.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerShape {
+    /// Cells.
+    pub hidden: usize,
+    /// Weight words per row (input part + recurrent part).
+    pub row_words: u64,
+    /// Projection rows and words per projection row, if any.
+    pub projection: Option<(usize, u64)>,
+}
+
+/// The scheduled frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Every operation in program order.
+    pub slots: Vec<Slot>,
+    /// Predicted cycles per frame, from the first weight read to the decoded
+    /// class.
+    pub cycles_per_frame: u64,
+    /// Cycles the MAC array issues a weight word.
+    pub mac_busy: u64,
+}
+
+/// Builds the dependency graph of a frame and list-schedules it.
+pub fn schedule(
+    layers: &[LayerShape],
+    head_rows: usize,
+    head_words: u64,
+    gate_units: usize,
+    p: Pipeline,
+) -> Schedule {
+    let mut g: DiGraph<(Op, Unit, u64), ()> = DiGraph::new();
+    let mut prev_layer_done: Vec<NodeIndex> = Vec::new();
+    let mut cell_unit = 0usize;
+    for (l, s) in layers.iter().enumerate() {
+        let mut cells = Vec::with_capacity(s.hidden);
+        for j in 0..s.hidden {
+            let mut rows = Vec::with_capacity(4);
+            for q in 0..4 {
+                let n = g.add_node((
+                    Op::Row {
+                        layer: l,
+                        gate: q,
+                        cell: j,
+                    },
+                    Unit::MacArray,
+                    s.row_words,
+                ));
+                for &d in &prev_layer_done {
+                    g.add_edge(d, n, ());
+                }
+                rows.push(n);
+            }
+            let c = g.add_node((
+                Op::Cell { layer: l, cell: j },
+                Unit::GateUnit(cell_unit),
+                p.cell_interval,
+            ));
+            cell_unit = (cell_unit + 1) % gate_units.max(1);
+            for r in rows {
+                g.add_edge(r, c, ());
+            }
+            cells.push(c);
+        }
+        prev_layer_done = match s.projection {
+            Some((rows, words)) => (0..rows)
+                .map(|row| {
+                    let n = g.add_node((Op::Projection { layer: l, row }, Unit::MacArray, words));
+                    for &c in &cells {
+                        g.add_edge(c, n, ());
+                    }
+                    n
+                })
+                .collect(),
+            None => cells,
+        };
+    }
+    let head: Vec<NodeIndex> = (0..head_rows)
+        .map(|row| {
+            let n = g.add_node((Op::HeadRow { row }, Unit::MacArray, head_words));
+            for &d in &prev_layer_done {
+                g.add_edge(d, n, ());
+            }
+            n
+        })
+        .collect();
+    let decode = g.add_node((
+        Op::Decode,
+        Unit::Decoder,
+        head_rows as u64 * p.decode_per_logit,
+    ));
+    for h in head {
+        g.add_edge(h, decode, ());
+    }
+    list_schedule(&g, gate_units, p)
+}
+
+/// Nodes were added in program order, which is a topological order; each
+/// starts when its unit is free and its inputs are ready.
+fn list_schedule(g: &DiGraph<(Op, Unit, u64), ()>, gate_units: usize, p: Pipeline) -> Schedule {
+    let mut ready = vec![0u64; g.node_count()];
+    let mut mac_free = 0u64;
+    let mut gate_free = vec![0u64; gate_units.max(1)];
+    let mut decoder_free = 0u64;
+    let mut slots = Vec::with_capacity(g.node_count());
+    let mut mac_busy = 0;
+    for n in g.node_indices() {
+        let (op, unit, busy) = g[n];
+        let inputs = g
+            .neighbors_directed(n, petgraph::Direction::Incoming)
+            .map(|d| ready[d.index()])
+            .max()
+            .unwrap_or(0);
+        let free = match unit {
+            Unit::MacArray => &mut mac_free,
+            Unit::GateUnit(k) => &mut gate_free[k],
+            Unit::Decoder => &mut decoder_free,
+        };
+        let start = inputs.max(*free);
+        *free = start + busy;
+        let latency = match unit {
+            Unit::MacArray => {
+                mac_busy += busy;
+                p.mac_latency
+            }
+            Unit::GateUnit(_) => p.cell_latency - p.cell_interval.min(p.cell_latency),
+            Unit::Decoder => 0,
+        };
+        ready[n.index()] = start + busy + latency;
+        slots.push(Slot {
+            op,
+            unit,
+            start,
+            busy,
+            ready: ready[n.index()],
+        });
+    }
+    let cycles_per_frame = slots.last().map_or(0, |s| s.ready);
+    Schedule {
+        slots,
+        cycles_per_frame,
+        mac_busy,
+    }
+}

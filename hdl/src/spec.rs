@@ -1,0 +1,505 @@
+//! The accelerator spec: how a model runs on the hardware. Derived from a
+//! model and a hardware configuration, validated, serialisable; the Verilog
+//! generator, the simulators, the host's weight packer and the reports all
+//! read it and none re-derives a width, an address or a cycle count.
+//!
+//! Weight memory: one word per cycle feeds the MAC array, `lanes` codes of
+//! `code_bits` each. Words are stored in the order the MAC array reads them,
+//! so the sequencer only increments an address: per layer, cell-major, gates
+//! i, f, g, o, each row its input words (`ceil(input / lanes)`) then its
+//! recurrent words (`ceil(recurrent / lanes)`), a row's last word padded with
+//! zero codes; then the layer's projection rows; then the head's rows.
+
+use crate::schedule::{schedule, LayerShape, Pipeline, Schedule};
+use crate::target::Target;
+use lstm_accel_model::encoding::{Matrix, ScalarCode};
+use lstm_accel_model::model::{Datapath, Head, Model};
+use serde::{Deserialize, Serialize};
+
+/// Version of the serialised spec.
+pub const SPEC_VERSION: u32 = 1;
+
+/// The hardware configuration a user chooses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HwConfig {
+    /// MAC lanes: weight codes consumed per cycle.
+    pub lanes: usize,
+    /// Activation evaluators per gate unit.
+    pub activation_units: usize,
+    /// Gate units working on different cells.
+    #[serde(default = "one")]
+    pub gate_units: usize,
+    /// Target clock in MHz.
+    pub clock_mhz: f64,
+    /// Target part.
+    pub target: Target,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Default for HwConfig {
+    /// 16 lanes, one activation evaluator, one gate unit, 100 MHz on ECP5-85F.
+    fn default() -> Self {
+        HwConfig {
+            lanes: 16,
+            activation_units: 1,
+            gate_units: 1,
+            clock_mhz: 100.0,
+            target: Target::Ecp5_85k,
+        }
+    }
+}
+
+/// Why a model and configuration cannot become an accelerator.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// A configuration field is out of range.
+    #[error("hardware configuration: {0}")]
+    Config(String),
+    /// The model is invalid.
+    #[error(transparent)]
+    Model(#[from] lstm_accel_model::ModelError),
+    /// A matrix uses an encoding the hardware does not implement yet.
+    #[error("{tensor}: {encoding} is not supported by the hardware generator yet (dense ternary and power-of-two are)")]
+    Unsupported {
+        /// Tensor path.
+        tensor: String,
+        /// Its encoding.
+        encoding: String,
+    },
+    /// The design does not fit the target.
+    #[error("{what} need {needed} {unit}, {target} has {available}{detail}")]
+    DoesNotFit {
+        /// What does not fit.
+        what: String,
+        /// The part.
+        target: Target,
+        /// Amount needed.
+        needed: u64,
+        /// Amount available.
+        available: u64,
+        /// What is counted.
+        unit: String,
+        /// Extra explanation.
+        detail: String,
+    },
+}
+
+/// Where a memory is placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// Block RAM.
+    BlockRam,
+    /// Single-port RAM (iCE40 UP5K).
+    Spram,
+    /// Flip-flops / LUTs (small memories).
+    Logic,
+}
+
+/// One memory of the design.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Name, e.g. `weights`.
+    pub name: String,
+    /// Words.
+    pub depth: usize,
+    /// Bits per word.
+    pub width: u32,
+    /// Placement.
+    pub placement: Placement,
+    /// Blocks occupied (block RAMs or SPRAMs; 0 in logic).
+    pub blocks: u32,
+}
+
+impl Memory {
+    /// depth x width.
+    pub fn bits(&self) -> u64 {
+        self.depth as u64 * u64::from(self.width)
+    }
+}
+
+/// Where one matrix lives in weight memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixMap {
+    /// Tensor path, e.g. `layers[0].w_x`.
+    pub tensor: String,
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// Weight words per row.
+    pub words_per_row: usize,
+    /// Bits of one code.
+    pub code_bits: u32,
+    /// Fraction bits of the weights (alignment shift into the accumulator).
+    pub frac: i32,
+    /// Whether rows have their own power-of-two scale (row shift memory).
+    pub per_row_scale: bool,
+}
+
+/// One layer's part of the spec.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerSpec {
+    /// Cells.
+    pub hidden: usize,
+    /// First weight word of the layer.
+    pub weight_base: usize,
+    /// Weight words of one gate row (input part + recurrent part).
+    pub row_words: usize,
+    /// Input matrix.
+    pub w_x: MatrixMap,
+    /// Recurrent matrix.
+    pub w_h: MatrixMap,
+    /// Projection matrix and its first weight word.
+    pub projection: Option<(MatrixMap, usize)>,
+}
+
+/// The head's part of the spec.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadSpec {
+    /// First weight word.
+    pub weight_base: usize,
+    /// Logit rows (LightRNN: rows then columns).
+    pub rows: usize,
+    /// The matrices (LightRNN: row matrix then column matrix).
+    pub matrices: Vec<MatrixMap>,
+}
+
+/// Resource estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// Bits of every memory.
+    pub memory_bits: u64,
+    /// Bits of the weight memory (codes plus padding).
+    pub weight_memory_bits: u64,
+    /// Block RAMs used / available.
+    pub bram_blocks: (u32, u32),
+    /// SPRAMs used / available.
+    pub spram_blocks: (u32, u32),
+    /// Multiply-accumulates per frame (every matrix dense).
+    pub macs_per_frame: u64,
+    /// `macs_per_frame / lanes`: the bound no schedule beats.
+    pub ideal_cycles: f64,
+    /// `cycles_per_frame / ideal_cycles`.
+    pub efficiency_ratio: f64,
+    /// Latency of one frame at the target clock, microseconds.
+    pub frame_latency_us: f64,
+}
+
+/// Everything about the accelerator, derived from model + configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AcceleratorSpec {
+    /// Format version of this document.
+    pub version: u32,
+    /// Model name.
+    pub model: String,
+    /// The configuration.
+    pub hw: HwConfig,
+    /// Accumulator widths and formats (from the model).
+    pub datapath: Datapath,
+    /// Width of one weight code in memory.
+    pub code_bits: u32,
+    /// Width of one weight word (`lanes * code_bits`).
+    pub word_bits: u32,
+    /// Per layer.
+    pub layers: Vec<LayerSpec>,
+    /// The head.
+    pub head: HeadSpec,
+    /// Every memory.
+    pub memories: Vec<Memory>,
+    /// Pipeline depths.
+    pub pipeline: Pipeline,
+    /// The frame's schedule.
+    pub schedule: Schedule,
+    /// Resources and performance.
+    pub estimate: Estimate,
+}
+
+fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
+    match m {
+        Matrix::Dense(d)
+            if matches!(
+                d.values.code,
+                ScalarCode::Ternary { .. } | ScalarCode::Pow2 { .. }
+            ) =>
+        {
+            Ok(())
+        }
+        other => Err(SpecError::Unsupported {
+            tensor: tensor.into(),
+            encoding: other.describe(),
+        }),
+    }
+}
+
+fn map(tensor: String, m: &Matrix, lanes: usize) -> Result<MatrixMap, SpecError> {
+    supported(&tensor, m)?;
+    let (code_bits, per_row_scale) = match m {
+        Matrix::Dense(d) => (d.values.code.code_bits(), d.row_exp.is_some()),
+        _ => (0, false),
+    };
+    Ok(MatrixMap {
+        rows: m.rows(),
+        cols: m.cols(),
+        words_per_row: m.cols().div_ceil(lanes),
+        code_bits,
+        frac: m.frac(),
+        per_row_scale,
+        tensor,
+    })
+}
+
+impl HwConfig {
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if !(1..=1024).contains(&self.lanes) {
+            return Err(SpecError::Config(format!(
+                "lanes = {}, allowed 1..=1024",
+                self.lanes
+            )));
+        }
+        if !(1..=5).contains(&self.activation_units) {
+            return Err(SpecError::Config(format!(
+                "activation_units = {}, allowed 1..=5 (a cell needs five activations)",
+                self.activation_units
+            )));
+        }
+        if !(1..=64).contains(&self.gate_units) {
+            return Err(SpecError::Config(format!(
+                "gate_units = {}, allowed 1..=64",
+                self.gate_units
+            )));
+        }
+        if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= 1000.0) {
+            return Err(SpecError::Config(format!(
+                "clock_mhz = {}, allowed (0, 1000]",
+                self.clock_mhz
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl AcceleratorSpec {
+    /// Derives and validates the spec.
+    pub fn new(model: &Model, hw: &HwConfig) -> Result<AcceleratorSpec, SpecError> {
+        hw.validate()?;
+        model.validate()?;
+        let lanes = hw.lanes;
+        let mut layers = Vec::new();
+        let mut base = 0usize;
+        let mut shapes = Vec::new();
+        for (i, l) in model.layers.iter().enumerate() {
+            let w_x = map(format!("layers[{i}].w_x"), &l.w_x, lanes)?;
+            let w_h = map(format!("layers[{i}].w_h"), &l.w_h, lanes)?;
+            let row_words = w_x.words_per_row + w_h.words_per_row;
+            let weight_base = base;
+            base += 4 * l.hidden * row_words;
+            let projection = match &l.projection {
+                Some(p) => {
+                    let m = map(format!("layers[{i}].projection"), &p.w, lanes)?;
+                    let at = base;
+                    base += m.rows * m.words_per_row;
+                    Some((m, at))
+                }
+                None => None,
+            };
+            shapes.push(LayerShape {
+                hidden: l.hidden,
+                row_words: row_words as u64,
+                projection: projection
+                    .as_ref()
+                    .map(|(m, _)| (m.rows, m.words_per_row as u64)),
+            });
+            layers.push(LayerSpec {
+                hidden: l.hidden,
+                weight_base,
+                row_words,
+                w_x,
+                w_h,
+                projection,
+            });
+        }
+        let matrices = match &model.head {
+            Head::Dense(h) => vec![map("head.w".into(), &h.w, lanes)?],
+            Head::LightRnn(h) => vec![
+                map("head.row_w".into(), &h.row_w, lanes)?,
+                map("head.col_w".into(), &h.col_w, lanes)?,
+            ],
+        };
+        let head_rows: usize = matrices.iter().map(|m| m.rows).sum();
+        let head_words = matrices[0].words_per_row;
+        let head = HeadSpec {
+            weight_base: base,
+            rows: head_rows,
+            matrices,
+        };
+        base += head_rows * head_words;
+
+        let all_maps = || {
+            layers
+                .iter()
+                .flat_map(|l| {
+                    [&l.w_x, &l.w_h]
+                        .into_iter()
+                        .chain(l.projection.as_ref().map(|(m, _)| m))
+                })
+                .chain(head.matrices.iter())
+        };
+        let code_bits = all_maps().map(|m| m.code_bits).max().unwrap_or(2);
+        let word_bits = code_bits * lanes as u32;
+        let pipeline = Pipeline::new(lanes, hw.activation_units);
+        let sched = schedule(
+            &shapes,
+            head_rows,
+            head_words as u64,
+            hw.gate_units,
+            pipeline,
+        );
+
+        let memories = memories(model, hw, base, word_bits)?;
+        let macs: u64 = all_maps().map(|m| (m.rows * m.cols) as u64).sum();
+        let ideal = macs as f64 / lanes as f64;
+        let res = hw.target.resources();
+        let count = |p: Placement| {
+            memories
+                .iter()
+                .filter(|m| m.placement == p)
+                .map(|m| m.blocks)
+                .sum()
+        };
+        let estimate = Estimate {
+            memory_bits: memories.iter().map(Memory::bits).sum(),
+            weight_memory_bits: base as u64 * u64::from(word_bits),
+            bram_blocks: (count(Placement::BlockRam), res.bram_blocks),
+            spram_blocks: (count(Placement::Spram), res.spram_blocks),
+            macs_per_frame: macs,
+            ideal_cycles: ideal,
+            efficiency_ratio: sched.cycles_per_frame as f64 / ideal,
+            frame_latency_us: sched.cycles_per_frame as f64 / hw.clock_mhz,
+        };
+        Ok(AcceleratorSpec {
+            version: SPEC_VERSION,
+            model: model.name.clone(),
+            hw: hw.clone(),
+            datapath: model.datapath(),
+            code_bits,
+            word_bits,
+            layers,
+            head,
+            memories,
+            pipeline,
+            schedule: sched,
+            estimate,
+        })
+    }
+
+    /// Predicted cycles per frame.
+    pub fn cycles_per_frame(&self) -> u64 {
+        self.schedule.cycles_per_frame
+    }
+}
+
+/// Every memory, placed; the weights go to SPRAM when block RAM is short and
+/// the part has SPRAM.
+fn memories(
+    model: &Model,
+    hw: &HwConfig,
+    weight_words: usize,
+    word_bits: u32,
+) -> Result<Vec<Memory>, SpecError> {
+    let t = hw.target;
+    let place = |name: &str, depth: usize, width: u32| {
+        if depth * width as usize <= 256 {
+            Memory {
+                name: name.into(),
+                depth,
+                width,
+                placement: Placement::Logic,
+                blocks: 0,
+            }
+        } else {
+            Memory {
+                name: name.into(),
+                depth,
+                width,
+                placement: Placement::BlockRam,
+                blocks: t.bram_blocks_for(depth, width),
+            }
+        }
+    };
+    let mut v = vec![place("weights", weight_words, word_bits)];
+    let rows_per_row_scale: usize = model
+        .layers
+        .iter()
+        .map(|l| {
+            let per = |m: &Matrix| matches!(m, Matrix::Dense(d) if d.row_exp.is_some());
+            usize::from(per(&l.w_x) || per(&l.w_h)) * 4 * l.hidden
+        })
+        .sum();
+    if rows_per_row_scale > 0 {
+        // A row's two parts may have different scales: two shifts per row.
+        v.push(place("row_shifts", rows_per_row_scale, 2 * 5));
+    }
+    let gate_rows: usize = model.layers.iter().map(|l| 4 * l.hidden).sum();
+    let bias_width = model
+        .layers
+        .iter()
+        .map(|l| l.bias.format.width)
+        .max()
+        .unwrap_or(16);
+    v.push(place("gate_biases", gate_rows, bias_width));
+    let cells: usize = model.layers.iter().map(|l| l.hidden).sum();
+    let cell_width = model
+        .layers
+        .iter()
+        .map(|l| l.formats.cell.width)
+        .max()
+        .unwrap_or(16);
+    v.push(place("cells", cells, cell_width));
+    let outputs: usize = model.layers.iter().map(|l| l.output_size()).sum();
+    let data_width = model
+        .layers
+        .iter()
+        .map(|l| l.output_format().width.max(l.formats.hidden.width))
+        .max()
+        .unwrap_or(16);
+    // Double-buffered: the recurrence reads h(t-1) while h(t) is written.
+    v.push(place("outputs", 2 * outputs, data_width));
+    v.push(place("input", model.input.size, model.input.format.width));
+    let res = t.resources();
+    let used: u32 = v.iter().map(|m| m.blocks).sum();
+    if used > res.bram_blocks {
+        let w = &v[0];
+        let spram = t.spram_blocks_for(w.depth, w.width);
+        if res.spram_blocks > 0 && spram <= res.spram_blocks && used - w.blocks <= res.bram_blocks {
+            v[0].placement = Placement::Spram;
+            v[0].blocks = spram;
+        } else {
+            return Err(SpecError::DoesNotFit {
+                what: format!(
+                    "the memories ({} kbit, {} of them weights)",
+                    v.iter().map(Memory::bits).sum::<u64>() / 1024,
+                    v[0].bits() / 1024
+                ),
+                target: t,
+                needed: u64::from(used),
+                available: u64::from(res.bram_blocks),
+                unit: format!("block RAMs of {} bits", res.bram_bits),
+                detail: if res.spram_blocks > 0 {
+                    format!(
+                        "; the weights alone would need {spram} of its {} SPRAMs",
+                        res.spram_blocks
+                    )
+                } else {
+                    " and no SPRAM".to_string()
+                },
+            });
+        }
+    }
+    Ok(v)
+}

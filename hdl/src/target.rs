@@ -1,0 +1,151 @@
+//! FPGA parts the generator targets and the resources that bound a design:
+//! logic cells, block RAM (with the aspect ratios a block supports), large
+//! single-port RAM (iCE40 UP5K's SPRAM) and hard multipliers.
+//!
+//! A memory of `depth x width` bits occupies, in the best aspect ratio
+//! `(d, w)` a block offers, `ceil(depth / d) * ceil(width / w)` blocks; that
+//! is how Yosys maps an inferred memory, and what the spec's estimate uses.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A target part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// Lattice iCE40 UP5K (iCEBreaker).
+    Ice40Up5k,
+    /// Lattice iCE40 HX8K.
+    Ice40Hx8k,
+    /// Lattice ECP5 LFE5U-25F.
+    Ecp5_25k,
+    /// Lattice ECP5 LFE5U-85F (ULX3S).
+    Ecp5_85k,
+    /// No resource limits (simulation only).
+    Generic,
+}
+
+/// Resources of a part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Four-input LUTs.
+    pub luts: u32,
+    /// Block RAMs.
+    pub bram_blocks: u32,
+    /// Bits per block RAM.
+    pub bram_bits: u32,
+    /// Aspect ratios `(depth, width)` a block RAM supports.
+    pub bram_shapes: Vec<(u32, u32)>,
+    /// Large single-port RAM blocks (16K x 16 each on the UP5K).
+    pub spram_blocks: u32,
+    /// Hard multipliers.
+    pub multipliers: u32,
+}
+
+impl Target {
+    /// Every named part.
+    pub const ALL: [Target; 5] = [
+        Target::Ice40Up5k,
+        Target::Ice40Hx8k,
+        Target::Ecp5_25k,
+        Target::Ecp5_85k,
+        Target::Generic,
+    ];
+
+    /// The part's resources (vendor data sheets).
+    pub fn resources(self) -> Resources {
+        let ice40 = vec![(256, 16), (512, 8), (1024, 4), (2048, 2)];
+        let ecp5 = vec![
+            (512, 36),
+            (1024, 18),
+            (2048, 9),
+            (4096, 4),
+            (8192, 2),
+            (16384, 1),
+        ];
+        match self {
+            Target::Ice40Up5k => Resources {
+                luts: 5280,
+                bram_blocks: 30,
+                bram_bits: 4096,
+                bram_shapes: ice40,
+                spram_blocks: 4,
+                multipliers: 8,
+            },
+            Target::Ice40Hx8k => Resources {
+                luts: 7680,
+                bram_blocks: 32,
+                bram_bits: 4096,
+                bram_shapes: ice40,
+                spram_blocks: 0,
+                multipliers: 0,
+            },
+            Target::Ecp5_25k => Resources {
+                luts: 24_288,
+                bram_blocks: 56,
+                bram_bits: 18_432,
+                bram_shapes: ecp5,
+                spram_blocks: 0,
+                multipliers: 28,
+            },
+            Target::Ecp5_85k => Resources {
+                luts: 83_640,
+                bram_blocks: 208,
+                bram_bits: 18_432,
+                bram_shapes: ecp5,
+                spram_blocks: 0,
+                multipliers: 156,
+            },
+            Target::Generic => Resources {
+                luts: u32::MAX,
+                bram_blocks: u32::MAX,
+                bram_bits: 18_432,
+                bram_shapes: ecp5,
+                spram_blocks: 0,
+                multipliers: u32::MAX,
+            },
+        }
+    }
+
+    /// Block RAMs a `depth x width` memory occupies.
+    pub fn bram_blocks_for(self, depth: usize, width: u32) -> u32 {
+        self.resources()
+            .bram_shapes
+            .iter()
+            .map(|&(d, w)| (depth.div_ceil(d as usize) as u32) * width.div_ceil(w))
+            .min()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// SPRAM blocks (16K x 16) a `depth x width` memory occupies.
+    pub fn spram_blocks_for(self, depth: usize, width: u32) -> u32 {
+        (depth.div_ceil(16_384) as u32) * width.div_ceil(16)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Target::Ice40Up5k => "ice40-up5k",
+            Target::Ice40Hx8k => "ice40-hx8k",
+            Target::Ecp5_25k => "ecp5-25k",
+            Target::Ecp5_85k => "ecp5-85k",
+            Target::Generic => "generic",
+        })
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Target::ALL
+            .into_iter()
+            .find(|t| t.to_string() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown target '{s}'; known: {}",
+                    Target::ALL.map(|t| t.to_string()).join(", ")
+                )
+            })
+    }
+}

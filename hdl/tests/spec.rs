@@ -1,0 +1,218 @@
+//! The accelerator spec: cycle prediction against the ideal bound, the
+//! schedule's invariants, the memory map, validation errors.
+
+use lstm_accel_hdl::schedule::{Op, Unit};
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig, Placement, SpecError};
+use lstm_accel_hdl::Target;
+use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
+use lstm_accel_model::Model;
+
+fn ternary(input: usize, hidden: &[usize], classes: usize) -> Model {
+    let mut r = random::rng(1);
+    random::model(&mut r, &ModelShape::ternary(input, hidden, classes, 8))
+}
+
+fn hw(lanes: usize, target: Target) -> HwConfig {
+    HwConfig {
+        lanes,
+        target,
+        ..HwConfig::default()
+    }
+}
+
+#[test]
+fn two_by_256_ternary_is_within_ten_percent_of_the_ideal_at_16_and_64_lanes() {
+    let m = ternary(40, &[256, 256], 10);
+    for lanes in [16, 64] {
+        let s = AcceleratorSpec::new(&m, &hw(lanes, Target::Generic)).expect("spec");
+        let e = &s.estimate;
+        println!(
+            "2x256 ternary, 40 inputs, {lanes} lanes: {} cycles/frame, ideal {:.0} (MACs {} / lanes), ratio {:.4}, {:.1} us at {} MHz",
+            s.cycles_per_frame(),
+            e.ideal_cycles,
+            e.macs_per_frame,
+            e.efficiency_ratio,
+            e.frame_latency_us,
+            s.hw.clock_mhz
+        );
+        assert_eq!(e.macs_per_frame, 1024 * (40 + 256) + 1024 * 512 + 10 * 256);
+        assert!(e.efficiency_ratio <= 1.10, "ratio {}", e.efficiency_ratio);
+    }
+}
+
+#[test]
+fn one_layer_cycle_count_has_the_closed_form_of_the_pipeline() {
+    // 1 layer of 5 cells, 7 inputs, 3 classes, 4 lanes: row = 2 + 2 words.
+    let m = ternary(7, &[5], 3);
+    let s = AcceleratorSpec::new(&m, &hw(4, Target::Generic)).expect("spec");
+    let p = s.pipeline;
+    let row_words = 7u64.div_ceil(4) + 5u64.div_ceil(4);
+    let head_words = 5u64.div_ceil(4);
+    let expect =
+        4 * 5 * row_words + p.mac_latency + p.cell_latency + 3 * head_words + p.mac_latency + 3;
+    assert_eq!(s.cycles_per_frame(), expect);
+    assert_eq!(s.schedule.mac_busy, 4 * 5 * row_words + 3 * head_words);
+}
+
+#[test]
+fn the_schedule_respects_units_and_dependencies() {
+    let mut r = random::rng(3);
+    for case in 0..30 {
+        let shape = ModelShape {
+            input: 1 + case % 13,
+            hidden: vec![1 + case % 7, 3 + case % 5],
+            projection: vec![(case % 3 == 0).then_some(2), None],
+            classes: 2 + case % 9,
+            light_rnn: case % 4 == 0,
+            matrix_kinds: vec![MatrixKind::Dense, MatrixKind::DensePerRow],
+            scalar_kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
+            extreme: false,
+            data_width: None,
+        };
+        let m = random::model(&mut r, &shape);
+        let cfg = HwConfig {
+            lanes: 1 + case % 9,
+            activation_units: 1 + case % 5,
+            gate_units: 1 + case % 3,
+            ..HwConfig::default()
+        };
+        let s = AcceleratorSpec::new(&m, &cfg).expect("spec");
+        let slots = &s.schedule.slots;
+        // The MAC array runs one op at a time, in program order.
+        let mac: Vec<_> = slots.iter().filter(|x| x.unit == Unit::MacArray).collect();
+        for w in mac.windows(2) {
+            assert!(
+                w[1].start >= w[0].start + w[0].busy,
+                "case {case}: MAC overlap"
+            );
+        }
+        // A cell starts after its four rows are ready; a layer's rows start
+        // after the previous layer's last output.
+        let mut layer_done = vec![0u64; m.layers.len()];
+        for x in slots {
+            match x.op {
+                Op::Cell { layer, cell } => {
+                    for y in slots {
+                        if let Op::Row {
+                            layer: l, cell: c, ..
+                        } = y.op
+                        {
+                            if l == layer && c == cell {
+                                assert!(x.start >= y.ready, "case {case}: cell before its row");
+                            }
+                        }
+                    }
+                    layer_done[layer] = layer_done[layer].max(x.ready);
+                }
+                Op::Projection { layer, .. } => {
+                    assert!(x.start >= layer_done[layer]);
+                }
+                _ => {}
+            }
+        }
+        for x in slots {
+            if let Op::Row { layer, .. } = x.op {
+                if layer > 0 {
+                    assert!(
+                        x.start >= layer_done[layer - 1],
+                        "case {case}: layer {layer} too early"
+                    );
+                }
+            }
+        }
+        let last = slots.last().expect("slots");
+        assert_eq!(last.op, Op::Decode);
+        assert_eq!(s.cycles_per_frame(), last.ready);
+        assert!(s.cycles_per_frame() >= s.schedule.mac_busy);
+        // The weight memory holds every row's words, contiguously.
+        let mut next = 0;
+        for l in &s.layers {
+            assert_eq!(l.weight_base, next);
+            next += 4 * l.hidden * l.row_words;
+            if let Some((p, base)) = &l.projection {
+                assert_eq!(*base, next);
+                next += p.rows * p.words_per_row;
+            }
+        }
+        assert_eq!(s.head.weight_base, next);
+        assert_eq!(s.memories[0].name, "weights");
+        assert!(s.estimate.weight_memory_bits >= m.weight_bits().codes);
+    }
+}
+
+#[test]
+fn the_spec_survives_serialisation() {
+    let m = ternary(13, &[16, 16], 10);
+    let s = AcceleratorSpec::new(&m, &hw(8, Target::Ice40Up5k)).expect("spec");
+    let text = serde_json::to_string(&s).expect("json");
+    let back: AcceleratorSpec = serde_json::from_str(&text).expect("parse");
+    assert_eq!(back, s);
+}
+
+#[test]
+fn unsupported_encodings_and_bad_configurations_are_named() {
+    let mut r = random::rng(4);
+    let mut shape = ModelShape::ternary(8, &[4], 3, 8);
+    shape.matrix_kinds = vec![MatrixKind::BlockCirculant];
+    let m = random::model(&mut r, &shape);
+    let e = AcceleratorSpec::new(&m, &HwConfig::default()).expect_err("unsupported");
+    assert!(matches!(e, SpecError::Unsupported { .. }), "{e}");
+    assert!(
+        e.to_string().starts_with("layers[0].w_x: block-circulant"),
+        "{e}"
+    );
+
+    let m = ternary(8, &[4], 3);
+    for (cfg, what) in [
+        (
+            HwConfig {
+                lanes: 0,
+                ..HwConfig::default()
+            },
+            "lanes = 0",
+        ),
+        (
+            HwConfig {
+                activation_units: 9,
+                ..HwConfig::default()
+            },
+            "activation_units = 9",
+        ),
+        (
+            HwConfig {
+                clock_mhz: f64::NAN,
+                ..HwConfig::default()
+            },
+            "clock_mhz = NaN",
+        ),
+    ] {
+        let e = AcceleratorSpec::new(&m, &cfg).expect_err("bad config");
+        assert!(e.to_string().contains(what), "{e}");
+    }
+}
+
+#[test]
+fn weights_that_do_not_fit_the_part_are_reported_with_the_numbers() {
+    let m = ternary(40, &[256, 256], 10);
+    let e = AcceleratorSpec::new(&m, &hw(16, Target::Ice40Hx8k)).expect_err("too big");
+    let text = e.to_string();
+    println!("{text}");
+    assert!(matches!(e, SpecError::DoesNotFit { .. }), "{text}");
+    assert!(
+        text.contains("need 428 block RAMs of 4096 bits, ice40-hx8k has 32"),
+        "{text}"
+    );
+    // On the UP5K the weights of a 2 x 64 model move to SPRAM.
+    let small = ternary(40, &[64, 64], 10);
+    let s = AcceleratorSpec::new(&small, &hw(16, Target::Ice40Up5k)).expect("fits");
+    let w = &s.memories[0];
+    println!(
+        "2x64 on ice40-up5k: weights {}x{} in {:?} ({} blocks); block RAMs {:?}",
+        w.depth, w.width, w.placement, w.blocks, s.estimate.bram_blocks
+    );
+    assert!(s.estimate.bram_blocks.0 <= 30);
+    assert!(w.placement == Placement::Spram || w.placement == Placement::BlockRam);
+    // The same model fits an ECP5-85F in block RAM.
+    let s = AcceleratorSpec::new(&small, &hw(16, Target::Ecp5_85k)).expect("fits");
+    assert_eq!(s.memories[0].placement, Placement::BlockRam);
+}
