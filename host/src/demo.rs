@@ -1,14 +1,17 @@
 //! `lstm-accel demo`: the main job on defaults shipped with the tool, in pure
-//! Rust. Today it builds a compressed LSTM, runs the bit-exact reference model
-//! on a stream of frames, and cross-checks it against the float twin; the
-//! generated accelerator and its simulation join as they land.
+//! Rust. Today it builds a compressed LSTM, derives the accelerator spec for
+//! it (memory map, schedule, predicted cycles), runs the bit-exact reference
+//! model on a stream of frames, and cross-checks it against the float twin;
+//! the generated Verilog and its cycle-accurate simulation join as they land.
 //!
 //! The model is a seeded random ternary LSTM of the FSDD size (2 x 64 cells,
 //! 40 inputs, 10 classes) until a trained model ships, and the output says so.
 
 use crate::report::{print_summary, summarize, ModelSummary};
+use crate::spec_cmd::print_spec;
 use anyhow::Result;
 use clap::Args;
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_model::activation::Approx;
 use lstm_accel_model::fixed::Rounding;
 use lstm_accel_model::float::{FloatModel, FloatRunner};
@@ -47,6 +50,8 @@ pub struct DemoArgs {
 struct DemoReport {
     model_origin: &'static str,
     model: ModelSummary,
+    accelerator_cycles_per_frame: u64,
+    accelerator_frame_latency_us: f64,
     sequences: usize,
     frames: usize,
     reference_classes: Vec<usize>,
@@ -77,6 +82,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     if let Some(p) = &a.save_model {
         model.save(p)?;
     }
+    let accel = AcceleratorSpec::new(&model, &HwConfig::default())?;
     let float = FloatModel::from_model(&model);
     let mut reference = Reference::new(&model)?;
     let mut twin = FloatRunner::new(&float);
@@ -122,6 +128,8 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let rep = DemoReport {
         model_origin: ORIGIN,
         model: summarize(&model),
+        accelerator_cycles_per_frame: accel.cycles_per_frame(),
+        accelerator_frame_latency_us: accel.estimate.frame_latency_us,
         sequences: a.sequences,
         frames: a.frames,
         class_agreement: reference_classes
@@ -142,6 +150,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     println!("lstm-accel demo: bit-exact reference model and its float twin");
     println!("model {}", ORIGIN);
     print_summary(&rep.model);
+    print_spec(&accel);
     println!(
         "inputs: {} sequences x {} frames of generated features, uniform over the input format's range",
         a.sequences, a.frames
@@ -162,6 +171,8 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         "throughput (with traces): reference {:.0} frames/s, float twin {:.0} frames/s",
         rep.reference_frames_per_second, rep.float_frames_per_second
     );
-    println!("next: the generated accelerator and its cycle-accurate simulation join this demo as they land");
+    println!(
+        "next: the generated Verilog and its cycle-accurate simulation join this demo as they land"
+    );
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod demo;
 mod import;
 mod report;
+mod spec_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     /// Maximum error of every sigmoid/tanh approximation, computed over the
     /// whole input domain.
     Activations(report::ActivationArgs),
+    /// Derives the accelerator spec: memory map, schedule, predicted cycles.
+    Spec(spec_cmd::SpecArgs),
     /// Imports a PyTorch LSTM state dict (safetensors) and quantizes it.
     Import(import::ImportArgs),
 }
@@ -47,6 +50,7 @@ fn main() {
         Command::Reference(a) => report::reference(&a),
         Command::Activations(a) => report::activations(&a),
         Command::Import(a) => import::run(&a),
+        Command::Spec(a) => spec_cmd::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -187,3 +187,37 @@ fn bad_input_ends_with_a_clear_error_and_nothing_written() {
     assert!(err.contains("bad.safetensors"), "{err}");
     assert!(!q.exists());
 }
+
+#[test]
+fn spec_reports_cycles_memories_and_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("m.json");
+    let mut r = random::rng(12);
+    random::model(&mut r, &ModelShape::ternary(40, &[64, 64], 10, 8))
+        .save(&p)
+        .expect("save");
+    let p = p.to_str().expect("utf-8");
+    let out = dir.path().join("spec.json");
+    let v = json(&[
+        "spec",
+        "--model",
+        p,
+        "--lanes",
+        "16",
+        "--target",
+        "ice40-up5k",
+        "--json",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(v["hw"]["lanes"], 16);
+    assert!(v["schedule"]["cycles_per_frame"].as_u64().expect("cycles") > 3000);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("spec")).expect("json");
+    assert_eq!(written, v);
+    let bad = cli(&["spec", "--model", p, "--target", "ice40-hx9k"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown target 'ice40-hx9k'"));
+    let bad = cli(&["spec", "--model", p, "--lanes", "0"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("lanes = 0"));
+}
