@@ -433,19 +433,17 @@ fn memories(
         }
     };
     let mut v = vec![place("weights", weight_words, word_bits)];
-    let rows_per_row_scale: usize = model
+    let gate_rows: usize = model.layers.iter().map(|l| 4 * l.hidden).sum();
+    let per_row = |m: &Matrix| matches!(m, Matrix::Dense(d) if d.row_exp.is_some());
+    if model
         .layers
         .iter()
-        .map(|l| {
-            let per = |m: &Matrix| matches!(m, Matrix::Dense(d) if d.row_exp.is_some());
-            usize::from(per(&l.w_x) || per(&l.w_h)) * 4 * l.hidden
-        })
-        .sum();
-    if rows_per_row_scale > 0 {
-        // A row's two parts may have different scales: two shifts per row.
-        v.push(place("row_shifts", rows_per_row_scale, 2 * 5));
+        .any(|l| per_row(&l.w_x) || per_row(&l.w_h))
+    {
+        // Addressed like the biases, one entry per gate row in program order:
+        // the shifts of the row's input part and recurrent part, 5 bits each.
+        v.push(place("row_shifts", gate_rows, 2 * 5));
     }
-    let gate_rows: usize = model.layers.iter().map(|l| 4 * l.hidden).sum();
     let bias_width = model
         .layers
         .iter()

@@ -215,3 +215,32 @@ fn bit_counts_follow_the_encodings() {
     assert_eq!(c.code_bits(), 4);
     assert_eq!(c.table_bits(), 128);
 }
+
+#[test]
+fn stored_bit_patterns_round_trip_for_every_code() {
+    let codes = [
+        ScalarCode::Ternary { exp: -3 },
+        ScalarCode::Pow2 { emin: -8, emax: -1 },
+        ScalarCode::Pow2 { emin: 0, emax: 0 },
+        ScalarCode::Codebook {
+            width: 8,
+            frac: 6,
+            values: (0..16)
+                .map(|v| v * 3 - 20)
+                .map(|v| if v == -20 { 0 } else { v })
+                .collect(),
+            pow2: false,
+        },
+    ];
+    for c in codes {
+        for code in i8::MIN..=i8::MAX {
+            if c.check_code(code).is_ok() {
+                let s = c.stored(code);
+                assert!(s < (1 << c.code_bits()), "{c:?} {code} -> {s:#b}");
+                assert_eq!(c.from_stored(s), code, "{c:?}");
+            }
+        }
+    }
+    assert_eq!(ScalarCode::Ternary { exp: 0 }.stored(-1), 0b11);
+    assert_eq!(ScalarCode::Pow2 { emin: -7, emax: 0 }.stored(-3), 0b10011);
+}

@@ -143,6 +143,45 @@ impl ScalarCode {
         }
     }
 
+    /// The bit pattern a code is stored as in weight memory, [`code_bits`]
+    /// wide: ternary as two's complement (`-1 = 0b11`, `+1 = 0b01`),
+    /// power-of-two as sign and magnitude (sign in the top bit, `|code|`
+    /// below, 0 meaning zero), codebook as the plain index.
+    ///
+    /// [`code_bits`]: ScalarCode::code_bits
+    pub fn stored(&self, code: i8) -> u32 {
+        let bits = self.code_bits();
+        match self {
+            ScalarCode::Ternary { .. } => (code as u8 as u32) & 0b11,
+            ScalarCode::Pow2 { .. } => {
+                let sign = u32::from(code < 0) << (bits - 1);
+                sign | u32::from(code.unsigned_abs())
+            }
+            ScalarCode::Codebook { .. } => code as u8 as u32,
+        }
+    }
+
+    /// The code a stored bit pattern stands for (inverse of [`ScalarCode::stored`]).
+    pub fn from_stored(&self, pattern: u32) -> i8 {
+        let bits = self.code_bits();
+        match self {
+            ScalarCode::Ternary { .. } => match pattern & 0b11 {
+                0b01 => 1,
+                0b11 => -1,
+                _ => 0,
+            },
+            ScalarCode::Pow2 { .. } => {
+                let mag = (pattern & ((1 << (bits - 1)) - 1)) as i8;
+                if pattern >> (bits - 1) & 1 == 1 {
+                    -mag
+                } else {
+                    mag
+                }
+            }
+            ScalarCode::Codebook { .. } => pattern as i8,
+        }
+    }
+
     /// Bits of the decode tables and scales shared by all codes: the scale
     /// exponent of a ternary vector, the exponent base of a power-of-two one,
     /// the entries of a codebook.

@@ -1,0 +1,269 @@
+//! Packs a model's weights into the memory images of its accelerator spec.
+//!
+//! The spec's memory map is the only authority on layout: weight words in the
+//! order the MAC array reads them (per layer, cell-major, gates i, f, g, o;
+//! each row's input words then recurrent words; then projection rows; then
+//! head rows), lane `k` of a word holding column `word * lanes + k` in bits
+//! `[k * code_bits, (k + 1) * code_bits)`, as [`ScalarCode::stored`] encodes
+//! it; columns past a row's end are zero codes. Row shifts (per-row scales)
+//! and biases follow the same row order. [`unpack_weights`] inverts the weight
+//! image, so a test can prove the layout round-trips.
+
+use bitvec::prelude::*;
+use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
+use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
+use lstm_accel_model::fixed::Format;
+use lstm_accel_model::model::{Head, Model};
+
+/// One memory's contents, word by word (bit 0 = LSB).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryImage {
+    /// The spec memory it fills.
+    pub name: String,
+    /// Bits per word.
+    pub width: u32,
+    /// Words.
+    pub words: Vec<BitVec<u64, Lsb0>>,
+}
+
+impl MemoryImage {
+    fn new(name: &str, width: u32) -> Self {
+        MemoryImage {
+            name: name.into(),
+            width,
+            words: Vec::new(),
+        }
+    }
+
+    /// The image as `$readmemh` text: one word per line, most significant
+    /// digit first.
+    pub fn to_readmemh(&self) -> String {
+        let digits = self.width.div_ceil(4) as usize;
+        let mut out = String::with_capacity(self.words.len() * (digits + 1));
+        for w in &self.words {
+            for d in (0..digits).rev() {
+                let lo = d * 4;
+                let hi = (lo + 4).min(w.len());
+                let nibble: u8 = w[lo..hi].load_le();
+                out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Why a model cannot be packed into a spec.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    /// The spec was derived from a different model.
+    #[error("the spec does not describe this model: {0}")]
+    Mismatch(String),
+    /// A value does not fit its memory word.
+    #[error("{tensor}: {what}")]
+    DoesNotFit {
+        /// Tensor path.
+        tensor: String,
+        /// What.
+        what: String,
+    },
+}
+
+fn dense<'a>(m: &'a Matrix, map: &MatrixMap) -> Result<&'a Dense, PackError> {
+    match m {
+        Matrix::Dense(d) if d.rows == map.rows && d.cols == map.cols => Ok(d),
+        other => Err(PackError::Mismatch(format!(
+            "{} is {} in the model, a dense {}x{} matrix in the spec",
+            map.tensor,
+            other.describe(),
+            map.rows,
+            map.cols
+        ))),
+    }
+}
+
+/// Appends the words of row `r` of `d`.
+fn push_row(img: &mut MemoryImage, d: &Dense, r: usize, lanes: usize, code_bits: usize) {
+    let code: &ScalarCode = &d.values.code;
+    let row = &d.values.codes[r * d.cols..(r + 1) * d.cols];
+    for chunk in row.chunks(lanes) {
+        let mut w = bitvec![u64, Lsb0; 0; img.width as usize];
+        for (k, &c) in chunk.iter().enumerate() {
+            w[k * code_bits..(k + 1) * code_bits].store_le(code.stored(c));
+        }
+        img.words.push(w);
+    }
+}
+
+fn push_int(img: &mut MemoryImage, v: i64) {
+    let mut w = bitvec![u64, Lsb0; 0; img.width as usize];
+    let width = img.width as usize;
+    w[..width.min(64)].store_le(v as u64);
+    img.words.push(w);
+}
+
+/// The weight, row-shift and bias images of `model` laid out as `spec` says.
+pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, PackError> {
+    if model.layers.len() != spec.layers.len() {
+        return Err(PackError::Mismatch(format!(
+            "{} layers in the model, {} in the spec",
+            model.layers.len(),
+            spec.layers.len()
+        )));
+    }
+    let lanes = spec.hw.lanes;
+    let cb = spec.code_bits as usize;
+    let mut weights = MemoryImage::new("weights", spec.word_bits);
+    let has_shifts = spec.memories.iter().any(|m| m.name == "row_shifts");
+    let mut shifts = MemoryImage::new("row_shifts", 10);
+    let bias_width = spec
+        .memories
+        .iter()
+        .find(|m| m.name == "gate_biases")
+        .map_or(32, |m| m.width);
+    let mut biases = MemoryImage::new("gate_biases", bias_width);
+    for (l, ls) in model.layers.iter().zip(&spec.layers) {
+        let (wx, wh) = (dense(&l.w_x, &ls.w_x)?, dense(&l.w_h, &ls.w_h)?);
+        if weights.words.len() != ls.weight_base {
+            return Err(PackError::Mismatch(format!(
+                "{} starts at word {} in the spec, {} when packed",
+                ls.w_x.tensor,
+                ls.weight_base,
+                weights.words.len()
+            )));
+        }
+        let n = l.hidden;
+        for j in 0..n {
+            for q in 0..4 {
+                let r = q * n + j;
+                push_row(&mut weights, wx, r, lanes, cb);
+                push_row(&mut weights, wh, r, lanes, cb);
+                if has_shifts {
+                    let s = (wx.row_shift(r) | (wh.row_shift(r) << 5)) as i64;
+                    push_int(&mut shifts, s);
+                }
+                let b = l.bias.values[r];
+                if !Format::new(bias_width, 0).contains(i64::from(b)) {
+                    return Err(PackError::DoesNotFit {
+                        tensor: ls.w_x.tensor.replace("w_x", "bias"),
+                        what: format!("bias {b} does not fit the {bias_width}-bit bias memory"),
+                    });
+                }
+                push_int(&mut biases, i64::from(b));
+            }
+        }
+        if let (Some(p), Some((pm, _))) = (&l.projection, &ls.projection) {
+            let d = dense(&p.w, pm)?;
+            for r in 0..d.rows {
+                push_row(&mut weights, d, r, lanes, cb);
+            }
+        }
+    }
+    let head: Vec<&Matrix> = match &model.head {
+        Head::Dense(h) => vec![&h.w],
+        Head::LightRnn(h) => vec![&h.row_w, &h.col_w],
+    };
+    for (m, map) in head.into_iter().zip(&spec.head.matrices) {
+        let d = dense(m, map)?;
+        for r in 0..d.rows {
+            push_row(&mut weights, d, r, lanes, cb);
+        }
+    }
+    let mut out = vec![weights];
+    if has_shifts {
+        out.push(shifts);
+    }
+    out.push(biases);
+    Ok(out)
+}
+
+/// Reads the codes of row `r` of a matrix back from a weight image (the
+/// inverse of packing), given the word where the row starts.
+pub fn unpack_row(
+    img: &MemoryImage,
+    first_word: usize,
+    cols: usize,
+    lanes: usize,
+    code_bits: usize,
+    code: &ScalarCode,
+) -> Vec<i8> {
+    (0..cols)
+        .map(|c| {
+            let w = &img.words[first_word + c / lanes];
+            let k = c % lanes;
+            code.from_stored(w[k * code_bits..(k + 1) * code_bits].load_le::<u32>())
+        })
+        .collect()
+}
+
+/// Every matrix's codes read back from the weight image, in the model's own
+/// row-major order: (tensor, codes).
+pub fn unpack_weights(
+    model: &Model,
+    spec: &AcceleratorSpec,
+    img: &MemoryImage,
+) -> Vec<(String, Vec<i8>)> {
+    let lanes = spec.hw.lanes;
+    let cb = spec.code_bits as usize;
+    let code_of = |m: &Matrix| match m {
+        Matrix::Dense(d) => d.values.code.clone(),
+        _ => ScalarCode::Ternary { exp: 0 },
+    };
+    let mut out = Vec::new();
+    for (l, ls) in model.layers.iter().zip(&spec.layers) {
+        let n = l.hidden;
+        let (xw, hw) = (ls.w_x.words_per_row, ls.w_h.words_per_row);
+        let mut wx = vec![0i8; 4 * n * ls.w_x.cols];
+        let mut wh = vec![0i8; 4 * n * ls.w_h.cols];
+        for j in 0..n {
+            for q in 0..4 {
+                let r = q * n + j;
+                let at = ls.weight_base + (j * 4 + q) * ls.row_words;
+                let cx = unpack_row(img, at, ls.w_x.cols, lanes, cb, &code_of(&l.w_x));
+                let ch = unpack_row(img, at + xw, ls.w_h.cols, lanes, cb, &code_of(&l.w_h));
+                wx[r * ls.w_x.cols..(r + 1) * ls.w_x.cols].copy_from_slice(&cx);
+                wh[r * ls.w_h.cols..(r + 1) * ls.w_h.cols].copy_from_slice(&ch);
+                debug_assert_eq!(ls.row_words, xw + hw);
+            }
+        }
+        out.push((ls.w_x.tensor.clone(), wx));
+        out.push((ls.w_h.tensor.clone(), wh));
+        if let (Some(p), Some((pm, base))) = (&l.projection, &ls.projection) {
+            let codes = (0..pm.rows)
+                .flat_map(|r| {
+                    unpack_row(
+                        img,
+                        base + r * pm.words_per_row,
+                        pm.cols,
+                        lanes,
+                        cb,
+                        &code_of(&p.w),
+                    )
+                })
+                .collect();
+            out.push((pm.tensor.clone(), codes));
+        }
+    }
+    let head: Vec<&Matrix> = match &model.head {
+        Head::Dense(h) => vec![&h.w],
+        Head::LightRnn(h) => vec![&h.row_w, &h.col_w],
+    };
+    let mut at = spec.head.weight_base;
+    for (m, map) in head.into_iter().zip(&spec.head.matrices) {
+        let codes = (0..map.rows)
+            .flat_map(|r| {
+                unpack_row(
+                    img,
+                    at + r * map.words_per_row,
+                    map.cols,
+                    lanes,
+                    cb,
+                    &code_of(m),
+                )
+            })
+            .collect();
+        at += map.rows * map.words_per_row;
+        out.push((map.tensor.clone(), codes));
+    }
+    out
+}
