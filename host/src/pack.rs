@@ -13,7 +13,7 @@ use bitvec::prelude::*;
 use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::Format;
-use lstm_accel_model::model::{Head, Model};
+use lstm_accel_model::model::Model;
 
 /// One memory's contents, word by word (bit 0 = LSB).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,10 +159,7 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
             }
         }
     }
-    let head: Vec<&Matrix> = match &model.head {
-        Head::Dense(h) => vec![&h.w],
-        Head::LightRnn(h) => vec![&h.row_w, &h.col_w],
-    };
+    let head = model.head.matrices();
     for (m, map) in head.into_iter().zip(&spec.head.matrices) {
         let d = dense(m, map)?;
         for r in 0..d.rows {
@@ -244,10 +241,7 @@ pub fn unpack_weights(
             out.push((pm.tensor.clone(), codes));
         }
     }
-    let head: Vec<&Matrix> = match &model.head {
-        Head::Dense(h) => vec![&h.w],
-        Head::LightRnn(h) => vec![&h.row_w, &h.col_w],
-    };
+    let head = model.head.matrices();
     let mut at = spec.head.weight_base;
     for (m, map) in head.into_iter().zip(&spec.head.matrices) {
         let codes = (0..map.rows)

@@ -5,9 +5,8 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use lstm_accel_model::activation::{max_abs_error, ActivationUnit, Approx, ErrorReport, Function};
-use lstm_accel_model::encoding::Matrix;
 use lstm_accel_model::fixed::Rounding;
-use lstm_accel_model::model::{Datapath, Head, Model};
+use lstm_accel_model::model::{Datapath, Model};
 use lstm_accel_model::random;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::trace::StepTrace;
@@ -62,28 +61,10 @@ pub struct ModelSummary {
     pub datapath: Datapath,
 }
 
-fn matrices(m: &Model) -> Vec<(String, &Matrix)> {
-    let mut v = Vec::new();
-    for (i, l) in m.layers.iter().enumerate() {
-        v.push((format!("layers[{i}].w_x"), &l.w_x));
-        v.push((format!("layers[{i}].w_h"), &l.w_h));
-        if let Some(p) = &l.projection {
-            v.push((format!("layers[{i}].projection"), &p.w));
-        }
-    }
-    match &m.head {
-        Head::Dense(h) => v.push(("head.w".into(), &h.w)),
-        Head::LightRnn(h) => {
-            v.push(("head.row_w".into(), &h.row_w));
-            v.push(("head.col_w".into(), &h.col_w));
-        }
-    }
-    v
-}
-
 /// Summarizes a model.
 pub fn summarize(m: &Model) -> ModelSummary {
-    let mats: Vec<MatrixSummary> = matrices(m)
+    let mats: Vec<MatrixSummary> = m
+        .matrices()
         .into_iter()
         .map(|(name, w)| MatrixSummary {
             name,
@@ -94,7 +75,7 @@ pub fn summarize(m: &Model) -> ModelSummary {
         })
         .collect();
     let float32_bits = 32
-        * matrices(m)
+        * m.matrices()
             .iter()
             .map(|(_, w)| (w.rows() * w.cols()) as u64)
             .sum::<u64>();

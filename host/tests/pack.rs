@@ -5,27 +5,7 @@ use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
 use lstm_accel_host::pack::{pack, unpack_weights, PackError};
 use lstm_accel_model::encoding::Matrix;
-use lstm_accel_model::model::{Head, Model};
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
-
-fn matrices(m: &Model) -> Vec<&Matrix> {
-    let mut v = Vec::new();
-    for l in &m.layers {
-        v.push(&l.w_x);
-        v.push(&l.w_h);
-        if let Some(p) = &l.projection {
-            v.push(&p.w);
-        }
-    }
-    match &m.head {
-        Head::Dense(h) => v.push(&h.w),
-        Head::LightRnn(h) => {
-            v.push(&h.row_w);
-            v.push(&h.col_w);
-        }
-    }
-    v
-}
 
 #[test]
 fn packed_images_have_the_spec_sizes_and_unpack_to_the_model_codes() {
@@ -61,7 +41,7 @@ fn packed_images_have_the_spec_sizes_and_unpack_to_the_model_codes() {
             assert!(img.words.iter().all(|w| w.len() == mem.width as usize));
         }
         let back = unpack_weights(&m, &spec, &images[0]);
-        let mats = matrices(&m);
+        let mats: Vec<&Matrix> = m.matrices().into_iter().map(|(_, w)| w).collect();
         assert_eq!(back.len(), mats.len());
         for ((tensor, codes), mat) in back.iter().zip(mats) {
             match mat {

@@ -177,6 +177,15 @@ impl Head {
         }
     }
 
+    /// The head's matrices: the dense weights, or LightRNN's row then column
+    /// weights.
+    pub fn matrices(&self) -> Vec<&Matrix> {
+        match self {
+            Head::Dense(h) => vec![&h.w],
+            Head::LightRnn(h) => vec![&h.row_w, &h.col_w],
+        }
+    }
+
     /// Number of logits the head produces per step.
     pub fn logits(&self) -> usize {
         match self {
@@ -308,6 +317,30 @@ impl Model {
         Datapath { layers, head }
     }
 
+    /// Every weight matrix with its tensor path (`layers[0].w_x`,
+    /// `layers[0].projection`, `head.w`, `head.row_w`...), in datapath order.
+    pub fn matrices(&self) -> Vec<(String, &Matrix)> {
+        let mut v = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            v.push((format!("layers[{i}].w_x"), &l.w_x));
+            v.push((format!("layers[{i}].w_h"), &l.w_h));
+            if let Some(p) = &l.projection {
+                v.push((format!("layers[{i}].projection"), &p.w));
+            }
+        }
+        let names: &[&str] = match &self.head {
+            Head::Dense(_) => &["head.w"],
+            Head::LightRnn(_) => &["head.row_w", "head.col_w"],
+        };
+        v.extend(
+            names
+                .iter()
+                .map(|n| n.to_string())
+                .zip(self.head.matrices()),
+        );
+        v
+    }
+
     /// Size of the vector the head reads.
     pub fn feature_size(&self) -> usize {
         self.layers
@@ -367,15 +400,10 @@ impl Model {
 
     /// Multiply-accumulates per frame if every matrix were dense.
     pub fn dense_macs(&self) -> usize {
-        let mut n = 0;
-        for l in &self.layers {
-            n += l.w_x.rows() * l.w_x.cols() + l.w_h.rows() * l.w_h.cols();
-            n += l.projection.as_ref().map_or(0, |p| p.w.rows() * p.w.cols());
-        }
-        n + match &self.head {
-            Head::Dense(h) => h.w.rows() * h.w.cols(),
-            Head::LightRnn(h) => (h.rows() + h.cols()) * h.row_w.cols(),
-        }
+        self.matrices()
+            .iter()
+            .map(|(_, m)| m.rows() * m.cols())
+            .sum()
     }
 
     /// Builds the activation unit for a function on a given input format.
