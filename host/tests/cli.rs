@@ -221,3 +221,41 @@ fn spec_reports_cycles_memories_and_errors() {
     let bad = cli(&["spec", "--model", p, "--lanes", "0"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("lanes = 0"));
 }
+
+#[test]
+fn the_readme_hybrid_spec_imports_a_projected_lstm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let st = dir.path().join("lstmp.safetensors");
+    let mut r = random::rng(6);
+    let mut shape = ModelShape::ternary(20, &[32, 16], 10, 16);
+    shape.projection = vec![Some(24), None];
+    let f = FloatModel::from_model(&random::model(&mut r, &shape));
+    export_safetensors(&f, &st, &ImportNames::default()).expect("export");
+    let spec = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/examples/hybrid.quant.json"
+    );
+    let out = dir.path().join("hybrid.json");
+    let v = json(&[
+        "import",
+        "--safetensors",
+        st.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--spec",
+        spec,
+        "--json",
+    ]);
+    assert_eq!(v["inputs"], 20);
+    let m = Model::load(&out).expect("loads");
+    assert!(m.layers[0]
+        .w_x
+        .describe()
+        .starts_with("toeplitz-like k=8 r=2"));
+    let p = m.layers[0].projection.as_ref().expect("projection");
+    assert!(
+        p.w.describe().starts_with("low-rank r=16"),
+        "{}",
+        p.w.describe()
+    );
+}
