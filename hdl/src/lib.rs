@@ -2,9 +2,11 @@
 //! schedule, predicted cycles, resources) derived from a model and a hardware
 //! configuration. The datapath blocks and the Verilog generator read the spec.
 
+pub mod dynamic;
 pub mod schedule;
 pub mod spec;
 pub mod target;
+pub mod tools;
 
 pub use spec::{AcceleratorSpec, HwConfig, SpecError};
 pub use target::Target;

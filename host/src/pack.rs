@@ -4,8 +4,8 @@
 //! order the MAC array reads them (per layer, cell-major, gates i, f, g, o;
 //! each row's input words then recurrent words; then projection rows; then
 //! head rows), lane `k` of a word holding column `word * lanes + k` in bits
-//! `[k * code_bits, (k + 1) * code_bits)`, as [`ScalarCode::stored`] encodes
-//! it; columns past a row's end are zero codes. Row shifts (per-row scales)
+//! `[k * code_bits, (k + 1) * code_bits)`, as [`ScalarCode::stored_in`] encodes
+//! it in the slot's width; columns past a row's end are zero codes. Row shifts (per-row scales)
 //! and biases follow the same row order. [`unpack_weights`] inverts the weight
 //! image, so a test can prove the layout round-trips.
 
@@ -89,7 +89,7 @@ fn push_row(img: &mut MemoryImage, d: &Dense, r: usize, lanes: usize, code_bits:
     for chunk in row.chunks(lanes) {
         let mut w = bitvec![u64, Lsb0; 0; img.width as usize];
         for (k, &c) in chunk.iter().enumerate() {
-            w[k * code_bits..(k + 1) * code_bits].store_le(code.stored(c));
+            w[k * code_bits..(k + 1) * code_bits].store_le(code.stored_in(c, code_bits as u32));
         }
         img.words.push(w);
     }
@@ -188,7 +188,10 @@ pub fn unpack_row(
         .map(|c| {
             let w = &img.words[first_word + c / lanes];
             let k = c % lanes;
-            code.from_stored(w[k * code_bits..(k + 1) * code_bits].load_le::<u32>())
+            code.from_stored_in(
+                w[k * code_bits..(k + 1) * code_bits].load_le::<u32>(),
+                code_bits as u32,
+            )
         })
         .collect()
 }

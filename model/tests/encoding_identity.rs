@@ -238,9 +238,13 @@ fn stored_bit_patterns_round_trip_for_every_code() {
                 let s = c.stored(code);
                 assert!(s < (1 << c.code_bits()), "{c:?} {code} -> {s:#b}");
                 assert_eq!(c.from_stored(s), code, "{c:?}");
+                for wider in c.code_bits()..=8 {
+                    assert_eq!(c.from_stored_in(c.stored_in(code, wider), wider), code);
+                }
             }
         }
     }
     assert_eq!(ScalarCode::Ternary { exp: 0 }.stored(-1), 0b11);
+    assert_eq!(ScalarCode::Ternary { exp: 0 }.stored_in(-1, 5), 0b10001);
     assert_eq!(ScalarCode::Pow2 { emin: -7, emax: 0 }.stored(-3), 0b10011);
 }

@@ -144,18 +144,23 @@ impl ScalarCode {
     }
 
     /// The bit pattern a code is stored as in weight memory, [`code_bits`]
-    /// wide: ternary as two's complement (`-1 = 0b11`, `+1 = 0b01`),
-    /// power-of-two as sign and magnitude (sign in the top bit, `|code|`
-    /// below, 0 meaning zero), codebook as the plain index.
+    /// wide: see [`ScalarCode::stored_in`].
     ///
     /// [`code_bits`]: ScalarCode::code_bits
     pub fn stored(&self, code: i8) -> u32 {
-        let bits = self.code_bits();
+        self.stored_in(code, self.code_bits())
+    }
+
+    /// The bit pattern of a code in a memory slot of `bits >= code_bits()`
+    /// bits. Ternary and power-of-two codes are sign and magnitude, the sign
+    /// in the slot's top bit and `|code|` below (magnitude 0 is zero, `k`
+    /// is a shift by `k - 1`), so one shift-add decoder serves both; for
+    /// 2-bit ternary this is also two's complement (`+1 = 01`, `-1 = 11`).
+    /// Codebook codes are the plain index.
+    pub fn stored_in(&self, code: i8, bits: u32) -> u32 {
         match self {
-            ScalarCode::Ternary { .. } => (code as u8 as u32) & 0b11,
-            ScalarCode::Pow2 { .. } => {
-                let sign = u32::from(code < 0) << (bits - 1);
-                sign | u32::from(code.unsigned_abs())
+            ScalarCode::Ternary { .. } | ScalarCode::Pow2 { .. } => {
+                (u32::from(code < 0) << (bits - 1)) | u32::from(code.unsigned_abs())
             }
             ScalarCode::Codebook { .. } => code as u8 as u32,
         }
@@ -163,16 +168,15 @@ impl ScalarCode {
 
     /// The code a stored bit pattern stands for (inverse of [`ScalarCode::stored`]).
     pub fn from_stored(&self, pattern: u32) -> i8 {
-        let bits = self.code_bits();
+        self.from_stored_in(pattern, self.code_bits())
+    }
+
+    /// Inverse of [`ScalarCode::stored_in`].
+    pub fn from_stored_in(&self, pattern: u32, bits: u32) -> i8 {
         match self {
-            ScalarCode::Ternary { .. } => match pattern & 0b11 {
-                0b01 => 1,
-                0b11 => -1,
-                _ => 0,
-            },
-            ScalarCode::Pow2 { .. } => {
+            ScalarCode::Ternary { .. } | ScalarCode::Pow2 { .. } => {
                 let mag = (pattern & ((1 << (bits - 1)) - 1)) as i8;
-                if pattern >> (bits - 1) & 1 == 1 {
+                if (pattern >> (bits - 1)) & 1 == 1 {
                     -mag
                 } else {
                     mag
