@@ -2,6 +2,7 @@
 //! schedule, predicted cycles, resources) derived from a model and a hardware
 //! configuration. The datapath blocks and the Verilog generator read the spec.
 
+pub mod blocks;
 pub mod dynamic;
 pub mod schedule;
 pub mod spec;

@@ -103,9 +103,10 @@ pub struct Pipeline {
 impl Pipeline {
     /// Depths for a lane count and activation-unit count.
     pub fn new(lanes: usize, activation_units: usize) -> Pipeline {
-        let tree = lanes.next_power_of_two().trailing_zeros() as u64;
+        // Weight memory read, the MAC array itself, requantization.
+        let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
         Pipeline {
-            mac_latency: 4 + tree,
+            mac_latency: 1 + mac + 1,
             cell_interval: 5u64.div_ceil(activation_units.max(1) as u64),
             cell_latency: 8,
             decode_per_logit: 1,

@@ -1,0 +1,131 @@
+//! The MAC array: `lanes` shift-add lanes, a pipelined adder tree and an
+//! accumulator. Each cycle it takes one weight word (`lanes` code slots) and
+//! `lanes` data values; the sum of the row's products builds up in the
+//! accumulator.
+//!
+//! Control travels with the data: `first` (start of a row), `valid` (a word
+//! is present) and `shift` (the alignment of the word's matrix) are delayed to
+//! meet the word's products at the accumulator, `last` one cycle more so that
+//! `row_done` is high in the cycle `acc` holds the complete row.
+//!
+//! Latency: [`MacArray::latency`] = `depth + 2` clock edges, `depth =
+//! ceil(log2 lanes)`: a word presented before edge `t` is in the lane
+//! registers after edge `t`, at the tree's output after edge `t + depth`, and
+//! in the accumulator after edge `t + depth + 1`, when `row_done` shows for
+//! a row's last word.
+
+use super::accumulator::Accumulator;
+use super::adder_tree::AdderTree;
+use super::delay_line::DelayLine;
+use super::shift_add_lane::ShiftAddLane;
+use crate::dynamic::DynSig;
+use rust_hdl::prelude::*;
+
+/// Widths of a MAC array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MacShape {
+    /// Lanes.
+    pub lanes: usize,
+    /// Bits of a code slot.
+    pub code_bits: usize,
+    /// Bits of a data value.
+    pub x_width: usize,
+    /// Bits of the alignment shift input (its values are non-negative).
+    pub shift_bits: usize,
+    /// Bits of the accumulator.
+    pub acc_width: usize,
+}
+
+/// The MAC array.
+#[derive(LogicBlock)]
+pub struct MacArray {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Code slots of the current word.
+    pub codes: Vec<DynSig<In>>,
+    /// Data values of the current word.
+    pub xs: Vec<DynSig<In>>,
+    /// Nonzero: this word starts a row.
+    pub first: DynSig<In>,
+    /// Nonzero: this word ends a row.
+    pub last: DynSig<In>,
+    /// Nonzero: a word is present.
+    pub valid: DynSig<In>,
+    /// Left shift of this word's products.
+    pub shift: DynSig<In>,
+    /// The running row sum.
+    pub acc: DynSig<Out>,
+    /// Nonzero when `acc` holds a complete row.
+    pub row_done: DynSig<Out>,
+    lanes: Vec<ShiftAddLane>,
+    tree: AdderTree,
+    accumulator: Accumulator,
+    first_delay: DelayLine,
+    valid_delay: DelayLine,
+    shift_delay: DelayLine,
+    last_delay: DelayLine,
+    _n: usize,
+}
+
+impl MacArray {
+    /// Cycles from a word's input to the accumulator holding it.
+    pub fn latency(lanes: usize) -> usize {
+        AdderTree::depth(lanes) + 2
+    }
+
+    /// An array of the given shape.
+    pub fn new(s: MacShape) -> Self {
+        let pw = ShiftAddLane::product_width(s.x_width, s.code_bits);
+        let depth = AdderTree::depth(s.lanes);
+        let lag = 1 + depth;
+        MacArray {
+            clock: Signal::default(),
+            codes: (0..s.lanes).map(|_| DynSig::new(s.code_bits)).collect(),
+            xs: (0..s.lanes).map(|_| DynSig::new(s.x_width)).collect(),
+            first: DynSig::new(2),
+            last: DynSig::new(2),
+            valid: DynSig::new(2),
+            shift: DynSig::new(s.shift_bits),
+            acc: DynSig::new(s.acc_width),
+            row_done: DynSig::new(2),
+            lanes: (0..s.lanes)
+                .map(|_| ShiftAddLane::new(s.code_bits, s.x_width))
+                .collect(),
+            tree: AdderTree::new(s.lanes, pw),
+            accumulator: Accumulator::new(pw + depth, s.shift_bits, s.acc_width),
+            first_delay: DelayLine::new(2, lag),
+            valid_delay: DelayLine::new(2, lag),
+            shift_delay: DelayLine::new(s.shift_bits, lag),
+            last_delay: DelayLine::new(2, lag + 1),
+            _n: s.lanes,
+        }
+    }
+}
+
+impl Logic for MacArray {
+    #[hdl_gen]
+    fn update(&mut self) {
+        for i in 0..self._n {
+            self.lanes[i].clock.next = self.clock.val();
+            self.lanes[i].code.next = self.codes[i].val();
+            self.lanes[i].x.next = self.xs[i].val();
+            self.tree.xs[i].next = self.lanes[i].p.val();
+        }
+        self.tree.clock.next = self.clock.val();
+        self.accumulator.clock.next = self.clock.val();
+        self.first_delay.clock.next = self.clock.val();
+        self.valid_delay.clock.next = self.clock.val();
+        self.shift_delay.clock.next = self.clock.val();
+        self.last_delay.clock.next = self.clock.val();
+        self.first_delay.d.next = self.first.val();
+        self.valid_delay.d.next = self.valid.val();
+        self.shift_delay.d.next = self.shift.val();
+        self.last_delay.d.next = self.last.val();
+        self.accumulator.x.next = self.tree.y.val();
+        self.accumulator.first.next = self.first_delay.q.val();
+        self.accumulator.valid.next = self.valid_delay.q.val();
+        self.accumulator.shift.next = self.shift_delay.q.val();
+        self.acc.next = self.accumulator.acc.val();
+        self.row_done.next = self.last_delay.q.val();
+    }
+}

@@ -1,0 +1,21 @@
+//! The datapath's hardware blocks, one per file. Leaves (registers, the
+//! shift-add lane, the adder tree, the accumulator, delay lines) carry their
+//! Verilog body as text generated for their run-time widths, and simulate the
+//! same arithmetic in Rust, taking it from `lstm_accel_model` where the model
+//! defines it; parents wire leaves with `#[hdl_gen]`. Every block is checked in
+//! simulation against the reference and against Icarus Verilog.
+
+pub mod accumulator;
+pub mod adder_tree;
+pub mod delay_line;
+pub mod mac_array;
+pub mod shift_add_lane;
+
+/// The value of a dynamic signal as an unsigned bit pattern of `bits` bits.
+pub(crate) fn pattern(v: i64, bits: usize) -> u64 {
+    if bits >= 64 {
+        v as u64
+    } else {
+        (v as u64) & ((1u64 << bits) - 1)
+    }
+}
