@@ -8,6 +8,7 @@ pub mod schedule;
 pub mod spec;
 pub mod target;
 pub mod tools;
+pub mod verilog;
 
 pub use spec::{AcceleratorSpec, HwConfig, SpecError};
 pub use target::Target;

@@ -6,6 +6,7 @@
 //! simulation against the reference and against Icarus Verilog.
 
 pub mod accumulator;
+pub mod activation_unit;
 pub mod adder_tree;
 pub mod delay_line;
 pub mod mac_array;

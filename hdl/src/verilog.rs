@@ -1,0 +1,55 @@
+//! Verilog text shared by the leaf blocks: signed literals of any width and
+//! the rounding right shift of `lstm_accel_model::fixed::shift_round`, written
+//! so that Verilog's sizing rules cannot change the result (every operand
+//! signed, every intermediate declared).
+
+use lstm_accel_model::fixed::Rounding;
+
+/// A signed literal of `width` bits: `-12'sd5`, `8'sd3`.
+pub fn lit(v: i64, width: usize) -> String {
+    if v < 0 {
+        format!("-{width}'sd{}", v.unsigned_abs())
+    } else {
+        format!("{width}'sd{v}")
+    }
+}
+
+/// Statements assigning `out = shift_round(input, shift, mode)` (both
+/// declared `signed`, `out` at least as wide as `input >>> shift`), inside an
+/// `always @(*)` block. `tmp` prefixes the names of the extra wires the
+/// statements need, which [`round_decls`] declares.
+pub fn round_stmts(input: &str, out: &str, shift: u32, mode: Rounding, tmp: &str) -> String {
+    if shift == 0 {
+        return format!("    {out} = {input};\n");
+    }
+    let s = shift;
+    match mode {
+        Rounding::Floor => format!("    {out} = {input} >>> {s};\n"),
+        // floor + the half bit (the bit just below the kept ones).
+        Rounding::HalfUp => format!(
+            "    {out} = ({input} >>> {s}) + $signed({{1'b0, {input}[{}]}});\n",
+            s - 1
+        ),
+        Rounding::HalfEven => format!(
+            "    {tmp}_q = {input} >>> {s};
+    {tmp}_rem = {input}[{}:0];
+    {tmp}_up = ({tmp}_rem > {half}) || ({tmp}_rem == {half} && {tmp}_q[0]);
+    {out} = {tmp}_q + $signed({{1'b0, {tmp}_up}});\n",
+            s - 1,
+            half = format_args!("{s}'d{}", 1u64 << (s - 1)),
+        ),
+    }
+}
+
+/// Declarations of the extra wires of [`round_stmts`] for an input of
+/// `width` bits.
+pub fn round_decls(width: usize, shift: u32, mode: Rounding, tmp: &str) -> String {
+    if shift == 0 || mode != Rounding::HalfEven {
+        return String::new();
+    }
+    format!(
+        "reg signed [{}:0] {tmp}_q;\nreg [{}:0] {tmp}_rem;\nreg {tmp}_up;\n",
+        width - 1,
+        shift - 1
+    )
+}
