@@ -10,6 +10,7 @@ pub mod activation_unit;
 pub mod adder_tree;
 pub mod delay_line;
 pub mod mac_array;
+pub mod requantizer;
 pub mod shift_add_lane;
 
 /// The value of a dynamic signal as an unsigned bit pattern of `bits` bits.

@@ -1,0 +1,81 @@
+//! A rounding point: the model's `requantize` from an exact accumulator at
+//! `from_frac` into a narrower format, registered. A finer destination
+//! fraction is an exact left shift; a coarser one is the rounding right shift
+//! of `shift_round` (floor, half-up or half-to-even); then saturation to the
+//! destination's range. The Rust simulation calls `requantize` itself; the
+//! Verilog is generated from the same parameters and checked against it.
+
+use crate::dynamic::{DynSig, DynVal};
+use crate::verilog::{lit, round_decls, round_stmts};
+use lstm_accel_model::fixed::{requantize, Format, Rounding};
+use rust_hdl::prelude::*;
+
+/// The requantizer.
+#[derive(LogicBlock)]
+pub struct Requantizer {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// The exact value.
+    pub x: DynSig<In>,
+    /// The value in the destination format, one cycle later.
+    pub y: DynSig<Out>,
+    _from_frac: i32,
+    _to: Format,
+    _mode: Rounding,
+    _width: usize,
+    _out: i64,
+}
+
+impl Requantizer {
+    /// From `width`-bit values at `from_frac` into `to`.
+    pub fn new(width: usize, from_frac: i32, to: Format, mode: Rounding) -> Self {
+        Requantizer {
+            clock: Signal::default(),
+            x: DynSig::new(width),
+            y: DynSig::new(to.width as usize),
+            _from_frac: from_frac,
+            _to: to,
+            _mode: mode,
+            _width: width,
+            _out: 0,
+        }
+    }
+}
+
+impl Logic for Requantizer {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self._out = requantize(self.x.val().0, self._from_frac, self._to, self._mode);
+        }
+        self.y.next = DynVal(self._out);
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        let w = self._width;
+        let to = self._to;
+        let ow = to.width as usize;
+        let (rescale, decls, ww) = if to.frac >= self._from_frac {
+            let s = (to.frac - self._from_frac) as usize;
+            // Wide enough that the left shift cannot lose a bit before saturation.
+            let ww = (w + s).min(64).max(ow + 1);
+            (format!("    scaled = x <<< {s};\n"), String::new(), ww)
+        } else {
+            let s = (self._from_frac - to.frac) as u32;
+            (
+                round_stmts("x", "scaled", s, self._mode, "r"),
+                round_decls(w, s, self._mode, "r"),
+                w.max(ow + 1),
+            )
+        };
+        Verilog::Custom(format!(
+            "reg signed [{ww1}:0] scaled;\n{decls}\ninitial begin\n    y = 0;\nend\n\nalways @(*) begin\n{rescale}end\n\nalways @(posedge clock) begin\n    if (scaled > {max})\n        y <= {omax};\n    else if (scaled < {min})\n        y <= {omin};\n    else\n        y <= scaled;\nend\n",
+            ww1 = ww - 1,
+            max = lit(to.max_raw(), ww),
+            min = lit(to.min_raw(), ww),
+            omax = lit(to.max_raw(), ow),
+            omin = lit(to.min_raw(), ow),
+        ))
+    }
+}
