@@ -24,6 +24,20 @@ struct Word {
     shift: i64,
 }
 
+impl Word {
+    /// A cycle with no word.
+    fn idle(lanes: usize) -> Word {
+        Word {
+            codes: vec![0; lanes],
+            xs: vec![0; lanes],
+            first: false,
+            last: false,
+            valid: false,
+            shift: 0,
+        }
+    }
+}
+
 fn build(s: MacShape) -> MacArray {
     let mut uut = MacArray::new(s);
     uut.clock.connect();
@@ -79,14 +93,7 @@ fn stimulus(r: &mut impl Rng, s: MacShape, rows: usize, words: usize) -> (Vec<Wo
         let mut sum = 0i64;
         for w in 0..words {
             if r.random_bool(0.2) {
-                out.push(Word {
-                    codes: vec![0; s.lanes],
-                    xs: vec![0; s.lanes],
-                    first: false,
-                    last: false,
-                    valid: false,
-                    shift: 0,
-                });
+                out.push(Word::idle(s.lanes));
             }
             let codes: Vec<i8> = (0..s.lanes).map(|_| r.random_range(-k..=k)).collect();
             let xs: Vec<i64> = (0..s.lanes)
@@ -112,14 +119,7 @@ fn stimulus(r: &mut impl Rng, s: MacShape, rows: usize, words: usize) -> (Vec<Wo
     }
     // Drain the pipeline.
     for _ in 0..MacArray::latency(s.lanes) + 2 {
-        out.push(Word {
-            codes: vec![0; s.lanes],
-            xs: vec![0; s.lanes],
-            first: false,
-            last: false,
-            valid: false,
-            shift: 0,
-        });
+        out.push(Word::idle(s.lanes));
     }
     (out, sums)
 }

@@ -106,6 +106,20 @@ fn activations_report_every_form_with_its_exhaustive_error() {
     }
 }
 
+/// `lstm-accel import --json` of a state dict with a quantization spec.
+fn import_json(st: &Path, out: &Path, spec: &Path) -> Value {
+    json(&[
+        "import",
+        "--safetensors",
+        st.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--spec",
+        spec.to_str().expect("utf-8"),
+        "--json",
+    ])
+}
+
 fn write_float_model(path: &Path) -> FloatModel {
     let mut r = random::rng(4);
     let m = random::model(&mut r, &ModelShape::ternary(12, &[8, 6], 5, 16));
@@ -128,16 +142,7 @@ fn import_quantizes_a_safetensors_state_dict_into_a_model_file() {
     )
     .expect("spec");
     let out = dir.path().join("q.json");
-    let v = json(&[
-        "import",
-        "--safetensors",
-        st.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--spec",
-        spec.to_str().expect("utf-8"),
-        "--json",
-    ]);
+    let v = import_json(&st, &out, &spec);
     assert_eq!(v["inputs"], 12);
     let m = Model::load(&out).expect("imported model loads");
     assert!(
@@ -236,16 +241,7 @@ fn the_readme_hybrid_spec_imports_a_projected_lstm() {
         "/../docs/examples/hybrid.quant.json"
     );
     let out = dir.path().join("hybrid.json");
-    let v = json(&[
-        "import",
-        "--safetensors",
-        st.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--spec",
-        spec,
-        "--json",
-    ]);
+    let v = import_json(&st, &out, Path::new(spec));
     assert_eq!(v["inputs"], 20);
     let m = Model::load(&out).expect("loads");
     assert!(m.layers[0]
