@@ -8,6 +8,7 @@
 //! against [`reference::Reference`].
 
 pub mod activation;
+pub mod cell;
 pub mod encoding;
 pub mod error;
 pub mod fixed;

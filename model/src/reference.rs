@@ -19,6 +19,7 @@
 //! validation, so they are held as i16; cell states (up to 24 bits) as i64.
 
 use crate::activation::{ActivationUnit, Function};
+use crate::cell::CellArith;
 use crate::encoding::Matrix;
 use crate::error::{ModelError, Problem, Result};
 use crate::fixed::{requantize, Format, Rounding};
@@ -133,15 +134,10 @@ struct CompiledLayer {
     bias: AlignedBias,
     gate_frac: i32,
     preact: Format,
-    gate: Format,
-    cell: Format,
-    hidden_fmt: Format,
     sigmoid: Act,
     tanh: Act,
     tanh_cell: Act,
-    cell_frac: i32,
-    fc_align: u32,
-    ig_align: u32,
+    cell_arith: CellArith,
     projection: Option<(Kernel, usize, Format, i32)>,
 }
 
@@ -195,15 +191,10 @@ impl Reference {
                 bias: AlignedBias::new(&l.bias, d.gate.frac),
                 gate_frac: d.gate.frac,
                 preact: f.preact,
-                gate: f.gate,
-                cell: f.cell,
-                hidden_fmt: f.hidden,
                 sigmoid: Act::new(model, Function::Sigmoid, f.preact, f.gate)?,
                 tanh: Act::new(model, Function::Tanh, f.preact, f.gate)?,
                 tanh_cell: Act::new(model, Function::Tanh, f.cell, f.gate)?,
-                cell_frac: d.cell.frac,
-                fc_align: (d.cell.frac - (f.gate.frac + f.cell.frac)) as u32,
-                ig_align: (d.cell.frac - 2 * f.gate.frac) as u32,
+                cell_arith: CellArith::new(&f, d, model.rounding),
                 projection,
             });
         }
@@ -374,10 +365,9 @@ impl Reference {
             let h = &mut self.h[..n];
             for j in 0..n {
                 let (i, f, g, o) = (act[j], act[n + j], act[2 * n + j], act[3 * n + j]);
-                let sum = ((f * c[j]) << l.fc_align) + ((i * g) << l.ig_align);
-                c[j] = requantize(sum, l.cell_frac, l.cell, mode);
+                c[j] = l.cell_arith.cell(i, f, g, c[j]);
                 let t = l.tanh_cell.eval(c[j]);
-                h[j] = requantize(o * t, 2 * l.gate.frac, l.hidden_fmt, mode) as i16;
+                h[j] = l.cell_arith.hidden(o, t) as i16;
             }
             match &l.projection {
                 Some((k, rows, fmt, frac)) => {
