@@ -30,14 +30,23 @@ pub fn round_stmts(input: &str, out: &str, shift: u32, mode: Rounding, tmp: &str
             "    {out} = ({input} >>> {s}) + $signed({{1'b0, {input}[{}]}});\n",
             s - 1
         ),
-        Rounding::HalfEven => format!(
-            "    {tmp}_q = {input} >>> {s};
+        Rounding::HalfEven => {
+            // Round up above the half, and at the half when the kept LSB is
+            // odd; with one dropped bit nothing lies above the half.
+            let up = if s == 1 {
+                format!("{tmp}_rem[0] && {tmp}_q[0]")
+            } else {
+                let half = format!("{s}'d{}", 1u64 << (s - 1));
+                format!("({tmp}_rem > {half}) || ({tmp}_rem == {half} && {tmp}_q[0])")
+            };
+            format!(
+                "    {tmp}_q = {input} >>> {s};
     {tmp}_rem = {input}[{}:0];
-    {tmp}_up = ({tmp}_rem > {half}) || ({tmp}_rem == {half} && {tmp}_q[0]);
+    {tmp}_up = {up};
     {out} = {tmp}_q + $signed({{1'b0, {tmp}_up}});\n",
-            s - 1,
-            half = format_args!("{s}'d{}", 1u64 << (s - 1)),
-        ),
+                s - 1
+            )
+        }
     }
 }
 

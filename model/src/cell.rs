@@ -56,7 +56,12 @@ impl CellArith {
     /// The new cell state.
     #[inline]
     pub fn cell(&self, i: i64, f: i64, g: i64, c: i64) -> i64 {
-        requantize(self.cell_sum(i, f, g, c), self.cell_frac, self.cell, self.rounding)
+        requantize(
+            self.cell_sum(i, f, g, c),
+            self.cell_frac,
+            self.cell,
+            self.rounding,
+        )
     }
 
     /// The hidden output from `o` and `tanh(c')`.

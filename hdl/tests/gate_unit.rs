@@ -1,0 +1,210 @@
+//! The gate unit computes the reference's cell update exactly: native
+//! simulation against `ActivationUnit` + `CellArith` on random layers (random
+//! formats, approximations, rounding modes, extreme inputs), Icarus against
+//! the native engine cycle by cycle; Verilator lint and Yosys without latches.
+
+use lstm_accel_hdl::blocks::gate_unit::{GateFunctions, GateUnit};
+use lstm_accel_hdl::dynamic::{clock_cycle, settle, DynVal};
+use lstm_accel_hdl::tools::{icarus_run, verilator_lint, yosys_synth, Family};
+use lstm_accel_model::activation::Function;
+use lstm_accel_model::cell::CellArith;
+use lstm_accel_model::fixed::Format;
+use lstm_accel_model::random::{self, ModelShape};
+use lstm_accel_model::Model;
+use rand::Rng;
+use rust_hdl::prelude::*;
+use std::fmt::Write;
+
+struct Setup {
+    fns: GateFunctions,
+    cell: CellArith,
+    acc_bits: usize,
+    preact: Format,
+}
+
+fn setup(m: &Model) -> Setup {
+    let l = &m.layers[0];
+    let f = l.formats;
+    let d = m.datapath().layers[0];
+    Setup {
+        fns: GateFunctions {
+            sigmoid: m
+                .activation(Function::Sigmoid, f.preact, f.gate)
+                .expect("unit"),
+            tanh: m
+                .activation(Function::Tanh, f.preact, f.gate)
+                .expect("unit"),
+            tanh_cell: m.activation(Function::Tanh, f.cell, f.gate).expect("unit"),
+        },
+        cell: CellArith::new(&f, &d, m.rounding),
+        acc_bits: d.cell.bits as usize,
+        preact: f.preact,
+    }
+}
+
+fn build(s: &Setup) -> GateUnit {
+    let mut g = GateUnit::new(&s.fns, &s.cell, s.acc_bits);
+    g.clock.connect();
+    for x in [&mut g.zi, &mut g.zf, &mut g.zg, &mut g.zo, &mut g.c] {
+        x.connect();
+    }
+    g.connect_all();
+    g
+}
+
+/// (zi, zf, zg, zo, c) per cycle.
+type Input = [i64; 5];
+
+fn stimulus(r: &mut impl Rng, s: &Setup, n: usize) -> Vec<Input> {
+    let pick = |r: &mut dyn rand::RngCore, f: Format| -> i64 {
+        let mut r = r;
+        match r.random_range(0..6) {
+            0 => f.min_raw(),
+            1 => f.max_raw(),
+            _ => r.random_range(f.min_raw()..=f.max_raw()),
+        }
+    };
+    (0..n)
+        .map(|_| {
+            [
+                pick(r, s.preact),
+                pick(r, s.preact),
+                pick(r, s.preact),
+                pick(r, s.preact),
+                pick(r, s.cell.cell),
+            ]
+        })
+        .collect()
+}
+
+/// The reference's cell update for one input.
+fn expected(s: &Setup, x: &Input) -> (i64, i64) {
+    let (i, f, g, o) = (
+        s.fns.sigmoid.eval(x[0]),
+        s.fns.sigmoid.eval(x[1]),
+        s.fns.tanh.eval(x[2]),
+        s.fns.sigmoid.eval(x[3]),
+    );
+    let c = s.cell.cell(i, f, g, x[4]);
+    (c, s.cell.hidden(o, s.fns.tanh_cell.eval(c)))
+}
+
+fn run_native(s: &Setup, inputs: &[Input]) -> Vec<(i64, i64)> {
+    let mut g = build(s);
+    inputs
+        .iter()
+        .map(|x| {
+            g.zi.next = DynVal(x[0]);
+            g.zf.next = DynVal(x[1]);
+            g.zg.next = DynVal(x[2]);
+            g.zo.next = DynVal(x[3]);
+            g.c.next = DynVal(x[4]);
+            settle(&mut g, 100);
+            clock_cycle(&mut g, |g| &mut g.clock);
+            (g.c_next.val().0, g.h.val().0)
+        })
+        .collect()
+}
+
+fn random_layer_model(r: &mut impl Rng, k: usize) -> Model {
+    let mut shape = ModelShape::ternary(4, &[3], 2, 8);
+    shape.data_width = None;
+    let mut m = random::model(r, &shape);
+    m.rounding = lstm_accel_model::fixed::Rounding::ALL[k % 3];
+    m
+}
+
+#[test]
+fn native_simulation_equals_the_reference_cell_update() {
+    let mut r = random::rng(23);
+    let mut checked = 0;
+    for k in 0..24 {
+        let m = random_layer_model(&mut r, k);
+        let s = setup(&m);
+        let inputs = stimulus(&mut r, &s, 200);
+        let out = run_native(&s, &inputs);
+        for (t, x) in inputs.iter().enumerate() {
+            let (c, h) = expected(&s, x);
+            assert_eq!(
+                out[t + GateUnit::CELL_LATENCY - 1].0,
+                c,
+                "model {k}, input {t}: c"
+            );
+            if t + GateUnit::LATENCY - 1 < out.len() {
+                assert_eq!(
+                    out[t + GateUnit::LATENCY - 1].1,
+                    h,
+                    "model {k}, input {t}: h"
+                );
+                checked += 1;
+            }
+            if t + GateUnit::LATENCY >= inputs.len() {
+                break;
+            }
+        }
+    }
+    println!("{checked} cell updates on 24 random layers: gate unit == reference");
+}
+
+#[test]
+fn icarus_agrees_with_the_native_engine() {
+    let mut r = random::rng(29);
+    for k in 0..4 {
+        let m = random_layer_model(&mut r, k);
+        let s = setup(&m);
+        let inputs = stimulus(&mut r, &s, 60);
+        let native = run_native(&s, &inputs);
+        let verilog = generate_verilog(&build(&s));
+        let zw = s.preact.width - 1;
+        let cw = s.cell.cell.width - 1;
+        let mut tb = format!(
+            "module tb;\nreg clock = 0;\nreg signed [{zw}:0] zi = 0, zf = 0, zg = 0, zo = 0;\nreg signed [{cw}:0] c = 0;\nwire signed [{cw}:0] c_next;\nwire signed [{}:0] h;\ntop uut(.clock(clock), .zi(zi), .zf(zf), .zg(zg), .zo(zo), .c(c), .c_next(c_next), .h(h));\ninitial begin\n",
+            s.cell.hidden.width - 1
+        );
+        for x in &inputs {
+            let _ = writeln!(
+                tb,
+                "    zi = {}; zf = {}; zg = {}; zo = {}; c = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d\", c_next, h);",
+                x[0], x[1], x[2], x[3], x[4]
+            );
+        }
+        tb.push_str("    $finish;\nend\nendmodule\n");
+        let icarus: Vec<(i64, i64)> = icarus_run(&format!("{verilog}\n{tb}"), "tb")
+            .expect("icarus runs")
+            .lines()
+            .filter_map(|l| {
+                let v: Vec<i64> = l
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                (v.len() == 2).then(|| (v[0], v[1]))
+            })
+            .collect();
+        assert_eq!(
+            icarus, native,
+            "model {k}: Icarus and the native engine differ"
+        );
+    }
+}
+
+#[test]
+fn lints_and_synthesises_without_latches() {
+    let mut r = random::rng(31);
+    let m = random::model(&mut r, &ModelShape::ternary(4, &[3], 2, 12));
+    let s = setup(&m);
+    let v = generate_verilog(&build(&s));
+    let lint = verilator_lint(&v, "top").expect("lint is clean");
+    assert!(!lint.contains("%Warning"), "{lint}");
+    for family in [Family::Ice40, Family::Ecp5] {
+        let st = yosys_synth(&v, "top", family).expect("yosys");
+        assert!(st.latches.is_empty(), "{:?}", st.latches);
+        println!(
+            "gate unit, 12-bit data, {:?}/{:?} activations, {family:?}: {} LUTs, {} FFs, DSPs {}",
+            m.sigmoid,
+            m.tanh,
+            st.luts(),
+            st.flip_flops(),
+            st.count(&["SB_MAC16", "MULT18X18D"])
+        );
+    }
+}
