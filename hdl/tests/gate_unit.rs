@@ -57,7 +57,6 @@ type Input = [i64; 5];
 
 fn stimulus(r: &mut impl Rng, s: &Setup, n: usize) -> Vec<Input> {
     let pick = |r: &mut dyn rand::RngCore, f: Format| -> i64 {
-        let mut r = r;
         match r.random_range(0..6) {
             0 => f.min_raw(),
             1 => f.max_raw(),
