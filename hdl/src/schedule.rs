@@ -92,9 +92,11 @@ pub struct Pipeline {
     /// shift-add, `ceil(log2 lanes)` adder-tree levels, accumulate, requantize.
     pub mac_latency: u64,
     /// Cycles between two cells entering one gate unit: five activations
-    /// (i, f, g, o, tanh c) shared by `activation_units` evaluators.
+    /// (i, f, g, o, tanh c) shared by `activation_units` evaluators; the gate
+    /// unit generated today has all five (one cell per cycle).
     pub cell_interval: u64,
-    /// Cycles from a cell entering the gate unit to its h being written.
+    /// Cycles from a cell entering the gate unit to its h being written
+    /// (`GateUnit::LATENCY` plus the output-memory write).
     pub cell_latency: u64,
     /// Cycles per logit of the arg-max.
     pub decode_per_logit: u64,
@@ -105,10 +107,12 @@ impl Pipeline {
     pub fn new(lanes: usize, activation_units: usize) -> Pipeline {
         // Weight memory read, the MAC array itself, requantization.
         let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
+        // The gate unit, then the write of h into the output memory.
+        let cell = crate::blocks::gate_unit::GateUnit::LATENCY as u64 + 1;
         Pipeline {
             mac_latency: 1 + mac + 1,
             cell_interval: 5u64.div_ceil(activation_units.max(1) as u64),
-            cell_latency: 8,
+            cell_latency: cell,
             decode_per_logit: 1,
         }
     }

@@ -25,7 +25,9 @@ pub const SPEC_VERSION: u32 = 1;
 pub struct HwConfig {
     /// MAC lanes: weight codes consumed per cycle.
     pub lanes: usize,
-    /// Activation evaluators per gate unit.
+    /// Activation evaluators per gate unit: 5 evaluates a cell's four gates
+    /// and its tanh(c) in parallel, one cell per cycle, which is the gate unit
+    /// generated today; fewer describe a time-multiplexed unit for planning.
     pub activation_units: usize,
     /// Gate units working on different cells.
     #[serde(default = "one")]
@@ -41,11 +43,11 @@ fn one() -> usize {
 }
 
 impl Default for HwConfig {
-    /// 16 lanes, one activation evaluator, one gate unit, 100 MHz on ECP5-85F.
+    /// 16 lanes, a fully parallel gate unit, 100 MHz on ECP5-85F.
     fn default() -> Self {
         HwConfig {
             lanes: 16,
-            activation_units: 1,
+            activation_units: 5,
             gate_units: 1,
             clock_mhz: 100.0,
             target: Target::Ecp5_85k,
