@@ -8,10 +8,12 @@
 pub mod accumulator;
 pub mod activation_unit;
 pub mod adder_tree;
+pub mod argmax;
 pub mod arith;
 pub mod delay_line;
 pub mod gate_unit;
 pub mod mac_array;
+pub mod ram;
 pub mod requantizer;
 pub mod shift_add_lane;
 

@@ -1,0 +1,99 @@
+//! A simple dual-port RAM of run-time depth and width: one write port and
+//! one registered read port on the same clock, read-first (a read of the
+//! address being written returns the old word), zero at power-up. Written the
+//! way Yosys infers block RAM on iCE40 (SB_RAM40_4K) and ECP5 (DP16KD); the
+//! spec decides which memories are block RAM and how many blocks they take.
+
+use crate::dynamic::{sext, DynSig, DynVal};
+use rust_hdl::prelude::*;
+
+/// The RAM.
+#[derive(LogicBlock)]
+pub struct Ram {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Nonzero: write `write_data` to `write_address`.
+    pub write_enable: DynSig<In>,
+    /// Write address.
+    pub write_address: DynSig<In>,
+    /// Word written.
+    pub write_data: DynSig<In>,
+    /// Read address.
+    pub read_address: DynSig<In>,
+    /// The word at the read address of the previous cycle.
+    pub read_data: DynSig<Out>,
+    _mem: Vec<i64>,
+    _width: usize,
+    _out: i64,
+}
+
+impl Ram {
+    /// Address signals are one bit wider than the largest address so that
+    /// they stay non-negative as signed values.
+    pub fn address_width(depth: usize) -> usize {
+        (usize::BITS - depth.saturating_sub(1).leading_zeros()) as usize + 1
+    }
+
+    /// `depth` words of `width` bits.
+    pub fn new(depth: usize, width: usize) -> Self {
+        assert!(depth >= 1, "a RAM needs a word");
+        let aw = Self::address_width(depth);
+        Ram {
+            clock: Signal::default(),
+            write_enable: DynSig::new(2),
+            write_address: DynSig::new(aw),
+            write_data: DynSig::new(width),
+            read_address: DynSig::new(aw),
+            read_data: DynSig::new(width),
+            _mem: vec![0; depth],
+            _width: width,
+            _out: 0,
+        }
+    }
+}
+
+impl Logic for Ram {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            let n = self._mem.len();
+            let ra = self.read_address.val().0;
+            // An address past the end reads zero in both engines' terms: the
+            // sequencer never issues one.
+            self._out = if (0..n as i64).contains(&ra) {
+                self._mem[ra as usize]
+            } else {
+                0
+            };
+            let wa = self.write_address.val().0;
+            if self.write_enable.val().0 != 0 && (0..n as i64).contains(&wa) {
+                self._mem[wa as usize] = sext(self.write_data.val().0, self._width);
+            }
+        }
+        self.read_data.next = DynVal(self._out);
+    }
+    fn connect(&mut self) {
+        self.read_data.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(format!(
+            "reg signed [{w1}:0] mem [0:{d1}];
+integer k;
+
+initial begin
+    for (k = 0; k < {d}; k = k + 1)
+        mem[k] = 0;
+    read_data = 0;
+end
+
+always @(posedge clock) begin
+    if (write_enable != 0)
+        mem[write_address] <= write_data;
+    read_data <= mem[read_address];
+end
+",
+            w1 = self._width - 1,
+            d = self._mem.len(),
+            d1 = self._mem.len() - 1
+        ))
+    }
+}
