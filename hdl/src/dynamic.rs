@@ -250,8 +250,10 @@ pub fn settle<B: Block>(uut: &mut B, max: usize) -> bool {
     false
 }
 
-/// One full clock cycle: rising edge, settle, falling edge, settle.
+/// One full clock cycle after new inputs were driven: settle them, rising
+/// edge, settle, falling edge, settle.
 pub fn clock_cycle<B: Block>(uut: &mut B, clock: impl Fn(&mut B) -> &mut Signal<In, Clock>) {
+    settle(uut, 100);
     clock(uut).next = Clock { clk: true };
     settle(uut, 100);
     clock(uut).next = Clock { clk: false };

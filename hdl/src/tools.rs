@@ -181,3 +181,15 @@ pub fn icarus_run(sources: &str, top: &str) -> Result<String, ToolError> {
         dir.path(),
     )
 }
+
+/// [`icarus_run`], keeping the lines that consist of integers only (what a
+/// test bench `$display`s), each as its values.
+pub fn icarus_values(sources: &str, top: &str) -> Result<Vec<Vec<i64>>, ToolError> {
+    Ok(icarus_run(sources, top)?
+        .lines()
+        .filter_map(|l| {
+            let v: Result<Vec<i64>, _> = l.split_whitespace().map(str::parse).collect();
+            v.ok().filter(|v| !v.is_empty())
+        })
+        .collect())
+}

@@ -4,8 +4,8 @@
 //! the native engine cycle by cycle; Verilator lint and Yosys without latches.
 
 use lstm_accel_hdl::blocks::gate_unit::{GateFunctions, GateUnit};
-use lstm_accel_hdl::dynamic::{clock_cycle, settle, DynVal};
-use lstm_accel_hdl::tools::{icarus_run, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_model::activation::Function;
 use lstm_accel_model::cell::CellArith;
 use lstm_accel_model::fixed::Format;
@@ -98,7 +98,6 @@ fn run_native(s: &Setup, inputs: &[Input]) -> Vec<(i64, i64)> {
             g.zg.next = DynVal(x[2]);
             g.zo.next = DynVal(x[3]);
             g.c.next = DynVal(x[4]);
-            settle(&mut g, 100);
             clock_cycle(&mut g, |g| &mut g.clock);
             (g.c_next.val().0, g.h.val().0)
         })
@@ -168,17 +167,8 @@ fn icarus_agrees_with_the_native_engine() {
             );
         }
         tb.push_str("    $finish;\nend\nendmodule\n");
-        let icarus: Vec<(i64, i64)> = icarus_run(&format!("{verilog}\n{tb}"), "tb")
-            .expect("icarus runs")
-            .lines()
-            .filter_map(|l| {
-                let v: Vec<i64> = l
-                    .split_whitespace()
-                    .filter_map(|x| x.parse().ok())
-                    .collect();
-                (v.len() == 2).then(|| (v[0], v[1]))
-            })
-            .collect();
+        let icarus = icarus_values(&format!("{verilog}\n{tb}"), "tb").expect("icarus runs");
+        let native: Vec<Vec<i64>> = native.iter().map(|&(c, h)| vec![c, h]).collect();
         assert_eq!(
             icarus, native,
             "model {k}: Icarus and the native engine differ"

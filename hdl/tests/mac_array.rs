@@ -5,8 +5,8 @@
 
 use lstm_accel_hdl::blocks::mac_array::{MacArray, MacShape};
 use lstm_accel_hdl::blocks::shift_add_lane::max_shift;
-use lstm_accel_hdl::dynamic::{clock_cycle, settle, DynVal};
-use lstm_accel_hdl::tools::{icarus_run, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_model::encoding::ScalarCode;
 use lstm_accel_model::random;
 use rand::Rng;
@@ -73,7 +73,6 @@ fn run_native(s: MacShape, words: &[Word]) -> Vec<(i64, i64)> {
         uut.last.next = DynVal(i64::from(w.last));
         uut.valid.next = DynVal(i64::from(w.valid));
         uut.shift.next = DynVal(w.shift);
-        settle(&mut uut, 100);
         clock_cycle(&mut uut, |u| &mut u.clock);
         out.push((uut.acc.val().0, uut.row_done.val().0));
     }
@@ -217,18 +216,9 @@ fn icarus_agrees_with_the_native_engine_cycle_by_cycle() {
         let (stim, _) = stimulus(&mut r, s, 6, 3);
         let native = run_native(s, &stim);
         let verilog = generate_verilog(&build(s));
-        let printed =
-            icarus_run(&format!("{verilog}\n{}", testbench(s, &stim)), "tb").expect("icarus runs");
-        let icarus: Vec<(i64, i64)> = printed
-            .lines()
-            .filter_map(|l| {
-                let mut it = l.split_whitespace().map(|v| v.parse::<i64>());
-                match (it.next(), it.next()) {
-                    (Some(Ok(a)), Some(Ok(d))) => Some((a, d)),
-                    _ => None,
-                }
-            })
-            .collect();
+        let icarus = icarus_values(&format!("{verilog}\n{}", testbench(s, &stim)), "tb")
+            .expect("icarus runs");
+        let native: Vec<Vec<i64>> = native.iter().map(|&(a, d)| vec![a, d]).collect();
         assert_eq!(
             icarus, native,
             "lanes {lanes}: Icarus and the native engine differ"

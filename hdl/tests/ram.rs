@@ -2,8 +2,8 @@
 //! native engine, block RAM inferred by Yosys on iCE40 and ECP5, clean lint.
 
 use lstm_accel_hdl::blocks::ram::Ram;
-use lstm_accel_hdl::dynamic::{clock_cycle, settle, DynVal};
-use lstm_accel_hdl::tools::{icarus_run, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_model::random;
 use rand::Rng;
 use rust_hdl::prelude::*;
@@ -47,7 +47,6 @@ fn run_native(depth: usize, width: usize, ops: &[Op]) -> Vec<i64> {
             m.write_address.next = DynVal(wa);
             m.write_data.next = DynVal(d);
             m.read_address.next = DynVal(ra);
-            settle(&mut m, 100);
             clock_cycle(&mut m, |m| &mut m.clock);
             m.read_data.val().0
         })
@@ -90,11 +89,9 @@ fn icarus_agrees_with_the_native_engine() {
     }
     tb.push_str("    $finish;\nend\nendmodule\n");
     let verilog = generate_verilog(&build(depth, width));
-    let icarus: Vec<i64> = icarus_run(&format!("{verilog}\n{tb}"), "tb")
+    let icarus = icarus_values(&format!("{verilog}\n{tb}"), "tb")
         .expect("icarus runs")
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
+        .concat();
     assert_eq!(icarus, native);
 }
 

@@ -3,7 +3,7 @@
 //! both directions (Icarus Verilog); it lints and synthesises without latches.
 
 use lstm_accel_hdl::blocks::requantizer::Requantizer;
-use lstm_accel_hdl::tools::{icarus_run, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_model::fixed::{requantize, Format, Rounding};
 use rust_hdl::prelude::*;
 
@@ -35,11 +35,9 @@ fn verilog_equals_the_model_for_every_input() {
                 w1 = width - 1,
                 o1 = to.width - 1
             );
-            let got: Vec<i64> = icarus_run(&format!("{verilog}\n{tb}"), "tb")
+            let got = icarus_values(&format!("{verilog}\n{tb}"), "tb")
                 .expect("icarus runs")
-                .lines()
-                .filter_map(|l| l.trim().parse().ok())
-                .collect();
+                .concat();
             let expect: Vec<i64> = (lo..=hi).map(|x| requantize(x, from, to, mode)).collect();
             assert_eq!(got, expect, "{width} bits at frac {from} -> {to} {mode}");
             cases += expect.len();
