@@ -2,8 +2,11 @@
 //! schedule, predicted cycles, resources) derived from a model and a hardware
 //! configuration. The datapath blocks and the Verilog generator read the spec.
 
+pub mod accelerator;
 pub mod blocks;
 pub mod dynamic;
+pub mod layout;
+pub mod protocol;
 pub mod schedule;
 pub mod spec;
 pub mod target;

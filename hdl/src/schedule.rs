@@ -10,7 +10,8 @@
 //!   written `cell_latency` cycles later;
 //! - `Projection`: one row of `P h` on the MAC array after the layer's last cell;
 //! - `HeadRow`: one logit row on the MAC array;
-//! - `Decode`: the arg-max, one logit per cycle.
+//! - `Decode`: the arg-max, which takes each logit as it is produced; the
+//!   class is latched `decode_latency` cycles after the last one.
 //!
 //! The MAC array issues rows in program order (cell-major, gates i, f, g, o,
 //! so the gate unit can start on a cell as soon as its fourth row is done);
@@ -88,8 +89,9 @@ pub struct Slot {
 /// and the datapath, which takes its register counts from here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pipeline {
-    /// Cycles from a row's last weight word to its pre-activation: weight read,
-    /// shift-add, `ceil(log2 lanes)` adder-tree levels, accumulate, requantize.
+    /// Cycles from a row's last weight word to its pre-activation in the
+    /// collector: memory read, shift-add, `ceil(log2 lanes)` adder-tree
+    /// levels, accumulate, bias add, rounding point, collector register.
     pub mac_latency: u64,
     /// Cycles between two cells entering one gate unit: five activations
     /// (i, f, g, o, tanh c) shared by `activation_units` evaluators; the gate
@@ -98,22 +100,29 @@ pub struct Pipeline {
     /// Cycles from a cell entering the gate unit to its h being written
     /// (`GateUnit::LATENCY` plus the output-memory write).
     pub cell_latency: u64,
-    /// Cycles per logit of the arg-max.
-    pub decode_per_logit: u64,
+    /// Cycles the sequencer takes to switch to the next layer or the head
+    /// once the h it waits for is written.
+    pub phase_switch: u64,
+    /// Cycles from the last logit to the class: the arg-max register, then
+    /// the sequencer latching the class.
+    pub decode_latency: u64,
 }
 
 impl Pipeline {
     /// Depths for a lane count and activation-unit count.
     pub fn new(lanes: usize, activation_units: usize) -> Pipeline {
-        // Weight memory read, the MAC array itself, requantization.
+        // Memory read, the MAC array itself, bias add, rounding point and the
+        // collector's register.
         let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
-        // The gate unit, then the write of h into the output memory.
+        // The gate unit, then the write of h into the data memory, which the
+        // sequencer sees before it starts the next layer.
         let cell = crate::blocks::gate_unit::GateUnit::LATENCY as u64 + 1;
         Pipeline {
-            mac_latency: 1 + mac + 1,
+            mac_latency: mac + 3,
             cell_interval: 5u64.div_ceil(activation_units.max(1) as u64),
             cell_latency: cell,
-            decode_per_logit: 1,
+            phase_switch: 1,
+            decode_latency: 2,
         }
     }
 }
@@ -204,11 +213,7 @@ pub fn schedule(
             n
         })
         .collect();
-    let decode = g.add_node((
-        Op::Decode,
-        Unit::Decoder,
-        head_rows as u64 * p.decode_per_logit,
-    ));
+    let decode = g.add_node((Op::Decode, Unit::Decoder, p.decode_latency));
     for h in head {
         g.add_edge(h, decode, ());
     }
@@ -226,9 +231,14 @@ fn list_schedule(g: &DiGraph<(Op, Unit, u64), ()>, gate_units: usize, p: Pipelin
     let mut mac_busy = 0;
     for n in g.node_indices() {
         let (op, unit, busy) = g[n];
+        // A MAC-array operation waiting on gate-unit results (the next layer,
+        // the head) starts once the sequencer has switched phase.
         let inputs = g
             .neighbors_directed(n, petgraph::Direction::Incoming)
-            .map(|d| ready[d.index()])
+            .map(|d| match (unit, g[d].1) {
+                (Unit::MacArray, Unit::GateUnit(_)) => ready[d.index()] + p.phase_switch,
+                _ => ready[d.index()],
+            })
             .max()
             .unwrap_or(0);
         let free = match unit {

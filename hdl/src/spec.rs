@@ -10,6 +10,7 @@
 //! recurrent words (`ceil(recurrent / lanes)`), a row's last word padded with
 //! zero codes; then the layer's projection rows; then the head's rows.
 
+use crate::layout::{HeadLayout, LayerLayout, Layout, STREAM_BITS};
 use crate::schedule::{schedule, LayerShape, Pipeline, Schedule};
 use crate::target::Target;
 use lstm_accel_model::encoding::{Matrix, ScalarCode};
@@ -211,6 +212,8 @@ pub struct AcceleratorSpec {
     pub layers: Vec<LayerSpec>,
     /// The head.
     pub head: HeadSpec,
+    /// Banks, regions and per-layer constants of the generated design.
+    pub layout: Layout,
     /// Every memory.
     pub memories: Vec<Memory>,
     /// Pipeline depths.
@@ -296,6 +299,12 @@ impl AcceleratorSpec {
         let mut base = 0usize;
         let mut shapes = Vec::new();
         for (i, l) in model.layers.iter().enumerate() {
+            if let Some(p) = &l.projection {
+                return Err(SpecError::Unsupported {
+                    tensor: format!("layers[{i}].projection"),
+                    encoding: format!("a shared projection ({})", p.w.describe()),
+                });
+            }
             let w_x = map(format!("layers[{i}].w_x"), &l.w_x, lanes)?;
             let w_h = map(format!("layers[{i}].w_h"), &l.w_h, lanes)?;
             let row_words = w_x.words_per_row + w_h.words_per_row;
@@ -328,10 +337,12 @@ impl AcceleratorSpec {
         }
         let matrices = match &model.head {
             Head::Dense(h) => vec![map("head.w".into(), &h.w, lanes)?],
-            Head::LightRnn(h) => vec![
-                map("head.row_w".into(), &h.row_w, lanes)?,
-                map("head.col_w".into(), &h.col_w, lanes)?,
-            ],
+            Head::LightRnn(_) => {
+                return Err(SpecError::Unsupported {
+                    tensor: "head".into(),
+                    encoding: "a LightRNN head".into(),
+                })
+            }
         };
         let head_rows: usize = matrices.iter().map(|m| m.rows).sum();
         let head_words = matrices[0].words_per_row;
@@ -363,7 +374,8 @@ impl AcceleratorSpec {
             pipeline,
         );
 
-        let memories = memories(model, hw, base, word_bits)?;
+        let layout = layout(model, lanes, code_bits, base)?;
+        let memories = memories(hw, &layout)?;
         let macs: u64 = all_maps().map(|m| (m.rows * m.cols) as u64).sum();
         let ideal = macs as f64 / lanes as f64;
         let res = hw.target.resources();
@@ -393,6 +405,7 @@ impl AcceleratorSpec {
             word_bits,
             layers,
             head,
+            layout,
             memories,
             pipeline,
             schedule: sched,
@@ -406,16 +419,147 @@ impl AcceleratorSpec {
     }
 }
 
-/// Every memory, placed; the weights go to SPRAM when block RAM is short and
-/// the part has SPRAM.
-fn memories(
+/// Largest row shift a row-shift entry holds.
+const ROW_SHIFT_BITS: u32 = 5;
+
+fn align(acc_frac: i32, frac: i32, what: &str) -> Result<u32, SpecError> {
+    u32::try_from(acc_frac - frac).map_err(|_| {
+        SpecError::Config(format!(
+            "{what}: fraction {frac} is finer than its sum's {acc_frac} (the model's datapath is inconsistent)"
+        ))
+    })
+}
+
+/// Banks, regions and per-layer constants (see [`crate::layout`]).
+fn layout(
     model: &Model,
-    hw: &HwConfig,
+    lanes: usize,
+    code_bits: u32,
     weight_words: usize,
-    word_bits: u32,
-) -> Result<Vec<Memory>, SpecError> {
+) -> Result<Layout, SpecError> {
+    let dp = model.datapath();
+    let lanes_per_bank = (STREAM_BITS / code_bits) as usize;
+    let input_words = model.input.size.div_ceil(lanes);
+    let mut next = input_words;
+    let (mut cell_base, mut row_base) = (0usize, 0usize);
+    let mut layers = Vec::with_capacity(model.layers.len());
+    let mut x_words = input_words;
+    let per_row = |m: &Matrix| matches!(m, Matrix::Dense(d) if d.row_exp.is_some());
+    let mut max_row_shift = 0u32;
+    for (i, (l, d)) in model.layers.iter().zip(&dp.layers).enumerate() {
+        let h_words = l.hidden.div_ceil(lanes);
+        let at = |what: &str| format!("layers[{i}].{what}");
+        layers.push(LayerLayout {
+            hidden: l.hidden,
+            x_words,
+            h_words,
+            h_buffers: [next, next + h_words],
+            cell_base,
+            row_base,
+            align_x: align(d.gate.frac, d.input.frac + l.w_x.frac(), &at("w_x"))?,
+            align_h: align(d.gate.frac, d.recurrent.frac + l.w_h.frac(), &at("w_h"))?,
+            align_bias: align(d.gate.frac, l.bias.format.frac, &at("bias"))?,
+            acc_frac: d.gate.frac,
+            preact: l.formats.preact,
+        });
+        next += 2 * h_words;
+        cell_base += l.hidden;
+        row_base += 4 * l.hidden;
+        x_words = h_words;
+    }
+    for (_, m) in model.matrices() {
+        if let Matrix::Dense(dm) = m {
+            for r in 0..dm.rows {
+                max_row_shift = max_row_shift.max(dm.row_shift(r));
+            }
+        }
+    }
+    if max_row_shift >= 1 << ROW_SHIFT_BITS {
+        return Err(SpecError::Config(format!(
+            "a row scale spans {max_row_shift} powers of two, the row-shift memory holds at most {}",
+            (1 << ROW_SHIFT_BITS) - 1
+        )));
+    }
+    let head = match &model.head {
+        Head::Dense(h) => {
+            let acc = dp.head[0];
+            let feat = model.feature_format();
+            HeadLayout {
+                rows: h.w.rows(),
+                words: model.feature_size().div_ceil(lanes),
+                row_base,
+                align: align(acc.frac, feat.frac + h.w.frac(), "head.w")?,
+                align_bias: align(acc.frac, h.bias.format.frac, "head.bias")?,
+                acc_frac: acc.frac,
+                logits: h.logits,
+            }
+        }
+        Head::LightRnn(_) => {
+            return Err(SpecError::Unsupported {
+                tensor: "head".into(),
+                encoding: "a LightRNN head".into(),
+            })
+        }
+    };
+    let data_width = model
+        .layers
+        .iter()
+        .map(|l| l.output_format().width)
+        .chain([model.input.format.width])
+        .max()
+        .unwrap_or(16);
+    let acc_width = dp
+        .layers
+        .iter()
+        .map(|d| d.gate.bits)
+        .chain(dp.head.iter().map(|a| a.bits))
+        .max()
+        .unwrap_or(16);
+    let bias_width = model
+        .layers
+        .iter()
+        .map(|l| l.bias.format.width)
+        .chain(match &model.head {
+            Head::Dense(h) => Some(h.bias.format.width),
+            Head::LightRnn(_) => None,
+        })
+        .max()
+        .unwrap_or(16);
+    Ok(Layout {
+        lanes,
+        code_bits,
+        lanes_per_bank,
+        weight_banks: lanes.div_ceil(lanes_per_bank),
+        weight_words,
+        data_width,
+        data_words: next,
+        input_size: model.input.size,
+        input_words,
+        input: model.input.format,
+        cells: cell_base,
+        cell_width: model
+            .layers
+            .iter()
+            .map(|l| l.formats.cell.width)
+            .max()
+            .unwrap_or(16),
+        rows: row_base + head.rows,
+        bias_width,
+        row_shifts: model.matrices().into_iter().any(|(_, m)| per_row(m)),
+        row_shift_bits: ROW_SHIFT_BITS,
+        acc_width,
+        layers,
+        head,
+    })
+}
+
+/// Every memory of the generated design, placed; the weights go to SPRAM
+/// when block RAM is short and the part has SPRAM. A memory of several
+/// banks counts the blocks of each bank.
+fn memories(hw: &HwConfig, lay: &Layout) -> Result<Vec<Memory>, SpecError> {
     let t = hw.target;
-    let place = |name: &str, depth: usize, width: u32| {
+    let place = |name: &str, banks: &[u32], depth: usize| {
+        let width: u32 = banks.iter().sum();
         if depth * width as usize <= 256 {
             Memory {
                 name: name.into(),
@@ -430,52 +574,31 @@ fn memories(
                 depth,
                 width,
                 placement: Placement::BlockRam,
-                blocks: t.bram_blocks_for(depth, width),
+                blocks: banks.iter().map(|&w| t.bram_blocks_for(depth, w)).sum(),
             }
         }
     };
-    let mut v = vec![place("weights", weight_words, word_bits)];
-    let gate_rows: usize = model.layers.iter().map(|l| 4 * l.hidden).sum();
-    let per_row = |m: &Matrix| matches!(m, Matrix::Dense(d) if d.row_exp.is_some());
-    if model
-        .layers
-        .iter()
-        .any(|l| per_row(&l.w_x) || per_row(&l.w_h))
-    {
-        // Addressed like the biases, one entry per gate row in program order:
-        // the shifts of the row's input part and recurrent part, 5 bits each.
-        v.push(place("row_shifts", gate_rows, 2 * 5));
+    let weight_banks: Vec<u32> = (0..lay.weight_banks).map(|b| lay.bank_bits(b)).collect();
+    let mut v = vec![place("weights", &weight_banks, lay.weight_words)];
+    if lay.row_shifts {
+        v.push(place("row_shifts", &[2 * lay.row_shift_bits], lay.rows));
     }
-    let bias_width = model
-        .layers
-        .iter()
-        .map(|l| l.bias.format.width)
-        .max()
-        .unwrap_or(16);
-    v.push(place("gate_biases", gate_rows, bias_width));
-    let cells: usize = model.layers.iter().map(|l| l.hidden).sum();
-    let cell_width = model
-        .layers
-        .iter()
-        .map(|l| l.formats.cell.width)
-        .max()
-        .unwrap_or(16);
-    v.push(place("cells", cells, cell_width));
-    let outputs: usize = model.layers.iter().map(|l| l.output_size()).sum();
-    let data_width = model
-        .layers
-        .iter()
-        .map(|l| l.output_format().width.max(l.formats.hidden.width))
-        .max()
-        .unwrap_or(16);
-    // Double-buffered: the recurrence reads h(t-1) while h(t) is written.
-    v.push(place("outputs", 2 * outputs, data_width));
-    v.push(place("input", model.input.size, model.input.format.width));
+    v.push(place("biases", &[lay.bias_width], lay.rows));
+    v.push(place("cells", &[lay.cell_width], lay.cells));
+    v.push(place(
+        "data",
+        &vec![lay.data_width; lay.lanes],
+        lay.data_words,
+    ));
+    v.push(place("logits", &[lay.head.logits.width], lay.head.rows));
     let res = t.resources();
     let used: u32 = v.iter().map(|m| m.blocks).sum();
     if used > res.bram_blocks {
         let w = &v[0];
-        let spram = t.spram_blocks_for(w.depth, w.width);
+        let spram: u32 = weight_banks
+            .iter()
+            .map(|&b| t.spram_blocks_for(w.depth, b))
+            .sum();
         if res.spram_blocks > 0 && spram <= res.spram_blocks && used - w.blocks <= res.bram_blocks {
             v[0].placement = Placement::Spram;
             v[0].blocks = spram;

@@ -61,9 +61,9 @@ fn the_schedule_respects_units_and_dependencies() {
         let shape = ModelShape {
             input: 1 + case % 13,
             hidden: vec![1 + case % 7, 3 + case % 5],
-            projection: vec![(case % 3 == 0).then_some(2), None],
+            projection: vec![None, None],
             classes: 2 + case % 9,
-            light_rnn: case % 4 == 0,
+            light_rnn: false,
             matrix_kinds: vec![MatrixKind::Dense, MatrixKind::DensePerRow],
             scalar_kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
             extreme: false,
@@ -199,7 +199,7 @@ fn weights_that_do_not_fit_the_part_are_reported_with_the_numbers() {
     println!("{text}");
     assert!(matches!(e, SpecError::DoesNotFit { .. }), "{text}");
     assert!(
-        text.contains("need 428 block RAMs of 4096 bits, ice40-hx8k has 32"),
+        text.contains("need 446 block RAMs of 4096 bits, ice40-hx8k has 32"),
         "{text}"
     );
     // On the UP5K the weights of a 2 x 64 model move to SPRAM.
@@ -215,4 +215,29 @@ fn weights_that_do_not_fit_the_part_are_reported_with_the_numbers() {
     // The same model fits an ECP5-85F in block RAM.
     let s = AcceleratorSpec::new(&small, &hw(16, Target::Ecp5_85k)).expect("fits");
     assert_eq!(s.memories[0].placement, Placement::BlockRam);
+}
+
+#[test]
+fn projections_and_lightrnn_heads_are_refused_until_the_hardware_has_them() {
+    let mut r = random::rng(4);
+    for (projection, light_rnn, what) in [
+        (Some(3), false, "layers[0].projection"),
+        (None, true, "LightRNN head"),
+    ] {
+        let shape = ModelShape {
+            input: 6,
+            hidden: vec![5],
+            projection: vec![projection],
+            classes: 9,
+            light_rnn,
+            matrix_kinds: vec![MatrixKind::Dense],
+            scalar_kinds: vec![ScalarKind::Ternary],
+            extreme: false,
+            data_width: Some(8),
+        };
+        let m = random::model(&mut r, &shape);
+        let e = AcceleratorSpec::new(&m, &HwConfig::default()).expect_err("refused");
+        assert!(matches!(e, SpecError::Unsupported { .. }), "{e}");
+        assert!(e.to_string().contains(what), "{e}");
+    }
 }

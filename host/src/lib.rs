@@ -1,5 +1,7 @@
 //! The host side of the accelerator: packing a model into the memory images
-//! the accelerator's spec describes (the same bytes a real board receives).
-//! The stream protocol and the transports join as the hardware lands.
+//! the accelerator's spec describes (the same bytes a real board receives),
+//! and the driver that streams them, frames and results over any link.
 
+pub mod crosscheck;
+pub mod driver;
 pub mod pack;

@@ -2,8 +2,10 @@
 //! generator. Each subcommand prints a human report, or JSON with `--json`.
 
 mod demo;
+mod generate;
 mod import;
 mod report;
+mod simulate;
 mod spec_cmd;
 
 use anyhow::Result;
@@ -40,6 +42,11 @@ enum Command {
     Spec(spec_cmd::SpecArgs),
     /// Imports a PyTorch LSTM state dict (safetensors) and quantizes it.
     Import(import::ImportArgs),
+    /// Writes the accelerator's Verilog, spec and memory images.
+    Generate(generate::GenerateArgs),
+    /// Runs the generated design cycle-accurately and cross-checks it
+    /// against the reference.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() {
@@ -51,6 +58,8 @@ fn main() {
         Command::Activations(a) => report::activations(&a),
         Command::Import(a) => import::run(&a),
         Command::Spec(a) => spec_cmd::run(&a),
+        Command::Generate(a) => generate::run(&a),
+        Command::Simulate(a) => simulate::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -10,10 +10,11 @@
 //! image, so a test can prove the layout round-trips.
 
 use bitvec::prelude::*;
+use lstm_accel_hdl::layout::Layout;
 use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::Format;
-use lstm_accel_model::model::Model;
+use lstm_accel_model::model::{Head, Model};
 
 /// One memory's contents, word by word (bit 0 = LSB).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,9 +120,20 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
     let bias_width = spec
         .memories
         .iter()
-        .find(|m| m.name == "gate_biases")
+        .find(|m| m.name == "biases")
         .map_or(32, |m| m.width);
-    let mut biases = MemoryImage::new("gate_biases", bias_width);
+    let mut biases = MemoryImage::new("biases", bias_width);
+    let push_bias = |biases: &mut MemoryImage, tensor: &str, b: i32| {
+        if Format::new(bias_width, 0).contains(i64::from(b)) {
+            push_int(biases, i64::from(b));
+            Ok(())
+        } else {
+            Err(PackError::DoesNotFit {
+                tensor: tensor.to_string(),
+                what: format!("bias {b} does not fit the {bias_width}-bit bias memory"),
+            })
+        }
+    };
     for (l, ls) in model.layers.iter().zip(&spec.layers) {
         let (wx, wh) = (dense(&l.w_x, &ls.w_x)?, dense(&l.w_h, &ls.w_h)?);
         if weights.words.len() != ls.weight_base {
@@ -142,14 +154,11 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
                     let s = (wx.row_shift(r) | (wh.row_shift(r) << 5)) as i64;
                     push_int(&mut shifts, s);
                 }
-                let b = l.bias.values[r];
-                if !Format::new(bias_width, 0).contains(i64::from(b)) {
-                    return Err(PackError::DoesNotFit {
-                        tensor: ls.w_x.tensor.replace("w_x", "bias"),
-                        what: format!("bias {b} does not fit the {bias_width}-bit bias memory"),
-                    });
-                }
-                push_int(&mut biases, i64::from(b));
+                push_bias(
+                    &mut biases,
+                    &ls.w_x.tensor.replace("w_x", "bias"),
+                    l.bias.values[r],
+                )?;
             }
         }
         if let (Some(p), Some((pm, _))) = (&l.projection, &ls.projection) {
@@ -160,10 +169,22 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
         }
     }
     let head = model.head.matrices();
+    let head_bias = match &model.head {
+        Head::Dense(h) => &h.bias.values,
+        Head::LightRnn(_) => {
+            return Err(PackError::Mismatch(
+                "the model has a LightRNN head, the spec a dense one".into(),
+            ))
+        }
+    };
     for (m, map) in head.into_iter().zip(&spec.head.matrices) {
         let d = dense(m, map)?;
-        for r in 0..d.rows {
+        for (r, &b) in head_bias.iter().enumerate().take(d.rows) {
             push_row(&mut weights, d, r, lanes, cb);
+            if has_shifts {
+                push_int(&mut shifts, i64::from(d.row_shift(r)));
+            }
+            push_bias(&mut biases, "head.bias", b)?;
         }
     }
     let mut out = vec![weights];
@@ -263,4 +284,31 @@ pub fn unpack_weights(
         out.push((map.tensor.clone(), codes));
     }
     out
+}
+
+/// The 32-bit stream words that load `img` (see [`lstm_accel_hdl::protocol`]):
+/// a weight word as one word per bank, lowest lanes first; any other word
+/// sign-extended from its width.
+pub fn stream_words(img: &MemoryImage, lay: &Layout) -> Vec<u32> {
+    if img.name == "weights" {
+        let chunk = lay.lanes_per_bank * lay.code_bits as usize;
+        img.words
+            .iter()
+            .flat_map(|w| {
+                w.chunks(chunk)
+                    .map(|c| c.load_le::<u32>())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    } else {
+        let width = img.width as usize;
+        img.words
+            .iter()
+            .map(|w| {
+                let v: u64 = w[..width.min(64)].load_le();
+                let s = 64 - width.min(64) as u32;
+                (((v << s) as i64) >> s) as u32
+            })
+            .collect()
+    }
 }

@@ -10,12 +10,18 @@ pub mod activation_unit;
 pub mod adder_tree;
 pub mod argmax;
 pub mod arith;
+pub mod bias_add;
+pub mod collector;
+pub mod controller;
 pub mod delay_line;
 pub mod gate_unit;
 pub mod mac_array;
 pub mod ram;
 pub mod requantizer;
+pub mod select;
+pub mod sequencer;
 pub mod shift_add_lane;
+pub mod unpack;
 
 /// The value of a dynamic signal as an unsigned bit pattern of `bits` bits.
 pub(crate) fn pattern(v: i64, bits: usize) -> u64 {

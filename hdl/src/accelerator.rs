@@ -1,0 +1,405 @@
+//! The accelerator: the top-level block generated from a model's spec. Two
+//! AXI4-Stream ports carry the packet protocol ([`crate::protocol`]); inside,
+//! the stream controller loads the memories and frames, the sequencer runs
+//! the spec's program, and the datapath computes:
+//!
+//! ```text
+//! weight banks ─ unpack ─┐
+//! data banks ────────────┴─ MAC array ─ bias add ─ rounding point (per layer, head)
+//!        ┌──────────────────────────────────────────────── select (phase)
+//!        └─ collector ─┬─ gate unit (per layer) ─ select ─ c → cell memory, h → data banks
+//!                      └─ logits → logit memory, arg-max → class
+//! ```
+//!
+//! Every width is the model's: codes, data values, the exact sums, each
+//! layer's formats. Layers with their own formats and activations get their
+//! own rounding point and gate unit; the sequencer's phase selects the live
+//! one. Weights are not part of the design: one design runs every model of
+//! its shape, loaded over the stream.
+
+use crate::blocks::argmax::ArgMax;
+use crate::blocks::bias_add::BiasAdd;
+use crate::blocks::collector::{Collector, CollectorShape};
+use crate::blocks::controller::{Controller, ControllerShape};
+use crate::blocks::delay_line::DelayLine;
+use crate::blocks::gate_unit::{GateFunctions, GateUnit};
+use crate::blocks::mac_array::{MacArray, MacShape};
+use crate::blocks::ram::Ram;
+use crate::blocks::requantizer::Requantizer;
+use crate::blocks::select::Select;
+use crate::blocks::sequencer::{Sequencer, SequencerShape};
+use crate::blocks::unpack::Unpack;
+use crate::dynamic::DynSig;
+use crate::spec::AcceleratorSpec;
+use lstm_accel_model::activation::Function;
+use lstm_accel_model::cell::CellArith;
+use lstm_accel_model::Model;
+use rust_hdl::prelude::*;
+
+/// Bits of a non-negative value `v` as a signed signal.
+fn bits_for(v: u64) -> usize {
+    (64 - v.leading_zeros()) as usize + 1
+}
+
+/// The accelerator.
+#[derive(LogicBlock)]
+pub struct Accelerator {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Input stream data.
+    pub s_tdata: DynSig<In>,
+    /// Input stream valid.
+    pub s_tvalid: Signal<In, Bit>,
+    /// Input stream last.
+    pub s_tlast: Signal<In, Bit>,
+    /// Input stream ready.
+    pub s_tready: Signal<Out, Bit>,
+    /// Output stream data.
+    pub m_tdata: DynSig<Out>,
+    /// Output stream valid.
+    pub m_tvalid: Signal<Out, Bit>,
+    /// Output stream last.
+    pub m_tlast: Signal<Out, Bit>,
+    /// Output stream ready.
+    pub m_tready: Signal<In, Bit>,
+    /// Nonzero while a frame runs.
+    pub busy: DynSig<Out>,
+    ctl: Controller,
+    seq: Sequencer,
+    weights: Vec<Ram>,
+    unpack: Unpack,
+    biases: Ram,
+    shifts: Vec<Ram>,
+    data: Vec<Ram>,
+    cells: Ram,
+    logits: Ram,
+    mac: MacArray,
+    bias_delay: DelayLine,
+    bias_add: BiasAdd,
+    done_delay: DelayLine,
+    rounding: Vec<Requantizer>,
+    preact: Select,
+    collector: Collector,
+    gates: Vec<GateUnit>,
+    c_select: Select,
+    h_select: Select,
+    c_we: DelayLine,
+    c_addr: DelayLine,
+    h_we: DelayLine,
+    h_word: DelayLine,
+    h_lane: DelayLine,
+    argmax: ArgMax,
+    _banks: usize,
+    _lanes: usize,
+    _layers: usize,
+    _phases: usize,
+    _shifts: usize,
+}
+
+impl Accelerator {
+    /// The design for `spec`, with the formats and activation functions of
+    /// `model` (the model the spec was derived from; its weights are not used).
+    pub fn new(model: &Model, spec: &AcceleratorSpec) -> Result<Self, crate::SpecError> {
+        let lay = &spec.layout;
+        let dp = model.datapath();
+        let aw = |n: usize| Ram::address_width(n.max(1));
+        let weight_addr_bits = aw(lay.weight_words);
+        let data_addr_bits = aw(lay.data_words);
+        let row_addr_bits = aw(lay.rows);
+        let cell_addr_bits = aw(lay.cells);
+        let logit_addr_bits = aw(lay.head.rows);
+        let lane_bits = aw(lay.lanes);
+        let nl = lay.layers.len();
+        let max_row_shift = if lay.row_shifts {
+            (1u64 << lay.row_shift_bits) - 1
+        } else {
+            0
+        };
+        let max_shift = lay
+            .layers
+            .iter()
+            .flat_map(|l| [l.align_x, l.align_h, l.align_bias])
+            .chain([lay.head.align, lay.head.align_bias])
+            .map(u64::from)
+            .max()
+            .unwrap_or(0)
+            + max_row_shift;
+        let shift_bits = bits_for(max_shift);
+        let class_bits = ArgMax::new(lay.head.logits.width as usize, lay.head.rows)
+            .index
+            .width();
+        let acc = lay.acc_width as usize;
+        let value_width = lay
+            .layers
+            .iter()
+            .map(|l| l.preact.width)
+            .chain([lay.head.logits.width])
+            .max()
+            .unwrap_or(16) as usize;
+        let phase_bits = aw(nl + 1);
+        let mut rounding = Vec::with_capacity(nl + 1);
+        let mut gates = Vec::with_capacity(nl);
+        for (l, d) in model.layers.iter().zip(&dp.layers) {
+            let f = l.formats;
+            let unit = |func, from, to| {
+                model.activation(func, from, to).map_err(|e| {
+                    crate::SpecError::Config(format!("activation of layer formats {f:?}: {e}"))
+                })
+            };
+            let fns = GateFunctions {
+                sigmoid: unit(Function::Sigmoid, f.preact, f.gate)?,
+                tanh: unit(Function::Tanh, f.preact, f.gate)?,
+                tanh_cell: unit(Function::Tanh, f.cell, f.gate)?,
+            };
+            gates.push(GateUnit::new(
+                &fns,
+                &CellArith::new(&f, d, model.rounding),
+                d.cell.bits as usize,
+            ));
+            rounding.push(Requantizer::new(acc, d.gate.frac, f.preact, model.rounding));
+        }
+        rounding.push(Requantizer::new(
+            acc,
+            lay.head.acc_frac,
+            lay.head.logits,
+            model.rounding,
+        ));
+        let mac_latency = MacArray::latency(lay.lanes);
+        Ok(Accelerator {
+            clock: Signal::default(),
+            s_tdata: DynSig::new(32),
+            s_tvalid: Signal::default(),
+            s_tlast: Signal::default(),
+            s_tready: Signal::default(),
+            m_tdata: DynSig::new(32),
+            m_tvalid: Signal::default(),
+            m_tlast: Signal::default(),
+            m_tready: Signal::default(),
+            busy: DynSig::new(2),
+            ctl: Controller::new(
+                lay,
+                ControllerShape {
+                    load_addr_bits: weight_addr_bits.max(row_addr_bits),
+                    data_addr_bits,
+                    cell_addr_bits,
+                    lane_bits,
+                    logit_addr_bits,
+                    class_bits,
+                },
+            ),
+            seq: Sequencer::new(
+                lay,
+                SequencerShape {
+                    weight_addr_bits,
+                    data_addr_bits,
+                    row_addr_bits,
+                    cell_addr_bits,
+                    shift_bits,
+                    phase_bits,
+                    class_bits,
+                },
+            ),
+            weights: (0..lay.weight_banks)
+                .map(|b| Ram::new(lay.weight_words.max(1), lay.bank_bits(b) as usize))
+                .collect(),
+            unpack: Unpack::new(lay.lanes, lay.code_bits as usize, lay.lanes_per_bank),
+            biases: Ram::new(lay.rows, lay.bias_width as usize),
+            shifts: (0..usize::from(lay.row_shifts))
+                .map(|_| Ram::new(lay.rows, 2 * lay.row_shift_bits as usize))
+                .collect(),
+            data: (0..lay.lanes)
+                .map(|_| Ram::new(lay.data_words, lay.data_width as usize))
+                .collect(),
+            cells: Ram::new(lay.cells.max(1), lay.cell_width as usize),
+            logits: Ram::new(lay.head.rows, lay.head.logits.width as usize),
+            mac: MacArray::new(MacShape {
+                lanes: lay.lanes,
+                code_bits: lay.code_bits as usize,
+                x_width: lay.data_width as usize,
+                shift_bits,
+                acc_width: acc,
+            }),
+            bias_delay: DelayLine::new(lay.bias_width as usize, mac_latency),
+            bias_add: BiasAdd::new(acc, lay.bias_width as usize, shift_bits),
+            done_delay: DelayLine::new(2, 2),
+            rounding,
+            preact: Select::new(nl + 1, value_width, phase_bits),
+            collector: Collector::new(CollectorShape {
+                value_width,
+                lanes: lay.lanes,
+                data_addr_bits,
+                cell_addr_bits,
+                logit_addr_bits,
+                lane_bits,
+            }),
+            gates,
+            c_select: Select::new(nl, lay.cell_width as usize, phase_bits),
+            h_select: Select::new(nl, lay.data_width as usize, phase_bits),
+            c_we: DelayLine::new(2, GateUnit::CELL_LATENCY),
+            c_addr: DelayLine::new(cell_addr_bits, GateUnit::CELL_LATENCY),
+            h_we: DelayLine::new(2, GateUnit::LATENCY),
+            h_word: DelayLine::new(data_addr_bits, GateUnit::LATENCY),
+            h_lane: DelayLine::new(lane_bits, GateUnit::LATENCY),
+            argmax: ArgMax::new(lay.head.logits.width as usize, lay.head.rows),
+            _banks: lay.weight_banks,
+            _lanes: lay.lanes,
+            _layers: nl,
+            _phases: nl + 1,
+            _shifts: usize::from(lay.row_shifts),
+        })
+    }
+
+    /// A design ready to simulate: top-level inputs marked driven.
+    pub fn for_simulation(model: &Model, spec: &AcceleratorSpec) -> Result<Self, crate::SpecError> {
+        let mut a = Accelerator::new(model, spec)?;
+        a.clock.connect();
+        a.s_tdata.connect();
+        a.s_tvalid.connect();
+        a.s_tlast.connect();
+        a.m_tready.connect();
+        a.connect_all();
+        Ok(a)
+    }
+}
+
+impl Logic for Accelerator {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // Clocks.
+        self.ctl.clock.next = self.clock.val();
+        self.seq.clock.next = self.clock.val();
+        self.biases.clock.next = self.clock.val();
+        self.cells.clock.next = self.clock.val();
+        self.logits.clock.next = self.clock.val();
+        self.mac.clock.next = self.clock.val();
+        self.bias_delay.clock.next = self.clock.val();
+        self.bias_add.clock.next = self.clock.val();
+        self.done_delay.clock.next = self.clock.val();
+        self.collector.clock.next = self.clock.val();
+        self.c_we.clock.next = self.clock.val();
+        self.c_addr.clock.next = self.clock.val();
+        self.h_we.clock.next = self.clock.val();
+        self.h_word.clock.next = self.clock.val();
+        self.h_lane.clock.next = self.clock.val();
+        self.argmax.clock.next = self.clock.val();
+        // Streams.
+        self.ctl.s_tdata.next = self.s_tdata.val();
+        self.ctl.s_tvalid.next = self.s_tvalid.val();
+        self.ctl.s_tlast.next = self.s_tlast.val();
+        self.s_tready.next = self.ctl.s_tready.val();
+        self.m_tdata.next = self.ctl.m_tdata.val();
+        self.m_tvalid.next = self.ctl.m_tvalid.val();
+        self.m_tlast.next = self.ctl.m_tlast.val();
+        self.ctl.m_tready.next = self.m_tready.val();
+        self.busy.next = self.seq.busy.val();
+        // Controller <-> sequencer and datapath.
+        self.ctl.seq_done.next = self.seq.done.val();
+        self.ctl.seq_decoded.next = self.seq.decoded.val();
+        self.ctl.seq_cycles.next = self.seq.cycles.val();
+        self.ctl.h_we.next = self.h_we.q.val();
+        self.ctl.h_lane.next = self.h_lane.q.val();
+        self.ctl.h_word.next = self.h_word.q.val();
+        self.ctl.h_data.next = self.h_select.y.val();
+        self.ctl.c_we.next = self.c_we.q.val();
+        self.ctl.c_addr.next = self.c_addr.q.val();
+        self.ctl.c_data.next = self.c_select.y.val();
+        self.ctl.logit_data.next = self.logits.read_data.val();
+        self.seq.start.next = self.ctl.start.val();
+        self.seq.clear.next = self.ctl.clear.val();
+        self.seq.h_write.next = self.h_we.q.val();
+        self.seq.logit_valid.next = self.collector.logit_valid.val();
+        self.seq.argmax.next = self.argmax.index.val();
+        // Weight memory.
+        for b in 0..self._banks {
+            self.weights[b].clock.next = self.clock.val();
+            self.weights[b].write_enable.next = self.ctl.weight_we[b].val();
+            self.weights[b].write_address.next = self.ctl.load_addr.val();
+            self.weights[b].write_data.next = self.ctl.load_data.val();
+            self.weights[b].read_address.next = self.seq.weight_addr.val();
+            self.unpack.words[b].next = self.weights[b].read_data.val();
+        }
+        // Bias and row-shift memories.
+        self.biases.write_enable.next = self.ctl.bias_we.val();
+        self.biases.write_address.next = self.ctl.load_addr.val();
+        self.biases.write_data.next = self.ctl.load_data.val();
+        self.biases.read_address.next = self.seq.row_addr.val();
+        for s in 0..self._shifts {
+            self.shifts[s].clock.next = self.clock.val();
+            self.shifts[s].write_enable.next = self.ctl.shift_we[s].val();
+            self.shifts[s].write_address.next = self.ctl.load_addr.val();
+            self.shifts[s].write_data.next = self.ctl.load_data.val();
+            self.shifts[s].read_address.next = self.seq.row_addr.val();
+            self.seq.row_shift[s].next = self.shifts[s].read_data.val();
+        }
+        // Data memory and MAC array.
+        for k in 0..self._lanes {
+            self.data[k].clock.next = self.clock.val();
+            self.data[k].write_enable.next = self.ctl.data_we[k].val();
+            self.data[k].write_address.next = self.ctl.data_addr.val();
+            self.data[k].write_data.next = self.ctl.data_data.val();
+            self.data[k].read_address.next = self.seq.data_addr.val();
+            self.mac.xs[k].next = self.data[k].read_data.val();
+            self.mac.codes[k].next = self.unpack.fields[k].val();
+        }
+        self.mac.first.next = self.seq.mac_first.val();
+        self.mac.last.next = self.seq.mac_last.val();
+        self.mac.valid.next = self.seq.mac_valid.val();
+        self.mac.shift.next = self.seq.mac_shift.val();
+        // Bias, rounding points.
+        self.bias_delay.d.next = self.biases.read_data.val();
+        self.bias_add.acc.next = self.mac.acc.val();
+        self.bias_add.bias.next = self.bias_delay.q.val();
+        self.bias_add.shift.next = self.seq.bias_shift.val();
+        self.done_delay.d.next = self.mac.row_done.val();
+        for p in 0..self._phases {
+            self.rounding[p].clock.next = self.clock.val();
+            self.rounding[p].x.next = self.bias_add.y.val();
+            self.preact.xs[p].next = self.rounding[p].y.val();
+        }
+        self.preact.sel.next = self.seq.phase.val();
+        // Collector.
+        self.collector.value.next = self.preact.y.val();
+        self.collector.valid.next = self.done_delay.q.val();
+        self.collector.head.next = self.seq.head.val();
+        self.collector.start.next = self.seq.phase_start.val();
+        self.collector.h_base.next = self.seq.h_base.val();
+        self.collector.cell_base.next = self.seq.cell_base.val();
+        self.cells.read_address.next = self.collector.cell_read.val();
+        self.cells.write_enable.next = self.ctl.cell_we.val();
+        self.cells.write_address.next = self.ctl.cell_addr.val();
+        self.cells.write_data.next = self.ctl.cell_data.val();
+        // Gate units.
+        for l in 0..self._layers {
+            self.gates[l].clock.next = self.clock.val();
+            self.gates[l].zi.next = self.collector.zi.val();
+            self.gates[l].zf.next = self.collector.zf.val();
+            self.gates[l].zg.next = self.collector.zg.val();
+            self.gates[l].zo.next = self.collector.zo.val();
+            self.gates[l].c.next = self.cells.read_data.val();
+            self.c_select.xs[l].next = self.gates[l].c_next.val();
+            self.h_select.xs[l].next = self.gates[l].h.val();
+        }
+        self.c_select.sel.next = self.seq.phase.val();
+        self.h_select.sel.next = self.seq.phase.val();
+        self.c_we.d.next = self.collector.fire.val();
+        self.c_addr.d.next = self.collector.fire_cell.val();
+        self.h_we.d.next = self.collector.fire.val();
+        self.h_word.d.next = self.collector.fire_word.val();
+        self.h_lane.d.next = self.collector.fire_lane.val();
+        // Head.
+        self.logits.write_enable.next = self.collector.logit_valid.val();
+        self.logits.write_address.next = self.collector.logit_row.val();
+        self.logits.write_data.next = self.collector.logit.val();
+        self.logits.read_address.next = self.ctl.logit_addr.val();
+        self.argmax.value.next = self.collector.logit.val();
+        self.argmax.valid.next = self.collector.logit_valid.val();
+        self.argmax.first.next = self.collector.logit_first.val();
+    }
+}
+
+/// The Verilog of the design for `spec` (top module `top`).
+pub fn verilog(model: &Model, spec: &AcceleratorSpec) -> Result<String, crate::SpecError> {
+    let mut a = Accelerator::new(model, spec)?;
+    a.connect_all();
+    Ok(generate_verilog(&a))
+}

@@ -1,0 +1,265 @@
+//! The pre-activation collector between the rounding points and the gate
+//! units. Rows arrive in program order, so a layer's stream is cell-major,
+//! gates i, f, g, o: it holds a cell's first three pre-activations, and on the
+//! fourth presents all four to the gate units (`fire`, registered) together
+//! with the cell's state address and the data-memory place of its h (bank
+//! `j % lanes`, word `h_base + j / lanes`). The cell-memory read address
+//! steps to the next cell at the same edge, so the next cell's state is read
+//! long before its fourth row ends.
+//!
+//! In the head phase every value is a logit: it is written to the logit
+//! memory at its row and passed to the arg-max (`logit_first` on row 0).
+//! `start` (a new layer or the head) resets the counters.
+
+use crate::dynamic::{sext, DynSig, DynVal};
+use rust_hdl::prelude::*;
+
+/// Widths of a collector.
+#[derive(Clone, Copy, Debug)]
+pub struct CollectorShape {
+    /// Widest pre-activation or logit.
+    pub value_width: usize,
+    /// Lanes of the data memory.
+    pub lanes: usize,
+    /// Bits of a data-memory address.
+    pub data_addr_bits: usize,
+    /// Bits of a cell-memory address.
+    pub cell_addr_bits: usize,
+    /// Bits of a logit-memory address.
+    pub logit_addr_bits: usize,
+    /// Bits of a lane index.
+    pub lane_bits: usize,
+}
+
+/// The collector.
+#[derive(LogicBlock)]
+pub struct Collector {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// The rounded value of a completed row.
+    pub value: DynSig<In>,
+    /// Nonzero: `value` is a completed row.
+    pub valid: DynSig<In>,
+    /// Nonzero: rows are logits.
+    pub head: DynSig<In>,
+    /// Nonzero: a layer or the head starts (reset the counters).
+    pub start: DynSig<In>,
+    /// The layer's h buffer being written.
+    pub h_base: DynSig<In>,
+    /// The layer's first cell-memory address.
+    pub cell_base: DynSig<In>,
+    /// Input gate pre-activation.
+    pub zi: DynSig<Out>,
+    /// Forget gate pre-activation.
+    pub zf: DynSig<Out>,
+    /// Cell candidate pre-activation.
+    pub zg: DynSig<Out>,
+    /// Output gate pre-activation.
+    pub zo: DynSig<Out>,
+    /// Nonzero for one cycle: the four pre-activations are a cell's.
+    pub fire: DynSig<Out>,
+    /// Cell-memory address of the firing cell.
+    pub fire_cell: DynSig<Out>,
+    /// Data-memory word of the firing cell's h.
+    pub fire_word: DynSig<Out>,
+    /// Data-memory bank of the firing cell's h.
+    pub fire_lane: DynSig<Out>,
+    /// Cell-memory read address (the next cell to fire).
+    pub cell_read: DynSig<Out>,
+    /// Nonzero for one cycle: `logit` is valid.
+    pub logit_valid: DynSig<Out>,
+    /// Nonzero with `logit_valid` for the first logit.
+    pub logit_first: DynSig<Out>,
+    /// The logit.
+    pub logit: DynSig<Out>,
+    /// Its row.
+    pub logit_row: DynSig<Out>,
+    _s: CollectorShape,
+    _r: CollectorRegs,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct CollectorRegs {
+    gate: i64,
+    lane: i64,
+    word: i64,
+    cell: i64,
+    row: i64,
+    z: [i64; 4],
+    fire: i64,
+    fire_cell: i64,
+    fire_word: i64,
+    fire_lane: i64,
+    logit_valid: i64,
+    logit_first: i64,
+    logit: i64,
+    logit_row: i64,
+}
+
+impl Collector {
+    /// A collector of the given widths.
+    pub fn new(s: CollectorShape) -> Self {
+        let v = s.value_width;
+        Collector {
+            clock: Signal::default(),
+            value: DynSig::new(v),
+            valid: DynSig::new(2),
+            head: DynSig::new(2),
+            start: DynSig::new(2),
+            h_base: DynSig::new(s.data_addr_bits),
+            cell_base: DynSig::new(s.cell_addr_bits),
+            zi: DynSig::new(v),
+            zf: DynSig::new(v),
+            zg: DynSig::new(v),
+            zo: DynSig::new(v),
+            fire: DynSig::new(2),
+            fire_cell: DynSig::new(s.cell_addr_bits),
+            fire_word: DynSig::new(s.data_addr_bits),
+            fire_lane: DynSig::new(s.lane_bits),
+            cell_read: DynSig::new(s.cell_addr_bits),
+            logit_valid: DynSig::new(2),
+            logit_first: DynSig::new(2),
+            logit: DynSig::new(v),
+            logit_row: DynSig::new(s.logit_addr_bits),
+            _s: s,
+            _r: CollectorRegs::default(),
+        }
+    }
+}
+
+impl Logic for Collector {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            let r = &mut self._r;
+            let v = self.value.val().0;
+            r.fire = 0;
+            r.logit_valid = 0;
+            if self.start.val().0 != 0 {
+                r.gate = 0;
+                r.lane = 0;
+                r.word = 0;
+                r.cell = 0;
+                r.row = 0;
+            } else if self.valid.val().0 != 0 {
+                if self.head.val().0 != 0 {
+                    r.logit_valid = 1;
+                    r.logit_first = i64::from(r.row == 0);
+                    r.logit = v;
+                    r.logit_row = r.row;
+                    r.row += 1;
+                } else {
+                    r.z[r.gate as usize] = v;
+                    if r.gate == 3 {
+                        r.fire = 1;
+                        r.fire_cell = self.cell_base.val().0 + r.cell;
+                        r.fire_word = self.h_base.val().0 + r.word;
+                        r.fire_lane = r.lane;
+                        r.cell += 1;
+                        if r.lane == self._s.lanes as i64 - 1 {
+                            r.lane = 0;
+                            r.word += 1;
+                        } else {
+                            r.lane += 1;
+                        }
+                    }
+                    r.gate = (r.gate + 1) & 3;
+                }
+            }
+        }
+        let r = self._r;
+        let s = self._s;
+        self.zi.next = DynVal(r.z[0]);
+        self.zf.next = DynVal(r.z[1]);
+        self.zg.next = DynVal(r.z[2]);
+        self.zo.next = DynVal(r.z[3]);
+        self.fire.next = DynVal(r.fire);
+        self.fire_cell.next = DynVal(sext(r.fire_cell, s.cell_addr_bits));
+        self.fire_word.next = DynVal(sext(r.fire_word, s.data_addr_bits));
+        self.fire_lane.next = DynVal(r.fire_lane);
+        self.cell_read.next = DynVal(sext(self.cell_base.val().0 + r.cell, s.cell_addr_bits));
+        self.logit_valid.next = DynVal(r.logit_valid);
+        self.logit_first.next = DynVal(r.logit_first);
+        self.logit.next = DynVal(r.logit);
+        self.logit_row.next = DynVal(sext(r.logit_row, s.logit_addr_bits));
+    }
+    fn connect(&mut self) {
+        for o in [
+            &mut self.zi,
+            &mut self.zf,
+            &mut self.zg,
+            &mut self.zo,
+            &mut self.fire,
+            &mut self.fire_cell,
+            &mut self.fire_word,
+            &mut self.fire_lane,
+            &mut self.cell_read,
+            &mut self.logit_valid,
+            &mut self.logit_first,
+            &mut self.logit,
+            &mut self.logit_row,
+        ] {
+            o.connect();
+        }
+    }
+    fn hdl(&self) -> Verilog {
+        let s = self._s;
+        Verilog::Custom(format!(
+            "reg [1:0] gate;
+reg signed [{lb1}:0] lane;
+reg signed [{db1}:0] word;
+reg signed [{cb1}:0] cell_n;
+reg signed [{lr1}:0] row;
+
+initial begin
+    gate = 0; lane = 0; word = 0; cell_n = 0; row = 0;
+    zi = 0; zf = 0; zg = 0; zo = 0;
+    fire = 0; fire_cell = 0; fire_word = 0; fire_lane = 0;
+    logit_valid = 0; logit_first = 0; logit = 0; logit_row = 0;
+end
+
+always @(*) cell_read = cell_base + cell_n;
+
+always @(posedge clock) begin
+    fire <= 0;
+    logit_valid <= 0;
+    if (start != 0) begin
+        gate <= 0; lane <= 0; word <= 0; cell_n <= 0; row <= 0;
+    end else if (valid != 0) begin
+        if (head != 0) begin
+            logit_valid <= 1;
+            logit_first <= (row == 0) ? 1 : 0;
+            logit <= value;
+            logit_row <= row;
+            row <= row + 1;
+        end else begin
+            case (gate)
+                2'd0: zi <= value;
+                2'd1: zf <= value;
+                2'd2: zg <= value;
+                default: zo <= value;
+            endcase
+            if (gate == 2'd3) begin
+                fire <= 1;
+                fire_cell <= cell_base + cell_n;
+                fire_word <= h_base + word;
+                fire_lane <= lane;
+                cell_n <= cell_n + 1;
+                if (lane == {last_lane}) begin
+                    lane <= 0;
+                    word <= word + 1;
+                end else
+                    lane <= lane + 1;
+            end
+            gate <= gate + 2'd1;
+        end
+    end
+end
+",
+            lb1 = s.lane_bits - 1,
+            db1 = s.data_addr_bits - 1,
+            cb1 = s.cell_addr_bits - 1,
+            lr1 = s.logit_addr_bits - 1,
+            last_lane = s.lanes - 1,
+        ))
+    }
+}

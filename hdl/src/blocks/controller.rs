@@ -1,0 +1,741 @@
+//! The stream controller: the device side of [`crate::protocol`]. It parses
+//! packets from the input stream, writes loads into the weight, bias and
+//! row-shift memories and frames into the data memory, sweeps the state
+//! memories to zero on `RESET`, starts the sequencer, and sends results and
+//! status words on the output stream through one output register
+//! (`m_tdata`/`m_tvalid`/`m_tlast`), which only takes a new word when it is
+//! empty or being taken, so back-pressure stalls the device instead of
+//! losing a word. It owns the write ports of the data and cell memories: the
+//! stream's writes when idle, the datapath's h and c writes while a frame runs.
+//!
+//! A logit is read from the logit memory in the cycle before it is sent
+//! (synchronous read), so logits leave at most one every two cycles.
+
+use crate::dynamic::{sext, DynSig, DynVal};
+use crate::layout::Layout;
+use crate::protocol::{self as p, header};
+use rust_hdl::prelude::*;
+use std::fmt::Write;
+
+/// Widths of the controller's ports.
+#[derive(Clone, Copy, Debug)]
+pub struct ControllerShape {
+    /// Bits of the load address (weights, biases, row shifts).
+    pub load_addr_bits: usize,
+    /// Bits of a data-memory address.
+    pub data_addr_bits: usize,
+    /// Bits of a cell-memory address.
+    pub cell_addr_bits: usize,
+    /// Bits of a lane index.
+    pub lane_bits: usize,
+    /// Bits of a logit-memory address.
+    pub logit_addr_bits: usize,
+    /// Bits of the class.
+    pub class_bits: usize,
+}
+
+const IDLE: u8 = 0;
+const LOAD: u8 = 1;
+const FRAME: u8 = 2;
+const DISCARD: u8 = 3;
+const RUN: u8 = 4;
+const CLEAR: u8 = 5;
+const SEND: u8 = 6;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Regs {
+    state: u8,
+    target: u8,
+    remaining: u32,
+    bank: u32,
+    addr: u32,
+    lane: u32,
+    frames: u32,
+    seq: u32,
+    err_opcode: u32,
+    err_length: u32,
+    err_refused: u32,
+    loaded: u32,
+    status: bool,
+    k: u32,
+    lwait: bool,
+    laddr: u32,
+    class: u32,
+    cycles: u32,
+    m_data: u32,
+    m_valid: bool,
+    m_last: bool,
+    start: bool,
+    clear: bool,
+}
+
+/// The controller.
+#[derive(LogicBlock)]
+pub struct Controller {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Input stream data.
+    pub s_tdata: DynSig<In>,
+    /// Input stream valid.
+    pub s_tvalid: Signal<In, Bit>,
+    /// Input stream last word of a packet.
+    pub s_tlast: Signal<In, Bit>,
+    /// Input stream ready.
+    pub s_tready: Signal<Out, Bit>,
+    /// Output stream data.
+    pub m_tdata: DynSig<Out>,
+    /// Output stream valid.
+    pub m_tvalid: Signal<Out, Bit>,
+    /// Output stream last word of a packet.
+    pub m_tlast: Signal<Out, Bit>,
+    /// Output stream ready.
+    pub m_tready: Signal<In, Bit>,
+    /// The sequencer finished a frame.
+    pub seq_done: DynSig<In>,
+    /// Its class.
+    pub seq_decoded: DynSig<In>,
+    /// Its cycle count.
+    pub seq_cycles: DynSig<In>,
+    /// The datapath writes an h.
+    pub h_we: DynSig<In>,
+    /// Its bank.
+    pub h_lane: DynSig<In>,
+    /// Its word.
+    pub h_word: DynSig<In>,
+    /// Its value.
+    pub h_data: DynSig<In>,
+    /// The datapath writes a cell state.
+    pub c_we: DynSig<In>,
+    /// Its address.
+    pub c_addr: DynSig<In>,
+    /// Its value.
+    pub c_data: DynSig<In>,
+    /// The logit memory's word.
+    pub logit_data: DynSig<In>,
+    /// Load address.
+    pub load_addr: DynSig<Out>,
+    /// Load data.
+    pub load_data: DynSig<Out>,
+    /// Write enable per weight bank.
+    pub weight_we: Vec<DynSig<Out>>,
+    /// Bias write enable.
+    pub bias_we: DynSig<Out>,
+    /// Row-shift write enable (when the design has row shifts).
+    pub shift_we: Vec<DynSig<Out>>,
+    /// Data-memory write enable per bank.
+    pub data_we: Vec<DynSig<Out>>,
+    /// Data-memory write address.
+    pub data_addr: DynSig<Out>,
+    /// Data-memory write data.
+    pub data_data: DynSig<Out>,
+    /// Cell-memory write enable.
+    pub cell_we: DynSig<Out>,
+    /// Cell-memory write address.
+    pub cell_addr: DynSig<Out>,
+    /// Cell-memory write data.
+    pub cell_data: DynSig<Out>,
+    /// Logit-memory read address.
+    pub logit_addr: DynSig<Out>,
+    /// Start the sequencer.
+    pub start: DynSig<Out>,
+    /// The state was cleared.
+    pub clear: DynSig<Out>,
+    _lay: Layout,
+    _s: ControllerShape,
+    _r: Regs,
+    _signature: u32,
+}
+
+impl Controller {
+    /// A controller for a layout.
+    pub fn new(lay: &Layout, s: ControllerShape) -> Self {
+        Controller {
+            clock: Signal::default(),
+            s_tdata: DynSig::new(32),
+            s_tvalid: Signal::default(),
+            s_tlast: Signal::default(),
+            s_tready: Signal::default(),
+            m_tdata: DynSig::new(32),
+            m_tvalid: Signal::default(),
+            m_tlast: Signal::default(),
+            m_tready: Signal::default(),
+            seq_done: DynSig::new(2),
+            seq_decoded: DynSig::new(s.class_bits),
+            seq_cycles: DynSig::new(33),
+            h_we: DynSig::new(2),
+            h_lane: DynSig::new(s.lane_bits),
+            h_word: DynSig::new(s.data_addr_bits),
+            h_data: DynSig::new(lay.data_width as usize),
+            c_we: DynSig::new(2),
+            c_addr: DynSig::new(s.cell_addr_bits),
+            c_data: DynSig::new(lay.cell_width as usize),
+            logit_data: DynSig::new(lay.head.logits.width as usize),
+            load_addr: DynSig::new(s.load_addr_bits),
+            load_data: DynSig::new(32),
+            weight_we: (0..lay.weight_banks).map(|_| DynSig::new(2)).collect(),
+            bias_we: DynSig::new(2),
+            shift_we: (0..usize::from(lay.row_shifts))
+                .map(|_| DynSig::new(2))
+                .collect(),
+            data_we: (0..lay.lanes).map(|_| DynSig::new(2)).collect(),
+            data_addr: DynSig::new(s.data_addr_bits),
+            data_data: DynSig::new(lay.data_width as usize),
+            cell_we: DynSig::new(2),
+            cell_addr: DynSig::new(s.cell_addr_bits),
+            cell_data: DynSig::new(lay.cell_width as usize),
+            logit_addr: DynSig::new(s.logit_addr_bits),
+            start: DynSig::new(2),
+            clear: DynSig::new(2),
+            _signature: p::signature(lay),
+            _lay: lay.clone(),
+            _s: s,
+            _r: Regs::default(),
+        }
+    }
+
+    fn ready(&self) -> bool {
+        matches!(self._r.state, IDLE | LOAD | FRAME | DISCARD)
+    }
+
+    /// The last word index of the packet being sent.
+    fn last_word(&self) -> u32 {
+        if self._r.status {
+            p::STATUS_WORDS as u32
+        } else {
+            (p::RESULT_FIXED_WORDS + self._lay.head.rows) as u32
+        }
+    }
+
+    /// Word `k` of the packet being sent.
+    fn word(&self, k: u32) -> u32 {
+        let r = &self._r;
+        if r.status {
+            match k {
+                0 => header(p::STATUS_REPLY, p::STATUS_WORDS),
+                1 => r.frames,
+                2 => r.err_opcode,
+                3 => r.err_length,
+                4 => r.err_refused,
+                5 => r.loaded,
+                6 => self._signature,
+                _ => 0,
+            }
+        } else {
+            match k {
+                0 => header(p::RESULT, p::RESULT_FIXED_WORDS + self._lay.head.rows),
+                1 => r.seq,
+                2 => r.class,
+                3 => r.cycles,
+                _ => self.logit_data.val().0 as u32,
+            }
+        }
+    }
+
+    fn expected(&self, op: u32) -> Option<(u8, u32)> {
+        let lay = &self._lay;
+        match op {
+            p::LOAD_WEIGHTS => Some((0, lay.weight_stream_words() as u32)),
+            p::LOAD_BIASES => Some((1, lay.rows as u32)),
+            p::LOAD_ROW_SHIFTS if lay.row_shifts => Some((2, lay.rows as u32)),
+            _ => None,
+        }
+    }
+
+    fn edge(&mut self) {
+        let old = self._r;
+        let mut n = old;
+        let lay = &self._lay;
+        let accept = self.s_tvalid.val() && self.ready();
+        let last = self.s_tlast.val();
+        let data = self.s_tdata.val().0 as u32;
+        let lanes = lay.lanes as u32;
+        n.start = false;
+        n.clear = false;
+        match old.state {
+            IDLE if accept => {
+                let (op, len) = p::parse_header(data);
+                let len = len as u32;
+                let skip = if last { IDLE } else { DISCARD };
+                match op {
+                    p::RESET | p::STATUS => {
+                        if len == 0 && last {
+                            if op == p::RESET {
+                                n.state = CLEAR;
+                                n.addr = 0;
+                                n.clear = true;
+                            } else {
+                                n.state = SEND;
+                                n.status = true;
+                                n.k = 0;
+                            }
+                        } else {
+                            n.err_length = old.err_length.wrapping_add(1);
+                            n.state = skip;
+                        }
+                    }
+                    p::FRAME => {
+                        if old.loaded != p::loaded_mask(lay) {
+                            n.err_refused = old.err_refused.wrapping_add(1);
+                            n.state = skip;
+                        } else if len == lay.input_size as u32 && !last {
+                            n.state = FRAME;
+                            n.remaining = len;
+                            n.lane = 0;
+                            n.addr = 0;
+                        } else {
+                            n.err_length = old.err_length.wrapping_add(1);
+                            n.state = skip;
+                        }
+                    }
+                    _ => match self.expected(op) {
+                        Some((target, words)) => {
+                            if len == words && !last {
+                                n.state = LOAD;
+                                n.target = target;
+                                n.remaining = len;
+                                n.bank = 0;
+                                n.addr = 0;
+                                n.loaded = old.loaded & !(1 << target);
+                            } else {
+                                n.err_length = old.err_length.wrapping_add(1);
+                                n.state = skip;
+                            }
+                        }
+                        None => {
+                            n.err_opcode = old.err_opcode.wrapping_add(1);
+                            n.state = skip;
+                        }
+                    },
+                }
+            }
+            LOAD if accept => {
+                if old.target == 0 && old.bank + 1 < lay.weight_banks as u32 {
+                    n.bank = old.bank + 1;
+                } else {
+                    n.bank = 0;
+                    n.addr = old.addr + 1;
+                }
+                n.remaining = old.remaining - 1;
+                if last {
+                    if old.remaining == 1 {
+                        n.loaded = old.loaded | (1 << old.target);
+                    } else {
+                        n.err_length = old.err_length.wrapping_add(1);
+                    }
+                    n.state = IDLE;
+                } else if old.remaining == 1 {
+                    n.err_length = old.err_length.wrapping_add(1);
+                    n.state = DISCARD;
+                }
+            }
+            FRAME if accept => {
+                if old.lane + 1 < lanes {
+                    n.lane = old.lane + 1;
+                } else {
+                    n.lane = 0;
+                    n.addr = old.addr + 1;
+                }
+                n.remaining = old.remaining - 1;
+                if last {
+                    if old.remaining == 1 {
+                        n.state = RUN;
+                        n.start = true;
+                    } else {
+                        n.err_length = old.err_length.wrapping_add(1);
+                        n.state = IDLE;
+                    }
+                } else if old.remaining == 1 {
+                    n.err_length = old.err_length.wrapping_add(1);
+                    n.state = DISCARD;
+                }
+            }
+            DISCARD if accept && last => n.state = IDLE,
+            RUN if self.seq_done.val().0 != 0 => {
+                n.class = self.seq_decoded.val().0 as u32;
+                n.cycles = self.seq_cycles.val().0 as u32;
+                n.seq = old.frames;
+                n.frames = old.frames.wrapping_add(1);
+                n.state = SEND;
+                n.status = false;
+                n.k = 0;
+                n.laddr = 0;
+                n.lwait = true;
+            }
+            CLEAR => {
+                n.addr = old.addr + 1;
+                if old.addr + 1 >= p::clear_cycles(lay) as u32 {
+                    n.state = IDLE;
+                }
+            }
+            SEND => {
+                let free = !old.m_valid || self.m_tready.val();
+                if old.m_valid && self.m_tready.val() {
+                    n.m_valid = false;
+                }
+                if old.lwait {
+                    n.lwait = false;
+                }
+                let last_k = self.last_word();
+                let logit = !old.status && old.k > p::RESULT_FIXED_WORDS as u32;
+                if old.k <= last_k && free && !(logit && old.lwait) {
+                    n.m_data = self.word(old.k);
+                    n.m_valid = true;
+                    n.m_last = old.k == last_k;
+                    n.k = old.k + 1;
+                    if logit {
+                        n.laddr = old.laddr + 1;
+                        n.lwait = true;
+                    }
+                }
+                if old.k > last_k {
+                    n.state = IDLE;
+                }
+            }
+            _ => {}
+        }
+        if old.state != SEND && old.m_valid && self.m_tready.val() {
+            n.m_valid = false;
+        }
+        self._r = n;
+    }
+
+    fn outputs(&mut self) {
+        let r = self._r;
+        let s = self._s;
+        let ready = self.ready();
+        let accept = self.s_tvalid.val() && ready;
+        let data = self.s_tdata.val();
+        self.s_tready.next = ready;
+        self.m_tdata.next = DynVal(i64::from(r.m_data as i32));
+        self.m_tvalid.next = r.m_valid;
+        self.m_tlast.next = r.m_last;
+        self.load_addr.next = DynVal(sext(i64::from(r.addr), s.load_addr_bits));
+        self.load_data.next = data;
+        let loading = r.state == LOAD && accept;
+        for (b, we) in self.weight_we.iter_mut().enumerate() {
+            we.next = DynVal(i64::from(loading && r.target == 0 && r.bank == b as u32));
+        }
+        self.bias_we.next = DynVal(i64::from(loading && r.target == 1));
+        for we in &mut self.shift_we {
+            we.next = DynVal(i64::from(loading && r.target == 2));
+        }
+        let framing = r.state == FRAME && accept;
+        let clearing = r.state == CLEAR;
+        let (addr, value) = if framing {
+            (i64::from(r.addr), data.0)
+        } else if clearing {
+            (i64::from(r.addr), 0)
+        } else {
+            (self.h_word.val().0, self.h_data.val().0)
+        };
+        let h_we = self.h_we.val().0 != 0;
+        let h_lane = self.h_lane.val().0;
+        for (k, we) in self.data_we.iter_mut().enumerate() {
+            let on = if framing {
+                r.lane == k as u32
+            } else {
+                clearing || (h_we && h_lane == k as i64)
+            };
+            we.next = DynVal(i64::from(on));
+        }
+        self.data_addr.next = DynVal(sext(addr, s.data_addr_bits));
+        self.data_data.next = DynVal(sext(value, self._lay.data_width as usize));
+        if clearing {
+            self.cell_we.next = DynVal(1);
+            self.cell_addr.next = DynVal(sext(i64::from(r.addr), s.cell_addr_bits));
+            self.cell_data.next = DynVal(0);
+        } else {
+            self.cell_we.next = DynVal(i64::from(self.c_we.val().0 != 0));
+            self.cell_addr.next = self.c_addr.val();
+            self.cell_data.next = self.c_data.val();
+        }
+        self.logit_addr.next = DynVal(sext(i64::from(r.laddr), s.logit_addr_bits));
+        self.start.next = DynVal(i64::from(r.start));
+        self.clear.next = DynVal(i64::from(r.clear));
+    }
+}
+
+impl Logic for Controller {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self.edge();
+        }
+        self.outputs();
+    }
+    fn connect(&mut self) {
+        self.s_tready.connect();
+        self.m_tvalid.connect();
+        self.m_tlast.connect();
+        for o in [
+            &mut self.m_tdata,
+            &mut self.load_addr,
+            &mut self.load_data,
+            &mut self.bias_we,
+            &mut self.data_addr,
+            &mut self.data_data,
+            &mut self.cell_we,
+            &mut self.cell_addr,
+            &mut self.cell_data,
+            &mut self.logit_addr,
+            &mut self.start,
+            &mut self.clear,
+        ] {
+            o.connect();
+        }
+        for o in self
+            .weight_we
+            .iter_mut()
+            .chain(self.shift_we.iter_mut())
+            .chain(self.data_we.iter_mut())
+        {
+            o.connect();
+        }
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(self.verilog())
+    }
+}
+
+impl Controller {
+    fn verilog(&self) -> String {
+        let lay = &self._lay;
+        let rows = lay.head.rows;
+        let mut v = String::new();
+        let _ = writeln!(
+            v,
+            "localparam IDLE = 3'd0, LOAD = 3'd1, FRAME = 3'd2, DISCARD = 3'd3, RUN = 3'd4, CLEAR = 3'd5, SEND = 3'd6;
+reg [2:0] state;
+reg [1:0] target;
+reg [31:0] remaining, bank, addr, lane, frames, seq, err_opcode, err_length, err_refused, loaded, k, laddr, class_r, cycles_r, m_data;
+reg status, lwait, m_valid, m_last, start_r, clear_r;
+reg [31:0] word;
+wire ready = (state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD);
+wire accept = s_tvalid && ready;
+wire [31:0] din = s_tdata;
+wire [7:0] op = din[31:24];
+wire [23:0] len = din[23:0];
+wire [31:0] last_k = status ? 32'd{status_words} : 32'd{result_last};
+wire is_logit = !status && (k > {fixed});
+wire free = !m_valid || m_tready;
+wire signed [31:0] logit_ext = logit_data;
+
+initial begin
+    state = IDLE; target = 0; remaining = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
+    err_opcode = 0; err_length = 0; err_refused = 0; loaded = 0; k = 0; laddr = 0; class_r = 0; cycles_r = 0;
+    m_data = 0; status = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0;
+end
+
+always @(*) begin
+    if (status) case (k)
+        0: word = 32'h{status_header:08x};
+        1: word = frames;
+        2: word = err_opcode;
+        3: word = err_length;
+        4: word = err_refused;
+        5: word = loaded;
+        6: word = 32'h{signature:08x};
+        default: word = 0;
+    endcase else case (k)
+        0: word = 32'h{result_header:08x};
+        1: word = seq;
+        2: word = class_r;
+        3: word = cycles_r;
+        default: word = logit_ext;
+    endcase
+end
+",
+            status_words = p::STATUS_WORDS,
+            result_last = p::RESULT_FIXED_WORDS + rows,
+            fixed = p::RESULT_FIXED_WORDS,
+            status_header = header(p::STATUS_REPLY, p::STATUS_WORDS),
+            signature = self._signature,
+            result_header = header(p::RESULT, p::RESULT_FIXED_WORDS + rows),
+        );
+        // Outputs.
+        let _ = writeln!(
+            v,
+            "wire loading = (state == LOAD) && accept;
+wire framing = (state == FRAME) && accept;
+wire clearing = (state == CLEAR);
+always @(*) begin
+    s_tready = ready;
+    m_tdata = m_data;
+    m_tvalid = m_valid;
+    m_tlast = m_last;
+    load_addr = addr;
+    load_data = s_tdata;
+    bias_we = (loading && target == 2'd1) ? 2'sd1 : 2'sd0;
+    data_addr = (framing || clearing) ? addr : h_word;
+    data_data = framing ? s_tdata : (clearing ? 0 : h_data);
+    cell_we = (clearing || c_we != 0) ? 2'sd1 : 2'sd0;
+    cell_addr = clearing ? addr : c_addr;
+    cell_data = clearing ? 0 : c_data;
+    logit_addr = laddr;
+    start = {{1'b0, start_r}};
+    clear = {{1'b0, clear_r}};"
+        );
+        for b in 0..lay.weight_banks {
+            let _ = writeln!(
+                v,
+                "    weight_we${b} = (loading && target == 2'd0 && bank == {b}) ? 2'sd1 : 2'sd0;"
+            );
+        }
+        if lay.row_shifts {
+            v.push_str("    shift_we$0 = (loading && target == 2'd2) ? 2'sd1 : 2'sd0;\n");
+        }
+        for k in 0..lay.lanes {
+            let _ = writeln!(
+                v,
+                "    data_we${k} = (framing ? (lane == {k}) : (clearing || (h_we != 0 && h_lane == {k}))) ? 2'sd1 : 2'sd0;"
+            );
+        }
+        v.push_str("end\n");
+        let shifts_case = if lay.row_shifts {
+            format!(
+                "            8'h{:02x}: begin
+                if (len == {} && !s_tlast) begin
+                    state <= LOAD; target <= 2; remaining <= len; bank <= 0; addr <= 0; loaded <= loaded & ~32'd4;
+                end else begin
+                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+                end
+            end\n",
+                p::LOAD_ROW_SHIFTS,
+                lay.rows
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            v,
+            "
+always @(posedge clock) begin
+    start_r <= 0;
+    clear_r <= 0;
+    if (state != SEND && m_valid && m_tready)
+        m_valid <= 0;
+    case (state)
+    IDLE: if (accept) begin
+        case (op)
+            8'h{reset:02x}, 8'h{status_op:02x}: begin
+                if (len == 0 && s_tlast) begin
+                    if (op == 8'h{reset:02x}) begin
+                        state <= CLEAR; addr <= 0; clear_r <= 1;
+                    end else begin
+                        state <= SEND; status <= 1; k <= 0;
+                    end
+                end else begin
+                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+                end
+            end
+            8'h{frame:02x}: begin
+                if (loaded != {need})
+                    begin err_refused <= err_refused + 1; state <= s_tlast ? IDLE : DISCARD; end
+                else if (len == {input} && !s_tlast) begin
+                    state <= FRAME; remaining <= len; lane <= 0; addr <= 0;
+                end else begin
+                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+                end
+            end
+            8'h{lw:02x}: begin
+                if (len == {wwords} && !s_tlast) begin
+                    state <= LOAD; target <= 0; remaining <= len; bank <= 0; addr <= 0; loaded <= loaded & ~32'd1;
+                end else begin
+                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+                end
+            end
+            8'h{lb:02x}: begin
+                if (len == {rows_all} && !s_tlast) begin
+                    state <= LOAD; target <= 1; remaining <= len; bank <= 0; addr <= 0; loaded <= loaded & ~32'd2;
+                end else begin
+                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+                end
+            end
+{shifts_case}            default: begin
+                err_opcode <= err_opcode + 1; state <= s_tlast ? IDLE : DISCARD;
+            end
+        endcase
+    end
+    LOAD: if (accept) begin
+        if (target == 2'd0 && bank + 1 < {banks})
+            bank <= bank + 1;
+        else begin
+            bank <= 0; addr <= addr + 1;
+        end
+        remaining <= remaining - 1;
+        if (s_tlast) begin
+            if (remaining == 1)
+                loaded <= loaded | (32'd1 << target);
+            else
+                err_length <= err_length + 1;
+            state <= IDLE;
+        end else if (remaining == 1) begin
+            err_length <= err_length + 1; state <= DISCARD;
+        end
+    end
+    FRAME: if (accept) begin
+        if (lane + 1 < {lanes})
+            lane <= lane + 1;
+        else begin
+            lane <= 0; addr <= addr + 1;
+        end
+        remaining <= remaining - 1;
+        if (s_tlast) begin
+            if (remaining == 1) begin
+                state <= RUN; start_r <= 1;
+            end else begin
+                err_length <= err_length + 1; state <= IDLE;
+            end
+        end else if (remaining == 1) begin
+            err_length <= err_length + 1; state <= DISCARD;
+        end
+    end
+    DISCARD: if (accept && s_tlast)
+        state <= IDLE;
+    RUN: if (seq_done != 0) begin
+        class_r <= seq_decoded;
+        cycles_r <= seq_cycles[31:0];
+        seq <= frames;
+        frames <= frames + 1;
+        state <= SEND; status <= 0; k <= 0; laddr <= 0; lwait <= 1;
+    end
+    CLEAR: begin
+        addr <= addr + 1;
+        if (addr + 1 >= {clear})
+            state <= IDLE;
+    end
+    SEND: begin
+        if (m_valid && m_tready)
+            m_valid <= 0;
+        if (lwait)
+            lwait <= 0;
+        if (k <= last_k && free && !(is_logit && lwait)) begin
+            m_data <= word;
+            m_valid <= 1;
+            m_last <= (k == last_k);
+            k <= k + 1;
+            if (is_logit) begin
+                laddr <= laddr + 1; lwait <= 1;
+            end
+        end
+        if (k > last_k)
+            state <= IDLE;
+    end
+    default: ;
+    endcase
+end",
+            reset = p::RESET,
+            status_op = p::STATUS,
+            frame = p::FRAME,
+            need = p::loaded_mask(lay),
+            input = lay.input_size,
+            lw = p::LOAD_WEIGHTS,
+            wwords = lay.weight_stream_words(),
+            lb = p::LOAD_BIASES,
+            rows_all = lay.rows,
+            banks = lay.weight_banks,
+            lanes = lay.lanes,
+            clear = p::clear_cycles(lay),
+        );
+        v
+    }
+}

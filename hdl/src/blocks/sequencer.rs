@@ -1,0 +1,627 @@
+//! The sequencer: executes the spec's frame program. On `start` it issues
+//! one weight word per cycle, layer by layer: every cell's four gate rows
+//! (cell-major, gates i, f, g, o), each row its input words then its
+//! recurrent words, with the weight address counting up through the layout
+//! and the data address stepping through the input region (the frame or the
+//! previous layer's fresh h buffer) and then the layer's h(t-1) buffer. After
+//! a layer's last row it waits until the layer's last h is written (`h_write`
+//! counts them), since the next layer reads them; after the head's rows it
+//! waits for the last logit, latches the arg-max's class and the cycle count,
+//! pulses `done` and swaps the h buffers.
+//!
+//! Timing: the issue registers (`weight_addr`, `data_addr`, `row_addr`) feed
+//! the memories; their words arrive one cycle later, together with the
+//! `mac_*` controls, which are the issue flags delayed one cycle, and
+//! `mac_shift`, the matrix alignment plus the row's shift read from the
+//! row-shift memory in that same cycle. `cycles` is the number of cycles
+//! from the first issued word to `done`, the quantity the schedule predicts.
+
+use crate::dynamic::{sext, DynSig, DynVal};
+use crate::layout::Layout;
+use crate::verilog::lit;
+use rust_hdl::prelude::*;
+use std::fmt::Write;
+
+/// Widths of the sequencer's ports.
+#[derive(Clone, Copy, Debug)]
+pub struct SequencerShape {
+    /// Bits of a weight address.
+    pub weight_addr_bits: usize,
+    /// Bits of a data-memory address.
+    pub data_addr_bits: usize,
+    /// Bits of a row (bias) address.
+    pub row_addr_bits: usize,
+    /// Bits of a cell-memory address.
+    pub cell_addr_bits: usize,
+    /// Bits of the MAC shift.
+    pub shift_bits: usize,
+    /// Bits of the phase index (layer, or the head).
+    pub phase_bits: usize,
+    /// Bits of the class.
+    pub class_bits: usize,
+}
+
+const IDLE: i64 = 0;
+const ROWS: i64 = 1;
+const DRAIN: i64 = 2;
+const HEAD: i64 = 3;
+const HEAD_DRAIN: i64 = 4;
+const FINISH: i64 = 5;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Regs {
+    state: i64,
+    layer: i64,
+    cell: i64,
+    gate: i64,
+    word: i64,
+    row: i64,
+    weight: i64,
+    seen: i64,
+    parity: i64,
+    // issue
+    i_valid: i64,
+    i_first: i64,
+    i_last: i64,
+    i_h: i64,
+    i_weight: i64,
+    i_data: i64,
+    i_row: i64,
+    // stage 1
+    s_valid: i64,
+    s_first: i64,
+    s_last: i64,
+    s_h: i64,
+    start_out: i64,
+    done: i64,
+    class: i64,
+    count: i64,
+    cycles: i64,
+}
+
+/// The sequencer.
+#[derive(LogicBlock)]
+pub struct Sequencer {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Nonzero for one cycle: a frame is in the data memory, run it.
+    pub start: DynSig<In>,
+    /// Nonzero for one cycle: state was cleared, the next frame has parity 0.
+    pub clear: DynSig<In>,
+    /// Nonzero: an h is being written to the data memory.
+    pub h_write: DynSig<In>,
+    /// Nonzero: the collector presents a logit.
+    pub logit_valid: DynSig<In>,
+    /// The arg-max's index.
+    pub argmax: DynSig<In>,
+    /// The row-shift memory's word (present when the model has row scales).
+    pub row_shift: Vec<DynSig<In>>,
+    /// Weight-memory read address.
+    pub weight_addr: DynSig<Out>,
+    /// Data-memory read address.
+    pub data_addr: DynSig<Out>,
+    /// Bias / row-shift read address.
+    pub row_addr: DynSig<Out>,
+    /// MAC array: a word is present.
+    pub mac_valid: DynSig<Out>,
+    /// MAC array: the word starts a row.
+    pub mac_first: DynSig<Out>,
+    /// MAC array: the word ends a row.
+    pub mac_last: DynSig<Out>,
+    /// MAC array: the word's alignment.
+    pub mac_shift: DynSig<Out>,
+    /// Alignment of the bias of the current phase.
+    pub bias_shift: DynSig<Out>,
+    /// The layer running, or the layer count in the head phase.
+    pub phase: DynSig<Out>,
+    /// Nonzero in the head phase.
+    pub head: DynSig<Out>,
+    /// Nonzero for one cycle when a layer or the head starts.
+    pub phase_start: DynSig<Out>,
+    /// The h buffer the current layer writes.
+    pub h_base: DynSig<Out>,
+    /// The current layer's first cell address.
+    pub cell_base: DynSig<Out>,
+    /// Nonzero while a frame runs.
+    pub busy: DynSig<Out>,
+    /// Nonzero for one cycle: `class` and `cycles` hold the frame's result.
+    pub done: DynSig<Out>,
+    /// The decoded class.
+    pub decoded: DynSig<Out>,
+    /// Cycles of the frame.
+    pub cycles: DynSig<Out>,
+    _lay: Layout,
+    _s: SequencerShape,
+    _r: Regs,
+}
+
+impl Sequencer {
+    /// A sequencer for a layout.
+    pub fn new(lay: &Layout, s: SequencerShape) -> Self {
+        Sequencer {
+            clock: Signal::default(),
+            start: DynSig::new(2),
+            clear: DynSig::new(2),
+            h_write: DynSig::new(2),
+            logit_valid: DynSig::new(2),
+            argmax: DynSig::new(s.class_bits),
+            row_shift: (0..usize::from(lay.row_shifts))
+                .map(|_| DynSig::new(2 * lay.row_shift_bits as usize))
+                .collect(),
+            weight_addr: DynSig::new(s.weight_addr_bits),
+            data_addr: DynSig::new(s.data_addr_bits),
+            row_addr: DynSig::new(s.row_addr_bits),
+            mac_valid: DynSig::new(2),
+            mac_first: DynSig::new(2),
+            mac_last: DynSig::new(2),
+            mac_shift: DynSig::new(s.shift_bits),
+            bias_shift: DynSig::new(s.shift_bits),
+            phase: DynSig::new(s.phase_bits),
+            head: DynSig::new(2),
+            phase_start: DynSig::new(2),
+            h_base: DynSig::new(s.data_addr_bits),
+            cell_base: DynSig::new(s.cell_addr_bits),
+            busy: DynSig::new(2),
+            done: DynSig::new(2),
+            decoded: DynSig::new(s.class_bits),
+            cycles: DynSig::new(33),
+            _lay: lay.clone(),
+            _s: s,
+            _r: Regs::default(),
+        }
+    }
+
+    /// Words of a row in phase `l` (the head when `l` is the layer count).
+    fn row_words(&self, l: usize) -> i64 {
+        match self._lay.layers.get(l) {
+            Some(x) => (x.x_words + x.h_words) as i64,
+            None => self._lay.head.words as i64,
+        }
+    }
+
+    fn x_words(&self, l: usize) -> i64 {
+        match self._lay.layers.get(l) {
+            Some(x) => x.x_words as i64,
+            None => self._lay.head.words as i64,
+        }
+    }
+
+    /// (x base, h read base) of phase `l` at parity `p`.
+    fn bases(&self, l: usize, p: usize) -> (i64, i64) {
+        let lay = &self._lay;
+        if l < lay.layers.len() {
+            (lay.x_base(l, p) as i64, lay.h_read_base(l, p) as i64)
+        } else {
+            (lay.head_base(p) as i64, 0)
+        }
+    }
+
+    /// Issues the word the counters of `r` (the registers before the edge)
+    /// point at and steps the word counter.
+    fn issue(&mut self, r: Regs) {
+        let l = r.layer as usize;
+        let (xb, hb) = self.bases(l, r.parity as usize);
+        let xw = self.x_words(l);
+        let rw = self.row_words(l);
+        let n = &mut self._r;
+        n.i_valid = 1;
+        n.i_first = i64::from(r.word == 0);
+        n.i_last = i64::from(r.word == rw - 1);
+        n.i_h = i64::from(r.word >= xw);
+        n.i_weight = r.weight;
+        n.i_data = if r.word < xw {
+            xb + r.word
+        } else {
+            hb + r.word - xw
+        };
+        n.i_row = r.row;
+        n.weight = r.weight + 1;
+        if r.word == rw - 1 {
+            n.word = 0;
+            n.row = r.row + 1;
+        } else {
+            n.word = r.word + 1;
+        }
+    }
+}
+
+impl Logic for Sequencer {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            let r = self._r;
+            let nl = self._lay.layers.len() as i64;
+            let hidden: Vec<i64> = self._lay.layers.iter().map(|x| x.hidden as i64).collect();
+            let lay_hidden = |l: i64| hidden.get(l as usize).copied().unwrap_or(0);
+            {
+                let n = &mut self._r;
+                n.s_valid = r.i_valid;
+                n.s_first = r.i_first;
+                n.s_last = r.i_last;
+                n.s_h = r.i_h;
+                n.start_out = 0;
+                n.done = 0;
+                n.i_valid = 0;
+                n.i_first = 0;
+                n.i_last = 0;
+                n.count = r.count + 1;
+                // Results of the phase so far: h writes in a layer, logits
+                // in the head (counted in every state: the first ones come
+                // back while later rows are still being issued).
+                if self.h_write.val().0 != 0 || self.logit_valid.val().0 != 0 {
+                    n.seen = r.seen + 1;
+                }
+                if self.clear.val().0 != 0 {
+                    n.parity = 0;
+                }
+            }
+            let hw = i64::from(self.h_write.val().0 != 0);
+            let lv = i64::from(self.logit_valid.val().0 != 0);
+            match r.state {
+                IDLE => {
+                    if self.start.val().0 != 0 {
+                        let n = &mut self._r;
+                        n.state = if nl > 0 { ROWS } else { HEAD };
+                        n.layer = 0;
+                        n.cell = 0;
+                        n.gate = 0;
+                        n.word = 0;
+                        n.row = 0;
+                        n.weight = 0;
+                        n.seen = 0;
+                        n.start_out = 1;
+                        n.count = 0;
+                    }
+                }
+                ROWS => {
+                    self.issue(r);
+                    let rw = self.row_words(r.layer as usize);
+                    let n = &mut self._r;
+                    if r.word == rw - 1 {
+                        if r.gate == 3 {
+                            n.gate = 0;
+                            n.cell = r.cell + 1;
+                            if r.cell == lay_hidden(r.layer) - 1 {
+                                n.state = DRAIN;
+                            }
+                        } else {
+                            n.gate = r.gate + 1;
+                        }
+                    }
+                }
+                DRAIN => {
+                    let n = &mut self._r;
+                    if r.seen + hw == lay_hidden(r.layer) {
+                        n.layer = r.layer + 1;
+                        n.cell = 0;
+                        n.gate = 0;
+                        n.word = 0;
+                        n.seen = 0;
+                        n.start_out = 1;
+                        n.state = if r.layer + 1 == nl { HEAD } else { ROWS };
+                    }
+                }
+                HEAD => {
+                    self.issue(r);
+                    let rw = self.row_words(r.layer as usize);
+                    let n = &mut self._r;
+                    if r.word == rw - 1 {
+                        n.cell = r.cell + 1;
+                        if r.cell == self._lay.head.rows as i64 - 1 {
+                            n.state = HEAD_DRAIN;
+                        }
+                    }
+                }
+                HEAD_DRAIN => {
+                    let n = &mut self._r;
+                    if r.seen + lv == self._lay.head.rows as i64 {
+                        n.state = FINISH;
+                    }
+                }
+                _ => {
+                    let n = &mut self._r;
+                    n.class = self.argmax.val().0;
+                    n.cycles = r.count;
+                    n.done = 1;
+                    n.parity = 1 - r.parity;
+                    n.state = IDLE;
+                }
+            }
+        }
+        self.outputs();
+    }
+    fn connect(&mut self) {
+        for o in [
+            &mut self.weight_addr,
+            &mut self.data_addr,
+            &mut self.row_addr,
+            &mut self.mac_valid,
+            &mut self.mac_first,
+            &mut self.mac_last,
+            &mut self.mac_shift,
+            &mut self.bias_shift,
+            &mut self.phase,
+            &mut self.head,
+            &mut self.phase_start,
+            &mut self.h_base,
+            &mut self.cell_base,
+            &mut self.busy,
+            &mut self.done,
+            &mut self.decoded,
+            &mut self.cycles,
+        ] {
+            o.connect();
+        }
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(self.verilog())
+    }
+}
+
+impl Sequencer {
+    fn outputs(&mut self) {
+        let r = self._r;
+        let s = self._s;
+        let lay = &self._lay;
+        let l = r.layer as usize;
+        let p = r.parity as usize;
+        let (align_x, align_h, align_bias, h_base, cell_base) = match lay.layers.get(l) {
+            Some(x) => (
+                x.align_x,
+                x.align_h,
+                x.align_bias,
+                lay.h_write_base(l, p),
+                x.cell_base,
+            ),
+            None => (lay.head.align, 0, lay.head.align_bias, 0, 0),
+        };
+        let (rs_x, rs_h) = match self.row_shift.first() {
+            Some(w) => {
+                let v = w.val().0;
+                let m = (1i64 << lay.row_shift_bits) - 1;
+                (v & m, (v >> lay.row_shift_bits) & m)
+            }
+            None => (0, 0),
+        };
+        let shift = if r.s_h != 0 {
+            i64::from(align_h) + rs_h
+        } else {
+            i64::from(align_x) + rs_x
+        };
+        self.weight_addr.next = DynVal(sext(r.i_weight, s.weight_addr_bits));
+        self.data_addr.next = DynVal(sext(r.i_data, s.data_addr_bits));
+        self.row_addr.next = DynVal(sext(r.i_row, s.row_addr_bits));
+        self.mac_valid.next = DynVal(r.s_valid);
+        self.mac_first.next = DynVal(r.s_first);
+        self.mac_last.next = DynVal(r.s_last);
+        self.mac_shift.next = DynVal(sext(shift, s.shift_bits));
+        self.bias_shift.next = DynVal(i64::from(align_bias));
+        self.phase.next = DynVal(r.layer);
+        self.head.next = DynVal(i64::from(
+            r.state == HEAD || r.state == HEAD_DRAIN || r.state == FINISH,
+        ));
+        self.phase_start.next = DynVal(r.start_out);
+        self.h_base.next = DynVal(sext(h_base as i64, s.data_addr_bits));
+        self.cell_base.next = DynVal(sext(cell_base as i64, s.cell_addr_bits));
+        self.busy.next = DynVal(i64::from(r.state != IDLE));
+        self.done.next = DynVal(r.done);
+        self.decoded.next = DynVal(r.class);
+        self.cycles.next = DynVal(sext(r.cycles, 33));
+    }
+
+    /// The Verilog body: the same registers and transitions as `update`,
+    /// with the layout's per-layer constants as case tables.
+    fn verilog(&self) -> String {
+        let lay = &self._lay;
+        let s = self._s;
+        let nl = lay.layers.len();
+        let w = |bits: usize| format!("signed [{}:0]", bits - 1);
+        let cw = 32; // width of the constant tables
+        let mut v = String::new();
+        let _ = writeln!(
+            v,
+            "localparam IDLE = 3'd0, ROWS = 3'd1, DRAIN = 3'd2, HEAD = 3'd3, HEAD_DRAIN = 3'd4, FINISH = 3'd5;
+reg [2:0] state;
+reg {pw} layer;
+reg signed [31:0] cell_n, gate, word, row, weight, seen, count;
+reg parity;
+reg i_valid, i_first, i_last, i_h, s_valid, s_first, s_last, s_h, start_out, done_r;
+reg {ww} i_weight;
+reg {dw} i_data;
+reg {rw} i_row;
+reg {kw} class_r;
+reg signed [32:0] cycles_r;
+reg signed [{c1}:0] k_row_words, k_x_words, k_x_base, k_h_base, k_hidden, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base;
+wire h_w = h_write != 0;
+wire l_v = logit_valid != 0;
+
+initial begin
+    state = IDLE; layer = 0; cell_n = 0; gate = 0; word = 0; row = 0; weight = 0; seen = 0; count = 0;
+    parity = 0; i_valid = 0; i_first = 0; i_last = 0; i_h = 0; s_valid = 0; s_first = 0; s_last = 0; s_h = 0;
+    start_out = 0; done_r = 0; i_weight = 0; i_data = 0; i_row = 0; class_r = 0; cycles_r = 0;
+end
+",
+            pw = w(s.phase_bits),
+            ww = w(s.weight_addr_bits),
+            dw = w(s.data_addr_bits),
+            rw = w(s.row_addr_bits),
+            kw = w(s.class_bits),
+            c1 = cw - 1,
+        );
+        // Constant tables of the current phase.
+        v.push_str("always @(*) begin\n    case (layer)\n");
+        let k = |x: i64| lit(x, cw);
+        for l in 0..=nl {
+            let (rwords, xw, hidden, ax, ah, ab, cb) = match lay.layers.get(l) {
+                Some(x) => (
+                    x.x_words + x.h_words,
+                    x.x_words,
+                    x.hidden,
+                    x.align_x,
+                    x.align_h,
+                    x.align_bias,
+                    x.cell_base,
+                ),
+                None => (
+                    lay.head.words,
+                    lay.head.words,
+                    lay.head.rows,
+                    lay.head.align,
+                    0,
+                    lay.head.align_bias,
+                    0,
+                ),
+            };
+            let (xb0, hb0, hw0) = self.bases_hw(l, 0);
+            let (xb1, hb1, hw1) = self.bases_hw(l, 1);
+            let _ = writeln!(
+                v,
+                "        {l}: begin
+            k_row_words = {}; k_x_words = {}; k_hidden = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
+            k_x_base = parity ? {} : {}; k_h_base = parity ? {} : {}; k_h_write = parity ? {} : {};
+        end",
+                k(rwords as i64),
+                k(xw as i64),
+                k(hidden as i64),
+                k(i64::from(ax)),
+                k(i64::from(ah)),
+                k(i64::from(ab)),
+                k(cb as i64),
+                k(xb1),
+                k(xb0),
+                k(hb1),
+                k(hb0),
+                k(hw1),
+                k(hw0),
+            );
+        }
+        v.push_str(
+            "        default: begin
+            k_row_words = 1; k_x_words = 1; k_hidden = 0; k_align_x = 0; k_align_h = 0; k_align_bias = 0; k_cell_base = 0;
+            k_x_base = 0; k_h_base = 0; k_h_write = 0;
+        end
+    endcase
+end
+",
+        );
+        if lay.row_shifts {
+            let b = lay.row_shift_bits;
+            let _ = writeln!(
+                v,
+                "wire signed [{c1}:0] rs_x = {{{pad}'d0, row_shift$0[{x1}:0]}};
+wire signed [{c1}:0] rs_h = {{{pad}'d0, row_shift$0[{h1}:{b}]}};",
+                c1 = cw - 1,
+                pad = cw - b as usize,
+                x1 = b - 1,
+                h1 = 2 * b - 1,
+            );
+        } else {
+            // Continuous assignments: an `always @(*)` of constants never
+            // runs in an event-driven simulator.
+            let _ = writeln!(
+                v,
+                "wire signed [{c1}:0] rs_x = 0;\nwire signed [{c1}:0] rs_h = 0;",
+                c1 = cw - 1
+            );
+        }
+        let _ = writeln!(
+            v,
+            "
+always @(*) begin
+    weight_addr = i_weight;
+    data_addr = i_data;
+    row_addr = i_row;
+    mac_valid = {{1'b0, s_valid}};
+    mac_first = {{1'b0, s_first}};
+    mac_last = {{1'b0, s_last}};
+    mac_shift = s_h ? (k_align_h + rs_h) : (k_align_x + rs_x);
+    bias_shift = k_align_bias;
+    phase = layer;
+    head = (state == HEAD || state == HEAD_DRAIN || state == FINISH) ? 2'sd1 : 2'sd0;
+    phase_start = {{1'b0, start_out}};
+    h_base = k_h_write;
+    cell_base = k_cell_base;
+    busy = (state != IDLE) ? 2'sd1 : 2'sd0;
+    done = {{1'b0, done_r}};
+    decoded = class_r;
+    cycles = cycles_r;
+end
+
+always @(posedge clock) begin
+    s_valid <= i_valid; s_first <= i_first; s_last <= i_last; s_h <= i_h;
+    start_out <= 0;
+    done_r <= 0;
+    i_valid <= 0;
+    i_first <= 0;
+    i_last <= 0;
+    count <= count + 1;
+    if (h_w || l_v)
+        seen <= seen + 1;
+    if (clear != 0)
+        parity <= 0;
+    case (state)
+        IDLE: if (start != 0) begin
+            state <= {first_state};
+            layer <= 0; cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;
+            start_out <= 1;
+            count <= 0;
+        end
+        ROWS, HEAD: begin
+            i_valid <= 1;
+            i_first <= (word == 0);
+            i_last <= (word == k_row_words - 1);
+            i_h <= (word >= k_x_words);
+            i_weight <= weight;
+            i_data <= (word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words);
+            i_row <= row;
+            weight <= weight + 1;
+            if (word == k_row_words - 1) begin
+                word <= 0;
+                row <= row + 1;
+                if (state == HEAD) begin
+                    cell_n <= cell_n + 1;
+                    if (cell_n == k_hidden - 1)
+                        state <= HEAD_DRAIN;
+                end else if (gate == 3) begin
+                    gate <= 0;
+                    cell_n <= cell_n + 1;
+                    if (cell_n == k_hidden - 1)
+                        state <= DRAIN;
+                end else
+                    gate <= gate + 1;
+            end else
+                word <= word + 1;
+        end
+        DRAIN: if (seen + h_w == k_hidden) begin
+            layer <= layer + 1;
+            cell_n <= 0; gate <= 0; word <= 0; seen <= 0;
+            start_out <= 1;
+            state <= (layer + 1 == {nl}) ? HEAD : ROWS;
+        end
+        HEAD_DRAIN: if (seen + l_v == k_hidden)
+            state <= FINISH;
+        default: begin
+            class_r <= argmax;
+            cycles_r <= count;
+            done_r <= 1;
+            parity <= !parity;
+            state <= IDLE;
+        end
+    endcase
+end",
+            first_state = if nl > 0 { "ROWS" } else { "HEAD" },
+        );
+        v
+    }
+
+    /// (x base, h read base, h write base) of phase `l` at parity `p`.
+    fn bases_hw(&self, l: usize, p: usize) -> (i64, i64, i64) {
+        let lay = &self._lay;
+        let (x, h) = self.bases(l, p);
+        let w = if l < lay.layers.len() {
+            lay.h_write_base(l, p) as i64
+        } else {
+            0
+        };
+        (x, h, w)
+    }
+}

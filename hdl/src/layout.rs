@@ -1,0 +1,157 @@
+//! The layout of the generated design: how the spec's memories are split
+//! into banks and addressed, and the constants each layer's part of the
+//! program uses. The sequencer, the stream controller, the host's packer and
+//! the simulators all read it from the spec.
+//!
+//! - Weight memory: one word per cycle of `lanes` codes, split into
+//!   `weight_banks` banks of `lanes_per_bank` codes (at most 32 bits each), so
+//!   that one 32-bit stream word fills one bank word; loaded bank-minor
+//!   (stream word `k` goes to bank `k % banks`, address `k / banks`).
+//! - Data memory: one bank per lane, `data_width` bits (the widest input or
+//!   hidden format, values sign-extended). Element `j` of a vector lives in
+//!   bank `j % lanes` at word `base + j / lanes`, so a read of one address gives
+//!   the MAC array a whole word of the vector. Regions: the input frame, then per
+//!   layer two h buffers (the recurrence reads h(t-1) from one while h(t) is
+//!   written to the other; they swap every frame).
+//! - Bias and row-shift memories: one entry per row in program order (gate
+//!   rows cell-major, gates i f g o, then the head's rows).
+//! - Alignments: the left shift that brings a product term or a bias to the
+//!   fraction of the exact sum it joins; the word shift is the matrix's
+//!   alignment plus the row's own power-of-two scale.
+
+use lstm_accel_model::fixed::Format;
+use serde::{Deserialize, Serialize};
+
+/// Widest stream word and weight bank word.
+pub const STREAM_BITS: u32 = 32;
+
+/// One layer's constants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerLayout {
+    /// Cells.
+    pub hidden: usize,
+    /// Data words of the layer's input vector.
+    pub x_words: usize,
+    /// Data words of its recurrent vector.
+    pub h_words: usize,
+    /// Data-memory words of the two h buffers (`h_words` each).
+    pub h_buffers: [usize; 2],
+    /// First cell-memory address of the layer.
+    pub cell_base: usize,
+    /// First bias / row-shift entry of the layer.
+    pub row_base: usize,
+    /// Left shift of the input part's products into the gate sum.
+    pub align_x: u32,
+    /// Left shift of the recurrent part's products.
+    pub align_h: u32,
+    /// Left shift of the bias into the gate sum.
+    pub align_bias: u32,
+    /// Fraction of the exact gate sum.
+    pub acc_frac: i32,
+    /// Pre-activation format.
+    pub preact: Format,
+}
+
+/// The head's constants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadLayout {
+    /// Logits.
+    pub rows: usize,
+    /// Data words of the feature vector.
+    pub words: usize,
+    /// First bias entry.
+    pub row_base: usize,
+    /// Left shift of the products.
+    pub align: u32,
+    /// Left shift of the bias.
+    pub align_bias: u32,
+    /// Fraction of the exact logit sum.
+    pub acc_frac: i32,
+    /// Logit format.
+    pub logits: Format,
+}
+
+/// Banks, regions and constants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// Lanes.
+    pub lanes: usize,
+    /// Bits of a weight code slot.
+    pub code_bits: u32,
+    /// Codes per weight bank word.
+    pub lanes_per_bank: usize,
+    /// Weight banks.
+    pub weight_banks: usize,
+    /// Weight words (addresses of every bank).
+    pub weight_words: usize,
+    /// Bits of a data-memory bank word.
+    pub data_width: u32,
+    /// Words of every data bank.
+    pub data_words: usize,
+    /// Input frame values.
+    pub input_size: usize,
+    /// Input frame words (region at address 0).
+    pub input_words: usize,
+    /// Input format.
+    pub input: Format,
+    /// Cell-memory words.
+    pub cells: usize,
+    /// Bits of a cell-memory word.
+    pub cell_width: u32,
+    /// Bias / row-shift entries.
+    pub rows: usize,
+    /// Bits of a bias-memory word.
+    pub bias_width: u32,
+    /// Whether any matrix has per-row scales (a row-shift memory exists).
+    pub row_shifts: bool,
+    /// Bits of one row shift (the entry holds the input part's, then the
+    /// recurrent part's).
+    pub row_shift_bits: u32,
+    /// Bits of the exact-sum accumulator (widest over layers and head).
+    pub acc_width: u32,
+    /// Per layer.
+    pub layers: Vec<LayerLayout>,
+    /// The head.
+    pub head: HeadLayout,
+}
+
+impl Layout {
+    /// Stream words of one full weight load.
+    pub fn weight_stream_words(&self) -> usize {
+        self.weight_words * self.weight_banks
+    }
+
+    /// Bits of weight bank `b`.
+    pub fn bank_bits(&self, b: usize) -> u32 {
+        let lanes = (self.lanes - b * self.lanes_per_bank).min(self.lanes_per_bank);
+        lanes as u32 * self.code_bits
+    }
+
+    /// The data-memory word layer `l` reads its input from in a frame of
+    /// parity `p` (0 or 1): the input frame, or the h buffer the previous
+    /// layer writes in this frame.
+    pub fn x_base(&self, l: usize, p: usize) -> usize {
+        match l {
+            0 => 0,
+            _ => self.layers[l - 1].h_buffers[1 - p],
+        }
+    }
+
+    /// The h buffer layer `l` reads h(t-1) from in a frame of parity `p`.
+    pub fn h_read_base(&self, l: usize, p: usize) -> usize {
+        self.layers[l].h_buffers[p]
+    }
+
+    /// The h buffer layer `l` writes h(t) to in a frame of parity `p`.
+    pub fn h_write_base(&self, l: usize, p: usize) -> usize {
+        self.layers[l].h_buffers[1 - p]
+    }
+
+    /// Where the head reads its features in a frame of parity `p`.
+    pub fn head_base(&self, p: usize) -> usize {
+        match self.layers.len() {
+            0 => 0,
+            n => self.layers[n - 1].h_buffers[1 - p],
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The packet protocol of the accelerator's two AXI4-Stream ports (32-bit
+//! `tdata`, `tvalid`/`tready` handshake, `tlast` closing a packet). The
+//! stream controller implements it in hardware; the host driver frames and
+//! parses packets from the same constants.
+//!
+//! A packet is a header word, `opcode << 24 | payload_words`, then the
+//! payload; `tlast` marks its last word.
+//!
+//! Input (host to device):
+//! - `RESET` (no payload): zero every cell state and h (takes
+//!   [`clear_cycles`] cycles); the next frame is the first of a sequence.
+//! - `STATUS` (no payload): the device answers with a status packet.
+//! - `LOAD_WEIGHTS`, `LOAD_BIASES`, `LOAD_ROW_SHIFTS`: a whole memory, from
+//!   address 0 (weights bank-minor, see [`crate::layout`]); values in the
+//!   low bits of each word. The declared length must be the memory's.
+//! - `FRAME`: one input value per word (the input format's raw value,
+//!   sign-extended); the device runs the frame and answers with a result.
+//!
+//! Output (device to host):
+//! - `RESULT`: frame number, class, cycles the frame took, then every logit
+//!   (raw, sign-extended).
+//! - `STATUS_REPLY`: frames run, packets with an unknown opcode, packets of
+//!   the wrong length, frames refused because a memory was not (completely)
+//!   loaded, the mask of loaded memories (bit 0 weights, 1 biases, 2 row
+//!   shifts), and the design's layout signature.
+//!
+//! A bad packet is counted and skipped up to its `tlast`; a memory whose load
+//! is cut short stays marked not loaded, so no frame runs on partial weights.
+//! The device never drops a result: it takes no input while a result waits
+//! for the output stream.
+
+use crate::layout::Layout;
+
+/// Zero the state.
+pub const RESET: u32 = 0x01;
+/// Ask for the status.
+pub const STATUS: u32 = 0x02;
+/// Load the weight memory.
+pub const LOAD_WEIGHTS: u32 = 0x10;
+/// Load the bias memory.
+pub const LOAD_BIASES: u32 = 0x11;
+/// Load the row-shift memory.
+pub const LOAD_ROW_SHIFTS: u32 = 0x12;
+/// Run one frame.
+pub const FRAME: u32 = 0x20;
+/// A frame's result.
+pub const RESULT: u32 = 0x80;
+/// The status.
+pub const STATUS_REPLY: u32 = 0x81;
+
+/// Words of a result payload before the logits.
+pub const RESULT_FIXED_WORDS: usize = 3;
+/// Words of a status payload.
+pub const STATUS_WORDS: usize = 6;
+
+/// Loaded-mask bits.
+pub const LOADED_WEIGHTS: u32 = 1;
+/// Biases loaded.
+pub const LOADED_BIASES: u32 = 2;
+/// Row shifts loaded.
+pub const LOADED_ROW_SHIFTS: u32 = 4;
+
+/// A header word.
+pub fn header(opcode: u32, payload_words: usize) -> u32 {
+    (opcode << 24) | (payload_words as u32 & 0x00ff_ffff)
+}
+
+/// (opcode, payload words) of a header word.
+pub fn parse_header(word: u32) -> (u32, usize) {
+    (word >> 24, (word & 0x00ff_ffff) as usize)
+}
+
+/// The loaded mask a design needs before it runs frames.
+pub fn loaded_mask(lay: &Layout) -> u32 {
+    LOADED_WEIGHTS | LOADED_BIASES | if lay.row_shifts { LOADED_ROW_SHIFTS } else { 0 }
+}
+
+/// Cycles the `RESET` sweep takes.
+pub fn clear_cycles(lay: &Layout) -> usize {
+    lay.data_words.max(lay.cells)
+}
+
+/// A 32-bit signature of a layout (FNV-1a of its JSON): a host checks it to
+/// know the device runs a design of its model's shape.
+pub fn signature(lay: &Layout) -> u32 {
+    let text = serde_json::to_string(lay).unwrap_or_default();
+    text.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}

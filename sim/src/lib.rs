@@ -1,0 +1,64 @@
+//! Cycle-accurate engines of the generated accelerator behind one device
+//! trait, and the packet link the host driver talks to.
+//!
+//! A [`Device`] is the design seen at its two AXI4-Stream ports, one clock
+//! cycle at a time: the caller offers an input word and says whether it takes
+//! an output word; the device reports whether the input word was accepted
+//! (`tvalid && tready` at the rising edge) and the output word transferred.
+//! Engines: [`native::NativeDevice`] (rust-hdl's own simulation of the
+//! design, driven by a plain clock loop). [`link::SimLink`] turns any device
+//! into a packet link with optional random stalls on both streams.
+
+pub mod link;
+pub mod native;
+
+/// One stream word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamWord {
+    /// `tdata`.
+    pub data: u32,
+    /// `tlast`.
+    pub last: bool,
+}
+
+/// What happened at one rising edge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Edge {
+    /// The offered input word was taken.
+    pub accepted: bool,
+    /// The output word transferred at this edge, if any.
+    pub output: Option<StreamWord>,
+}
+
+/// A cycle-accurate simulation of a generated design.
+pub trait Device {
+    /// Runs one clock cycle with `input` offered on the input stream
+    /// (`None`: `tvalid` low) and `out_ready` as the output stream's `tready`.
+    fn cycle(&mut self, input: Option<StreamWord>, out_ready: bool) -> Edge;
+    /// Cycles run so far.
+    fn cycles(&self) -> u64;
+    /// The engine's name (`native`, `verilator`).
+    fn engine(&self) -> &'static str;
+}
+
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The design could not be built.
+    #[error("building the design: {0}")]
+    Design(#[from] lstm_accel_hdl::SpecError),
+    /// The device did not answer in time.
+    #[error("the device sent no complete packet within {0} cycles")]
+    Timeout(u64),
+    /// The device did not take the input.
+    #[error("the device took no input word for {0} cycles")]
+    Stalled(u64),
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}

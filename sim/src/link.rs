@@ -1,0 +1,140 @@
+//! Packets over a simulated device: the link the host driver uses with a
+//! simulation, exactly as it uses a serial link with a board. Words queued
+//! by [`Link::send`] are offered one per cycle; [`Link::receive`] runs the
+//! device until a whole packet (up to `tlast`) has come out. With stalls
+//! enabled, the input stream drops `tvalid` and the output stream drops
+//! `tready` on random cycles (seeded), so every handshake path is exercised.
+
+use crate::{Device, SimError, StreamWord};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
+
+/// A packet link to a device.
+pub trait Link {
+    /// Queues a packet (its words; the last carries `tlast`).
+    fn send(&mut self, packet: &[u32]) -> Result<(), SimError>;
+    /// The next packet from the device.
+    fn receive(&mut self) -> Result<Vec<u32>, SimError>;
+}
+
+/// Random stalls on both streams.
+#[derive(Clone, Copy, Debug)]
+pub struct Stalls {
+    /// Probability that the host leaves `tvalid` low in a cycle.
+    pub input: f64,
+    /// Probability that the host leaves `tready` low in a cycle.
+    pub output: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// A link to a simulated device.
+pub struct SimLink<D: Device> {
+    device: D,
+    pending: VecDeque<StreamWord>,
+    received: VecDeque<StreamWord>,
+    stalls: Option<(Stalls, ChaCha8Rng)>,
+    /// Give up after this many cycles without a complete packet.
+    pub timeout: u64,
+}
+
+impl<D: Device> SimLink<D> {
+    /// A link without stalls.
+    pub fn new(device: D) -> Self {
+        SimLink {
+            device,
+            pending: VecDeque::new(),
+            received: VecDeque::new(),
+            stalls: None,
+            timeout: 50_000_000,
+        }
+    }
+
+    /// Adds random stalls.
+    pub fn with_stalls(mut self, s: Stalls) -> Self {
+        self.stalls = Some((s, ChaCha8Rng::seed_from_u64(s.seed)));
+        self
+    }
+
+    /// The device.
+    pub fn device(&self) -> &D {
+        &self.device
+    }
+
+    /// The device, mutably.
+    pub fn device_mut(&mut self) -> &mut D {
+        &mut self.device
+    }
+
+    /// Runs one cycle: offers the next queued word, takes an output word.
+    pub fn step(&mut self) {
+        let (offer, take) = match &mut self.stalls {
+            Some((s, r)) => (!r.random_bool(s.input), !r.random_bool(s.output)),
+            None => (true, true),
+        };
+        let input = if offer {
+            self.pending.front().copied()
+        } else {
+            None
+        };
+        let e = self.device.cycle(input, take);
+        if e.accepted {
+            self.pending.pop_front();
+        }
+        if let Some(w) = e.output {
+            self.received.push_back(w);
+        }
+    }
+
+    /// Runs until every queued word has been taken.
+    pub fn flush(&mut self) -> Result<(), SimError> {
+        let mut idle = 0u64;
+        while !self.pending.is_empty() {
+            let before = self.pending.len();
+            self.step();
+            idle = if self.pending.len() == before {
+                idle + 1
+            } else {
+                0
+            };
+            if idle > self.timeout {
+                return Err(SimError::Stalled(idle));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `n` cycles.
+    pub fn idle(&mut self, n: u64) {
+        for _ in 0..n {
+            self.step();
+        }
+    }
+}
+
+impl<D: Device> Link for SimLink<D> {
+    fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
+        let n = packet.len();
+        self.pending
+            .extend(packet.iter().enumerate().map(|(i, &data)| StreamWord {
+                data,
+                last: i + 1 == n,
+            }));
+        Ok(())
+    }
+
+    fn receive(&mut self) -> Result<Vec<u32>, SimError> {
+        let mut waited = 0u64;
+        loop {
+            if let Some(end) = self.received.iter().position(|w| w.last) {
+                return Ok(self.received.drain(..=end).map(|w| w.data).collect());
+            }
+            self.step();
+            waited += 1;
+            if waited > self.timeout {
+                return Err(SimError::Timeout(waited));
+            }
+        }
+    }
+}

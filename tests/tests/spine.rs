@@ -1,0 +1,116 @@
+//! The spine end to end: random models become designs, the host driver
+//! streams weights and frames into the native engine, and every result
+//! (class and every logit) equals the reference model's, in exactly the
+//! cycles the spec predicts. The full 200-model sweep is the ignored test
+//! `sweep_200_models` (`cargo test --release -p lstm-accel-tests --test spine
+//! -- --ignored`); the suite runs a slice of it.
+
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_hdl::Target;
+use lstm_accel_host::driver::Driver;
+use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
+use lstm_accel_model::reference::Reference;
+use lstm_accel_model::Model;
+use lstm_accel_sim::link::{SimLink, Stalls};
+use lstm_accel_sim::native::NativeDevice;
+use rand::Rng;
+
+/// A random model of the kinds the spine runs: 1 to 3 layers, dense ternary
+/// and power-of-two weights mixed (with and without row scales), formats
+/// drawn per layer, extreme weights in half the cases.
+fn random_case(seed: u64) -> (Model, HwConfig) {
+    let mut r = random::rng(seed);
+    let layers = r.random_range(1..=3);
+    let shape = ModelShape {
+        input: r.random_range(1..=20),
+        hidden: (0..layers).map(|_| r.random_range(1..=12)).collect(),
+        projection: vec![None; layers],
+        classes: r.random_range(2..=9),
+        light_rnn: false,
+        matrix_kinds: vec![MatrixKind::Dense, MatrixKind::DensePerRow],
+        scalar_kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
+        extreme: r.random_bool(0.5),
+        data_width: None,
+    };
+    let m = random::model(&mut r, &shape);
+    let hw = HwConfig {
+        lanes: [1, 2, 3, 4, 8, 16][r.random_range(0..6)],
+        target: Target::Generic,
+        ..HwConfig::default()
+    };
+    (m, hw)
+}
+
+/// Runs `frames` frames (a reset in the middle starts a new sequence) and
+/// checks every result; returns the number of frames checked.
+fn check(seed: u64, frames: usize, stalls: bool) -> usize {
+    let (m, hw) = random_case(seed);
+    let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
+    let dev = NativeDevice::new(&m, &spec).expect("design");
+    let mut link = SimLink::new(dev);
+    link.timeout = 20 * spec.cycles_per_frame() + 100_000;
+    if stalls {
+        link = link.with_stalls(Stalls {
+            input: 0.3,
+            output: 0.5,
+            seed,
+        });
+    }
+    let mut drv = Driver::new(link, spec.clone());
+    drv.load(&m).expect("load");
+    drv.reset().expect("reset");
+    let mut reference = Reference::new(&m).expect("reference");
+    let mut r = random::rng(seed ^ 0x5eed);
+    // Half the frames saturate the input format.
+    let inputs = random::frames(&mut r, &m, frames, 0.5);
+    for (i, f) in inputs.iter().enumerate() {
+        if i == frames / 2 {
+            drv.reset().expect("reset");
+            reference.reset();
+        }
+        let want = reference.step(f).expect("step");
+        let ctx = format!(
+            "seed {seed}, frame {i}, {} layers {:?}, lanes {}",
+            m.layers.len(),
+            m.layers.iter().map(|l| l.hidden).collect::<Vec<_>>(),
+            hw.lanes
+        );
+        let got = drv.run_frame(i, f).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        assert_eq!(got.logits, reference.logits(), "logits, {ctx}");
+        assert_eq!(got.class as usize, want, "class, {ctx}");
+        assert_eq!(
+            u64::from(got.cycles),
+            spec.cycles_per_frame(),
+            "cycles, {ctx}"
+        );
+        assert_eq!(got.frame as usize, i, "frame counter, {ctx}");
+    }
+    let st = drv.status().expect("status");
+    assert_eq!(st.frames as usize, frames);
+    assert_eq!((st.bad_opcode, st.bad_length, st.refused), (0, 0, 0));
+    frames
+}
+
+#[test]
+fn random_models_run_bit_exact_in_the_predicted_cycles() {
+    let only: Option<u64> = std::env::var("SEED").ok().and_then(|s| s.parse().ok());
+    for seed in (0..12).filter(|s| only.is_none_or(|o| o == *s)) {
+        check(seed, 6, false);
+    }
+}
+
+#[test]
+fn stalls_on_both_streams_lose_nothing() {
+    for seed in 100..104 {
+        check(seed, 4, true);
+    }
+}
+
+#[test]
+#[ignore = "the full sweep: 200 models x 20 frames (minutes in release mode)"]
+fn sweep_200_models() {
+    let n: usize = (1000..1200)
+        .map(|seed| check(seed, 20, seed % 4 == 0))
+        .sum();
+    assert_eq!(n, 4000);
+}

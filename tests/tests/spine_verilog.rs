@@ -1,0 +1,194 @@
+//! The generated Verilog of whole accelerators: Verilator lints it with
+//! only the documented waivers, Yosys synthesises it for iCE40 and ECP5
+//! without latches, and Icarus Verilog, fed the host driver's stream with
+//! output back-pressure, produces the same output words in the same cycles
+//! as the native engine, which the spine test proves equal to the reference.
+
+use lstm_accel_hdl::accelerator::verilog;
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::Target;
+use lstm_accel_host::driver::Driver;
+use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
+use lstm_accel_model::Model;
+use lstm_accel_sim::link::Link;
+use lstm_accel_sim::native::NativeDevice;
+use lstm_accel_sim::{Device, SimError, StreamWord};
+use std::fmt::Write;
+
+/// A link that records what the driver sends.
+#[derive(Default)]
+struct Recorder(Vec<StreamWord>);
+
+impl Link for Recorder {
+    fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
+        let n = packet.len();
+        self.0
+            .extend(packet.iter().enumerate().map(|(i, &data)| StreamWord {
+                data,
+                last: i + 1 == n,
+            }));
+        Ok(())
+    }
+    fn receive(&mut self) -> Result<Vec<u32>, SimError> {
+        Err(SimError::Timeout(0))
+    }
+}
+
+fn model(seed: u64, layers: usize, per_row: bool) -> Model {
+    let mut r = random::rng(seed);
+    let shape = ModelShape {
+        input: 7,
+        hidden: vec![5; layers],
+        projection: vec![None; layers],
+        classes: 4,
+        light_rnn: false,
+        matrix_kinds: vec![if per_row {
+            MatrixKind::DensePerRow
+        } else {
+            MatrixKind::Dense
+        }],
+        scalar_kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
+        extreme: true,
+        data_width: None,
+    };
+    random::model(&mut r, &shape)
+}
+
+fn spec(m: &Model, lanes: usize) -> AcceleratorSpec {
+    let hw = HwConfig {
+        lanes,
+        target: Target::Generic,
+        ..HwConfig::default()
+    };
+    AcceleratorSpec::new(m, &hw).expect("spec")
+}
+
+/// The driver's stream for loading `m`, a reset and `frames` frames.
+fn stream(m: &Model, s: &AcceleratorSpec, frames: usize) -> Vec<StreamWord> {
+    let mut d = Driver::new(Recorder::default(), s.clone());
+    d.load(m).expect("load");
+    d.reset().expect("reset");
+    let mut r = random::rng(9);
+    for (i, f) in random::frames(&mut r, m, frames, 0.3).iter().enumerate() {
+        d.send_frame(i, f).expect("frame");
+    }
+    d.link().0.clone()
+}
+
+/// Output back-pressure pattern shared by both engines.
+fn out_ready(cycle: u64) -> bool {
+    cycle % 3 != 1
+}
+
+/// (cycle, data, last) of every output word in the native engine.
+fn native_outputs(
+    m: &Model,
+    s: &AcceleratorSpec,
+    words: &[StreamWord],
+    cycles: u64,
+) -> Vec<Vec<i64>> {
+    let mut dev = NativeDevice::new(m, s).expect("design");
+    let mut i = 0;
+    let mut out = Vec::new();
+    for c in 0..cycles {
+        let e = dev.cycle(words.get(i).copied(), out_ready(c));
+        if e.accepted {
+            i += 1;
+        }
+        if let Some(w) = e.output {
+            out.push(vec![c as i64, i64::from(w.data as i32), i64::from(w.last)]);
+        }
+    }
+    out
+}
+
+fn testbench(words: &[StreamWord], cycles: u64) -> String {
+    let n = words.len();
+    let mut tb = String::new();
+    let _ = writeln!(
+        tb,
+        "module tb;
+reg clock = 0;
+reg signed [31:0] s_tdata;
+reg s_tvalid, s_tlast, m_tready;
+wire s_tready, m_tvalid, m_tlast;
+wire signed [31:0] m_tdata;
+wire signed [1:0] busy;
+reg [32:0] words [0:{n1}];
+integer i = 0;
+integer cycle = 0;
+top uut(.clock(clock), .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tlast(s_tlast), .s_tready(s_tready),
+        .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tlast(m_tlast), .m_tready(m_tready), .busy(busy));
+initial begin",
+        n1 = n.max(1) - 1
+    );
+    for (k, w) in words.iter().enumerate() {
+        let _ = writeln!(
+            tb,
+            "    words[{k}] = 33'h{:09x};",
+            (u64::from(w.last) << 32) | u64::from(w.data)
+        );
+    }
+    let _ = writeln!(
+        tb,
+        "end
+always @(*) begin
+    s_tvalid = i < {n};
+    s_tdata = words[i < {n} ? i : 0][31:0];
+    s_tlast = words[i < {n} ? i : 0][32];
+    m_tready = (cycle % 3) != 1;
+end
+always #5 clock = ~clock;
+always @(posedge clock) begin
+    if (s_tvalid && s_tready)
+        i <= i + 1;
+    if (m_tvalid && m_tready)
+        $display(\"%0d %0d %0d\", cycle, m_tdata, m_tlast);
+    cycle <= cycle + 1;
+    if (cycle == {last})
+        $finish;
+end
+endmodule",
+        last = cycles - 1
+    );
+    tb
+}
+
+#[test]
+fn icarus_runs_the_generated_design_like_the_native_engine() {
+    for (seed, layers, lanes, per_row) in [(1, 1, 4, false), (2, 2, 3, true)] {
+        let m = model(seed, layers, per_row);
+        let s = spec(&m, lanes);
+        let words = stream(&m, &s, 3);
+        let cycles = words.len() as u64 * 2 + 4 * (s.cycles_per_frame() + 200);
+        let native = native_outputs(&m, &s, &words, cycles);
+        let results = native.iter().filter(|w| w[2] == 1).count();
+        assert_eq!(results, 3, "three results (seed {seed})");
+        let v = verilog(&m, &s).expect("verilog");
+        let icarus = icarus_values(&format!("{v}\n{}", testbench(&words, cycles)), "tb")
+            .expect("icarus runs");
+        assert_eq!(icarus, native, "seed {seed}");
+    }
+}
+
+#[test]
+fn verilator_lints_the_whole_design() {
+    for (seed, layers, lanes, per_row) in [(3, 1, 1, false), (4, 3, 16, true)] {
+        let m = model(seed, layers, per_row);
+        let v = verilog(&m, &spec(&m, lanes)).expect("verilog");
+        let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.trim().is_empty(), "{out}");
+    }
+}
+
+#[test]
+fn yosys_synthesises_the_whole_design_without_latches() {
+    let m = model(5, 2, true);
+    let v = verilog(&m, &spec(&m, 8)).expect("verilog");
+    for family in [Family::Ice40, Family::Ecp5] {
+        let st = yosys_synth(&v, "top", family).unwrap_or_else(|e| panic!("{e}"));
+        assert!(st.latches.is_empty(), "{family:?}: {:?}", st.latches);
+        assert!(st.luts() > 0);
+    }
+}
