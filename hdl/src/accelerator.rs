@@ -19,15 +19,15 @@
 
 use crate::blocks::argmax::ArgMax;
 use crate::blocks::bias_add::BiasAdd;
-use crate::blocks::collector::{Collector, CollectorShape};
-use crate::blocks::controller::{Controller, ControllerShape};
+use crate::blocks::collector::Collector;
+use crate::blocks::controller::Controller;
 use crate::blocks::delay_line::DelayLine;
 use crate::blocks::gate_unit::{GateFunctions, GateUnit};
 use crate::blocks::mac_array::{MacArray, MacShape};
 use crate::blocks::ram::Ram;
 use crate::blocks::requantizer::Requantizer;
 use crate::blocks::select::Select;
-use crate::blocks::sequencer::{Sequencer, SequencerShape};
+use crate::blocks::sequencer::Sequencer;
 use crate::blocks::unpack::Unpack;
 use crate::dynamic::DynSig;
 use crate::spec::AcceleratorSpec;
@@ -35,11 +35,6 @@ use lstm_accel_model::activation::Function;
 use lstm_accel_model::cell::CellArith;
 use lstm_accel_model::Model;
 use rust_hdl::prelude::*;
-
-/// Bits of a non-negative value `v` as a signed signal.
-fn bits_for(v: u64) -> usize {
-    (64 - v.leading_zeros()) as usize + 1
-}
 
 /// The accelerator.
 #[derive(LogicBlock)]
@@ -102,41 +97,9 @@ impl Accelerator {
     pub fn new(model: &Model, spec: &AcceleratorSpec) -> Result<Self, crate::SpecError> {
         let lay = &spec.layout;
         let dp = model.datapath();
-        let aw = |n: usize| Ram::address_width(n.max(1));
-        let weight_addr_bits = aw(lay.weight_words);
-        let data_addr_bits = aw(lay.data_words);
-        let row_addr_bits = aw(lay.rows);
-        let cell_addr_bits = aw(lay.cells);
-        let logit_addr_bits = aw(lay.head.rows);
-        let lane_bits = aw(lay.lanes);
+        let w = lay.widths();
         let nl = lay.layers.len();
-        let max_row_shift = if lay.row_shifts {
-            (1u64 << lay.row_shift_bits) - 1
-        } else {
-            0
-        };
-        let max_shift = lay
-            .layers
-            .iter()
-            .flat_map(|l| [l.align_x, l.align_h, l.align_bias])
-            .chain([lay.head.align, lay.head.align_bias])
-            .map(u64::from)
-            .max()
-            .unwrap_or(0)
-            + max_row_shift;
-        let shift_bits = bits_for(max_shift);
-        let class_bits = ArgMax::new(lay.head.logits.width as usize, lay.head.rows)
-            .index
-            .width();
         let acc = lay.acc_width as usize;
-        let value_width = lay
-            .layers
-            .iter()
-            .map(|l| l.preact.width)
-            .chain([lay.head.logits.width])
-            .max()
-            .unwrap_or(16) as usize;
-        let phase_bits = aw(nl + 1);
         let mut rounding = Vec::with_capacity(nl + 1);
         let mut gates = Vec::with_capacity(nl);
         for (l, d) in model.layers.iter().zip(&dp.layers) {
@@ -176,29 +139,8 @@ impl Accelerator {
             m_tlast: Signal::default(),
             m_tready: Signal::default(),
             busy: DynSig::new(2),
-            ctl: Controller::new(
-                lay,
-                ControllerShape {
-                    load_addr_bits: weight_addr_bits.max(row_addr_bits),
-                    data_addr_bits,
-                    cell_addr_bits,
-                    lane_bits,
-                    logit_addr_bits,
-                    class_bits,
-                },
-            ),
-            seq: Sequencer::new(
-                lay,
-                SequencerShape {
-                    weight_addr_bits,
-                    data_addr_bits,
-                    row_addr_bits,
-                    cell_addr_bits,
-                    shift_bits,
-                    phase_bits,
-                    class_bits,
-                },
-            ),
+            ctl: Controller::new(lay),
+            seq: Sequencer::new(lay),
             weights: (0..lay.weight_banks)
                 .map(|b| Ram::new(lay.weight_words.max(1), lay.bank_bits(b) as usize))
                 .collect(),
@@ -216,30 +158,23 @@ impl Accelerator {
                 lanes: lay.lanes,
                 code_bits: lay.code_bits as usize,
                 x_width: lay.data_width as usize,
-                shift_bits,
+                shift_bits: w.shift_bits,
                 acc_width: acc,
             }),
             bias_delay: DelayLine::new(lay.bias_width as usize, mac_latency),
-            bias_add: BiasAdd::new(acc, lay.bias_width as usize, shift_bits),
+            bias_add: BiasAdd::new(acc, lay.bias_width as usize, w.shift_bits),
             done_delay: DelayLine::new(2, 2),
             rounding,
-            preact: Select::new(nl + 1, value_width, phase_bits),
-            collector: Collector::new(CollectorShape {
-                value_width,
-                lanes: lay.lanes,
-                data_addr_bits,
-                cell_addr_bits,
-                logit_addr_bits,
-                lane_bits,
-            }),
+            preact: Select::new(nl + 1, w.value_width, w.phase_bits),
+            collector: Collector::new(lay),
             gates,
-            c_select: Select::new(nl, lay.cell_width as usize, phase_bits),
-            h_select: Select::new(nl, lay.data_width as usize, phase_bits),
+            c_select: Select::new(nl, lay.cell_width as usize, w.phase_bits),
+            h_select: Select::new(nl, lay.data_width as usize, w.phase_bits),
             c_we: DelayLine::new(2, GateUnit::CELL_LATENCY),
-            c_addr: DelayLine::new(cell_addr_bits, GateUnit::CELL_LATENCY),
+            c_addr: DelayLine::new(w.cell_addr_bits, GateUnit::CELL_LATENCY),
             h_we: DelayLine::new(2, GateUnit::LATENCY),
-            h_word: DelayLine::new(data_addr_bits, GateUnit::LATENCY),
-            h_lane: DelayLine::new(lane_bits, GateUnit::LATENCY),
+            h_word: DelayLine::new(w.data_addr_bits, GateUnit::LATENCY),
+            h_lane: DelayLine::new(w.lane_bits, GateUnit::LATENCY),
             argmax: ArgMax::new(lay.head.logits.width as usize, lay.head.rows),
             _banks: lay.weight_banks,
             _lanes: lay.lanes,

@@ -19,6 +19,7 @@
 //!   fraction of the exact sum it joins; the word shift is the matrix's
 //!   alignment plus the row's own power-of-two scale.
 
+use crate::blocks::ram::Ram;
 use lstm_accel_model::fixed::Format;
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +153,76 @@ impl Layout {
         match self.layers.len() {
             0 => 0,
             n => self.layers[n - 1].h_buffers[1 - p],
+        }
+    }
+}
+
+/// The widths of the design's control and address signals, derived once
+/// from the layout and read by every block that carries them. Addresses are
+/// [`Ram::address_width`] wide, so they stay non-negative as signed signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Widths {
+    /// A weight-memory address.
+    pub weight_addr_bits: usize,
+    /// A data-memory address.
+    pub data_addr_bits: usize,
+    /// A bias / row-shift address.
+    pub row_addr_bits: usize,
+    /// A cell-memory address.
+    pub cell_addr_bits: usize,
+    /// A logit-memory address.
+    pub logit_addr_bits: usize,
+    /// The load address (weights, biases, row shifts).
+    pub load_addr_bits: usize,
+    /// A lane index.
+    pub lane_bits: usize,
+    /// A MAC or bias shift (the widest alignment plus the widest row shift).
+    pub shift_bits: usize,
+    /// The phase index (a layer, or the head).
+    pub phase_bits: usize,
+    /// The class (the arg-max's index over the logits).
+    pub class_bits: usize,
+    /// The widest pre-activation or logit.
+    pub value_width: usize,
+}
+
+impl Layout {
+    /// The widths of the design's control and address signals.
+    pub fn widths(&self) -> Widths {
+        let aw = |n: usize| Ram::address_width(n.max(1));
+        let max_row_shift = if self.row_shifts {
+            (1u64 << self.row_shift_bits) - 1
+        } else {
+            0
+        };
+        let max_shift = self
+            .layers
+            .iter()
+            .flat_map(|l| [l.align_x, l.align_h, l.align_bias])
+            .chain([self.head.align, self.head.align_bias])
+            .map(u64::from)
+            .max()
+            .unwrap_or(0)
+            + max_row_shift;
+        let (weight_addr_bits, row_addr_bits) = (aw(self.weight_words), aw(self.rows));
+        Widths {
+            weight_addr_bits,
+            data_addr_bits: aw(self.data_words),
+            row_addr_bits,
+            cell_addr_bits: aw(self.cells),
+            logit_addr_bits: aw(self.head.rows),
+            load_addr_bits: weight_addr_bits.max(row_addr_bits),
+            lane_bits: aw(self.lanes),
+            shift_bits: (64 - max_shift.leading_zeros()) as usize + 1,
+            phase_bits: aw(self.layers.len() + 1),
+            class_bits: aw(self.head.rows),
+            value_width: self
+                .layers
+                .iter()
+                .map(|l| l.preact.width)
+                .chain([self.head.logits.width])
+                .max()
+                .unwrap_or(16) as usize,
         }
     }
 }

@@ -50,7 +50,7 @@ pub fn cross_check<L: Link>(
     sequences: &[Vec<Vec<i32>>],
     mut progress: impl FnMut(usize),
 ) -> Result<CrossCheck, DriverError> {
-    let mut reference = Reference::new(model).map_err(|e| DriverError::Protocol(e.to_string()))?;
+    let mut reference = Reference::new(model)?;
     driver.load(model)?;
     let mut out = CrossCheck {
         frames: 0,

@@ -20,6 +20,9 @@ pub enum DriverError {
     /// The model does not pack into the spec.
     #[error(transparent)]
     Pack(#[from] PackError),
+    /// The model cannot run in the reference.
+    #[error(transparent)]
+    Model(#[from] lstm_accel_model::ModelError),
     /// The device answered something unexpected.
     #[error("the device answered {0}")]
     Protocol(String),

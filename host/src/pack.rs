@@ -10,6 +10,7 @@
 //! image, so a test can prove the layout round-trips.
 
 use bitvec::prelude::*;
+use lstm_accel_hdl::dynamic::sext;
 use lstm_accel_hdl::layout::Layout;
 use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
@@ -301,14 +302,10 @@ pub fn stream_words(img: &MemoryImage, lay: &Layout) -> Vec<u32> {
             })
             .collect()
     } else {
-        let width = img.width as usize;
+        let width = (img.width as usize).min(64);
         img.words
             .iter()
-            .map(|w| {
-                let v: u64 = w[..width.min(64)].load_le();
-                let s = 64 - width.min(64) as u32;
-                (((v << s) as i64) >> s) as u32
-            })
+            .map(|w| sext(w[..width].load_le::<u64>() as i64, width) as u32)
             .collect()
     }
 }

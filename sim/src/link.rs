@@ -113,14 +113,18 @@ impl<D: Device> SimLink<D> {
     }
 }
 
+/// The stream words of a packet: its words, `tlast` on the last.
+pub fn packet_words(packet: &[u32]) -> impl Iterator<Item = StreamWord> + '_ {
+    let n = packet.len();
+    packet.iter().enumerate().map(move |(i, &data)| StreamWord {
+        data,
+        last: i + 1 == n,
+    })
+}
+
 impl<D: Device> Link for SimLink<D> {
     fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
-        let n = packet.len();
-        self.pending
-            .extend(packet.iter().enumerate().map(|(i, &data)| StreamWord {
-                data,
-                last: i + 1 == n,
-            }));
+        self.pending.extend(packet_words(packet));
         Ok(())
     }
 

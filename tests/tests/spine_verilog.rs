@@ -11,7 +11,7 @@ use lstm_accel_hdl::Target;
 use lstm_accel_host::driver::Driver;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
-use lstm_accel_sim::link::Link;
+use lstm_accel_sim::link::{packet_words, Link};
 use lstm_accel_sim::native::NativeDevice;
 use lstm_accel_sim::{Device, SimError, StreamWord};
 use std::fmt::Write;
@@ -22,12 +22,7 @@ struct Recorder(Vec<StreamWord>);
 
 impl Link for Recorder {
     fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
-        let n = packet.len();
-        self.0
-            .extend(packet.iter().enumerate().map(|(i, &data)| StreamWord {
-                data,
-                last: i + 1 == n,
-            }));
+        self.0.extend(packet_words(packet));
         Ok(())
     }
     fn receive(&mut self) -> Result<Vec<u32>, SimError> {

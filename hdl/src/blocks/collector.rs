@@ -12,24 +12,8 @@
 //! `start` (a new layer or the head) resets the counters.
 
 use crate::dynamic::{sext, DynSig, DynVal};
+use crate::layout::{Layout, Widths};
 use rust_hdl::prelude::*;
-
-/// Widths of a collector.
-#[derive(Clone, Copy, Debug)]
-pub struct CollectorShape {
-    /// Widest pre-activation or logit.
-    pub value_width: usize,
-    /// Lanes of the data memory.
-    pub lanes: usize,
-    /// Bits of a data-memory address.
-    pub data_addr_bits: usize,
-    /// Bits of a cell-memory address.
-    pub cell_addr_bits: usize,
-    /// Bits of a logit-memory address.
-    pub logit_addr_bits: usize,
-    /// Bits of a lane index.
-    pub lane_bits: usize,
-}
 
 /// The collector.
 #[derive(LogicBlock)]
@@ -74,7 +58,8 @@ pub struct Collector {
     pub logit: DynSig<Out>,
     /// Its row.
     pub logit_row: DynSig<Out>,
-    _s: CollectorShape,
+    _s: Widths,
+    _lanes: usize,
     _r: CollectorRegs,
 }
 
@@ -97,8 +82,9 @@ struct CollectorRegs {
 }
 
 impl Collector {
-    /// A collector of the given widths.
-    pub fn new(s: CollectorShape) -> Self {
+    /// The collector of a layout.
+    pub fn new(lay: &Layout) -> Self {
+        let s = lay.widths();
         let v = s.value_width;
         Collector {
             clock: Signal::default(),
@@ -122,6 +108,7 @@ impl Collector {
             logit: DynSig::new(v),
             logit_row: DynSig::new(s.logit_addr_bits),
             _s: s,
+            _lanes: lay.lanes,
             _r: CollectorRegs::default(),
         }
     }
@@ -155,7 +142,7 @@ impl Logic for Collector {
                         r.fire_word = self.h_base.val().0 + r.word;
                         r.fire_lane = r.lane;
                         r.cell += 1;
-                        if r.lane == self._s.lanes as i64 - 1 {
+                        if r.lane == self._lanes as i64 - 1 {
                             r.lane = 0;
                             r.word += 1;
                         } else {
@@ -259,7 +246,7 @@ end
             db1 = s.data_addr_bits - 1,
             cb1 = s.cell_addr_bits - 1,
             lr1 = s.logit_addr_bits - 1,
-            last_lane = s.lanes - 1,
+            last_lane = self._lanes - 1,
         ))
     }
 }

@@ -12,27 +12,10 @@
 //! (synchronous read), so logits leave at most one every two cycles.
 
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::Layout;
+use crate::layout::{Layout, Widths};
 use crate::protocol::{self as p, header};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
-
-/// Widths of the controller's ports.
-#[derive(Clone, Copy, Debug)]
-pub struct ControllerShape {
-    /// Bits of the load address (weights, biases, row shifts).
-    pub load_addr_bits: usize,
-    /// Bits of a data-memory address.
-    pub data_addr_bits: usize,
-    /// Bits of a cell-memory address.
-    pub cell_addr_bits: usize,
-    /// Bits of a lane index.
-    pub lane_bits: usize,
-    /// Bits of a logit-memory address.
-    pub logit_addr_bits: usize,
-    /// Bits of the class.
-    pub class_bits: usize,
-}
 
 const IDLE: u8 = 0;
 const LOAD: u8 = 1;
@@ -141,14 +124,15 @@ pub struct Controller {
     /// The state was cleared.
     pub clear: DynSig<Out>,
     _lay: Layout,
-    _s: ControllerShape,
+    _s: Widths,
     _r: Regs,
     _signature: u32,
 }
 
 impl Controller {
     /// A controller for a layout.
-    pub fn new(lay: &Layout, s: ControllerShape) -> Self {
+    pub fn new(lay: &Layout) -> Self {
+        let s = lay.widths();
         Controller {
             clock: Signal::default(),
             s_tdata: DynSig::new(32),
@@ -231,14 +215,25 @@ impl Controller {
         }
     }
 
-    fn expected(&self, op: u32) -> Option<(u8, u32)> {
+    /// The design's loadable memories: (opcode, target index = bit of the
+    /// loaded mask, stream words of a whole load).
+    fn loads(&self) -> Vec<(u32, u8, u32)> {
         let lay = &self._lay;
-        match op {
-            p::LOAD_WEIGHTS => Some((0, lay.weight_stream_words() as u32)),
-            p::LOAD_BIASES => Some((1, lay.rows as u32)),
-            p::LOAD_ROW_SHIFTS if lay.row_shifts => Some((2, lay.rows as u32)),
-            _ => None,
+        let mut v = vec![
+            (p::LOAD_WEIGHTS, 0, lay.weight_stream_words() as u32),
+            (p::LOAD_BIASES, 1, lay.rows as u32),
+        ];
+        if lay.row_shifts {
+            v.push((p::LOAD_ROW_SHIFTS, 2, lay.rows as u32));
         }
+        v
+    }
+
+    fn expected(&self, op: u32) -> Option<(u8, u32)> {
+        self.loads()
+            .into_iter()
+            .find(|&(o, _, _)| o == op)
+            .map(|(_, target, words)| (target, words))
     }
 
     fn edge(&mut self) {
@@ -590,21 +585,20 @@ always @(*) begin
             );
         }
         v.push_str("end\n");
-        let shifts_case = if lay.row_shifts {
-            format!(
-                "            8'h{:02x}: begin
-                if (len == {} && !s_tlast) begin
-                    state <= LOAD; target <= 2; remaining <= len; bank <= 0; addr <= 0; loaded <= loaded & ~32'd4;
+        let mut load_cases = String::new();
+        for (op, target, words) in self.loads() {
+            let _ = writeln!(
+                load_cases,
+                "            8'h{op:02x}: begin
+                if (len == {words} && !s_tlast) begin
+                    state <= LOAD; target <= {target}; remaining <= len; bank <= 0; addr <= 0; loaded <= loaded & ~32'd{bit};
                 end else begin
                     err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
                 end
-            end\n",
-                p::LOAD_ROW_SHIFTS,
-                lay.rows
-            )
-        } else {
-            String::new()
-        };
+            end",
+                bit = 1u32 << target
+            );
+        }
         let _ = writeln!(
             v,
             "
@@ -636,21 +630,7 @@ always @(posedge clock) begin
                     err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
                 end
             end
-            8'h{lw:02x}: begin
-                if (len == {wwords} && !s_tlast) begin
-                    state <= LOAD; target <= 0; remaining <= len; bank <= 0; addr <= 0; loaded <= loaded & ~32'd1;
-                end else begin
-                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
-                end
-            end
-            8'h{lb:02x}: begin
-                if (len == {rows_all} && !s_tlast) begin
-                    state <= LOAD; target <= 1; remaining <= len; bank <= 0; addr <= 0; loaded <= loaded & ~32'd2;
-                end else begin
-                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
-                end
-            end
-{shifts_case}            default: begin
+{load_cases}            default: begin
                 err_opcode <= err_opcode + 1; state <= s_tlast ? IDLE : DISCARD;
             end
         endcase
@@ -728,10 +708,6 @@ end",
             frame = p::FRAME,
             need = p::loaded_mask(lay),
             input = lay.input_size,
-            lw = p::LOAD_WEIGHTS,
-            wwords = lay.weight_stream_words(),
-            lb = p::LOAD_BIASES,
-            rows_all = lay.rows,
             banks = lay.weight_banks,
             lanes = lay.lanes,
             clear = p::clear_cycles(lay),

@@ -17,29 +17,10 @@
 //! from the first issued word to `done`, the quantity the schedule predicts.
 
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::Layout;
+use crate::layout::{Layout, Widths};
 use crate::verilog::lit;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
-
-/// Widths of the sequencer's ports.
-#[derive(Clone, Copy, Debug)]
-pub struct SequencerShape {
-    /// Bits of a weight address.
-    pub weight_addr_bits: usize,
-    /// Bits of a data-memory address.
-    pub data_addr_bits: usize,
-    /// Bits of a row (bias) address.
-    pub row_addr_bits: usize,
-    /// Bits of a cell-memory address.
-    pub cell_addr_bits: usize,
-    /// Bits of the MAC shift.
-    pub shift_bits: usize,
-    /// Bits of the phase index (layer, or the head).
-    pub phase_bits: usize,
-    /// Bits of the class.
-    pub class_bits: usize,
-}
 
 const IDLE: i64 = 0;
 const ROWS: i64 = 1;
@@ -131,13 +112,14 @@ pub struct Sequencer {
     /// Cycles of the frame.
     pub cycles: DynSig<Out>,
     _lay: Layout,
-    _s: SequencerShape,
+    _s: Widths,
     _r: Regs,
 }
 
 impl Sequencer {
     /// A sequencer for a layout.
-    pub fn new(lay: &Layout, s: SequencerShape) -> Self {
+    pub fn new(lay: &Layout) -> Self {
+        let s = lay.widths();
         Sequencer {
             clock: Signal::default(),
             start: DynSig::new(2),
@@ -230,8 +212,12 @@ impl Logic for Sequencer {
         if self.clock.pos_edge() {
             let r = self._r;
             let nl = self._lay.layers.len() as i64;
-            let hidden: Vec<i64> = self._lay.layers.iter().map(|x| x.hidden as i64).collect();
-            let lay_hidden = |l: i64| hidden.get(l as usize).copied().unwrap_or(0);
+            // Cells of the current layer (0 in the head phase).
+            let hidden = self
+                ._lay
+                .layers
+                .get(r.layer as usize)
+                .map_or(0, |x| x.hidden as i64);
             {
                 let n = &mut self._r;
                 n.s_valid = r.i_valid;
@@ -280,7 +266,7 @@ impl Logic for Sequencer {
                         if r.gate == 3 {
                             n.gate = 0;
                             n.cell = r.cell + 1;
-                            if r.cell == lay_hidden(r.layer) - 1 {
+                            if r.cell == hidden - 1 {
                                 n.state = DRAIN;
                             }
                         } else {
@@ -290,7 +276,7 @@ impl Logic for Sequencer {
                 }
                 DRAIN => {
                     let n = &mut self._r;
-                    if r.seen + hw == lay_hidden(r.layer) {
+                    if r.seen + hw == hidden {
                         n.layer = r.layer + 1;
                         n.cell = 0;
                         n.gate = 0;
