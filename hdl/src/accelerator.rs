@@ -11,6 +11,10 @@
 //!                      └─ logits → logit memory, arg-max → class
 //! ```
 //!
+//! For `READ_STATE` the state reader takes over the read ports of the cell
+//! and data memories and walks every layer's c and h out through the
+//! controller.
+//!
 //! Every width is the model's: codes, data values, the exact sums, each
 //! layer's formats. Layers with their own formats and activations get their
 //! own rounding point and gate unit; the sequencer's phase selects the live
@@ -28,6 +32,7 @@ use crate::blocks::ram::Ram;
 use crate::blocks::requantizer::Requantizer;
 use crate::blocks::select::Select;
 use crate::blocks::sequencer::Sequencer;
+use crate::blocks::state_reader::StateReader;
 use crate::blocks::unpack::Unpack;
 use crate::dynamic::DynSig;
 use crate::spec::AcceleratorSpec;
@@ -84,6 +89,10 @@ pub struct Accelerator {
     h_word: DelayLine,
     h_lane: DelayLine,
     argmax: ArgMax,
+    reader: StateReader,
+    cell_raddr: Select,
+    data_raddr: Select,
+    h_read: Select,
     _banks: usize,
     _lanes: usize,
     _layers: usize,
@@ -176,6 +185,10 @@ impl Accelerator {
             h_word: DelayLine::new(w.data_addr_bits, GateUnit::LATENCY),
             h_lane: DelayLine::new(w.lane_bits, GateUnit::LATENCY),
             argmax: ArgMax::new(lay.head.logits.width as usize, lay.head.rows),
+            reader: StateReader::new(lay),
+            cell_raddr: Select::new(2, w.cell_addr_bits, 2),
+            data_raddr: Select::new(2, w.data_addr_bits, 2),
+            h_read: Select::new(lay.lanes, lay.data_width as usize, w.lane_bits),
             _banks: lay.weight_banks,
             _lanes: lay.lanes,
             _layers: nl,
@@ -217,6 +230,7 @@ impl Logic for Accelerator {
         self.h_word.clock.next = self.clock.val();
         self.h_lane.clock.next = self.clock.val();
         self.argmax.clock.next = self.clock.val();
+        self.reader.clock.next = self.clock.val();
         // Streams.
         self.ctl.s_tdata.next = self.s_tdata.val();
         self.ctl.s_tvalid.next = self.s_tvalid.val();
@@ -272,7 +286,8 @@ impl Logic for Accelerator {
             self.data[k].write_enable.next = self.ctl.data_we[k].val();
             self.data[k].write_address.next = self.ctl.data_addr.val();
             self.data[k].write_data.next = self.ctl.data_data.val();
-            self.data[k].read_address.next = self.seq.data_addr.val();
+            self.data[k].read_address.next = self.data_raddr.y.val();
+            self.h_read.xs[k].next = self.data[k].read_data.val();
             self.mac.xs[k].next = self.data[k].read_data.val();
             self.mac.codes[k].next = self.unpack.fields[k].val();
         }
@@ -299,7 +314,7 @@ impl Logic for Accelerator {
         self.collector.start.next = self.seq.phase_start.val();
         self.collector.h_base.next = self.seq.h_base.val();
         self.collector.cell_base.next = self.seq.cell_base.val();
-        self.cells.read_address.next = self.collector.cell_read.val();
+        self.cells.read_address.next = self.cell_raddr.y.val();
         self.cells.write_enable.next = self.ctl.cell_we.val();
         self.cells.write_address.next = self.ctl.cell_addr.val();
         self.cells.write_data.next = self.ctl.cell_data.val();
@@ -329,6 +344,20 @@ impl Logic for Accelerator {
         self.argmax.value.next = self.collector.logit.val();
         self.argmax.valid.next = self.collector.logit_valid.val();
         self.argmax.first.next = self.collector.logit_first.val();
+        // State read-out: the reader owns the read ports while it runs.
+        self.reader.active.next = self.ctl.reading.val();
+        self.reader.advance.next = self.ctl.sr_next.val();
+        self.reader.parity.next = self.seq.parity.val();
+        self.cell_raddr.xs[0].next = self.collector.cell_read.val();
+        self.cell_raddr.xs[1].next = self.reader.cell_addr.val();
+        self.cell_raddr.sel.next = self.ctl.reading.val();
+        self.data_raddr.xs[0].next = self.seq.data_addr.val();
+        self.data_raddr.xs[1].next = self.reader.data_addr.val();
+        self.data_raddr.sel.next = self.ctl.reading.val();
+        self.h_read.sel.next = self.reader.lane.val();
+        self.ctl.sr_is_h.next = self.reader.is_h.val();
+        self.ctl.c_read.next = self.cells.read_data.val();
+        self.ctl.h_read.next = self.h_read.y.val();
     }
 }
 

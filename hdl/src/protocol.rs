@@ -10,6 +10,8 @@
 //! - `RESET` (no payload): zero every cell state and h (takes
 //!   [`clear_cycles`] cycles); the next frame is the first of a sequence.
 //! - `STATUS` (no payload): the device answers with a status packet.
+//! - `READ_STATE` (no payload): the device answers with its recurrent state,
+//!   the values the next frame starts from.
 //! - `LOAD_WEIGHTS`, `LOAD_BIASES`, `LOAD_ROW_SHIFTS`: a whole memory, from
 //!   address 0 (weights bank-minor, see [`crate::layout`]); values in the
 //!   low bits of each word. The declared length must be the memory's.
@@ -23,6 +25,8 @@
 //!   the wrong length, frames refused because a memory was not (completely)
 //!   loaded, the mask of loaded memories (bit 0 weights, 1 biases, 2 row
 //!   shifts), and the design's layout signature.
+//! - `STATE_REPLY`: layer by layer, every cell state c then every output h
+//!   (raw, sign-extended); [`state_words`] words.
 //!
 //! A bad packet is counted and skipped up to its `tlast`; a memory whose load
 //! is cut short stays marked not loaded, so no frame runs on partial weights.
@@ -35,6 +39,8 @@ use crate::layout::Layout;
 pub const RESET: u32 = 0x01;
 /// Ask for the status.
 pub const STATUS: u32 = 0x02;
+/// Ask for the recurrent state.
+pub const READ_STATE: u32 = 0x03;
 /// Load the weight memory.
 pub const LOAD_WEIGHTS: u32 = 0x10;
 /// Load the bias memory.
@@ -47,6 +53,8 @@ pub const FRAME: u32 = 0x20;
 pub const RESULT: u32 = 0x80;
 /// The status.
 pub const STATUS_REPLY: u32 = 0x81;
+/// The recurrent state.
+pub const STATE_REPLY: u32 = 0x82;
 
 /// Words of a result payload before the logits.
 pub const RESULT_FIXED_WORDS: usize = 3;
@@ -73,6 +81,11 @@ pub fn parse_header(word: u32) -> (u32, usize) {
 /// The loaded mask a design needs before it runs frames.
 pub fn loaded_mask(lay: &Layout) -> u32 {
     LOADED_WEIGHTS | LOADED_BIASES | if lay.row_shifts { LOADED_ROW_SHIFTS } else { 0 }
+}
+
+/// Words of a state payload: a c and an h per cell of every layer.
+pub fn state_words(lay: &Layout) -> usize {
+    2 * lay.layers.iter().map(|l| l.hidden).sum::<usize>()
 }
 
 /// Cycles the `RESET` sweep takes.

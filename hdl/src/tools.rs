@@ -88,6 +88,58 @@ pub fn verilator_lint(verilog: &str, top: &str) -> Result<String, ToolError> {
     run("verilator", "apt-get install verilator", &args, dir.path())
 }
 
+/// Translates `verilog` (file `design.v` in `dir`) to C++ with
+/// `verilator --cc` into `dir/obj`, as the Verilator engine compiles it:
+/// `-O3`, X values resolved to zero at start-up and in assignments (the
+/// design initialises every register itself), lint warnings left to
+/// [`verilator_lint`], optionally with VCD tracing compiled in. Returns the
+/// include directory of Verilator's run-time sources.
+pub fn verilator_cc(
+    verilog: &str,
+    top: &str,
+    dir: &Path,
+    trace: bool,
+) -> Result<std::path::PathBuf, ToolError> {
+    const HINT: &str = "apt-get install verilator";
+    std::fs::write(dir.join("design.v"), verilog)?;
+    let mut args = vec![
+        "--cc",
+        "design.v",
+        "--top-module",
+        top,
+        "--Mdir",
+        "obj",
+        "-O3",
+        "--x-assign",
+        "0",
+        "--x-initial",
+        "0",
+        "--noassert",
+        "-Wno-fatal",
+        "-Wno-lint",
+        "-Wno-style",
+    ];
+    if trace {
+        args.push("--trace");
+    }
+    run("verilator", HINT, &args, dir)?;
+    let root = run("verilator", HINT, &["--getenv", "VERILATOR_ROOT"], dir)?;
+    Ok(Path::new(root.trim()).join("include"))
+}
+
+/// The installed Verilator's version line (`Verilator 5.006 ...`).
+pub fn verilator_version() -> Result<String, ToolError> {
+    let dir = std::env::temp_dir();
+    Ok(run(
+        "verilator",
+        "apt-get install verilator",
+        &["--version"],
+        &dir,
+    )?
+    .trim()
+    .to_string())
+}
+
 /// FPGA families Yosys synthesises for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {

@@ -1,8 +1,10 @@
 //! The cross-check: runs sequences of frames through a device with the
 //! driver and through the bit-exact reference, and compares every frame's
 //! class and logits exactly, and the device's own cycle count with the
-//! spec's prediction. A mismatch names the sequence, the frame and the
-//! signal that differ.
+//! spec's prediction. With `read_state`, it also reads every layer's c and h
+//! back from the device after every frame (timestep) and compares them. A
+//! mismatch names the sequence, the frame, the layer and unit (where the
+//! signal has them) and the signal that differ.
 
 use crate::driver::{Driver, DriverError};
 use lstm_accel_hdl::AcceleratorSpec;
@@ -16,10 +18,14 @@ use serde::Serialize;
 pub struct Mismatch {
     /// Sequence index.
     pub sequence: usize,
-    /// Frame index within the sequence.
+    /// Frame index within the sequence (the timestep).
     pub frame: usize,
-    /// What differs: `class`, `logits[i]` or `cycles`.
+    /// What differs: `class`, `logit`, `cycles`, `c` (cell state) or `h`.
     pub signal: String,
+    /// The layer of a `c` or `h`.
+    pub layer: Option<usize>,
+    /// The unit: the cell of a `c` or `h`, the row of a `logit`.
+    pub unit: Option<usize>,
     /// The reference's value (the spec's prediction for `cycles`).
     pub expected: i64,
     /// The device's value.
@@ -35,19 +41,40 @@ pub struct CrossCheck {
     pub predicted_cycles_per_frame: u64,
     /// Cycles per frame the device measured (every frame's, min and max).
     pub measured_cycles_per_frame: (u64, u64),
+    /// Every layer's c and h were read back and compared after every frame.
+    pub state_read: bool,
     /// Classes of the device, per sequence and frame.
     pub classes: Vec<Vec<u32>>,
     /// Every difference found.
     pub mismatches: Vec<Mismatch>,
 }
 
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sequence {} frame {}", self.sequence, self.frame)?;
+        if let Some(l) = self.layer {
+            write!(f, " layer {l}")?;
+        }
+        if let Some(u) = self.unit {
+            write!(f, " unit {u}")?;
+        }
+        write!(
+            f,
+            " {}: reference {}, device {}",
+            self.signal, self.expected, self.got
+        )
+    }
+}
+
 /// Loads `model`, then runs each sequence from a reset, comparing every
-/// frame; `progress` is called after each frame.
+/// frame (and with `read_state` every layer's c and h after it);
+/// `progress` is called after each frame.
 pub fn cross_check<L: Link>(
     driver: &mut Driver<L>,
     model: &Model,
     spec: &AcceleratorSpec,
     sequences: &[Vec<Vec<i32>>],
+    read_state: bool,
     mut progress: impl FnMut(usize),
 ) -> Result<CrossCheck, DriverError> {
     let mut reference = Reference::new(model)?;
@@ -56,6 +83,7 @@ pub fn cross_check<L: Link>(
         frames: 0,
         predicted_cycles_per_frame: spec.cycles_per_frame(),
         measured_cycles_per_frame: (u64::MAX, 0),
+        state_read: read_state,
         classes: Vec::with_capacity(sequences.len()),
         mismatches: Vec::new(),
     };
@@ -69,26 +97,43 @@ pub fn cross_check<L: Link>(
                 problem: e.to_string(),
             })?;
             let got = driver.run_frame(f, frame)?;
-            let mut differ = |signal: String, expected: i64, got: i64| {
-                if expected != got {
-                    out.mismatches.push(Mismatch {
-                        sequence: s,
-                        frame: f,
-                        signal,
-                        expected,
-                        got,
-                    });
-                }
+            let state = if read_state {
+                driver.read_state()?
+            } else {
+                Vec::new()
             };
-            differ("class".into(), want as i64, i64::from(got.class));
+            let mut differ =
+                |signal: &str, at: (Option<usize>, Option<usize>), expected: i64, got: i64| {
+                    if expected != got {
+                        out.mismatches.push(Mismatch {
+                            sequence: s,
+                            frame: f,
+                            signal: signal.into(),
+                            layer: at.0,
+                            unit: at.1,
+                            expected,
+                            got,
+                        });
+                    }
+                };
+            differ("class", (None, None), want as i64, i64::from(got.class));
             for (i, (&e, &g)) in reference.logits().iter().zip(&got.logits).enumerate() {
-                differ(format!("logits[{i}]"), e, g);
+                differ("logit", (None, Some(i)), e, g);
             }
             differ(
-                "cycles".into(),
+                "cycles",
+                (None, None),
                 spec.cycles_per_frame() as i64,
                 i64::from(got.cycles),
             );
+            for (l, st) in state.iter().enumerate() {
+                for (u, (&e, &g)) in reference.cell(l).iter().zip(&st.c).enumerate() {
+                    differ("c", (Some(l), Some(u)), e, g);
+                }
+                for (u, (&e, &g)) in reference.output(l).iter().zip(&st.h).enumerate() {
+                    differ("h", (Some(l), Some(u)), i64::from(e), g);
+                }
+            }
             let c = u64::from(got.cycles);
             out.measured_cycles_per_frame.0 = out.measured_cycles_per_frame.0.min(c);
             out.measured_cycles_per_frame.1 = out.measured_cycles_per_frame.1.max(c);

@@ -10,7 +10,7 @@
 //! 40 inputs, 10 classes) until a trained model ships, and the output says so.
 
 use crate::report::{print_summary, summarize, ModelSummary};
-use crate::simulate::{print_report, simulate_native, SimulationReport};
+use crate::simulate::{print_report, simulate, EngineSetup, SimulationReport};
 use crate::spec_cmd::print_spec;
 use anyhow::Result;
 use clap::Args;
@@ -131,7 +131,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let sim_input = vec![inputs.first().map_or_else(Vec::new, |seq| {
         seq.iter().take(a.sim_frames).cloned().collect()
     })];
-    let simulation = simulate_native(&model, &accel, &sim_input, None, None, !a.json)?;
+    let simulation = simulate(&model, &accel, &sim_input, &EngineSetup::native(!a.json))?;
 
     let reference_classes: Vec<usize> = fixed_traces
         .iter()

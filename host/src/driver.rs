@@ -66,6 +66,15 @@ pub struct Status {
     pub signature: u32,
 }
 
+/// One layer's recurrent state as read from the device (raw values).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerState {
+    /// Cell states c.
+    pub c: Vec<i64>,
+    /// Outputs h.
+    pub h: Vec<i64>,
+}
+
 /// The driver.
 pub struct Driver<L: Link> {
     link: L,
@@ -129,6 +138,24 @@ impl<L: Link> Driver<L> {
             loaded: w[5],
             signature: w[6],
         })
+    }
+
+    /// Reads every layer's cell states and outputs: the state the next
+    /// frame starts from.
+    pub fn read_state(&mut self) -> Result<Vec<LayerState>, DriverError> {
+        let lay = &self.spec.layout;
+        self.link.send(&[header(p::READ_STATE, 0)])?;
+        let w = self.link.receive()?;
+        expect(&w, p::STATE_REPLY, p::state_words(lay))?;
+        let mut values = w[1..].iter().map(|&v| i64::from(v as i32));
+        Ok(lay
+            .layers
+            .iter()
+            .map(|l| LayerState {
+                c: values.by_ref().take(l.hidden).collect(),
+                h: values.by_ref().take(l.hidden).collect(),
+            })
+            .collect())
     }
 
     /// Sends a frame of raw input values without waiting for its result.

@@ -14,6 +14,7 @@ use lstm_accel_model::random;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::{SimLink, Stalls};
 use lstm_accel_sim::native::NativeDevice;
+use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
 use lstm_accel_sim::Device;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ use crate::spec_cmd::HwArgs;
 pub enum Backend {
     /// rust-hdl's own simulation of the design (no external tool).
     Native,
+    /// The generated Verilog compiled by Verilator (needs verilator and a
+    /// C++ compiler; builds are cached).
+    Verilator,
 }
 
 /// Arguments of `lstm-accel simulate`.
@@ -54,9 +58,21 @@ pub struct SimulateArgs {
     /// Random stalls on both streams (tvalid and tready low on random cycles).
     #[arg(long)]
     pub stalls: bool,
-    /// Write every signal of the native engine to this VCD file.
+    /// After every frame, read every layer's cell states and outputs back
+    /// from the design and compare them with the reference.
+    #[arg(long)]
+    pub read_state: bool,
+    /// Write every signal of the engine to this VCD file (for GTKWave).
     #[arg(long)]
     pub vcd: Option<PathBuf>,
+    /// On a mismatch, run the sequence of the first one again with every
+    /// signal recorded to this VCD file.
+    #[arg(long, conflicts_with = "vcd")]
+    pub vcd_on_mismatch: Option<PathBuf>,
+    /// Where the Verilator engine caches its builds [default:
+    /// $XDG_CACHE_HOME/lstm-accel/verilator].
+    #[arg(long)]
+    pub verilator_cache: Option<PathBuf>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -78,45 +94,113 @@ pub struct SimulationReport {
     pub cycles_per_second: f64,
 }
 
-/// Runs the cross-check of `model` on a native device.
-pub fn simulate_native(
+/// How to run an engine.
+pub struct EngineSetup {
+    /// The engine.
+    pub backend: Backend,
+    /// Random stalls on both streams.
+    pub stalls: Option<Stalls>,
+    /// Record every signal to this VCD file.
+    pub vcd: Option<PathBuf>,
+    /// The Verilator engine's build cache.
+    pub verilator_cache: PathBuf,
+    /// Read every layer's c and h back after every frame and compare them.
+    pub read_state: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+impl EngineSetup {
+    /// The native engine, no stalls, no waveform.
+    pub fn native(progress: bool) -> Self {
+        EngineSetup {
+            backend: Backend::Native,
+            stalls: None,
+            vcd: None,
+            verilator_cache: VerilatorOptions::default_cache(),
+            read_state: false,
+            progress,
+        }
+    }
+}
+
+/// Builds the design of `spec` in the chosen engine and runs the
+/// cross-check of `model` on it.
+pub fn simulate(
     model: &Model,
     spec: &AcceleratorSpec,
     sequences: &[Vec<Vec<i32>>],
-    stalls: Option<Stalls>,
-    vcd: Option<&std::path::Path>,
-    show_progress: bool,
+    setup: &EngineSetup,
 ) -> Result<SimulationReport> {
-    let mut dev = NativeDevice::new(model, spec)?;
-    if let Some(p) = vcd {
-        dev.record_vcd(p)?;
+    let vcd = setup.vcd.as_deref();
+    match setup.backend {
+        Backend::Native => {
+            let mut dev = NativeDevice::new(model, spec)?;
+            if let Some(p) = vcd {
+                dev.record_vcd(p)?;
+            }
+            drive(dev, model, spec, sequences, setup)
+        }
+        Backend::Verilator => {
+            let options = VerilatorOptions {
+                trace: vcd.is_some(),
+                ..VerilatorOptions::new(&setup.verilator_cache)
+            };
+            let spinner = bar(setup.progress, None);
+            spinner.set_message("building the design with Verilator (cached after the first run)");
+            spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+            let mut dev = VerilatorDevice::new(model, spec, &options)?;
+            spinner.finish_and_clear();
+            if let Some(p) = vcd {
+                dev.record_vcd(p)?;
+            }
+            drive(dev, model, spec, sequences, setup)
+        }
     }
+}
+
+fn bar(show: bool, total: Option<usize>) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    match total {
+        Some(n) => {
+            let b = ProgressBar::new(n as u64);
+            b.set_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} frames ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b
+        }
+        None => ProgressBar::new_spinner(),
+    }
+}
+
+fn drive<D: Device>(
+    dev: D,
+    model: &Model,
+    spec: &AcceleratorSpec,
+    sequences: &[Vec<Vec<i32>>],
+    setup: &EngineSetup,
+) -> Result<SimulationReport> {
     let mut link = SimLink::new(dev);
     link.timeout = 20 * spec.cycles_per_frame() + 1_000_000;
-    if let Some(s) = stalls {
+    if let Some(s) = setup.stalls {
         link = link.with_stalls(s);
     }
     let mut driver = Driver::new(link, spec.clone());
     let total: usize = sequences.iter().map(Vec::len).sum();
-    let bar = if show_progress {
-        ProgressBar::new(total as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} frames ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = bar(setup.progress, Some(total));
     bar.set_message("simulating");
     let start = Instant::now();
-    let check = cross_check(&mut driver, model, spec, sequences, |n| {
+    let check = cross_check(&mut driver, model, spec, sequences, setup.read_state, |n| {
         bar.set_position(n as u64)
     })?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let simulated_cycles = driver.link().device().cycles();
     Ok(SimulationReport {
-        backend: Backend::Native,
+        backend: setup.backend,
         check,
         simulated_cycles,
         seconds,
@@ -136,8 +220,13 @@ pub fn print_report(r: &SimulationReport) {
         c.predicted_cycles_per_frame, c.measured_cycles_per_frame.0, c.measured_cycles_per_frame.1
     );
     if c.mismatches.is_empty() {
+        let state = if c.state_read {
+            ", every layer's c and h read back after every frame"
+        } else {
+            ""
+        };
         println!(
-            "cross-check: 0 mismatches (every class and logit equals the reference, every frame took the predicted cycles)"
+            "cross-check: 0 mismatches (every class and logit{state} equals the reference, every frame took the predicted cycles)"
         );
     } else {
         println!(
@@ -145,10 +234,7 @@ pub fn print_report(r: &SimulationReport) {
             c.mismatches.len()
         );
         for m in c.mismatches.iter().take(10) {
-            println!(
-                "  sequence {} frame {} {}: reference {}, device {}",
-                m.sequence, m.frame, m.signal, m.expected, m.got
-            );
+            println!("  {m}");
         }
     }
 }
@@ -166,11 +252,18 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
         output: 0.5,
         seed: a.seed,
     });
-    let rep = match a.backend {
-        Backend::Native => {
-            simulate_native(&model, &spec, &sequences, stalls, a.vcd.as_deref(), !a.json)?
-        }
+    let setup = EngineSetup {
+        backend: a.backend,
+        stalls,
+        vcd: a.vcd.clone(),
+        verilator_cache: a
+            .verilator_cache
+            .clone()
+            .unwrap_or_else(VerilatorOptions::default_cache),
+        read_state: a.read_state,
+        progress: !a.json,
     };
+    let rep = simulate(&model, &spec, &sequences, &setup)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
@@ -178,6 +271,25 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
         if let Some(p) = &a.vcd {
             println!("waveform: {}", p.display());
         }
+    }
+    if let (Some(first), Some(path)) = (rep.check.mismatches.first(), &a.vcd_on_mismatch) {
+        // Every sequence starts from a reset, so it replays on its own.
+        let replay = EngineSetup {
+            vcd: Some(path.clone()),
+            progress: false,
+            ..setup
+        };
+        simulate(
+            &model,
+            &spec,
+            &sequences[first.sequence..=first.sequence],
+            &replay,
+        )?;
+        eprintln!(
+            "waveform of sequence {} (first mismatch: {first}): {}",
+            first.sequence,
+            path.display()
+        );
     }
     if !rep.check.mismatches.is_empty() {
         bail!(

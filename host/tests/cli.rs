@@ -255,3 +255,66 @@ fn the_readme_hybrid_spec_imports_a_projected_lstm() {
         p.w.describe()
     );
 }
+
+#[test]
+fn generate_and_simulate_in_both_engines_with_state_read_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mp = dir.path().join("m.json");
+    let mut r = random::rng(5);
+    random::model(&mut r, &ModelShape::ternary(6, &[5, 3], 4, 10))
+        .save(&mp)
+        .expect("save");
+    let m = mp.to_str().expect("utf-8");
+    let out = dir.path().join("gen");
+    let g = json(&[
+        "generate",
+        "--model",
+        m,
+        "--lanes",
+        "2",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    let predicted = g["predicted_cycles_per_frame"].as_u64().expect("cycles");
+    for f in ["accelerator.v", "spec.json", "weights.hex", "biases.hex"] {
+        assert!(out.join(f).is_file(), "{f} written");
+    }
+    let cache = dir.path().join("cache");
+    let vcd = dir.path().join("wave.vcd");
+    for backend in ["native", "verilator"] {
+        let mut args = vec![
+            "simulate",
+            "--model",
+            m,
+            "--lanes",
+            "2",
+            "--backend",
+            backend,
+            "--random",
+            "4",
+            "--sequences",
+            "2",
+            "--read-state",
+            "--stalls",
+            "--json",
+            "--verilator-cache",
+            cache.to_str().expect("utf-8"),
+        ];
+        if backend == "verilator" {
+            args.extend(["--vcd", vcd.to_str().expect("utf-8")]);
+        }
+        let v = json(&args);
+        assert_eq!(v["backend"], backend);
+        assert_eq!(v["frames"], 8);
+        assert_eq!(v["state_read"], true);
+        assert_eq!(v["mismatches"].as_array().expect("list").len(), 0);
+        assert_eq!(v["predicted_cycles_per_frame"].as_u64(), Some(predicted));
+        assert_eq!(
+            v["measured_cycles_per_frame"],
+            serde_json::json!([predicted, predicted])
+        );
+    }
+    let wave = std::fs::read_to_string(&vcd).expect("waveform written");
+    assert!(wave.contains("$var") && wave.contains("s_tdata"));
+}

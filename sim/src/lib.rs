@@ -6,11 +6,13 @@
 //! an output word; the device reports whether the input word was accepted
 //! (`tvalid && tready` at the rising edge) and the output word transferred.
 //! Engines: [`native::NativeDevice`] (rust-hdl's own simulation of the
-//! design, driven by a plain clock loop). [`link::SimLink`] turns any device
+//! design, driven by a plain clock loop) and [`verilator::VerilatorDevice`]
+//! (the generated Verilog compiled by Verilator). [`link::SimLink`] turns any device
 //! into a packet link with optional random stalls on both streams.
 
 pub mod link;
 pub mod native;
+pub mod verilator;
 
 /// One stream word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +49,9 @@ pub enum SimError {
     /// The design could not be built.
     #[error("building the design: {0}")]
     Design(#[from] lstm_accel_hdl::SpecError),
+    /// A design could not be compiled or loaded.
+    #[error("{0}")]
+    Build(String),
     /// The device did not answer in time.
     #[error("the device sent no complete packet within {0} cycles")]
     Timeout(u64),

@@ -1,9 +1,11 @@
 //! The spine end to end: random models become designs, the host driver
-//! streams weights and frames into the native engine, and every result
-//! (class and every logit) equals the reference model's, in exactly the
-//! cycles the spec predicts. The full 200-model sweep is the ignored test
-//! `sweep_200_models` (`cargo test --release -p lstm-accel-tests --test spine
-//! -- --ignored`); the suite runs a slice of it.
+//! streams weights and frames into each engine (native and Verilator), and
+//! every result (class and every logit) equals the reference model's, in
+//! exactly the cycles the spec predicts, and every layer's c and h, read
+//! back from the design after every frame, equal the reference's. The full 200-model sweeps are the
+//! ignored tests `sweep_200_models_native` and `sweep_200_models_verilator`
+//! (`cargo test --release -p lstm-accel-tests --test spine -- --ignored`);
+//! the suite runs a slice of each.
 
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
@@ -13,6 +15,8 @@ use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::{SimLink, Stalls};
 use lstm_accel_sim::native::NativeDevice;
+use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
+use lstm_accel_sim::Device;
 use rand::Rng;
 
 /// A random model of the kinds the spine runs: 1 to 3 layers, dense ternary
@@ -43,10 +47,15 @@ fn random_case(seed: u64) -> (Model, HwConfig) {
 
 /// Runs `frames` frames (a reset in the middle starts a new sequence) and
 /// checks every result; returns the number of frames checked.
-fn check(seed: u64, frames: usize, stalls: bool) -> usize {
+fn check<D: Device>(
+    seed: u64,
+    frames: usize,
+    stalls: bool,
+    engine: impl Fn(&Model, &AcceleratorSpec) -> D,
+) -> usize {
     let (m, hw) = random_case(seed);
     let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
-    let dev = NativeDevice::new(&m, &spec).expect("design");
+    let dev = engine(&m, &spec);
     let mut link = SimLink::new(dev);
     link.timeout = 20 * spec.cycles_per_frame() + 100_000;
     if stalls {
@@ -70,10 +79,11 @@ fn check(seed: u64, frames: usize, stalls: bool) -> usize {
         }
         let want = reference.step(f).expect("step");
         let ctx = format!(
-            "seed {seed}, frame {i}, {} layers {:?}, lanes {}",
+            "{} engine, seed {seed}, frame {i}, {} layers {:?}, lanes {}",
+            drv.link().device().engine(),
             m.layers.len(),
             m.layers.iter().map(|l| l.hidden).collect::<Vec<_>>(),
-            hw.lanes
+            hw.lanes,
         );
         let got = drv.run_frame(i, f).unwrap_or_else(|e| panic!("{ctx}: {e}"));
         assert_eq!(got.logits, reference.logits(), "logits, {ctx}");
@@ -84,6 +94,13 @@ fn check(seed: u64, frames: usize, stalls: bool) -> usize {
             "cycles, {ctx}"
         );
         assert_eq!(got.frame as usize, i, "frame counter, {ctx}");
+        // Every timestep's state, read back from the design's memories.
+        let state = drv.read_state().unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        for (l, st) in state.iter().enumerate() {
+            assert_eq!(st.c, reference.cell(l), "c of layer {l}, {ctx}");
+            let h: Vec<i64> = reference.output(l).iter().map(|&v| i64::from(v)).collect();
+            assert_eq!(st.h, h, "h of layer {l}, {ctx}");
+        }
     }
     let st = drv.status().expect("status");
     assert_eq!(st.frames as usize, frames);
@@ -91,26 +108,63 @@ fn check(seed: u64, frames: usize, stalls: bool) -> usize {
     frames
 }
 
+fn native(m: &Model, spec: &AcceleratorSpec) -> NativeDevice {
+    NativeDevice::new(m, spec).expect("design")
+}
+
+/// The Verilator engine, built without optimisation (a sweep compiles a
+/// design per model; each runs only a few thousand cycles), cached under
+/// the target directory.
+fn verilator(m: &Model, spec: &AcceleratorSpec) -> VerilatorDevice {
+    let options = VerilatorOptions {
+        opt_level: 0,
+        ..VerilatorOptions::new(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilator"))
+    };
+    VerilatorDevice::new(m, spec, &options).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn only_seed() -> Option<u64> {
+    std::env::var("SEED").ok().and_then(|s| s.parse().ok())
+}
+
 #[test]
-fn random_models_run_bit_exact_in_the_predicted_cycles() {
-    let only: Option<u64> = std::env::var("SEED").ok().and_then(|s| s.parse().ok());
+fn random_models_run_bit_exact_in_the_predicted_cycles_native() {
+    let only = only_seed();
     for seed in (0..12).filter(|s| only.is_none_or(|o| o == *s)) {
-        check(seed, 6, false);
+        check(seed, 6, false, native);
+    }
+}
+
+#[test]
+fn random_models_run_bit_exact_in_the_predicted_cycles_verilator() {
+    let only = only_seed();
+    for seed in (0..4).filter(|s| only.is_none_or(|o| o == *s)) {
+        check(seed, 6, false, verilator);
     }
 }
 
 #[test]
 fn stalls_on_both_streams_lose_nothing() {
     for seed in 100..104 {
-        check(seed, 4, true);
+        check(seed, 4, true, native);
     }
+    check(104, 4, true, verilator);
 }
 
 #[test]
-#[ignore = "the full sweep: 200 models x 20 frames (minutes in release mode)"]
-fn sweep_200_models() {
+#[ignore = "the full sweep: 200 models x 20 frames (seconds in release mode)"]
+fn sweep_200_models_native() {
     let n: usize = (1000..1200)
-        .map(|seed| check(seed, 20, seed % 4 == 0))
+        .map(|seed| check(seed, 20, seed % 4 == 0, native))
+        .sum();
+    assert_eq!(n, 4000);
+}
+
+#[test]
+#[ignore = "the full sweep: 200 models x 20 frames (a Verilator build per model: minutes)"]
+fn sweep_200_models_verilator() {
+    let n: usize = (1000..1200)
+        .map(|seed| check(seed, 20, seed % 4 == 0, verilator))
         .sum();
     assert_eq!(n, 4000);
 }

@@ -9,7 +9,10 @@
 //! stream's writes when idle, the datapath's h and c writes while a frame runs.
 //!
 //! A logit is read from the logit memory in the cycle before it is sent
-//! (synchronous read), so logits leave at most one every two cycles.
+//! (synchronous read), so logits leave at most one every two cycles; so do
+//! the values of a `STATE_REPLY`, read from the cell and data memories at
+//! the addresses the state reader walks (`reading` hands it their read
+//! ports, `sr_next` moves it on).
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
@@ -25,6 +28,11 @@ const RUN: u8 = 4;
 const CLEAR: u8 = 5;
 const SEND: u8 = 6;
 
+/// What a `SEND` sends.
+const RESULT: u8 = 0;
+const STATUS: u8 = 1;
+const STATE: u8 = 2;
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Regs {
     state: u8,
@@ -39,7 +47,7 @@ struct Regs {
     err_length: u32,
     err_refused: u32,
     loaded: u32,
-    status: bool,
+    kind: u8,
     k: u32,
     lwait: bool,
     laddr: u32,
@@ -95,6 +103,12 @@ pub struct Controller {
     pub c_data: DynSig<In>,
     /// The logit memory's word.
     pub logit_data: DynSig<In>,
+    /// The state reader's value is an h (else a cell state).
+    pub sr_is_h: DynSig<In>,
+    /// The cell memory's read word.
+    pub c_read: DynSig<In>,
+    /// The data memory's read word, from the state reader's bank.
+    pub h_read: DynSig<In>,
     /// Load address.
     pub load_addr: DynSig<Out>,
     /// Load data.
@@ -123,6 +137,11 @@ pub struct Controller {
     pub start: DynSig<Out>,
     /// The state was cleared.
     pub clear: DynSig<Out>,
+    /// Nonzero while a state packet is sent: the state reader drives the
+    /// read addresses of the cell and data memories.
+    pub reading: DynSig<Out>,
+    /// Nonzero: the state value is sent in this cycle.
+    pub sr_next: DynSig<Out>,
     _lay: Layout,
     _s: Widths,
     _r: Regs,
@@ -154,6 +173,9 @@ impl Controller {
             c_addr: DynSig::new(s.cell_addr_bits),
             c_data: DynSig::new(lay.cell_width as usize),
             logit_data: DynSig::new(lay.head.logits.width as usize),
+            sr_is_h: DynSig::new(2),
+            c_read: DynSig::new(lay.cell_width as usize),
+            h_read: DynSig::new(lay.data_width as usize),
             load_addr: DynSig::new(s.load_addr_bits),
             load_data: DynSig::new(32),
             weight_we: (0..lay.weight_banks).map(|_| DynSig::new(2)).collect(),
@@ -170,6 +192,8 @@ impl Controller {
             logit_addr: DynSig::new(s.logit_addr_bits),
             start: DynSig::new(2),
             clear: DynSig::new(2),
+            reading: DynSig::new(2),
+            sr_next: DynSig::new(2),
             _signature: p::signature(lay),
             _lay: lay.clone(),
             _s: s,
@@ -183,17 +207,43 @@ impl Controller {
 
     /// The last word index of the packet being sent.
     fn last_word(&self) -> u32 {
-        if self._r.status {
-            p::STATUS_WORDS as u32
-        } else {
-            (p::RESULT_FIXED_WORDS + self._lay.head.rows) as u32
+        match self._r.kind {
+            STATUS => p::STATUS_WORDS as u32,
+            STATE => p::state_words(&self._lay) as u32,
+            _ => (p::RESULT_FIXED_WORDS + self._lay.head.rows) as u32,
         }
+    }
+
+    /// Word `k` of the packet being sent comes from a memory read.
+    fn read_from_memory(&self, k: u32) -> bool {
+        match self._r.kind {
+            RESULT => k > p::RESULT_FIXED_WORDS as u32,
+            STATE => k >= 1,
+            _ => false,
+        }
+    }
+
+    /// The next word of the packet being sent is taken at this edge.
+    fn takes(&self) -> bool {
+        let r = &self._r;
+        let free = !r.m_valid || self.m_tready.val();
+        r.state == SEND
+            && r.k <= self.last_word()
+            && free
+            && !(self.read_from_memory(r.k) && r.lwait)
     }
 
     /// Word `k` of the packet being sent.
     fn word(&self, k: u32) -> u32 {
         let r = &self._r;
-        if r.status {
+        if r.kind == STATE {
+            return match k {
+                0 => header(p::STATE_REPLY, p::state_words(&self._lay)),
+                _ if self.sr_is_h.val().0 != 0 => self.h_read.val().0 as u32,
+                _ => self.c_read.val().0 as u32,
+            };
+        }
+        if r.kind == STATUS {
             match k {
                 0 => header(p::STATUS_REPLY, p::STATUS_WORDS),
                 1 => r.frames,
@@ -252,7 +302,7 @@ impl Controller {
                 let len = len as u32;
                 let skip = if last { IDLE } else { DISCARD };
                 match op {
-                    p::RESET | p::STATUS => {
+                    p::RESET | p::STATUS | p::READ_STATE => {
                         if len == 0 && last {
                             if op == p::RESET {
                                 n.state = CLEAR;
@@ -260,8 +310,9 @@ impl Controller {
                                 n.clear = true;
                             } else {
                                 n.state = SEND;
-                                n.status = true;
+                                n.kind = if op == p::STATUS { STATUS } else { STATE };
                                 n.k = 0;
+                                n.lwait = true;
                             }
                         } else {
                             n.err_length = old.err_length.wrapping_add(1);
@@ -351,7 +402,7 @@ impl Controller {
                 n.seq = old.frames;
                 n.frames = old.frames.wrapping_add(1);
                 n.state = SEND;
-                n.status = false;
+                n.kind = RESULT;
                 n.k = 0;
                 n.laddr = 0;
                 n.lwait = true;
@@ -363,7 +414,6 @@ impl Controller {
                 }
             }
             SEND => {
-                let free = !old.m_valid || self.m_tready.val();
                 if old.m_valid && self.m_tready.val() {
                     n.m_valid = false;
                 }
@@ -371,15 +421,16 @@ impl Controller {
                     n.lwait = false;
                 }
                 let last_k = self.last_word();
-                let logit = !old.status && old.k > p::RESULT_FIXED_WORDS as u32;
-                if old.k <= last_k && free && !(logit && old.lwait) {
+                if self.takes() {
                     n.m_data = self.word(old.k);
                     n.m_valid = true;
                     n.m_last = old.k == last_k;
                     n.k = old.k + 1;
-                    if logit {
-                        n.laddr = old.laddr + 1;
+                    if self.read_from_memory(old.k) {
                         n.lwait = true;
+                        if old.kind == RESULT {
+                            n.laddr = old.laddr + 1;
+                        }
                     }
                 }
                 if old.k > last_k {
@@ -447,6 +498,9 @@ impl Controller {
         self.logit_addr.next = DynVal(sext(i64::from(r.laddr), s.logit_addr_bits));
         self.start.next = DynVal(i64::from(r.start));
         self.clear.next = DynVal(i64::from(r.clear));
+        let reading = r.state == SEND && r.kind == STATE;
+        self.reading.next = DynVal(i64::from(reading));
+        self.sr_next.next = DynVal(i64::from(reading && r.k >= 1 && self.takes()));
     }
 }
 
@@ -474,6 +528,8 @@ impl Logic for Controller {
             &mut self.logit_addr,
             &mut self.start,
             &mut self.clear,
+            &mut self.reading,
+            &mut self.sr_next,
         ] {
             o.connect();
         }
@@ -502,26 +558,34 @@ impl Controller {
 reg [2:0] state;
 reg [1:0] target;
 reg [31:0] remaining, bank, addr, lane, frames, seq, err_opcode, err_length, err_refused, loaded, k, laddr, class_r, cycles_r, m_data;
-reg status, lwait, m_valid, m_last, start_r, clear_r;
+reg [1:0] kind;
+reg lwait, m_valid, m_last, start_r, clear_r;
 reg [31:0] word;
 wire ready = (state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD);
 wire accept = s_tvalid && ready;
 wire [31:0] din = s_tdata;
 wire [7:0] op = din[31:24];
 wire [23:0] len = din[23:0];
-wire [31:0] last_k = status ? 32'd{status_words} : 32'd{result_last};
-wire is_logit = !status && (k > {fixed});
+wire [31:0] last_k = (kind == 2'd1) ? 32'd{status_words} : ((kind == 2'd2) ? 32'd{state_words} : 32'd{result_last});
+wire from_memory = (kind == 2'd0) ? (k > {fixed}) : ((kind == 2'd2) && (k >= 1));
 wire free = !m_valid || m_tready;
+wire takes = (state == SEND) && (k <= last_k) && free && !(from_memory && lwait);
+wire reading_w = (state == SEND) && (kind == 2'd2);
 wire signed [31:0] logit_ext = logit_data;
+wire signed [31:0] c_ext = c_read;
+wire signed [31:0] h_ext = h_read;
 
 initial begin
     state = IDLE; target = 0; remaining = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
     err_opcode = 0; err_length = 0; err_refused = 0; loaded = 0; k = 0; laddr = 0; class_r = 0; cycles_r = 0;
-    m_data = 0; status = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0;
+    m_data = 0; kind = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0;
 end
 
 always @(*) begin
-    if (status) case (k)
+    if (kind == 2'd2) begin
+        if (k == 0) word = 32'h{state_header:08x};
+        else word = (sr_is_h != 0) ? h_ext : c_ext;
+    end else if (kind == 2'd1) case (k)
         0: word = 32'h{status_header:08x};
         1: word = frames;
         2: word = err_opcode;
@@ -540,6 +604,8 @@ always @(*) begin
 end
 ",
             status_words = p::STATUS_WORDS,
+            state_words = p::state_words(lay),
+            state_header = header(p::STATE_REPLY, p::state_words(lay)),
             result_last = p::RESULT_FIXED_WORDS + rows,
             fixed = p::RESULT_FIXED_WORDS,
             status_header = header(p::STATUS_REPLY, p::STATUS_WORDS),
@@ -567,7 +633,9 @@ always @(*) begin
     cell_data = clearing ? 0 : c_data;
     logit_addr = laddr;
     start = {{1'b0, start_r}};
-    clear = {{1'b0, clear_r}};"
+    clear = {{1'b0, clear_r}};
+    reading = {{1'b0, reading_w}};
+    sr_next = (reading_w && k >= 1 && takes) ? 2'sd1 : 2'sd0;"
         );
         for b in 0..lay.weight_banks {
             let _ = writeln!(
@@ -610,12 +678,12 @@ always @(posedge clock) begin
     case (state)
     IDLE: if (accept) begin
         case (op)
-            8'h{reset:02x}, 8'h{status_op:02x}: begin
+            8'h{reset:02x}, 8'h{status_op:02x}, 8'h{read_state:02x}: begin
                 if (len == 0 && s_tlast) begin
                     if (op == 8'h{reset:02x}) begin
                         state <= CLEAR; addr <= 0; clear_r <= 1;
                     end else begin
-                        state <= SEND; status <= 1; k <= 0;
+                        state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 1;
                     end
                 end else begin
                     err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
@@ -676,7 +744,7 @@ always @(posedge clock) begin
         cycles_r <= seq_cycles[31:0];
         seq <= frames;
         frames <= frames + 1;
-        state <= SEND; status <= 0; k <= 0; laddr <= 0; lwait <= 1;
+        state <= SEND; kind <= 2'd0; k <= 0; laddr <= 0; lwait <= 1;
     end
     CLEAR: begin
         addr <= addr + 1;
@@ -688,13 +756,15 @@ always @(posedge clock) begin
             m_valid <= 0;
         if (lwait)
             lwait <= 0;
-        if (k <= last_k && free && !(is_logit && lwait)) begin
+        if (takes) begin
             m_data <= word;
             m_valid <= 1;
             m_last <= (k == last_k);
             k <= k + 1;
-            if (is_logit) begin
-                laddr <= laddr + 1; lwait <= 1;
+            if (from_memory) begin
+                lwait <= 1;
+                if (kind == 2'd0)
+                    laddr <= laddr + 1;
             end
         end
         if (k > last_k)
@@ -705,6 +775,7 @@ always @(posedge clock) begin
 end",
             reset = p::RESET,
             status_op = p::STATUS,
+            read_state = p::READ_STATE,
             frame = p::FRAME,
             need = p::loaded_mask(lay),
             input = lay.input_size,

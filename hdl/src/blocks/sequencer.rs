@@ -105,6 +105,8 @@ pub struct Sequencer {
     pub cell_base: DynSig<Out>,
     /// Nonzero while a frame runs.
     pub busy: DynSig<Out>,
+    /// The parity of the next frame (which h buffers it reads).
+    pub parity: DynSig<Out>,
     /// Nonzero for one cycle: `class` and `cycles` hold the frame's result.
     pub done: DynSig<Out>,
     /// The decoded class.
@@ -144,6 +146,7 @@ impl Sequencer {
             h_base: DynSig::new(s.data_addr_bits),
             cell_base: DynSig::new(s.cell_addr_bits),
             busy: DynSig::new(2),
+            parity: DynSig::new(2),
             done: DynSig::new(2),
             decoded: DynSig::new(s.class_bits),
             cycles: DynSig::new(33),
@@ -331,6 +334,7 @@ impl Logic for Sequencer {
             &mut self.h_base,
             &mut self.cell_base,
             &mut self.busy,
+            &mut self.parity,
             &mut self.done,
             &mut self.decoded,
             &mut self.cycles,
@@ -389,6 +393,7 @@ impl Sequencer {
         self.h_base.next = DynVal(sext(h_base as i64, s.data_addr_bits));
         self.cell_base.next = DynVal(sext(cell_base as i64, s.cell_addr_bits));
         self.busy.next = DynVal(i64::from(r.state != IDLE));
+        self.parity.next = DynVal(r.parity);
         self.done.next = DynVal(r.done);
         self.decoded.next = DynVal(r.class);
         self.cycles.next = DynVal(sext(r.cycles, 33));
@@ -409,7 +414,7 @@ impl Sequencer {
 reg [2:0] state;
 reg {pw} layer;
 reg signed [31:0] cell_n, gate, word, row, weight, seen, count;
-reg parity;
+reg parity_r;
 reg i_valid, i_first, i_last, i_h, s_valid, s_first, s_last, s_h, start_out, done_r;
 reg {ww} i_weight;
 reg {dw} i_data;
@@ -422,7 +427,7 @@ wire l_v = logit_valid != 0;
 
 initial begin
     state = IDLE; layer = 0; cell_n = 0; gate = 0; word = 0; row = 0; weight = 0; seen = 0; count = 0;
-    parity = 0; i_valid = 0; i_first = 0; i_last = 0; i_h = 0; s_valid = 0; s_first = 0; s_last = 0; s_h = 0;
+    parity_r = 0; i_valid = 0; i_first = 0; i_last = 0; i_h = 0; s_valid = 0; s_first = 0; s_last = 0; s_h = 0;
     start_out = 0; done_r = 0; i_weight = 0; i_data = 0; i_row = 0; class_r = 0; cycles_r = 0;
 end
 ",
@@ -463,7 +468,7 @@ end
                 v,
                 "        {l}: begin
             k_row_words = {}; k_x_words = {}; k_hidden = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
-            k_x_base = parity ? {} : {}; k_h_base = parity ? {} : {}; k_h_write = parity ? {} : {};
+            k_x_base = parity_r ? {} : {}; k_h_base = parity_r ? {} : {}; k_h_write = parity_r ? {} : {};
         end",
                 k(rwords as i64),
                 k(xw as i64),
@@ -527,6 +532,7 @@ always @(*) begin
     h_base = k_h_write;
     cell_base = k_cell_base;
     busy = (state != IDLE) ? 2'sd1 : 2'sd0;
+    parity = {{1'b0, parity_r}};
     done = {{1'b0, done_r}};
     decoded = class_r;
     cycles = cycles_r;
@@ -543,7 +549,7 @@ always @(posedge clock) begin
     if (h_w || l_v)
         seen <= seen + 1;
     if (clear != 0)
-        parity <= 0;
+        parity_r <= 0;
     case (state)
         IDLE: if (start != 0) begin
             state <= {first_state};
@@ -589,7 +595,7 @@ always @(posedge clock) begin
             class_r <= argmax;
             cycles_r <= count;
             done_r <= 1;
-            parity <= !parity;
+            parity_r <= !parity_r;
             state <= IDLE;
         end
     endcase

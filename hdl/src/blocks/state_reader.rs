@@ -1,0 +1,222 @@
+//! The state reader: walks the recurrent state held in the design's
+//! memories in the order of a `STATE_REPLY` packet (layer by layer, each
+//! layer's cell states c\[0..H\] then its outputs h\[0..H\]) and presents the
+//! read address of the next value. A cell state of layer l, unit u lives in
+//! the cell memory at `cell_base(l) + u`; its output in data bank `u % lanes`
+//! at word `h_read_base(l, parity) + u / lanes`, the buffer the next frame
+//! reads h(t-1) from, i.e. the one the last frame wrote (the sequencer's
+//! `parity`).
+//!
+//! While `active` is low the reader holds the first position, so the first
+//! address is on the memories before the controller asks for its value;
+//! `advance` (high for the cycle a value is sent) moves to the next one.
+
+use crate::dynamic::{sext, DynSig, DynVal};
+use crate::layout::{Layout, Widths};
+use rust_hdl::prelude::*;
+use std::fmt::Write;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Regs {
+    layer: i64,
+    is_h: bool,
+    unit: i64,
+    word: i64,
+    lane: i64,
+    cell: i64,
+}
+
+/// The state reader.
+#[derive(LogicBlock)]
+pub struct StateReader {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Nonzero while a state packet is being sent.
+    pub active: DynSig<In>,
+    /// Nonzero: the current value is taken, go to the next.
+    pub advance: DynSig<In>,
+    /// The sequencer's parity (which h buffer is the latest).
+    pub parity: DynSig<In>,
+    /// Cell-memory read address.
+    pub cell_addr: DynSig<Out>,
+    /// Data-memory read address (every bank).
+    pub data_addr: DynSig<Out>,
+    /// The data bank holding the current h.
+    pub lane: DynSig<Out>,
+    /// Nonzero: the current value is an h (else a cell state).
+    pub is_h: DynSig<Out>,
+    _lay: Layout,
+    _s: Widths,
+    _r: Regs,
+}
+
+impl StateReader {
+    /// A reader for a layout.
+    pub fn new(lay: &Layout) -> Self {
+        let s = lay.widths();
+        let mut r = StateReader {
+            clock: Signal::default(),
+            active: DynSig::new(2),
+            advance: DynSig::new(2),
+            parity: DynSig::new(2),
+            cell_addr: DynSig::new(s.cell_addr_bits),
+            data_addr: DynSig::new(s.data_addr_bits),
+            lane: DynSig::new(s.lane_bits),
+            is_h: DynSig::new(2),
+            _lay: lay.clone(),
+            _s: s,
+            _r: Regs::default(),
+        };
+        r._r = r.first();
+        r
+    }
+
+    fn first(&self) -> Regs {
+        Regs {
+            cell: self._lay.layers.first().map_or(0, |l| l.cell_base as i64),
+            ..Regs::default()
+        }
+    }
+
+    fn advance(&self, r: Regs, parity: usize) -> Regs {
+        let lay = &self._lay;
+        let l = r.layer as usize;
+        let hidden = lay.layers.get(l).map_or(0, |x| x.hidden as i64);
+        let lanes = lay.lanes as i64;
+        let mut n = r;
+        if r.unit + 1 < hidden {
+            n.unit = r.unit + 1;
+            if r.is_h {
+                if r.lane + 1 < lanes {
+                    n.lane = r.lane + 1;
+                } else {
+                    n.lane = 0;
+                    n.word = r.word + 1;
+                }
+            } else {
+                n.cell = r.cell + 1;
+            }
+        } else if !r.is_h {
+            n.is_h = true;
+            n.unit = 0;
+            n.lane = 0;
+            n.word = lay.h_read_base(l, parity) as i64;
+        } else {
+            n.layer = r.layer + 1;
+            n.is_h = false;
+            n.unit = 0;
+            n.cell = lay.layers.get(l + 1).map_or(0, |x| x.cell_base as i64);
+        }
+        n
+    }
+}
+
+impl Logic for StateReader {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self._r = if self.active.val().0 == 0 {
+                self.first()
+            } else if self.advance.val().0 != 0 {
+                self.advance(self._r, (self.parity.val().0 & 1) as usize)
+            } else {
+                self._r
+            };
+        }
+        let (r, s) = (self._r, self._s);
+        self.cell_addr.next = DynVal(sext(r.cell, s.cell_addr_bits));
+        self.data_addr.next = DynVal(sext(r.word, s.data_addr_bits));
+        self.lane.next = DynVal(sext(r.lane, s.lane_bits));
+        self.is_h.next = DynVal(i64::from(r.is_h));
+    }
+    fn connect(&mut self) {
+        for o in [
+            &mut self.cell_addr,
+            &mut self.data_addr,
+            &mut self.lane,
+            &mut self.is_h,
+        ] {
+            o.connect();
+        }
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(self.verilog())
+    }
+}
+
+impl StateReader {
+    fn verilog(&self) -> String {
+        let lay = &self._lay;
+        let first = self.first();
+        let mut v = String::new();
+        // Per-layer constants as case tables on the layer counter.
+        let mut hidden = String::new();
+        let mut next_cell = String::new();
+        let mut h_base = String::new();
+        for (l, x) in lay.layers.iter().enumerate() {
+            let _ = writeln!(hidden, "        {l}: hidden = {};", x.hidden);
+            let nc = lay.layers.get(l + 1).map_or(0, |y| y.cell_base);
+            let _ = writeln!(next_cell, "        {l}: next_cell = {nc};");
+            let _ = writeln!(
+                h_base,
+                "        {l}: h_base = parity[0] ? {} : {};",
+                lay.h_read_base(l, 1),
+                lay.h_read_base(l, 0)
+            );
+        }
+        let _ = write!(
+            v,
+            "reg [31:0] layer_r, unit_r, word_r, lane_r, cell_r;
+reg is_h_r;
+reg [31:0] hidden, next_cell, h_base;
+
+initial begin
+    layer_r = 0; unit_r = 0; word_r = 0; lane_r = 0; cell_r = {cell}; is_h_r = 0;
+end
+
+always @(*) begin
+    case (layer_r)
+{hidden}        default: hidden = 0;
+    endcase
+    case (layer_r)
+{next_cell}        default: next_cell = 0;
+    endcase
+    case (layer_r)
+{h_base}        default: h_base = 0;
+    endcase
+end
+
+always @(posedge clock) begin
+    if (active == 0) begin
+        layer_r <= 0; unit_r <= 0; word_r <= 0; lane_r <= 0; cell_r <= {cell}; is_h_r <= 0;
+    end else if (advance != 0) begin
+        if (unit_r + 1 < hidden) begin
+            unit_r <= unit_r + 1;
+            if (is_h_r) begin
+                if (lane_r + 1 < {lanes})
+                    lane_r <= lane_r + 1;
+                else begin
+                    lane_r <= 0; word_r <= word_r + 1;
+                end
+            end else
+                cell_r <= cell_r + 1;
+        end else if (!is_h_r) begin
+            is_h_r <= 1; unit_r <= 0; lane_r <= 0; word_r <= h_base;
+        end else begin
+            layer_r <= layer_r + 1; is_h_r <= 0; unit_r <= 0; cell_r <= next_cell;
+        end
+    end
+end
+
+always @(*) begin
+    cell_addr = cell_r;
+    data_addr = word_r;
+    lane = lane_r;
+    is_h = {{1'b0, is_h_r}};
+end
+",
+            cell = first.cell,
+            lanes = lay.lanes,
+        );
+        v
+    }
+}

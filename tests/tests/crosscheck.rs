@@ -1,0 +1,133 @@
+//! The cross-check's mismatch report: a device that corrupts one word of
+//! one reply (a result or a state read-back) must be caught, and the report
+//! must name the sequence, the frame, the layer, the unit and the signal of
+//! exactly that word, and nothing else.
+
+use lstm_accel_hdl::protocol::RESULT_FIXED_WORDS;
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_hdl::Target;
+use lstm_accel_host::crosscheck::{cross_check, Mismatch};
+use lstm_accel_host::driver::Driver;
+use lstm_accel_model::random::{self, ModelShape};
+use lstm_accel_model::Model;
+use lstm_accel_sim::link::SimLink;
+use lstm_accel_sim::native::NativeDevice;
+use lstm_accel_sim::{Device, Edge};
+
+/// Flips the low bit of word `word` of output packet `packet` (counted from
+/// the device's first packet).
+struct Corrupting<D> {
+    inner: D,
+    packet: usize,
+    word: usize,
+    seen_packets: usize,
+    seen_words: usize,
+}
+
+impl<D: Device> Device for Corrupting<D> {
+    fn cycle(&mut self, input: Option<lstm_accel_sim::StreamWord>, out_ready: bool) -> Edge {
+        let mut e = self.inner.cycle(input, out_ready);
+        if let Some(w) = &mut e.output {
+            if self.seen_packets == self.packet && self.seen_words == self.word {
+                w.data ^= 1;
+            }
+            self.seen_words += 1;
+            if w.last {
+                self.seen_packets += 1;
+                self.seen_words = 0;
+            }
+        }
+        e
+    }
+    fn cycles(&self) -> u64 {
+        self.inner.cycles()
+    }
+    fn engine(&self) -> &'static str {
+        "corrupting"
+    }
+}
+
+fn setup() -> (Model, AcceleratorSpec) {
+    let mut r = random::rng(11);
+    let m = random::model(&mut r, &ModelShape::ternary(5, &[3, 4], 3, 8));
+    let hw = HwConfig {
+        lanes: 2,
+        target: Target::Generic,
+        ..HwConfig::default()
+    };
+    let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
+    (m, spec)
+}
+
+/// Runs two sequences of three frames with state read-back, corrupting one
+/// word of one reply; returns the mismatches.
+fn mismatches(packet: usize, word: usize) -> Vec<Mismatch> {
+    let (m, spec) = setup();
+    let dev = Corrupting {
+        inner: NativeDevice::new(&m, &spec).expect("design"),
+        packet,
+        word,
+        seen_packets: 0,
+        seen_words: 0,
+    };
+    let mut drv = Driver::new(SimLink::new(dev), spec.clone());
+    let mut r = random::rng(3);
+    let seqs: Vec<Vec<Vec<i32>>> = (0..2).map(|_| random::frames(&mut r, &m, 3, 0.3)).collect();
+    let check = cross_check(&mut drv, &m, &spec, &seqs, true, |_| {}).expect("runs");
+    assert!(check.state_read);
+    assert_eq!(check.frames, 6);
+    check.mismatches
+}
+
+#[test]
+fn a_clean_device_has_no_mismatch() {
+    // Packet 99 never comes: nothing is corrupted.
+    assert_eq!(mismatches(99, 0), vec![]);
+}
+
+#[test]
+fn a_wrong_h_is_named_by_sequence_frame_layer_and_unit() {
+    // Replies alternate RESULT, STATE_REPLY per frame, three frames per
+    // sequence: packet 7 is the state after sequence 1's frame 0. Its payload: layer 0 c[0..3], h[0..3], layer 1 c[0..4], h[0..4]; word
+    // 1 + 3 + 3 + 4 + 2 is layer 1's h[2].
+    let got = mismatches(7, 1 + 3 + 3 + 4 + 2);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let m = &got[0];
+    assert_eq!(
+        (m.sequence, m.frame, m.layer, m.unit, m.signal.as_str()),
+        (1, 0, Some(1), Some(2), "h")
+    );
+    assert_eq!((m.expected ^ m.got) & 1, 1);
+    assert_eq!(
+        m.to_string(),
+        format!(
+            "sequence 1 frame 0 layer 1 unit 2 h: reference {}, device {}",
+            m.expected, m.got
+        )
+    );
+}
+
+#[test]
+fn a_wrong_c_and_a_wrong_logit_are_named() {
+    // Packet 3: state after sequence 0 frame 1; word 2 is layer 0's c[1].
+    let got = mismatches(3, 2);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let m = &got[0];
+    assert_eq!(
+        (m.sequence, m.frame, m.layer, m.unit, m.signal.as_str()),
+        (0, 1, Some(0), Some(1), "c")
+    );
+    // Packet 4: result of sequence 0 frame 2; logit 1. A flipped logit may
+    // also flip the class; the logit itself must be named.
+    let got = mismatches(4, 1 + RESULT_FIXED_WORDS + 1);
+    assert!(
+        got.iter().any(
+            |m| (m.sequence, m.frame, m.layer, m.unit, m.signal.as_str())
+                == (0, 2, None, Some(1), "logit")
+        ),
+        "{got:?}"
+    );
+    assert!(got
+        .iter()
+        .all(|m| m.signal == "logit" || m.signal == "class"));
+}
