@@ -1,6 +1,6 @@
 //! The native engine: rust-hdl's simulation of the same [`Accelerator`]
 //! description that generates the Verilog, driven by a plain clock loop
-//! (settle the inputs, sample the handshakes, rising edge, settle, falling
+//! (clock low with the new inputs, settle, sample the handshakes, rising
 //! edge, settle), which is far faster than rust-hdl's thread-based test
 //! bench. Optionally records every signal to a VCD file for GTKWave.
 
@@ -56,6 +56,18 @@ impl NativeDevice {
     }
 }
 
+/// Takes the driven values of the top-level inputs at once. Settling would
+/// do it in its first pass, but only after the top block has already copied
+/// the old values to its children: latching first saves that pass, a sixth
+/// of the engine's time.
+fn latch_inputs(u: &mut Accelerator) {
+    u.clock.update_all();
+    u.s_tdata.update_all();
+    u.s_tvalid.update_all();
+    u.s_tlast.update_all();
+    u.m_tready.update_all();
+}
+
 impl Device for NativeDevice {
     fn cycle(&mut self, input: Option<StreamWord>, out_ready: bool) -> Edge {
         let u = &mut self.uut;
@@ -63,10 +75,15 @@ impl Device for NativeDevice {
             data: 0,
             last: false,
         });
+        // The falling edge of the previous cycle goes with this cycle's
+        // inputs: nothing in the design acts on it, and one settling pass
+        // fewer per cycle is a third of the engine's time.
+        u.clock.next = Clock { clk: false };
         u.s_tdata.next = DynVal(i64::from(w.data as i32));
         u.s_tvalid.next = input.is_some();
         u.s_tlast.next = w.last;
         u.m_tready.next = out_ready;
+        latch_inputs(u);
         settle(u, SETTLE);
         let accepted = input.is_some() && u.s_tready.val();
         let output = (u.m_tvalid.val() && out_ready).then(|| StreamWord {
@@ -77,11 +94,9 @@ impl Device for NativeDevice {
         self.dump(t);
         let u = &mut self.uut;
         u.clock.next = Clock { clk: true };
+        latch_inputs(u);
         settle(u, SETTLE);
         self.dump(t + 5_000);
-        let u = &mut self.uut;
-        u.clock.next = Clock { clk: false };
-        settle(u, SETTLE);
         self.cycles += 1;
         Edge { accepted, output }
     }

@@ -5,6 +5,7 @@
 //! as the native engine, which the spine test proves equal to the reference.
 
 use lstm_accel_hdl::accelerator::verilog;
+use lstm_accel_hdl::protocol::{header, READ_STATE, RESULT, STATE_REPLY};
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_hdl::Target;
@@ -59,7 +60,8 @@ fn spec(m: &Model, lanes: usize) -> AcceleratorSpec {
     AcceleratorSpec::new(m, &hw).expect("spec")
 }
 
-/// The driver's stream for loading `m`, a reset and `frames` frames.
+/// The driver's stream for loading `m`, a reset and `frames` frames, each
+/// followed by a state read-back request.
 fn stream(m: &Model, s: &AcceleratorSpec, frames: usize) -> Vec<StreamWord> {
     let mut d = Driver::new(Recorder::default(), s.clone());
     d.load(m).expect("load");
@@ -67,6 +69,9 @@ fn stream(m: &Model, s: &AcceleratorSpec, frames: usize) -> Vec<StreamWord> {
     let mut r = random::rng(9);
     for (i, f) in random::frames(&mut r, m, frames, 0.3).iter().enumerate() {
         d.send_frame(i, f).expect("frame");
+        d.link_mut()
+            .send(&[header(READ_STATE, 0)])
+            .expect("recorded");
     }
     d.link().0.clone()
 }
@@ -158,8 +163,15 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
         let words = stream(&m, &s, 3);
         let cycles = words.len() as u64 * 2 + 4 * (s.cycles_per_frame() + 200);
         let native = native_outputs(&m, &s, &words, cycles);
-        let results = native.iter().filter(|w| w[2] == 1).count();
-        assert_eq!(results, 3, "three results (seed {seed})");
+        let packets = native.iter().filter(|w| w[2] == 1).count();
+        assert_eq!(packets, 6, "three results, three states (seed {seed})");
+        let headers: Vec<u32> = native
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k == 0 || native[k - 1][2] == 1)
+            .map(|(_, w)| w[1] as u32 >> 24)
+            .collect();
+        assert_eq!(headers, [RESULT, STATE_REPLY].repeat(3), "seed {seed}");
         let v = verilog(&m, &s).expect("verilog");
         let icarus = icarus_values(&format!("{v}\n{}", testbench(&words, cycles)), "tb")
             .expect("icarus runs");
@@ -175,6 +187,24 @@ fn verilator_lints_the_whole_design() {
         let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
         assert!(out.trim().is_empty(), "{out}");
     }
+}
+
+/// The same 2 x 24-cell, 8-lane design at 8-bit and at 16-bit data (every
+/// other width follows from the model): Yosys's LUT count for iCE40 must be
+/// clearly lower at 8 bits.
+#[test]
+fn an_8_bit_design_takes_clearly_fewer_luts_than_a_16_bit_one() {
+    let luts = |width: u32| {
+        let mut r = random::rng(21);
+        let m = random::model(&mut r, &ModelShape::ternary(16, &[24, 24], 10, width));
+        let v = verilog(&m, &spec(&m, 8)).expect("verilog");
+        let st = yosys_synth(&v, "top", Family::Ice40).unwrap_or_else(|e| panic!("{e}"));
+        assert!(st.latches.is_empty());
+        st.luts()
+    };
+    let (l8, l16) = (luts(8), luts(16));
+    println!("iCE40 LUTs: 8-bit {l8}, 16-bit {l16}");
+    assert!(l8 * 4 < l16 * 3, "8-bit {l8} LUTs vs 16-bit {l16}");
 }
 
 #[test]
