@@ -313,6 +313,7 @@ pub fn quantize_model_calibrated(
         input: InputSpec {
             size: f.input_size,
             format: input_format,
+            front_end: None,
         },
         rounding: spec.rounding,
         sigmoid: spec.sigmoid,

@@ -104,6 +104,15 @@ impl Accelerator {
     /// The design for `spec`, with the formats and activation functions of
     /// `model` (the model the spec was derived from; its weights are not used).
     pub fn new(model: &Model, spec: &AcceleratorSpec) -> Result<Self, crate::SpecError> {
+        // The schedule of other gate-unit configurations can be planned, but
+        // the design below would not run in the cycles it predicts.
+        let hw = &spec.hw;
+        if hw.activation_units != 5 || hw.gate_units != 1 {
+            return Err(crate::SpecError::NotGenerated(format!(
+                "activation_units = {}, gate_units = {}",
+                hw.activation_units, hw.gate_units
+            )));
+        }
         let lay = &spec.layout;
         let dp = model.datapath();
         let w = lay.widths();

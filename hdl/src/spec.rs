@@ -73,6 +73,10 @@ pub enum SpecError {
         /// Its encoding.
         encoding: String,
     },
+    /// A hardware configuration the spec can plan but the generator does
+    /// not build yet.
+    #[error("hardware configuration: {0} (the spec plans it; the generated design has one gate unit with five activation evaluators)")]
+    NotGenerated(String),
     /// The design does not fit the target.
     #[error("{what} need {needed} {unit}, {target} has {available}{detail}")]
     DoesNotFit {

@@ -1,5 +1,6 @@
 //! `lstm-accel simulate`: runs the generated design cycle-accurately with
-//! the host driver streaming the model's weights and frames into it, and
+//! the host driver streaming the model's weights and frames (random ones,
+//! or speech through the model's audio front end) into it, and
 //! compares every result with the bit-exact reference (classes, logits, and
 //! the device's measured cycles against the spec's prediction). Exits with
 //! an error when anything differs.
@@ -7,6 +8,7 @@
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use lstm_accel_audio::AudioInput;
 use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
 use lstm_accel_host::driver::Driver;
@@ -49,6 +51,10 @@ pub struct SimulateArgs {
     /// of the values at its limits).
     #[arg(long, default_value_t = 20)]
     pub random: usize,
+    /// Wav files instead of random frames, one sequence each, through the
+    /// model's audio front end (`input.front_end` of the model file).
+    #[arg(long, num_args = 1.., conflicts_with_all = ["random", "sequences"])]
+    pub wav: Vec<PathBuf>,
     /// Sequences, each from a reset.
     #[arg(long, default_value_t = 1)]
     pub sequences: usize,
@@ -92,6 +98,20 @@ pub struct SimulationReport {
     pub seconds: f64,
     /// Simulated cycles per second.
     pub cycles_per_second: f64,
+    /// Per wav file: its frames and the class after its last frame.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub utterances: Vec<Utterance>,
+}
+
+/// The outcome of one wav file.
+#[derive(Serialize)]
+pub struct Utterance {
+    /// The file.
+    pub file: String,
+    /// Frames the front end made of it.
+    pub frames: usize,
+    /// The design's class after the last frame.
+    pub class: Option<u32>,
 }
 
 /// How to run an engine.
@@ -205,6 +225,7 @@ fn drive<D: Device>(
         simulated_cycles,
         seconds,
         cycles_per_second: simulated_cycles as f64 / seconds.max(1e-9),
+        utterances: Vec::new(),
     })
 }
 
@@ -243,10 +264,18 @@ pub fn print_report(r: &SimulationReport) {
 pub fn run(a: &SimulateArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
     let spec = AcceleratorSpec::new(&model, &a.hw.config()?)?;
-    let mut r = random::rng(a.seed);
-    let sequences: Vec<Vec<Vec<i32>>> = (0..a.sequences)
-        .map(|_| random::frames(&mut r, &model, a.random, 0.2))
-        .collect();
+    let sequences: Vec<Vec<Vec<i32>>> = if a.wav.is_empty() {
+        let mut r = random::rng(a.seed);
+        (0..a.sequences)
+            .map(|_| random::frames(&mut r, &model, a.random, 0.2))
+            .collect()
+    } else {
+        let input = AudioInput::new(&model)?;
+        a.wav
+            .iter()
+            .map(|p| input.frames_of_file(p))
+            .collect::<Result<_, _>>()?
+    };
     let stalls = a.stalls.then_some(Stalls {
         input: 0.3,
         output: 0.5,
@@ -263,11 +292,26 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
         read_state: a.read_state,
         progress: !a.json,
     };
-    let rep = simulate(&model, &spec, &sequences, &setup)?;
+    let mut rep = simulate(&model, &spec, &sequences, &setup)?;
+    rep.utterances = a
+        .wav
+        .iter()
+        .zip(&sequences)
+        .zip(&rep.check.classes)
+        .map(|((p, s), c)| Utterance {
+            file: p.display().to_string(),
+            frames: s.len(),
+            class: c.last().copied(),
+        })
+        .collect();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
         print_report(&rep);
+        for u in &rep.utterances {
+            let class = u.class.map_or("-".into(), |c| c.to_string());
+            println!("{}: {} frames, class {class}", u.file, u.frames);
+        }
         if let Some(p) = &a.vcd {
             println!("waveform: {}", p.display());
         }

@@ -317,4 +317,129 @@ fn generate_and_simulate_in_both_engines_with_state_read_back() {
     }
     let wave = std::fs::read_to_string(&vcd).expect("waveform written");
     assert!(wave.contains("$var") && wave.contains("s_tdata"));
+    // A configuration the spec plans but the generator does not build is
+    // refused with what is wrong, and nothing is written.
+    let hw = dir.path().join("hw.json");
+    std::fs::write(
+        &hw,
+        r#"{"lanes": 2, "activation_units": 3, "clock_mhz": 100, "target": "generic"}"#,
+    )
+    .expect("write");
+    let refused = dir.path().join("refused");
+    let out = cli(&[
+        "generate",
+        "--model",
+        m,
+        "--hw",
+        hw.to_str().expect("utf-8"),
+        "--out",
+        refused.to_str().expect("utf-8"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("activation_units = 3"), "{err}");
+    assert!(!refused.exists());
+}
+
+#[test]
+fn simulate_runs_wav_files_through_the_models_front_end() {
+    use lstm_accel_audio::AudioInput;
+    use lstm_accel_model::frontend::FrontEnd;
+    use lstm_accel_model::reference::Reference;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut fe = FrontEnd::speech_8k(Some(13));
+    // Rough MFCC statistics of speech-level signals, so the features use
+    // the input format's range.
+    fe.mean = vec![-20.0; 13];
+    fe.std = vec![8.0; 13];
+    let mut r = random::rng(8);
+    let mut model = random::model(&mut r, &ModelShape::ternary(13, &[8, 6], 5, 10));
+    model.input.front_end = Some(fe);
+    let mp = dir.path().join("m.json");
+    model.save(&mp).expect("save");
+    // Two recordings: a falling chirp at 16 kHz (resampled), a two-tone at 8 kHz.
+    let write = |name: &str, rate: u32, f: &dyn Fn(f32) -> f32, seconds: f32| {
+        let p = dir.path().join(name);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&p, spec).expect("create");
+        for i in 0..(rate as f32 * seconds) as usize {
+            let v = f(i as f32 / rate as f32);
+            w.write_sample((v * 20000.0) as i16).expect("write");
+        }
+        w.finalize().expect("finalize");
+        p
+    };
+    let tau = std::f32::consts::TAU;
+    let chirp = write(
+        "chirp.wav",
+        16000,
+        &|t| (tau * (1500.0 - 800.0 * t) * t).sin(),
+        0.6,
+    );
+    let tones = write(
+        "tones.wav",
+        8000,
+        &|t| 0.5 * (tau * 300.0 * t).sin() + 0.3 * (tau * 2100.0 * t).sin(),
+        0.4,
+    );
+    // What the reference says after each file's last frame.
+    let input = AudioInput::new(&model).expect("front end");
+    let expect: Vec<(usize, u64)> = [&chirp, &tones]
+        .iter()
+        .map(|p| {
+            let frames = input.frames_of_file(p).expect("frames");
+            let mut reference = Reference::new(&model).expect("reference");
+            let mut class = 0;
+            for f in &frames {
+                class = reference.step(f).expect("step");
+            }
+            (frames.len(), class as u64)
+        })
+        .collect();
+    assert_eq!(expect.iter().map(|e| e.0).collect::<Vec<_>>(), [58, 38]);
+    let cache = dir.path().join("cache");
+    for backend in ["native", "verilator"] {
+        let v = json(&[
+            "simulate",
+            "--model",
+            mp.to_str().expect("utf-8"),
+            "--lanes",
+            "4",
+            "--backend",
+            backend,
+            "--verilator-cache",
+            cache.to_str().expect("utf-8"),
+            "--read-state",
+            "--json",
+            "--wav",
+            chirp.to_str().expect("utf-8"),
+            tones.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(v["mismatches"].as_array().expect("list").len(), 0);
+        assert_eq!(v["frames"], 96);
+        let u = v["utterances"].as_array().expect("utterances");
+        for (i, (frames, class)) in expect.iter().enumerate() {
+            assert_eq!(u[i]["frames"].as_u64(), Some(*frames as u64));
+            assert_eq!(u[i]["class"].as_u64(), Some(*class), "{backend}");
+        }
+    }
+    // A model without a front end cannot take audio, and says so.
+    let plain = dir.path().join("plain.json");
+    let mut p = model.clone();
+    p.input.front_end = None;
+    p.save(&plain).expect("save");
+    let out = cli(&[
+        "simulate",
+        "--model",
+        plain.to_str().expect("utf-8"),
+        "--wav",
+        chirp.to_str().expect("utf-8"),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no audio front end"));
 }

@@ -13,6 +13,7 @@ pub mod encoding;
 pub mod error;
 pub mod fixed;
 pub mod float;
+pub mod frontend;
 pub mod import;
 pub mod io;
 pub mod model;

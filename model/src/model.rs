@@ -36,12 +36,24 @@ pub const CELL_WIDTHS: (u32, u32) = (4, 24);
 pub const WIDE_WIDTHS: (u32, u32) = (2, 32);
 
 /// The model's input: `size` features quantized into `format`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputSpec {
     /// Features per frame.
     pub size: usize,
     /// Format of the quantized features (rounding point Input).
     pub format: Format,
+    /// How features are computed from speech, when the model takes audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front_end: Option<crate::frontend::FrontEnd>,
+}
+
+/// Float features quantised into an input format (the rounding point
+/// Input: round, then saturate), as raw values.
+pub fn quantize_features(format: Format, rounding: Rounding, features: &[f32]) -> Vec<i32> {
+    features
+        .iter()
+        .map(|&v| format.quantize(f64::from(v), rounding) as i32)
+        .collect()
 }
 
 /// A bias vector stored in its own format.
@@ -196,7 +208,7 @@ impl Head {
 }
 
 /// A complete quantized model.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     /// Free-form name.
     pub name: String,
@@ -426,6 +438,9 @@ impl Model {
         check_format("input.format", self.input.format, DATA_WIDTHS)?;
         if self.input.size == 0 {
             return Err(ModelError::invalid("input.size", "must be at least 1"));
+        }
+        if let Some(f) = &self.input.front_end {
+            f.validate(self.input.size)?;
         }
         if self.layers.is_empty() {
             return Err(ModelError::invalid(

@@ -376,6 +376,7 @@ pub fn model(r: &mut impl Rng, shape: &ModelShape) -> Model {
         input: InputSpec {
             size: shape.input,
             format: input_fmt,
+            front_end: None,
         },
         rounding: *Rounding::ALL.choose(r).unwrap_or(&Rounding::HalfUp),
         sigmoid: *approx.choose(r).unwrap_or(&Approx::Pwl),

@@ -249,10 +249,7 @@ impl Reference {
     /// Input quantization (rounding point Input): float features to raw
     /// values of the model's input format.
     pub fn quantize_frame(&self, frame: &[f32]) -> Vec<i32> {
-        frame
-            .iter()
-            .map(|&v| self.input.quantize(f64::from(v), self.rounding) as i32)
-            .collect()
+        crate::model::quantize_features(self.input, self.rounding, frame)
     }
 
     /// Zeroes every layer's c and h.

@@ -1,0 +1,177 @@
+//! Log-mel and MFCC features (rustfft for the spectra). For a recording at
+//! the front end's rate: pre-emphasis `y[n] = x[n] - a x[n-1]`; frames of
+//! `window` samples every `hop` (a recording shorter than a window is
+//! zero-padded to one); a periodic Hann window; the power spectrum
+//! `|X_k|^2`, k = 0..=fft/2, of the zero-padded frame; `mel_bands`
+//! triangular filters on the HTK mel scale (`2595 log10(1 + f/700)`), their
+//! centres evenly spaced in mel between `f_min` and `f_max`, each rising
+//! from its left neighbour's centre to its own and falling to its right
+//! neighbour's, weighting every bin by its exact frequency; the natural log
+//! of each band's energy (floored at 1e-10); and for MFCC the first
+//! coefficients of the orthonormal DCT-II of the log energies.
+
+use lstm_accel_model::frontend::FrontEnd;
+use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
+use std::f32::consts::PI;
+use std::sync::Arc;
+
+/// Log energies below this are clamped (silence).
+const ENERGY_FLOOR: f32 = 1e-10;
+
+/// Mel value of a frequency in Hz (HTK).
+pub fn hz_to_mel(f: f32) -> f32 {
+    2595.0 * (1.0 + f / 700.0).log10()
+}
+
+/// Frequency in Hz of a mel value (HTK).
+pub fn mel_to_hz(m: f32) -> f32 {
+    700.0 * (10f32.powf(m / 2595.0) - 1.0)
+}
+
+/// The feature computation of one front end, with its window, filters,
+/// DCT and FFT plan prepared once.
+pub struct FeatureExtractor {
+    fe: FrontEnd,
+    window: Vec<f32>,
+    /// Per band: (first bin, weights of consecutive bins).
+    filters: Vec<(usize, Vec<f32>)>,
+    /// `mfcc x mel_bands`, row-major (empty for log-mel).
+    dct: Vec<f32>,
+    fft: Arc<dyn Fft<f32>>,
+}
+
+impl FeatureExtractor {
+    /// Prepares `fe` (which the caller has validated).
+    pub fn new(fe: &FrontEnd) -> Self {
+        let w = fe.window_samples();
+        let window = (0..w)
+            .map(|n| 0.5 - 0.5 * (2.0 * PI * n as f32 / w as f32).cos())
+            .collect();
+        let bins = fe.fft_size / 2 + 1;
+        let bin_hz = fe.sample_rate as f32 / fe.fft_size as f32;
+        let (m_lo, m_hi) = (hz_to_mel(fe.f_min), hz_to_mel(fe.f_max));
+        let edges: Vec<f32> = (0..fe.mel_bands + 2)
+            .map(|i| mel_to_hz(m_lo + (m_hi - m_lo) * i as f32 / (fe.mel_bands + 1) as f32))
+            .collect();
+        let filters = (0..fe.mel_bands)
+            .map(|b| {
+                let (lo, mid, hi) = (edges[b], edges[b + 1], edges[b + 2]);
+                let weights: Vec<(usize, f32)> = (0..bins)
+                    .filter_map(|k| {
+                        let f = k as f32 * bin_hz;
+                        let wgt = if f > lo && f <= mid {
+                            (f - lo) / (mid - lo)
+                        } else if f > mid && f < hi {
+                            (hi - f) / (hi - mid)
+                        } else {
+                            0.0
+                        };
+                        (wgt > 0.0).then_some((k, wgt))
+                    })
+                    .collect();
+                let first = weights.first().map_or(0, |&(k, _)| k);
+                (first, weights.into_iter().map(|(_, w)| w).collect())
+            })
+            .collect();
+        let dct = match fe.mfcc {
+            None => Vec::new(),
+            Some(c) => {
+                let n = fe.mel_bands as f32;
+                (0..c)
+                    .flat_map(|k| {
+                        let scale = if k == 0 {
+                            (1.0 / n).sqrt()
+                        } else {
+                            (2.0 / n).sqrt()
+                        };
+                        (0..fe.mel_bands).map(move |i| {
+                            scale * (PI * k as f32 * (2.0 * i as f32 + 1.0) / (2.0 * n)).cos()
+                        })
+                    })
+                    .collect()
+            }
+        };
+        FeatureExtractor {
+            fe: fe.clone(),
+            window,
+            filters,
+            dct,
+            fft: FftPlanner::new().plan_fft_forward(fe.fft_size),
+        }
+    }
+
+    /// The front end.
+    pub fn front_end(&self) -> &FrontEnd {
+        &self.fe
+    }
+
+    /// Log-mel energies of every frame of `samples` (at the front end's
+    /// rate), before the DCT and normalisation.
+    pub fn log_mel(&self, samples: &[f32]) -> Vec<Vec<f32>> {
+        let fe = &self.fe;
+        let (w, hop) = (fe.window_samples(), fe.hop_samples());
+        let mut x: Vec<f32> = Vec::with_capacity(samples.len().max(w));
+        let mut prev = 0.0;
+        for &s in samples {
+            x.push(s - fe.pre_emphasis * prev);
+            prev = s;
+        }
+        x.resize(x.len().max(w), 0.0);
+        let frames = fe.frames(samples.len());
+        let mut buf = vec![Complex::new(0.0f32, 0.0); fe.fft_size];
+        let mut power = vec![0.0f32; fe.fft_size / 2 + 1];
+        (0..frames)
+            .map(|t| {
+                let start = t * hop;
+                for (i, c) in buf.iter_mut().enumerate() {
+                    let v = if i < w {
+                        x[start + i] * self.window[i]
+                    } else {
+                        0.0
+                    };
+                    *c = Complex::new(v, 0.0);
+                }
+                self.fft.process(&mut buf);
+                for (p, c) in power.iter_mut().zip(&buf) {
+                    *p = c.norm_sqr();
+                }
+                self.filters
+                    .iter()
+                    .map(|(first, wts)| {
+                        let e: f32 = wts.iter().zip(&power[*first..]).map(|(a, b)| a * b).sum();
+                        e.max(ENERGY_FLOOR).ln()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The front end's features (log-mel, or MFCC), before normalisation.
+    pub fn raw(&self, samples: &[f32]) -> Vec<Vec<f32>> {
+        let mels = self.log_mel(samples);
+        if self.dct.is_empty() {
+            return mels;
+        }
+        let n = self.fe.mel_bands;
+        mels.iter()
+            .map(|m| {
+                self.dct
+                    .chunks_exact(n)
+                    .map(|row| row.iter().zip(m).map(|(a, b)| a * b).sum())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The features, normalised: `(v - mean) / std` per feature.
+    pub fn normalised(&self, samples: &[f32]) -> Vec<Vec<f32>> {
+        let mut v = self.raw(samples);
+        for f in &mut v {
+            for ((x, m), s) in f.iter_mut().zip(&self.fe.mean).zip(&self.fe.std) {
+                *x = (*x - m) / s;
+            }
+        }
+        v
+    }
+}

@@ -1,0 +1,183 @@
+//! The audio front end a model was trained with, as part of the model: how
+//! speech becomes the model's input frames. The `lstm-accel-audio` crate
+//! implements it (one implementation for training, evaluation and the host
+//! driver); this module only describes it, so that a model file says exactly
+//! which features its inputs are.
+//!
+//! The chain: the recording is resampled to `sample_rate`, pre-emphasised
+//! (`y[n] = x[n] - pre_emphasis * x[n-1]`), cut into windows of `window_ms`
+//! every `hop_ms`, Hann-windowed and zero-padded to `fft_size`, turned into
+//! a power spectrum, pooled by `mel_bands` triangular filters on the HTK mel
+//! scale between `f_min` and `f_max`, and log-compressed; with `mfcc` the
+//! first `mfcc` coefficients of an orthonormal DCT-II of the log-mel
+//! energies are kept. Each feature is then normalised, `(v - mean) / std`,
+//! and quantised into the model's input format (rounding point Input).
+
+use crate::error::{ModelError, Result};
+use serde::{Deserialize, Serialize};
+
+/// The front end's parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrontEnd {
+    /// Sample rate the features are computed at, in Hz.
+    pub sample_rate: u32,
+    /// Window length in milliseconds.
+    pub window_ms: f32,
+    /// Window step in milliseconds.
+    pub hop_ms: f32,
+    /// FFT length in samples (a power of two at least the window length).
+    pub fft_size: usize,
+    /// Pre-emphasis coefficient (0 disables it).
+    pub pre_emphasis: f32,
+    /// Mel filters.
+    pub mel_bands: usize,
+    /// Lowest filter edge in Hz.
+    pub f_min: f32,
+    /// Highest filter edge in Hz (at most half the sample rate).
+    pub f_max: f32,
+    /// Keep this many cepstral coefficients (MFCC); `None`: log-mel energies.
+    #[serde(default)]
+    pub mfcc: Option<usize>,
+    /// Per-feature mean subtracted before quantisation.
+    pub mean: Vec<f32>,
+    /// Per-feature standard deviation divided by before quantisation.
+    pub std: Vec<f32>,
+}
+
+impl FrontEnd {
+    /// 8 kHz speech, 25 ms windows every 10 ms, 256-point FFT, 40 mel bands
+    /// from 20 Hz to 4 kHz, `mfcc` coefficients (or log-mel with `None`),
+    /// no normalisation (mean 0, std 1).
+    pub fn speech_8k(mfcc: Option<usize>) -> Self {
+        let mut f = FrontEnd {
+            sample_rate: 8000,
+            window_ms: 25.0,
+            hop_ms: 10.0,
+            fft_size: 256,
+            pre_emphasis: 0.97,
+            mel_bands: 40,
+            f_min: 20.0,
+            f_max: 4000.0,
+            mfcc,
+            mean: Vec::new(),
+            std: Vec::new(),
+        };
+        f.mean = vec![0.0; f.features()];
+        f.std = vec![1.0; f.features()];
+        f
+    }
+
+    /// Features per frame.
+    pub fn features(&self) -> usize {
+        self.mfcc.unwrap_or(self.mel_bands)
+    }
+
+    /// Window length in samples.
+    pub fn window_samples(&self) -> usize {
+        (self.window_ms * self.sample_rate as f32 / 1000.0).round() as usize
+    }
+
+    /// Window step in samples.
+    pub fn hop_samples(&self) -> usize {
+        (self.hop_ms * self.sample_rate as f32 / 1000.0).round() as usize
+    }
+
+    /// Frames of a recording of `samples` samples (at `sample_rate`): one
+    /// per full window, and one (zero-padded) for a recording shorter than a
+    /// window.
+    pub fn frames(&self, samples: usize) -> usize {
+        let (w, h) = (self.window_samples(), self.hop_samples());
+        if samples <= w {
+            1
+        } else {
+            1 + (samples - w) / h
+        }
+    }
+
+    /// Checks every parameter; `input_size` is the model's features per
+    /// frame. Errors name the field (`input.front_end.<field>`).
+    pub fn validate(&self, input_size: usize) -> Result<()> {
+        let bad = |field: &str, msg: String| {
+            Err(ModelError::invalid(format!("input.front_end.{field}"), msg))
+        };
+        if !(1000..=192_000).contains(&self.sample_rate) {
+            return bad(
+                "sample_rate",
+                format!("{} Hz, allowed 1000..=192000", self.sample_rate),
+            );
+        }
+        if !(self.window_ms > 0.0 && self.hop_ms > 0.0) {
+            return bad("window_ms", "window and hop must be positive".into());
+        }
+        let w = self.window_samples();
+        if w < 2 || self.hop_samples() < 1 {
+            return bad(
+                "window_ms",
+                format!("{w} samples per window at {} Hz", self.sample_rate),
+            );
+        }
+        if !self.fft_size.is_power_of_two() || self.fft_size < w {
+            return bad(
+                "fft_size",
+                format!(
+                    "{} must be a power of two of at least the window's {w} samples",
+                    self.fft_size
+                ),
+            );
+        }
+        if !(0.0..1.0).contains(&self.pre_emphasis) {
+            return bad(
+                "pre_emphasis",
+                format!("{}, allowed 0..1", self.pre_emphasis),
+            );
+        }
+        let nyquist = self.sample_rate as f32 / 2.0;
+        if !(self.f_min >= 0.0 && self.f_min < self.f_max && self.f_max <= nyquist) {
+            return bad(
+                "f_max",
+                format!(
+                    "filters from {} Hz to {} Hz; need 0 <= f_min < f_max <= {nyquist} Hz",
+                    self.f_min, self.f_max
+                ),
+            );
+        }
+        if self.mel_bands < 1 || self.mel_bands > self.fft_size / 2 {
+            return bad(
+                "mel_bands",
+                format!("{}, allowed 1..={}", self.mel_bands, self.fft_size / 2),
+            );
+        }
+        if let Some(c) = self.mfcc {
+            if c < 1 || c > self.mel_bands {
+                return bad("mfcc", format!("{c}, allowed 1..={}", self.mel_bands));
+            }
+        }
+        let n = self.features();
+        if n != input_size {
+            return bad(
+                "mfcc",
+                format!("the front end makes {n} features, the model takes {input_size}"),
+            );
+        }
+        if self.mean.len() != n || self.std.len() != n {
+            return bad(
+                "mean",
+                format!(
+                    "{} means and {} deviations for {n} features",
+                    self.mean.len(),
+                    self.std.len()
+                ),
+            );
+        }
+        if let Some(i) = self.std.iter().position(|&s| !(s.is_finite() && s > 0.0)) {
+            return bad(
+                "std",
+                format!("entry {i} is {}, must be positive", self.std[i]),
+            );
+        }
+        if let Some(i) = self.mean.iter().position(|m| !m.is_finite()) {
+            return bad("mean", format!("entry {i} is not finite"));
+        }
+        Ok(())
+    }
+}
