@@ -22,6 +22,7 @@ pub mod select;
 pub mod sequencer;
 pub mod shift_add_lane;
 pub mod state_reader;
+pub mod toeplitz_conv;
 pub mod unpack;
 
 /// The value of a dynamic signal as an unsigned bit pattern of `bits` bits.
