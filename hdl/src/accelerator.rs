@@ -11,6 +11,10 @@
 //!                      └─ logits → logit memory, arg-max → class
 //! ```
 //!
+//! A LightRNN head has a second head phase (its column logits, with their
+//! own rounding point) and a decoder that reads the class from the class
+//! table after a row arg-max and a column arg-max.
+//!
 //! For `READ_STATE` the state reader takes over the read ports of the cell
 //! and data memories and walks every layer's c and h out through the
 //! controller.
@@ -27,6 +31,7 @@ use crate::blocks::collector::Collector;
 use crate::blocks::controller::Controller;
 use crate::blocks::delay_line::DelayLine;
 use crate::blocks::gate_unit::{GateFunctions, GateUnit};
+use crate::blocks::lightrnn_decoder::{LightRnnDecoder, LightRnnShape};
 use crate::blocks::mac_array::{MacArray, MacShape};
 use crate::blocks::ram::Ram;
 use crate::blocks::requantizer::Requantizer;
@@ -89,6 +94,8 @@ pub struct Accelerator {
     h_word: DelayLine,
     h_lane: DelayLine,
     argmax: ArgMax,
+    lightrnn: Vec<LightRnnDecoder>,
+    class_table: Vec<Ram>,
     reader: StateReader,
     cell_raddr: Select,
     data_raddr: Select,
@@ -98,6 +105,7 @@ pub struct Accelerator {
     _layers: usize,
     _phases: usize,
     _shifts: usize,
+    _light: usize,
 }
 
 impl Accelerator {
@@ -145,6 +153,15 @@ impl Accelerator {
             lay.head.logits,
             model.rounding,
         ));
+        if let Some(l) = &lay.head.light_rnn {
+            rounding.push(Requantizer::new(
+                acc,
+                l.acc_frac,
+                lay.head.logits,
+                model.rounding,
+            ));
+        }
+        let phases = rounding.len();
         let mac_latency = MacArray::latency(lay.lanes);
         Ok(Accelerator {
             clock: Signal::default(),
@@ -183,7 +200,7 @@ impl Accelerator {
             bias_add: BiasAdd::new(acc, lay.bias_width as usize, w.shift_bits),
             done_delay: DelayLine::new(2, 2),
             rounding,
-            preact: Select::new(nl + 1, w.value_width, w.phase_bits),
+            preact: Select::new(phases, w.value_width, w.phase_bits),
             collector: Collector::new(lay),
             gates,
             c_select: Select::new(nl, lay.cell_width as usize, w.phase_bits),
@@ -193,7 +210,29 @@ impl Accelerator {
             h_we: DelayLine::new(2, GateUnit::LATENCY),
             h_word: DelayLine::new(w.data_addr_bits, GateUnit::LATENCY),
             h_lane: DelayLine::new(w.lane_bits, GateUnit::LATENCY),
-            argmax: ArgMax::new(lay.head.logits.width as usize, lay.head.rows),
+            argmax: ArgMax::new(lay.head.logits.width as usize, lay.head.first_rows()),
+            lightrnn: lay
+                .head
+                .light_rnn
+                .iter()
+                .map(|l| {
+                    LightRnnDecoder::new(LightRnnShape {
+                        rows: l.rows,
+                        cols: l.cols,
+                        logit_width: lay.head.logits.width as usize,
+                        row_bits: w.logit_addr_bits,
+                        best_bits: Ram::address_width(l.rows),
+                        table_addr_bits: w.table_addr_bits,
+                        class_width: l.class_width as usize,
+                    })
+                })
+                .collect(),
+            class_table: lay
+                .head
+                .light_rnn
+                .iter()
+                .map(|l| Ram::new(l.rows * l.cols, l.class_width as usize))
+                .collect(),
             reader: StateReader::new(lay),
             cell_raddr: Select::new(2, w.cell_addr_bits, 2),
             data_raddr: Select::new(2, w.data_addr_bits, 2),
@@ -201,8 +240,9 @@ impl Accelerator {
             _banks: lay.weight_banks,
             _lanes: lay.lanes,
             _layers: nl,
-            _phases: nl + 1,
+            _phases: phases,
             _shifts: usize::from(lay.row_shifts),
+            _light: usize::from(lay.head.light_rnn.is_some()),
         })
     }
 
@@ -353,6 +393,23 @@ impl Logic for Accelerator {
         self.argmax.value.next = self.collector.logit.val();
         self.argmax.valid.next = self.collector.logit_valid.val();
         self.argmax.first.next = self.collector.logit_first.val();
+        // A LightRNN head: the arg-max sees the row logits only, the decoder
+        // turns its row into a class through the class table.
+        for i in 0..self._light {
+            self.lightrnn[i].clock.next = self.clock.val();
+            self.lightrnn[i].logit.next = self.collector.logit.val();
+            self.lightrnn[i].valid.next = self.collector.logit_valid.val();
+            self.lightrnn[i].row.next = self.collector.logit_row.val();
+            self.lightrnn[i].best_row.next = self.argmax.index.val();
+            self.lightrnn[i].table_data.next = self.class_table[i].read_data.val();
+            self.class_table[i].clock.next = self.clock.val();
+            self.class_table[i].read_address.next = self.lightrnn[i].table_addr.val();
+            self.class_table[i].write_enable.next = self.ctl.table_we[i].val();
+            self.class_table[i].write_address.next = self.ctl.load_addr.val();
+            self.class_table[i].write_data.next = self.ctl.load_data.val();
+            self.argmax.valid.next = self.lightrnn[i].row_valid.val();
+            self.seq.argmax.next = self.lightrnn[i].decoded.val();
+        }
         // State read-out: the reader owns the read ports while it runs.
         self.reader.active.next = self.ctl.reading.val();
         self.reader.advance.next = self.ctl.sr_next.val();

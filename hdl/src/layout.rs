@@ -14,7 +14,10 @@
 //!   layer two h buffers (the recurrence reads h(t-1) from one while h(t) is
 //!   written to the other; they swap every frame).
 //! - Bias and row-shift memories: one entry per row in program order (gate
-//!   rows cell-major, gates i f g o, then the head's rows).
+//!   rows cell-major, gates i f g o, then the head's rows; a LightRNN head's
+//!   row logits, then its column logits).
+//! - Class table (LightRNN heads only): the `rows x cols` table of classes,
+//!   row-major, -1 for an empty cell.
 //! - Alignments: the left shift that brings a product term or a bias to the
 //!   fraction of the exact sum it joins; the word shift is the matrix's
 //!   alignment plus the row's own power-of-two scale.
@@ -53,10 +56,28 @@ pub struct LayerLayout {
     pub preact: Format,
 }
 
-/// The head's constants.
+/// The column part of a LightRNN head: its logits follow the row logits,
+/// computed from the same features with their own alignments and fraction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LightRnnLayout {
+    /// Table rows (row logits, the first ones of the head).
+    pub rows: usize,
+    /// Table columns (column logits, after the row logits).
+    pub cols: usize,
+    /// Left shift of the column products.
+    pub align: u32,
+    /// Left shift of the column bias.
+    pub align_bias: u32,
+    /// Fraction of the exact column-logit sum.
+    pub acc_frac: i32,
+    /// Bits of a table entry (a class or -1, signed).
+    pub class_width: u32,
+}
+
+/// The head's constants (of its row part for a LightRNN head).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeadLayout {
-    /// Logits.
+    /// Logits (row and column logits for a LightRNN head).
     pub rows: usize,
     /// Data words of the feature vector.
     pub words: usize,
@@ -70,6 +91,17 @@ pub struct HeadLayout {
     pub acc_frac: i32,
     /// Logit format.
     pub logits: Format,
+    /// The column part and class table of a LightRNN head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light_rnn: Option<LightRnnLayout>,
+}
+
+impl HeadLayout {
+    /// Logits of the first head phase: all of a dense head's, a LightRNN
+    /// head's row logits.
+    pub fn first_rows(&self) -> usize {
+        self.light_rnn.as_ref().map_or(self.rows, |l| l.rows)
+    }
 }
 
 /// Banks, regions and constants.
@@ -172,15 +204,18 @@ pub struct Widths {
     pub cell_addr_bits: usize,
     /// A logit-memory address.
     pub logit_addr_bits: usize,
-    /// The load address (weights, biases, row shifts).
+    /// A class-table address (LightRNN heads).
+    pub table_addr_bits: usize,
+    /// The load address (weights, biases, row shifts, class table).
     pub load_addr_bits: usize,
     /// A lane index.
     pub lane_bits: usize,
     /// A MAC or bias shift (the widest alignment plus the widest row shift).
     pub shift_bits: usize,
-    /// The phase index (a layer, or the head).
+    /// The phase index (a layer, the head, a LightRNN head's columns).
     pub phase_bits: usize,
-    /// The class (the arg-max's index over the logits).
+    /// The class (the arg-max's index over the logits, or a LightRNN
+    /// table entry, signed).
     pub class_bits: usize,
     /// The widest pre-activation or logit.
     pub value_width: usize,
@@ -200,22 +235,34 @@ impl Layout {
             .iter()
             .flat_map(|l| [l.align_x, l.align_h, l.align_bias])
             .chain([self.head.align, self.head.align_bias])
+            .chain(
+                self.head
+                    .light_rnn
+                    .iter()
+                    .flat_map(|l| [l.align, l.align_bias]),
+            )
             .map(u64::from)
             .max()
             .unwrap_or(0)
             + max_row_shift;
         let (weight_addr_bits, row_addr_bits) = (aw(self.weight_words), aw(self.rows));
+        let table_addr_bits = aw(self.head.light_rnn.as_ref().map_or(1, |l| l.rows * l.cols));
         Widths {
             weight_addr_bits,
             data_addr_bits: aw(self.data_words),
             row_addr_bits,
             cell_addr_bits: aw(self.cells),
             logit_addr_bits: aw(self.head.rows),
-            load_addr_bits: weight_addr_bits.max(row_addr_bits),
+            table_addr_bits,
+            load_addr_bits: weight_addr_bits.max(row_addr_bits).max(table_addr_bits),
             lane_bits: aw(self.lanes),
             shift_bits: (64 - max_shift.leading_zeros()) as usize + 1,
-            phase_bits: aw(self.layers.len() + 1),
-            class_bits: aw(self.head.rows),
+            // Layers, the head, a LightRNN head's column part.
+            phase_bits: aw(self.layers.len() + 2),
+            class_bits: match &self.head.light_rnn {
+                Some(l) => l.class_width as usize,
+                None => aw(self.head.rows),
+            },
             value_width: self
                 .layers
                 .iter()

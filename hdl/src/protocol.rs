@@ -12,7 +12,8 @@
 //! - `STATUS` (no payload): the device answers with a status packet.
 //! - `READ_STATE` (no payload): the device answers with its recurrent state,
 //!   the values the next frame starts from.
-//! - `LOAD_WEIGHTS`, `LOAD_BIASES`, `LOAD_ROW_SHIFTS`: a whole memory, from
+//! - `LOAD_WEIGHTS`, `LOAD_BIASES`, `LOAD_ROW_SHIFTS`, `LOAD_CLASS_TABLE` (a
+//!   LightRNN head's table, row-major, -1 for an empty cell): a whole memory, from
 //!   address 0 (weights bank-minor, see [`crate::layout`]); values in the
 //!   low bits of each word. The declared length must be the memory's.
 //! - `FRAME`: one input value per word (the input format's raw value,
@@ -24,7 +25,7 @@
 //! - `STATUS_REPLY`: frames run, packets with an unknown opcode, packets of
 //!   the wrong length, frames refused because a memory was not (completely)
 //!   loaded, the mask of loaded memories (bit 0 weights, 1 biases, 2 row
-//!   shifts), and the design's layout signature.
+//!   shifts, 3 class table), and the design's layout signature.
 //! - `STATE_REPLY`: layer by layer, every cell state c then every output h
 //!   (raw, sign-extended); [`state_words`] words.
 //!
@@ -47,6 +48,8 @@ pub const LOAD_WEIGHTS: u32 = 0x10;
 pub const LOAD_BIASES: u32 = 0x11;
 /// Load the row-shift memory.
 pub const LOAD_ROW_SHIFTS: u32 = 0x12;
+/// Load a LightRNN head's class table.
+pub const LOAD_CLASS_TABLE: u32 = 0x13;
 /// Run one frame.
 pub const FRAME: u32 = 0x20;
 /// A frame's result.
@@ -67,6 +70,8 @@ pub const LOADED_WEIGHTS: u32 = 1;
 pub const LOADED_BIASES: u32 = 2;
 /// Row shifts loaded.
 pub const LOADED_ROW_SHIFTS: u32 = 4;
+/// Class table loaded.
+pub const LOADED_CLASS_TABLE: u32 = 8;
 
 /// A header word.
 pub fn header(opcode: u32, payload_words: usize) -> u32 {
@@ -80,7 +85,14 @@ pub fn parse_header(word: u32) -> (u32, usize) {
 
 /// The loaded mask a design needs before it runs frames.
 pub fn loaded_mask(lay: &Layout) -> u32 {
-    LOADED_WEIGHTS | LOADED_BIASES | if lay.row_shifts { LOADED_ROW_SHIFTS } else { 0 }
+    LOADED_WEIGHTS
+        | LOADED_BIASES
+        | if lay.row_shifts { LOADED_ROW_SHIFTS } else { 0 }
+        | if lay.head.light_rnn.is_some() {
+            LOADED_CLASS_TABLE
+        } else {
+            0
+        }
 }
 
 /// Words of a state payload: a c and an h per cell of every layer.

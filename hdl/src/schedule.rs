@@ -49,12 +49,15 @@ pub enum Op {
         /// Projection row.
         row: usize,
     },
-    /// Row `row` of the head's logits.
+    /// Row `row` of the head's logits (a LightRNN head's row logits, then
+    /// its column logits).
     HeadRow {
         /// Logit index.
         row: usize,
     },
-    /// The arg-max over the logits.
+    /// The arg-max over the logits (a LightRNN head: the row arg-max, the
+    /// column arg-max over the row's occupied cells, the class from the
+    /// table).
     Decode,
 }
 
@@ -106,6 +109,10 @@ pub struct Pipeline {
     /// Cycles from the last logit to the class: the arg-max register, then
     /// the sequencer latching the class.
     pub decode_latency: u64,
+    /// Extra cycles a LightRNN head's decode takes: the class-table read
+    /// that checks the last column's cell, and the read of the class.
+    #[serde(default)]
+    pub table_latency: u64,
 }
 
 impl Pipeline {
@@ -123,6 +130,8 @@ impl Pipeline {
             cell_latency: cell,
             phase_switch: 1,
             decode_latency: 2,
+            // The decoder's cycles beyond the dense arg-max's one.
+            table_latency: crate::blocks::lightrnn_decoder::LightRnnDecoder::LATENCY as u64 - 1,
         }
     }
 }
@@ -151,9 +160,13 @@ pub struct Schedule {
 }
 
 /// Builds the dependency graph of a frame and list-schedules it.
+///
+/// `head_parts` are the head's phases: one (a dense head's logits) or two (a
+/// LightRNN head's row logits, then, once they are all out, its column
+/// logits).
 pub fn schedule(
     layers: &[LayerShape],
-    head_rows: usize,
+    head_parts: &[usize],
     head_words: u64,
     gate_units: usize,
     p: Pipeline,
@@ -204,17 +217,28 @@ pub fn schedule(
             None => cells,
         };
     }
-    let head: Vec<NodeIndex> = (0..head_rows)
-        .map(|row| {
-            let n = g.add_node((Op::HeadRow { row }, Unit::MacArray, head_words));
-            for &d in &prev_layer_done {
-                g.add_edge(d, n, ());
-            }
-            n
-        })
-        .collect();
-    let decode = g.add_node((Op::Decode, Unit::Decoder, p.decode_latency));
-    for h in head {
+    let mut first_row = 0;
+    for &rows in head_parts {
+        let part: Vec<NodeIndex> = (first_row..first_row + rows)
+            .map(|row| {
+                let n = g.add_node((Op::HeadRow { row }, Unit::MacArray, head_words));
+                for &d in &prev_layer_done {
+                    g.add_edge(d, n, ());
+                }
+                n
+            })
+            .collect();
+        first_row += rows;
+        prev_layer_done = part;
+    }
+    let latency = p.decode_latency
+        + if head_parts.len() > 1 {
+            p.table_latency
+        } else {
+            0
+        };
+    let decode = g.add_node((Op::Decode, Unit::Decoder, latency));
+    for &h in &prev_layer_done {
         g.add_edge(h, decode, ());
     }
     list_schedule(&g, gate_units, p)
@@ -232,11 +256,16 @@ fn list_schedule(g: &DiGraph<(Op, Unit, u64), ()>, gate_units: usize, p: Pipelin
     for n in g.node_indices() {
         let (op, unit, busy) = g[n];
         // A MAC-array operation waiting on gate-unit results (the next layer,
-        // the head) starts once the sequencer has switched phase.
+        // the head) or on other rows' results (a LightRNN head's columns)
+        // starts once the sequencer has switched phase.
         let inputs = g
             .neighbors_directed(n, petgraph::Direction::Incoming)
             .map(|d| match (unit, g[d].1) {
                 (Unit::MacArray, Unit::GateUnit(_)) => ready[d.index()] + p.phase_switch,
+                // A row is ready when its value reaches the collector; the
+                // sequencer counts it a cycle later, as it leaves the
+                // collector's register.
+                (Unit::MacArray, Unit::MacArray) => ready[d.index()] + 1 + p.phase_switch,
                 _ => ready[d.index()],
             })
             .max()

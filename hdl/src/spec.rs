@@ -10,7 +10,8 @@
 //! recurrent words (`ceil(recurrent / lanes)`), a row's last word padded with
 //! zero codes; then the layer's projection rows; then the head's rows.
 
-use crate::layout::{HeadLayout, LayerLayout, Layout, STREAM_BITS};
+use crate::blocks::ram::Ram;
+use crate::layout::{HeadLayout, LayerLayout, Layout, LightRnnLayout, STREAM_BITS};
 use crate::schedule::{schedule, LayerShape, Pipeline, Schedule};
 use crate::target::Target;
 use lstm_accel_model::encoding::{Matrix, ScalarCode};
@@ -341,12 +342,11 @@ impl AcceleratorSpec {
         }
         let matrices = match &model.head {
             Head::Dense(h) => vec![map("head.w".into(), &h.w, lanes)?],
-            Head::LightRnn(_) => {
-                return Err(SpecError::Unsupported {
-                    tensor: "head".into(),
-                    encoding: "a LightRNN head".into(),
-                })
-            }
+            // Row logits, then column logits (read from the same features).
+            Head::LightRnn(h) => vec![
+                map("head.row_w".into(), &h.row_w, lanes)?,
+                map("head.col_w".into(), &h.col_w, lanes)?,
+            ],
         };
         let head_rows: usize = matrices.iter().map(|m| m.rows).sum();
         let head_words = matrices[0].words_per_row;
@@ -370,9 +370,10 @@ impl AcceleratorSpec {
         let code_bits = all_maps().map(|m| m.code_bits).max().unwrap_or(2);
         let word_bits = code_bits * lanes as u32;
         let pipeline = Pipeline::new(lanes, hw.activation_units);
+        let head_parts: Vec<usize> = head.matrices.iter().map(|m| m.rows).collect();
         let sched = schedule(
             &shapes,
-            head_rows,
+            &head_parts,
             head_words as u64,
             hw.gate_units,
             pipeline,
@@ -496,13 +497,31 @@ fn layout(
                 align_bias: align(acc.frac, h.bias.format.frac, "head.bias")?,
                 acc_frac: acc.frac,
                 logits: h.logits,
+                light_rnn: None,
             }
         }
-        Head::LightRnn(_) => {
-            return Err(SpecError::Unsupported {
-                tensor: "head".into(),
-                encoding: "a LightRNN head".into(),
-            })
+        Head::LightRnn(h) => {
+            let (row, col) = (dp.head[0], dp.head[1]);
+            let feat = model.feature_format();
+            let cells = h.table.len();
+            HeadLayout {
+                rows: h.rows() + h.cols(),
+                words: model.feature_size().div_ceil(lanes),
+                row_base,
+                align: align(row.frac, feat.frac + h.row_w.frac(), "head.row_w")?,
+                align_bias: align(row.frac, h.row_bias.format.frac, "head.row_bias")?,
+                acc_frac: row.frac,
+                logits: h.logits,
+                light_rnn: Some(LightRnnLayout {
+                    rows: h.rows(),
+                    cols: h.cols(),
+                    align: align(col.frac, feat.frac + h.col_w.frac(), "head.col_w")?,
+                    align_bias: align(col.frac, h.col_bias.format.frac, "head.col_bias")?,
+                    acc_frac: col.frac,
+                    // Classes 0..cells and -1, signed.
+                    class_width: Ram::address_width(cells) as u32,
+                }),
+            }
         }
     };
     let data_width = model
@@ -524,8 +543,8 @@ fn layout(
         .iter()
         .map(|l| l.bias.format.width)
         .chain(match &model.head {
-            Head::Dense(h) => Some(h.bias.format.width),
-            Head::LightRnn(_) => None,
+            Head::Dense(h) => vec![h.bias.format.width],
+            Head::LightRnn(h) => vec![h.row_bias.format.width, h.col_bias.format.width],
         })
         .max()
         .unwrap_or(16);
@@ -595,6 +614,9 @@ fn memories(hw: &HwConfig, lay: &Layout) -> Result<Vec<Memory>, SpecError> {
         lay.data_words,
     ));
     v.push(place("logits", &[lay.head.logits.width], lay.head.rows));
+    if let Some(l) = &lay.head.light_rnn {
+        v.push(place("class_table", &[l.class_width], l.rows * l.cols));
+    }
     let res = t.resources();
     let used: u32 = v.iter().map(|m| m.blocks).sum();
     if used > res.bram_blocks {

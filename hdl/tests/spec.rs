@@ -218,26 +218,77 @@ fn weights_that_do_not_fit_the_part_are_reported_with_the_numbers() {
 }
 
 #[test]
-fn projections_and_lightrnn_heads_are_refused_until_the_hardware_has_them() {
+fn projections_are_refused_until_the_hardware_has_them() {
     let mut r = random::rng(4);
-    for (projection, light_rnn, what) in [
-        (Some(3), false, "layers[0].projection"),
-        (None, true, "LightRNN head"),
-    ] {
+    let shape = ModelShape {
+        input: 6,
+        hidden: vec![5],
+        projection: vec![Some(3)],
+        classes: 9,
+        light_rnn: false,
+        matrix_kinds: vec![MatrixKind::Dense],
+        scalar_kinds: vec![ScalarKind::Ternary],
+        extreme: false,
+        data_width: Some(8),
+    };
+    let m = random::model(&mut r, &shape);
+    let e = AcceleratorSpec::new(&m, &HwConfig::default()).expect_err("refused");
+    assert!(matches!(e, SpecError::Unsupported { .. }), "{e}");
+    assert!(e.to_string().contains("layers[0].projection"), "{e}");
+}
+
+/// A LightRNN head over V classes computes and stores 2 sqrt(V) logit rows
+/// where a dense head needs V: head weight words and head cycles scale with
+/// rows + cols. Only its class table (one entry per class, a few bits each)
+/// grows with V.
+#[test]
+fn a_lightrnn_heads_cycles_and_weights_grow_with_two_sqrt_v_not_v() {
+    let spec_of = |classes: usize, light_rnn: bool| {
+        let mut r = random::rng(9);
         let shape = ModelShape {
-            input: 6,
-            hidden: vec![5],
-            projection: vec![projection],
-            classes: 9,
             light_rnn,
-            matrix_kinds: vec![MatrixKind::Dense],
-            scalar_kinds: vec![ScalarKind::Ternary],
-            extreme: false,
-            data_width: Some(8),
+            ..ModelShape::ternary(16, &[64], classes, 8)
         };
         let m = random::model(&mut r, &shape);
-        let e = AcceleratorSpec::new(&m, &HwConfig::default()).expect_err("refused");
-        assert!(matches!(e, SpecError::Unsupported { .. }), "{e}");
-        assert!(e.to_string().contains(what), "{e}");
+        AcceleratorSpec::new(&m, &hw(16, Target::Generic)).expect("spec")
+    };
+    let head_cycles = |s: &AcceleratorSpec| {
+        let first = s
+            .schedule
+            .slots
+            .iter()
+            .find(|x| matches!(x.op, Op::HeadRow { .. }))
+            .expect("head rows");
+        s.cycles_per_frame() - first.start
+    };
+    let table_bits = |s: &AcceleratorSpec| {
+        s.memories
+            .iter()
+            .find(|m| m.name == "class_table")
+            .map_or(0, |m| m.bits())
+    };
+    for v in [256usize, 1024, 4096] {
+        let (dense, light) = (spec_of(v, false), spec_of(v, true));
+        let side = (v as f64).sqrt() as usize;
+        assert_eq!(light.head.rows, 2 * side, "V = {v}");
+        assert_eq!(dense.head.rows, v);
+        let words = |s: &AcceleratorSpec| s.layout.weight_words - s.head.weight_base;
+        println!(
+            "V = {v}: head weight words dense {} / LightRNN {}, head cycles dense {} / LightRNN {}, class table {} bits",
+            words(&dense),
+            words(&light),
+            head_cycles(&dense),
+            head_cycles(&light),
+            table_bits(&light)
+        );
+        // Weights: exactly rows + cols head rows of the same words.
+        assert_eq!(words(&light) * v, words(&dense) * 2 * side);
+        // Cycles: the rows' words plus two drains and the table reads.
+        let per_row = light.layout.head.words as u64;
+        assert!(head_cycles(&light) <= 2 * side as u64 * per_row + 3 * light.pipeline.mac_latency);
+        assert!(head_cycles(&dense) >= v as u64 * per_row);
+        assert!(
+            table_bits(&light) <= (v as u64) * u64::from(light.layout.widths().class_bits as u32)
+        );
     }
 }

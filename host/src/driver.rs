@@ -104,6 +104,7 @@ impl<L: Link> Driver<L> {
                 "weights" => p::LOAD_WEIGHTS,
                 "biases" => p::LOAD_BIASES,
                 "row_shifts" => p::LOAD_ROW_SHIFTS,
+                "class_table" => p::LOAD_CLASS_TABLE,
                 other => {
                     return Err(DriverError::Protocol(format!(
                         "no load packet for memory {other}"

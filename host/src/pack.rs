@@ -170,22 +170,28 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
         }
     }
     let head = model.head.matrices();
-    let head_bias = match &model.head {
-        Head::Dense(h) => &h.bias.values,
-        Head::LightRnn(_) => {
-            return Err(PackError::Mismatch(
-                "the model has a LightRNN head, the spec a dense one".into(),
-            ))
-        }
+    let head_biases: Vec<(&str, &[i32])> = match &model.head {
+        Head::Dense(h) => vec![("head.bias", &h.bias.values)],
+        Head::LightRnn(h) => vec![
+            ("head.row_bias", &h.row_bias.values),
+            ("head.col_bias", &h.col_bias.values),
+        ],
     };
-    for (m, map) in head.into_iter().zip(&spec.head.matrices) {
+    if head.len() != spec.head.matrices.len() {
+        return Err(PackError::Mismatch(format!(
+            "{} head matrices in the model, {} in the spec",
+            head.len(),
+            spec.head.matrices.len()
+        )));
+    }
+    for ((m, map), (tensor, bias)) in head.into_iter().zip(&spec.head.matrices).zip(head_biases) {
         let d = dense(m, map)?;
-        for (r, &b) in head_bias.iter().enumerate().take(d.rows) {
+        for (r, &b) in bias.iter().enumerate().take(d.rows) {
             push_row(&mut weights, d, r, lanes, cb);
             if has_shifts {
                 push_int(&mut shifts, i64::from(d.row_shift(r)));
             }
-            push_bias(&mut biases, "head.bias", b)?;
+            push_bias(&mut biases, tensor, b)?;
         }
     }
     let mut out = vec![weights];
@@ -193,6 +199,14 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
         out.push(shifts);
     }
     out.push(biases);
+    if let (Head::LightRnn(h), Some(l)) = (&model.head, &spec.layout.head.light_rnn) {
+        // Classes and -1 (empty), sign-extended into the entry width.
+        let mut table = MemoryImage::new("class_table", l.class_width);
+        for &c in &h.table {
+            push_int(&mut table, i64::from(c));
+        }
+        out.push(table);
+    }
     Ok(out)
 }
 

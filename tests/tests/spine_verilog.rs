@@ -32,13 +32,18 @@ impl Link for Recorder {
 }
 
 fn model(seed: u64, layers: usize, per_row: bool) -> Model {
+    model_with_head(seed, layers, per_row, false)
+}
+
+/// [`model`], with a LightRNN head when `light_rnn`.
+fn model_with_head(seed: u64, layers: usize, per_row: bool, light_rnn: bool) -> Model {
     let mut r = random::rng(seed);
     let shape = ModelShape {
         input: 7,
         hidden: vec![5; layers],
         projection: vec![None; layers],
-        classes: 4,
-        light_rnn: false,
+        classes: if light_rnn { 7 } else { 4 },
+        light_rnn,
         matrix_kinds: vec![if per_row {
             MatrixKind::DensePerRow
         } else {
@@ -157,8 +162,12 @@ endmodule",
 
 #[test]
 fn icarus_runs_the_generated_design_like_the_native_engine() {
-    for (seed, layers, lanes, per_row) in [(1, 1, 4, false), (2, 2, 3, true)] {
-        let m = model(seed, layers, per_row);
+    for (seed, layers, lanes, per_row, light_rnn) in [
+        (1, 1, 4, false, false),
+        (2, 2, 3, true, false),
+        (6, 1, 2, false, true),
+    ] {
+        let m = model_with_head(seed, layers, per_row, light_rnn);
         let s = spec(&m, lanes);
         let words = stream(&m, &s, 3);
         let cycles = words.len() as u64 * 2 + 4 * (s.cycles_per_frame() + 200);
@@ -181,8 +190,12 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
 
 #[test]
 fn verilator_lints_the_whole_design() {
-    for (seed, layers, lanes, per_row) in [(3, 1, 1, false), (4, 3, 16, true)] {
-        let m = model(seed, layers, per_row);
+    for (seed, layers, lanes, per_row, light_rnn) in [
+        (3, 1, 1, false, false),
+        (4, 3, 16, true, false),
+        (7, 2, 4, true, true),
+    ] {
+        let m = model_with_head(seed, layers, per_row, light_rnn);
         let v = verilog(&m, &spec(&m, lanes)).expect("verilog");
         let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
         assert!(out.trim().is_empty(), "{out}");

@@ -119,6 +119,8 @@ pub struct Controller {
     pub bias_we: DynSig<Out>,
     /// Row-shift write enable (when the design has row shifts).
     pub shift_we: Vec<DynSig<Out>>,
+    /// Class-table write enable (when the head is a LightRNN one).
+    pub table_we: Vec<DynSig<Out>>,
     /// Data-memory write enable per bank.
     pub data_we: Vec<DynSig<Out>>,
     /// Data-memory write address.
@@ -183,6 +185,7 @@ impl Controller {
             shift_we: (0..usize::from(lay.row_shifts))
                 .map(|_| DynSig::new(2))
                 .collect(),
+            table_we: lay.head.light_rnn.iter().map(|_| DynSig::new(2)).collect(),
             data_we: (0..lay.lanes).map(|_| DynSig::new(2)).collect(),
             data_addr: DynSig::new(s.data_addr_bits),
             data_data: DynSig::new(lay.data_width as usize),
@@ -275,6 +278,9 @@ impl Controller {
         ];
         if lay.row_shifts {
             v.push((p::LOAD_ROW_SHIFTS, 2, lay.rows as u32));
+        }
+        if let Some(l) = &lay.head.light_rnn {
+            v.push((p::LOAD_CLASS_TABLE, 3, (l.rows * l.cols) as u32));
         }
         v
     }
@@ -465,6 +471,9 @@ impl Controller {
         for we in &mut self.shift_we {
             we.next = DynVal(i64::from(loading && r.target == 2));
         }
+        for we in &mut self.table_we {
+            we.next = DynVal(i64::from(loading && r.target == 3));
+        }
         let framing = r.state == FRAME && accept;
         let clearing = r.state == CLEAR;
         let (addr, value) = if framing {
@@ -537,6 +546,7 @@ impl Logic for Controller {
             .weight_we
             .iter_mut()
             .chain(self.shift_we.iter_mut())
+            .chain(self.table_we.iter_mut())
             .chain(self.data_we.iter_mut())
         {
             o.connect();
@@ -645,6 +655,9 @@ always @(*) begin
         }
         if lay.row_shifts {
             v.push_str("    shift_we$0 = (loading && target == 2'd2) ? 2'sd1 : 2'sd0;\n");
+        }
+        if lay.head.light_rnn.is_some() {
+            v.push_str("    table_we$0 = (loading && target == 2'd3) ? 2'sd1 : 2'sd0;\n");
         }
         for k in 0..lay.lanes {
             let _ = writeln!(

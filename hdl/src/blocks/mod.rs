@@ -15,6 +15,7 @@ pub mod collector;
 pub mod controller;
 pub mod delay_line;
 pub mod gate_unit;
+pub mod lightrnn_decoder;
 pub mod mac_array;
 pub mod ram;
 pub mod requantizer;

@@ -7,7 +7,11 @@
 //! a layer's last row it waits until the layer's last h is written (`h_write`
 //! counts them), since the next layer reads them; after the head's rows it
 //! waits for the last logit, latches the arg-max's class and the cycle count,
-//! pulses `done` and swaps the h buffers.
+//! pulses `done` and swaps the h buffers. A LightRNN head runs as two head
+//! phases: its row logits, then (once they are all out, so the row arg-max
+//! is final) its column logits with their own alignments and rounding
+//! point; the class is latched `table_latency` cycles later, when the
+//! LightRNN decoder has read it from the class table.
 //!
 //! Timing: the issue registers (`weight_addr`, `data_addr`, `row_addr`) feed
 //! the memories; their words arrive one cycle later, together with the
@@ -16,6 +20,7 @@
 //! row-shift memory in that same cycle. `cycles` is the number of cycles
 //! from the first issued word to `done`, the quantity the schedule predicts.
 
+use super::lightrnn_decoder::LightRnnDecoder;
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
 use crate::verilog::lit;
@@ -156,6 +161,46 @@ impl Sequencer {
         }
     }
 
+    /// Rows of head phase `l` (the layer count: a dense head's logits or a
+    /// LightRNN head's row logits; one more: its column logits).
+    fn head_rows(&self, l: usize) -> i64 {
+        let h = &self._lay.head;
+        if l == self._lay.layers.len() {
+            h.first_rows() as i64
+        } else {
+            h.light_rnn.as_ref().map_or(0, |x| x.cols as i64)
+        }
+    }
+
+    /// Cycles `FINISH` waits before it latches the class.
+    fn finish_wait(&self) -> i64 {
+        if self._lay.head.light_rnn.is_some() {
+            LightRnnDecoder::LATENCY as i64 - 1
+        } else {
+            0
+        }
+    }
+
+    /// (align x, align h, align bias, h write base, cell base) of phase `l`
+    /// at parity `p`.
+    fn constants(&self, l: usize, p: usize) -> (u32, u32, u32, usize, usize) {
+        let lay = &self._lay;
+        match lay.layers.get(l) {
+            Some(x) => (
+                x.align_x,
+                x.align_h,
+                x.align_bias,
+                lay.h_write_base(l, p),
+                x.cell_base,
+            ),
+            None if l == lay.layers.len() => (lay.head.align, 0, lay.head.align_bias, 0, 0),
+            None => match &lay.head.light_rnn {
+                Some(c) => (c.align, 0, c.align_bias, 0, 0),
+                None => (0, 0, 0, 0, 0),
+            },
+        }
+    }
+
     /// Words of a row in phase `l` (the head when `l` is the layer count).
     fn row_words(&self, l: usize) -> i64 {
         match self._lay.layers.get(l) {
@@ -292,27 +337,46 @@ impl Logic for Sequencer {
                 HEAD => {
                     self.issue(r);
                     let rw = self.row_words(r.layer as usize);
+                    let last_row = self.head_rows(r.layer as usize) - 1;
                     let n = &mut self._r;
                     if r.word == rw - 1 {
                         n.cell = r.cell + 1;
-                        if r.cell == self._lay.head.rows as i64 - 1 {
+                        if r.cell == last_row {
                             n.state = HEAD_DRAIN;
                         }
                     }
                 }
                 HEAD_DRAIN => {
+                    let columns_next = r.layer == nl && self._lay.head.light_rnn.is_some();
+                    let rows = self.head_rows(r.layer as usize);
                     let n = &mut self._r;
-                    if r.seen + lv == self._lay.head.rows as i64 {
-                        n.state = FINISH;
+                    if r.seen + lv == rows {
+                        if columns_next {
+                            // The column logits follow the row logits: the
+                            // collector's row count goes on (no phase start).
+                            n.layer = r.layer + 1;
+                            n.cell = 0;
+                            n.word = 0;
+                            n.seen = 0;
+                            n.state = HEAD;
+                        } else {
+                            n.gate = 0;
+                            n.state = FINISH;
+                        }
                     }
                 }
                 _ => {
+                    let wait = self.finish_wait();
                     let n = &mut self._r;
-                    n.class = self.argmax.val().0;
-                    n.cycles = r.count;
-                    n.done = 1;
-                    n.parity = 1 - r.parity;
-                    n.state = IDLE;
+                    if r.gate < wait {
+                        n.gate = r.gate + 1;
+                    } else {
+                        n.class = self.argmax.val().0;
+                        n.cycles = r.count;
+                        n.done = 1;
+                        n.parity = 1 - r.parity;
+                        n.state = IDLE;
+                    }
                 }
             }
         }
@@ -354,16 +418,7 @@ impl Sequencer {
         let lay = &self._lay;
         let l = r.layer as usize;
         let p = r.parity as usize;
-        let (align_x, align_h, align_bias, h_base, cell_base) = match lay.layers.get(l) {
-            Some(x) => (
-                x.align_x,
-                x.align_h,
-                x.align_bias,
-                lay.h_write_base(l, p),
-                x.cell_base,
-            ),
-            None => (lay.head.align, 0, lay.head.align_bias, 0, 0),
-        };
+        let (align_x, align_h, align_bias, h_base, cell_base) = self.constants(l, p);
         let (rs_x, rs_h) = match self.row_shift.first() {
             Some(w) => {
                 let v = w.val().0;
@@ -441,26 +496,12 @@ end
         // Constant tables of the current phase.
         v.push_str("always @(*) begin\n    case (layer)\n");
         let k = |x: i64| lit(x, cw);
-        for l in 0..=nl {
-            let (rwords, xw, hidden, ax, ah, ab, cb) = match lay.layers.get(l) {
-                Some(x) => (
-                    x.x_words + x.h_words,
-                    x.x_words,
-                    x.hidden,
-                    x.align_x,
-                    x.align_h,
-                    x.align_bias,
-                    x.cell_base,
-                ),
-                None => (
-                    lay.head.words,
-                    lay.head.words,
-                    lay.head.rows,
-                    lay.head.align,
-                    0,
-                    lay.head.align_bias,
-                    0,
-                ),
+        let phases = nl + 1 + usize::from(lay.head.light_rnn.is_some());
+        for l in 0..phases {
+            let (ax, ah, ab, _, cb) = self.constants(l, 0);
+            let (rwords, xw, hidden) = match lay.layers.get(l) {
+                Some(x) => (x.x_words + x.h_words, x.x_words, x.hidden),
+                None => (lay.head.words, lay.head.words, self.head_rows(l) as usize),
             };
             let (xb0, hb0, hw0) = self.bases_hw(l, 0);
             let (xb1, hb1, hw1) = self.bases_hw(l, 1);
@@ -589,9 +630,19 @@ always @(posedge clock) begin
             start_out <= 1;
             state <= (layer + 1 == {nl}) ? HEAD : ROWS;
         end
-        HEAD_DRAIN: if (seen + l_v == k_hidden)
-            state <= FINISH;
-        default: begin
+        HEAD_DRAIN: if (seen + l_v == k_hidden) begin
+            if ({columns} && layer == {nl}) begin
+                layer <= layer + 1;
+                cell_n <= 0; word <= 0; seen <= 0;
+                state <= HEAD;
+            end else begin
+                gate <= 0;
+                state <= FINISH;
+            end
+        end
+        default: if (gate < {wait})
+            gate <= gate + 1;
+        else begin
             class_r <= argmax;
             cycles_r <= count;
             done_r <= 1;
@@ -601,6 +652,8 @@ always @(posedge clock) begin
     endcase
 end",
             first_state = if nl > 0 { "ROWS" } else { "HEAD" },
+            columns = u8::from(lay.head.light_rnn.is_some()),
+            wait = self.finish_wait(),
         );
         v
     }
