@@ -4,7 +4,7 @@
 //! the spec's program, and the datapath computes:
 //!
 //! ```text
-//! weight banks ─ unpack ─┐
+//! weight banks ─ weight decoder (codebook tables) ─┐
 //! data banks ────────────┴─ MAC array ─ bias add ─ rounding point (per layer, head)
 //!        ┌──────────────────────────────────────────────── select (phase)
 //!        └─ collector ─┬─ gate unit (per layer) ─ select ─ c → cell memory, h → data banks
@@ -38,7 +38,7 @@ use crate::blocks::requantizer::Requantizer;
 use crate::blocks::select::Select;
 use crate::blocks::sequencer::Sequencer;
 use crate::blocks::state_reader::StateReader;
-use crate::blocks::unpack::Unpack;
+use crate::blocks::weight_decoder::{WeightDecoder, WeightDecoderShape};
 use crate::dynamic::DynSig;
 use crate::spec::AcceleratorSpec;
 use lstm_accel_model::activation::Function;
@@ -72,7 +72,7 @@ pub struct Accelerator {
     ctl: Controller,
     seq: Sequencer,
     weights: Vec<Ram>,
-    unpack: Unpack,
+    wdec: WeightDecoder,
     biases: Ram,
     shifts: Vec<Ram>,
     data: Vec<Ram>,
@@ -106,6 +106,7 @@ pub struct Accelerator {
     _phases: usize,
     _shifts: usize,
     _light: usize,
+    _codebooks: usize,
 }
 
 impl Accelerator {
@@ -179,7 +180,15 @@ impl Accelerator {
             weights: (0..lay.weight_banks)
                 .map(|b| Ram::new(lay.weight_words.max(1), lay.bank_bits(b) as usize))
                 .collect(),
-            unpack: Unpack::new(lay.lanes, lay.code_bits as usize, lay.lanes_per_bank),
+            wdec: WeightDecoder::new(WeightDecoderShape {
+                lanes: lay.lanes,
+                slot_bits: lay.code_bits as usize,
+                per_word: lay.lanes_per_bank,
+                lane_bits: lay.lane_code_bits as usize,
+                codebooks: lay.codebooks.clone(),
+                matrix_bits: w.matrix_bits,
+                addr_bits: w.load_addr_bits,
+            }),
             biases: Ram::new(lay.rows, lay.bias_width as usize),
             shifts: (0..usize::from(lay.row_shifts))
                 .map(|_| Ram::new(lay.rows, 2 * lay.row_shift_bits as usize))
@@ -191,7 +200,7 @@ impl Accelerator {
             logits: Ram::new(lay.head.rows, lay.head.logits.width as usize),
             mac: MacArray::new(MacShape {
                 lanes: lay.lanes,
-                code_bits: lay.code_bits as usize,
+                code_bits: lay.lane_code_bits as usize,
                 x_width: lay.data_width as usize,
                 shift_bits: w.shift_bits,
                 acc_width: acc,
@@ -243,6 +252,7 @@ impl Accelerator {
             _phases: phases,
             _shifts: usize::from(lay.row_shifts),
             _light: usize::from(lay.head.light_rnn.is_some()),
+            _codebooks: usize::from(lay.has_codebooks()),
         })
     }
 
@@ -314,7 +324,7 @@ impl Logic for Accelerator {
             self.weights[b].write_address.next = self.ctl.load_addr.val();
             self.weights[b].write_data.next = self.ctl.load_data.val();
             self.weights[b].read_address.next = self.seq.weight_addr.val();
-            self.unpack.words[b].next = self.weights[b].read_data.val();
+            self.wdec.words[b].next = self.weights[b].read_data.val();
         }
         // Bias and row-shift memories.
         self.biases.write_enable.next = self.ctl.bias_we.val();
@@ -338,7 +348,14 @@ impl Logic for Accelerator {
             self.data[k].read_address.next = self.data_raddr.y.val();
             self.h_read.xs[k].next = self.data[k].read_data.val();
             self.mac.xs[k].next = self.data[k].read_data.val();
-            self.mac.codes[k].next = self.unpack.fields[k].val();
+            self.mac.codes[k].next = self.wdec.codes[k].val();
+        }
+        self.wdec.clock.next = self.clock.val();
+        self.wdec.matrix.next = self.seq.matrix.val();
+        self.wdec.table_addr.next = self.ctl.load_addr.val();
+        self.wdec.table_data.next = self.ctl.load_data.val();
+        for i in 0..self._codebooks {
+            self.wdec.table_we[i].next = self.ctl.codebook_we[i].val();
         }
         self.mac.first.next = self.seq.mac_first.val();
         self.mac.last.next = self.seq.mac_last.val();

@@ -16,6 +16,11 @@
 //! - Bias and row-shift memories: one entry per row in program order (gate
 //!   rows cell-major, gates i f g o, then the head's rows; a LightRNN head's
 //!   row logits, then its column logits).
+//! - Codebook tables (models with power-of-two codebook matrices only): per
+//!   matrix id (`2 l` a layer's input matrix, `2 l + 1` its recurrent one,
+//!   `2 L` the head, `2 L + 2` a LightRNN head's columns) [`CODEBOOK_ENTRIES`]
+//!   entries, each the lane code (sign and shift) of a codebook value; the
+//!   weight memory holds the indices.
 //! - Class table (LightRNN heads only): the `rows x cols` table of classes,
 //!   row-major, -1 for an empty cell.
 //! - Alignments: the left shift that brings a product term or a bias to the
@@ -28,6 +33,9 @@ use serde::{Deserialize, Serialize};
 
 /// Widest stream word and weight bank word.
 pub const STREAM_BITS: u32 = 32;
+
+/// Entries of every matrix's codebook table (the model's largest codebook).
+pub const CODEBOOK_ENTRIES: usize = lstm_accel_model::encoding::scalar::MAX_CODEBOOK;
 
 /// One layer's constants.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,8 +117,15 @@ impl HeadLayout {
 pub struct Layout {
     /// Lanes.
     pub lanes: usize,
-    /// Bits of a weight code slot.
+    /// Bits of a weight code slot in memory.
     pub code_bits: u32,
+    /// Bits of a lane's code (sign and magnitude): the memory slot's, or
+    /// wider where a codebook's shifts need it.
+    #[serde(default)]
+    pub lane_code_bits: u32,
+    /// Per matrix id: its codes are codebook indices.
+    #[serde(default)]
+    pub codebooks: Vec<bool>,
     /// Codes per weight bank word.
     pub lanes_per_bank: usize,
     /// Weight banks.
@@ -149,6 +164,16 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Matrix ids: two per layer, the head, a LightRNN head's columns.
+    pub fn matrix_ids(&self) -> usize {
+        2 * self.layers.len() + 3
+    }
+
+    /// Whether any matrix is a codebook (the design has codebook tables).
+    pub fn has_codebooks(&self) -> bool {
+        self.codebooks.iter().any(|&c| c)
+    }
+
     /// Stream words of one full weight load.
     pub fn weight_stream_words(&self) -> usize {
         self.weight_words * self.weight_banks
@@ -206,6 +231,8 @@ pub struct Widths {
     pub logit_addr_bits: usize,
     /// A class-table address (LightRNN heads).
     pub table_addr_bits: usize,
+    /// A matrix id.
+    pub matrix_bits: usize,
     /// The load address (weights, biases, row shifts, class table).
     pub load_addr_bits: usize,
     /// A lane index.
@@ -254,7 +281,11 @@ impl Layout {
             cell_addr_bits: aw(self.cells),
             logit_addr_bits: aw(self.head.rows),
             table_addr_bits,
-            load_addr_bits: weight_addr_bits.max(row_addr_bits).max(table_addr_bits),
+            matrix_bits: aw(self.matrix_ids()),
+            load_addr_bits: weight_addr_bits
+                .max(row_addr_bits)
+                .max(table_addr_bits)
+                .max(aw(self.matrix_ids() * CODEBOOK_ENTRIES)),
             lane_bits: aw(self.lanes),
             shift_bits: (64 - max_shift.leading_zeros()) as usize + 1,
             // Layers, the head, a LightRNN head's column part.

@@ -13,7 +13,8 @@
 //! - `READ_STATE` (no payload): the device answers with its recurrent state,
 //!   the values the next frame starts from.
 //! - `LOAD_WEIGHTS`, `LOAD_BIASES`, `LOAD_ROW_SHIFTS`, `LOAD_CLASS_TABLE` (a
-//!   LightRNN head's table, row-major, -1 for an empty cell): a whole memory, from
+//!   LightRNN head's table, row-major, -1 for an empty cell), `LOAD_CODEBOOKS`
+//!   (every matrix id's codebook table, lane codes): a whole memory, from
 //!   address 0 (weights bank-minor, see [`crate::layout`]); values in the
 //!   low bits of each word. The declared length must be the memory's.
 //! - `FRAME`: one input value per word (the input format's raw value,
@@ -25,7 +26,7 @@
 //! - `STATUS_REPLY`: frames run, packets with an unknown opcode, packets of
 //!   the wrong length, frames refused because a memory was not (completely)
 //!   loaded, the mask of loaded memories (bit 0 weights, 1 biases, 2 row
-//!   shifts, 3 class table), and the design's layout signature.
+//!   shifts, 3 class table, 4 codebooks), and the design's layout signature.
 //! - `STATE_REPLY`: layer by layer, every cell state c then every output h
 //!   (raw, sign-extended); [`state_words`] words.
 //!
@@ -50,6 +51,8 @@ pub const LOAD_BIASES: u32 = 0x11;
 pub const LOAD_ROW_SHIFTS: u32 = 0x12;
 /// Load a LightRNN head's class table.
 pub const LOAD_CLASS_TABLE: u32 = 0x13;
+/// Load the codebook tables.
+pub const LOAD_CODEBOOKS: u32 = 0x14;
 /// Run one frame.
 pub const FRAME: u32 = 0x20;
 /// A frame's result.
@@ -72,6 +75,8 @@ pub const LOADED_BIASES: u32 = 2;
 pub const LOADED_ROW_SHIFTS: u32 = 4;
 /// Class table loaded.
 pub const LOADED_CLASS_TABLE: u32 = 8;
+/// Codebook tables loaded.
+pub const LOADED_CODEBOOKS: u32 = 16;
 
 /// A header word.
 pub fn header(opcode: u32, payload_words: usize) -> u32 {
@@ -90,6 +95,11 @@ pub fn loaded_mask(lay: &Layout) -> u32 {
         | if lay.row_shifts { LOADED_ROW_SHIFTS } else { 0 }
         | if lay.head.light_rnn.is_some() {
             LOADED_CLASS_TABLE
+        } else {
+            0
+        }
+        | if lay.has_codebooks() {
+            LOADED_CODEBOOKS
         } else {
             0
         }

@@ -67,7 +67,7 @@ pub enum SpecError {
     #[error(transparent)]
     Model(#[from] lstm_accel_model::ModelError),
     /// A matrix uses an encoding the hardware does not implement yet.
-    #[error("{tensor}: {encoding} is not supported by the hardware generator yet (dense ternary and power-of-two are)")]
+    #[error("{tensor}: {encoding} is not supported by the hardware generator yet (dense ternary, power-of-two and power-of-two codebook matrices are)")]
     Unsupported {
         /// Tensor path.
         tensor: String,
@@ -229,6 +229,16 @@ pub struct AcceleratorSpec {
     pub estimate: Estimate,
 }
 
+/// Widest lane code (sign and magnitude) the shift-add lanes take.
+const MAX_LANE_CODE_BITS: u32 = 5;
+
+/// Bits of the lane code a power-of-two codebook of `width`-bit entries
+/// needs: a sign and a magnitude up to `width` (the entry `-2^(width-1)` is
+/// a shift by `width - 1`).
+pub fn codebook_lane_bits(width: u32) -> u32 {
+    1 + (32 - width.leading_zeros())
+}
+
 fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
     match m {
         Matrix::Dense(d)
@@ -239,6 +249,27 @@ fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
         {
             Ok(())
         }
+        Matrix::Dense(d) => match &d.values.code {
+            ScalarCode::Codebook { pow2: true, width, .. }
+                if codebook_lane_bits(*width) <= MAX_LANE_CODE_BITS =>
+            {
+                Ok(())
+            }
+            ScalarCode::Codebook { pow2: true, width, .. } => Err(SpecError::Unsupported {
+                tensor: tensor.into(),
+                encoding: format!(
+                    "a power-of-two codebook of {width}-bit entries (shifts up to {}; the lanes shift by at most 14)",
+                    width - 1
+                ),
+            }),
+            _ => Err(SpecError::Unsupported {
+                tensor: tensor.into(),
+                encoding: format!(
+                    "{} (a codebook whose entries are not all powers of two needs multiplier lanes)",
+                    m.describe()
+                ),
+            }),
+        },
         other => Err(SpecError::Unsupported {
             tensor: tensor.into(),
             encoding: other.describe(),
@@ -367,7 +398,9 @@ impl AcceleratorSpec {
                 })
                 .chain(head.matrices.iter())
         };
-        let code_bits = all_maps().map(|m| m.code_bits).max().unwrap_or(2);
+        // At least a sign and a magnitude bit (a 2-entry codebook's index
+        // alone would be 1 bit).
+        let code_bits = all_maps().map(|m| m.code_bits).max().unwrap_or(2).max(2);
         let word_bits = code_bits * lanes as u32;
         let pipeline = Pipeline::new(lanes, hw.activation_units);
         let head_parts: Vec<usize> = head.matrices.iter().map(|m| m.rows).collect();
@@ -444,6 +477,25 @@ fn layout(
 ) -> Result<Layout, SpecError> {
     let dp = model.datapath();
     let lanes_per_bank = (STREAM_BITS / code_bits) as usize;
+    // Matrix ids as the sequencer numbers them (see `Layout::matrix_ids`).
+    let nl = model.layers.len();
+    let mut codebooks = vec![false; 2 * nl + 3];
+    let mut lane_code_bits = code_bits;
+    let head = model.head.matrices();
+    let ids = model
+        .layers
+        .iter()
+        .enumerate()
+        .flat_map(|(l, x)| [(2 * l, &x.w_x), (2 * l + 1, &x.w_h)])
+        .chain(head.iter().enumerate().map(|(i, m)| (2 * nl + 2 * i, *m)));
+    for (id, m) in ids {
+        if let Matrix::Dense(d) = m {
+            if let ScalarCode::Codebook { width, .. } = d.values.code {
+                codebooks[id] = true;
+                lane_code_bits = lane_code_bits.max(codebook_lane_bits(width));
+            }
+        }
+    }
     let input_words = model.input.size.div_ceil(lanes);
     let mut next = input_words;
     let (mut cell_base, mut row_base) = (0usize, 0usize);
@@ -551,6 +603,8 @@ fn layout(
     Ok(Layout {
         lanes,
         code_bits,
+        lane_code_bits,
+        codebooks,
         lanes_per_bank,
         weight_banks: lanes.div_ceil(lanes_per_bank),
         weight_words,
@@ -616,6 +670,17 @@ fn memories(hw: &HwConfig, lay: &Layout) -> Result<Vec<Memory>, SpecError> {
     v.push(place("logits", &[lay.head.logits.width], lay.head.rows));
     if let Some(l) = &lay.head.light_rnn {
         v.push(place("class_table", &[l.class_width], l.rows * l.cols));
+    }
+    let codebooks = lay.codebooks.iter().filter(|&&c| c).count();
+    if codebooks > 0 {
+        // Registers: every lane reads every entry of the current table.
+        v.push(Memory {
+            name: "codebooks".into(),
+            depth: codebooks * crate::layout::CODEBOOK_ENTRIES,
+            width: lay.lane_code_bits,
+            placement: Placement::Logic,
+            blocks: 0,
+        });
     }
     let res = t.resources();
     let used: u32 = v.iter().map(|m| m.blocks).sum();

@@ -105,6 +105,7 @@ impl<L: Link> Driver<L> {
                 "biases" => p::LOAD_BIASES,
                 "row_shifts" => p::LOAD_ROW_SHIFTS,
                 "class_table" => p::LOAD_CLASS_TABLE,
+                "codebooks" => p::LOAD_CODEBOOKS,
                 other => {
                     return Err(DriverError::Protocol(format!(
                         "no load packet for memory {other}"

@@ -11,7 +11,7 @@
 
 use bitvec::prelude::*;
 use lstm_accel_hdl::dynamic::sext;
-use lstm_accel_hdl::layout::Layout;
+use lstm_accel_hdl::layout::{Layout, CODEBOOK_ENTRIES};
 use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::Format;
@@ -199,6 +199,9 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
         out.push(shifts);
     }
     out.push(biases);
+    if spec.layout.has_codebooks() {
+        out.push(codebook_tables(model, &spec.layout)?);
+    }
     if let (Head::LightRnn(h), Some(l)) = (&model.head, &spec.layout.head.light_rnn) {
         // Classes and -1 (empty), sign-extended into the entry width.
         let mut table = MemoryImage::new("class_table", l.class_width);
@@ -208,6 +211,66 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
         out.push(table);
     }
     Ok(out)
+}
+
+/// The codebook tables: for every matrix id (`Layout::matrix_ids`),
+/// `CODEBOOK_ENTRIES` lane codes, entry `i` the sign and shift of codebook
+/// value `i` (`±2^e` is the power-of-two code `±(e + 1)`), zero past the
+/// codebook's end and for matrices that are not codebooks.
+fn codebook_tables(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError> {
+    let lane_bits = lay.lane_code_bits;
+    let mut img = MemoryImage::new("codebooks", lane_bits);
+    let nl = model.layers.len();
+    let mut by_id: Vec<Option<(String, &ScalarCode)>> = vec![None; lay.matrix_ids()];
+    for (l, layer) in model.layers.iter().enumerate() {
+        for (id, name, m) in [(2 * l, "w_x", &layer.w_x), (2 * l + 1, "w_h", &layer.w_h)] {
+            if let Matrix::Dense(d) = m {
+                by_id[id] = Some((format!("layers[{l}].{name}"), &d.values.code));
+            }
+        }
+    }
+    for (i, m) in model.head.matrices().into_iter().enumerate() {
+        if let Matrix::Dense(d) = m {
+            by_id[2 * nl + 2 * i] = Some((format!("head matrix {i}"), &d.values.code));
+        }
+    }
+    // The lanes' sign-magnitude codes, as power-of-two codes of shift e + 1.
+    let lane = ScalarCode::Pow2 {
+        emin: 0,
+        emax: (1 << (lane_bits - 1)) - 2,
+    };
+    for (id, entry) in by_id.iter().enumerate() {
+        let values: &[i32] = match entry {
+            Some((_, ScalarCode::Codebook { values, .. })) if lay.codebooks[id] => values,
+            _ => &[],
+        };
+        for e in 0..CODEBOOK_ENTRIES {
+            let v = values.get(e).copied().unwrap_or(0);
+            let code = if v == 0 {
+                0
+            } else {
+                let shift = v.unsigned_abs().trailing_zeros() as i8 + 1;
+                if v.unsigned_abs() != 1 << (shift - 1)
+                    || u32::from(shift.unsigned_abs()) >= 1 << (lane_bits - 1)
+                {
+                    let name = entry.as_ref().map_or(String::new(), |(n, _)| n.clone());
+                    return Err(PackError::DoesNotFit {
+                        tensor: name,
+                        what: format!(
+                            "codebook entry {e} = {v} is not a power of two the lanes can shift by"
+                        ),
+                    });
+                }
+                if v < 0 {
+                    -shift
+                } else {
+                    shift
+                }
+            };
+            push_int(&mut img, i64::from(lane.stored_in(code, lane_bits)));
+        }
+    }
+    Ok(img)
 }
 
 /// Reads the codes of row `r` of a matrix back from a weight image (the

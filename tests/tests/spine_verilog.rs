@@ -32,24 +32,29 @@ impl Link for Recorder {
 }
 
 fn model(seed: u64, layers: usize, per_row: bool) -> Model {
-    model_with_head(seed, layers, per_row, false)
+    model_with(seed, layers, per_row, false)
 }
 
-/// [`model`], with a LightRNN head when `light_rnn`.
-fn model_with_head(seed: u64, layers: usize, per_row: bool, light_rnn: bool) -> Model {
+/// [`model`]; with `compressed`, a LightRNN head and power-of-two codebook
+/// matrices among the others.
+fn model_with(seed: u64, layers: usize, per_row: bool, compressed: bool) -> Model {
     let mut r = random::rng(seed);
     let shape = ModelShape {
         input: 7,
         hidden: vec![5; layers],
         projection: vec![None; layers],
-        classes: if light_rnn { 7 } else { 4 },
-        light_rnn,
+        classes: if compressed { 7 } else { 4 },
+        light_rnn: compressed,
         matrix_kinds: vec![if per_row {
             MatrixKind::DensePerRow
         } else {
             MatrixKind::Dense
         }],
-        scalar_kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
+        scalar_kinds: if compressed {
+            vec![ScalarKind::CodebookPow2, ScalarKind::Ternary]
+        } else {
+            vec![ScalarKind::Ternary, ScalarKind::Pow2]
+        },
         extreme: true,
         data_width: None,
     };
@@ -162,13 +167,16 @@ endmodule",
 
 #[test]
 fn icarus_runs_the_generated_design_like_the_native_engine() {
-    for (seed, layers, lanes, per_row, light_rnn) in [
+    for (seed, layers, lanes, per_row, compressed) in [
         (1, 1, 4, false, false),
         (2, 2, 3, true, false),
         (6, 1, 2, false, true),
     ] {
-        let m = model_with_head(seed, layers, per_row, light_rnn);
+        let m = model_with(seed, layers, per_row, compressed);
         let s = spec(&m, lanes);
+        if compressed {
+            assert!(s.layout.has_codebooks() && s.layout.head.light_rnn.is_some());
+        }
         let words = stream(&m, &s, 3);
         let cycles = words.len() as u64 * 2 + 4 * (s.cycles_per_frame() + 200);
         let native = native_outputs(&m, &s, &words, cycles);
@@ -190,12 +198,12 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
 
 #[test]
 fn verilator_lints_the_whole_design() {
-    for (seed, layers, lanes, per_row, light_rnn) in [
+    for (seed, layers, lanes, per_row, compressed) in [
         (3, 1, 1, false, false),
         (4, 3, 16, true, false),
         (7, 2, 4, true, true),
     ] {
-        let m = model_with_head(seed, layers, per_row, light_rnn);
+        let m = model_with(seed, layers, per_row, compressed);
         let v = verilog(&m, &spec(&m, lanes)).expect("verilog");
         let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
         assert!(out.trim().is_empty(), "{out}");

@@ -121,6 +121,8 @@ pub struct Controller {
     pub shift_we: Vec<DynSig<Out>>,
     /// Class-table write enable (when the head is a LightRNN one).
     pub table_we: Vec<DynSig<Out>>,
+    /// Codebook-table write enable (when a matrix is a codebook).
+    pub codebook_we: Vec<DynSig<Out>>,
     /// Data-memory write enable per bank.
     pub data_we: Vec<DynSig<Out>>,
     /// Data-memory write address.
@@ -186,6 +188,9 @@ impl Controller {
                 .map(|_| DynSig::new(2))
                 .collect(),
             table_we: lay.head.light_rnn.iter().map(|_| DynSig::new(2)).collect(),
+            codebook_we: (0..usize::from(lay.has_codebooks()))
+                .map(|_| DynSig::new(2))
+                .collect(),
             data_we: (0..lay.lanes).map(|_| DynSig::new(2)).collect(),
             data_addr: DynSig::new(s.data_addr_bits),
             data_data: DynSig::new(lay.data_width as usize),
@@ -281,6 +286,13 @@ impl Controller {
         }
         if let Some(l) = &lay.head.light_rnn {
             v.push((p::LOAD_CLASS_TABLE, 3, (l.rows * l.cols) as u32));
+        }
+        if lay.has_codebooks() {
+            v.push((
+                p::LOAD_CODEBOOKS,
+                4,
+                (lay.matrix_ids() * crate::layout::CODEBOOK_ENTRIES) as u32,
+            ));
         }
         v
     }
@@ -474,6 +486,9 @@ impl Controller {
         for we in &mut self.table_we {
             we.next = DynVal(i64::from(loading && r.target == 3));
         }
+        for we in &mut self.codebook_we {
+            we.next = DynVal(i64::from(loading && r.target == 4));
+        }
         let framing = r.state == FRAME && accept;
         let clearing = r.state == CLEAR;
         let (addr, value) = if framing {
@@ -547,6 +562,7 @@ impl Logic for Controller {
             .iter_mut()
             .chain(self.shift_we.iter_mut())
             .chain(self.table_we.iter_mut())
+            .chain(self.codebook_we.iter_mut())
             .chain(self.data_we.iter_mut())
         {
             o.connect();
@@ -566,7 +582,7 @@ impl Controller {
             v,
             "localparam IDLE = 3'd0, LOAD = 3'd1, FRAME = 3'd2, DISCARD = 3'd3, RUN = 3'd4, CLEAR = 3'd5, SEND = 3'd6;
 reg [2:0] state;
-reg [1:0] target;
+reg [2:0] target;
 reg [31:0] remaining, bank, addr, lane, frames, seq, err_opcode, err_length, err_refused, loaded, k, laddr, class_r, cycles_r, m_data;
 reg [1:0] kind;
 reg lwait, m_valid, m_last, start_r, clear_r;
@@ -635,7 +651,7 @@ always @(*) begin
     m_tlast = m_last;
     load_addr = addr;
     load_data = s_tdata;
-    bias_we = (loading && target == 2'd1) ? 2'sd1 : 2'sd0;
+    bias_we = (loading && target == 3'd1) ? 2'sd1 : 2'sd0;
     data_addr = (framing || clearing) ? addr : h_word;
     data_data = framing ? s_tdata : (clearing ? 0 : h_data);
     cell_we = (clearing || c_we != 0) ? 2'sd1 : 2'sd0;
@@ -650,14 +666,17 @@ always @(*) begin
         for b in 0..lay.weight_banks {
             let _ = writeln!(
                 v,
-                "    weight_we${b} = (loading && target == 2'd0 && bank == {b}) ? 2'sd1 : 2'sd0;"
+                "    weight_we${b} = (loading && target == 3'd0 && bank == {b}) ? 2'sd1 : 2'sd0;"
             );
         }
         if lay.row_shifts {
-            v.push_str("    shift_we$0 = (loading && target == 2'd2) ? 2'sd1 : 2'sd0;\n");
+            v.push_str("    shift_we$0 = (loading && target == 3'd2) ? 2'sd1 : 2'sd0;\n");
         }
         if lay.head.light_rnn.is_some() {
-            v.push_str("    table_we$0 = (loading && target == 2'd3) ? 2'sd1 : 2'sd0;\n");
+            v.push_str("    table_we$0 = (loading && target == 3'd3) ? 2'sd1 : 2'sd0;\n");
+        }
+        if lay.has_codebooks() {
+            v.push_str("    codebook_we$0 = (loading && target == 3'd4) ? 2'sd1 : 2'sd0;\n");
         }
         for k in 0..lay.lanes {
             let _ = writeln!(
@@ -717,7 +736,7 @@ always @(posedge clock) begin
         endcase
     end
     LOAD: if (accept) begin
-        if (target == 2'd0 && bank + 1 < {banks})
+        if (target == 3'd0 && bank + 1 < {banks})
             bank <= bank + 1;
         else begin
             bank <= 0; addr <= addr + 1;

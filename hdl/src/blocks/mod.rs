@@ -24,7 +24,7 @@ pub mod sequencer;
 pub mod shift_add_lane;
 pub mod state_reader;
 pub mod toeplitz_conv;
-pub mod unpack;
+pub mod weight_decoder;
 
 /// The value of a dynamic signal as an unsigned bit pattern of `bits` bits.
 pub(crate) fn pattern(v: i64, bits: usize) -> u64 {

@@ -96,6 +96,10 @@ pub struct Sequencer {
     pub mac_last: DynSig<Out>,
     /// MAC array: the word's alignment.
     pub mac_shift: DynSig<Out>,
+    /// The id of the matrix the word belongs to (`2 l`, `2 l + 1` a layer's
+    /// input and recurrent matrices, `2 L` the head, `2 L + 2` a LightRNN
+    /// head's columns): it picks the codebook table.
+    pub matrix: DynSig<Out>,
     /// Alignment of the bias of the current phase.
     pub bias_shift: DynSig<Out>,
     /// The layer running, or the layer count in the head phase.
@@ -144,6 +148,7 @@ impl Sequencer {
             mac_first: DynSig::new(2),
             mac_last: DynSig::new(2),
             mac_shift: DynSig::new(s.shift_bits),
+            matrix: DynSig::new(s.matrix_bits),
             bias_shift: DynSig::new(s.shift_bits),
             phase: DynSig::new(s.phase_bits),
             head: DynSig::new(2),
@@ -391,6 +396,7 @@ impl Logic for Sequencer {
             &mut self.mac_first,
             &mut self.mac_last,
             &mut self.mac_shift,
+            &mut self.matrix,
             &mut self.bias_shift,
             &mut self.phase,
             &mut self.head,
@@ -439,6 +445,7 @@ impl Sequencer {
         self.mac_first.next = DynVal(r.s_first);
         self.mac_last.next = DynVal(r.s_last);
         self.mac_shift.next = DynVal(sext(shift, s.shift_bits));
+        self.matrix.next = DynVal(sext(2 * r.layer + r.s_h, s.matrix_bits));
         self.bias_shift.next = DynVal(i64::from(align_bias));
         self.phase.next = DynVal(r.layer);
         self.head.next = DynVal(i64::from(
@@ -566,6 +573,7 @@ always @(*) begin
     mac_first = {{1'b0, s_first}};
     mac_last = {{1'b0, s_last}};
     mac_shift = s_h ? (k_align_h + rs_h) : (k_align_x + rs_x);
+    matrix = layer * 2 + s_h;
     bias_shift = k_align_bias;
     phase = layer;
     head = (state == HEAD || state == HEAD_DRAIN || state == FINISH) ? 2'sd1 : 2'sd0;

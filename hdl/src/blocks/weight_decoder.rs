@@ -1,0 +1,231 @@
+//! The weight decoder: the weight banks' words become the MAC lanes' codes.
+//! Bank `b` holds lanes `b * per_word ..` in slots of `slot_bits` bits from
+//! bit 0 up (the layout's packing). A lane code is sign and magnitude
+//! (`ShiftAddLane`: magnitude 0 is zero, `m` a shift by `m - 1`), `lane_bits`
+//! wide:
+//! - a ternary or power-of-two slot already is one (sign in its top bit); it
+//!   is re-encoded from `slot_bits` to `lane_bits` (sign moved up);
+//! - a codebook slot is an index: the lane code is entry `index` of the
+//!   current matrix's table (`CODEBOOK_ENTRIES` entries per matrix id, loaded
+//!   with `LOAD_CODEBOOKS`), each the sign and shift of a power-of-two
+//!   codebook value, so the lanes stay shift-add.
+//!
+//! `matrix` (the sequencer's id of the matrix whose word is on the bank
+//! outputs) picks the table. The decode is combinational; table writes are
+//! clocked.
+
+use crate::dynamic::{sext, DynSig, DynVal};
+use crate::layout::CODEBOOK_ENTRIES;
+use rust_hdl::prelude::*;
+use std::fmt::Write;
+
+/// Sizes of a decoder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightDecoderShape {
+    /// Lanes.
+    pub lanes: usize,
+    /// Bits of a memory slot.
+    pub slot_bits: usize,
+    /// Slots per bank word.
+    pub per_word: usize,
+    /// Bits of a lane code.
+    pub lane_bits: usize,
+    /// Per matrix id: its slots are codebook indices.
+    pub codebooks: Vec<bool>,
+    /// Bits of a matrix id.
+    pub matrix_bits: usize,
+    /// Bits of a table write address (`id * CODEBOOK_ENTRIES + index`).
+    pub addr_bits: usize,
+}
+
+/// The decoder.
+#[derive(LogicBlock)]
+pub struct WeightDecoder {
+    /// Clock (table writes).
+    pub clock: Signal<In, Clock>,
+    /// Bank words.
+    pub words: Vec<DynSig<In>>,
+    /// The matrix whose word is on `words`.
+    pub matrix: DynSig<In>,
+    /// Table write enable (present when a matrix is a codebook).
+    pub table_we: Vec<DynSig<In>>,
+    /// Table write address.
+    pub table_addr: DynSig<In>,
+    /// Table write data (a lane code).
+    pub table_data: DynSig<In>,
+    /// Lane codes, lane order.
+    pub codes: Vec<DynSig<Out>>,
+    _s: WeightDecoderShape,
+    _tables: Vec<[i64; CODEBOOK_ENTRIES]>,
+}
+
+impl WeightDecoder {
+    /// A decoder of `shape`.
+    pub fn new(shape: WeightDecoderShape) -> Self {
+        let s = &shape;
+        let words = s.lanes.div_ceil(s.per_word);
+        WeightDecoder {
+            clock: Signal::default(),
+            words: (0..words)
+                .map(|b| DynSig::new((s.lanes - b * s.per_word).min(s.per_word) * s.slot_bits))
+                .collect(),
+            matrix: DynSig::new(s.matrix_bits),
+            table_we: (0..usize::from(s.codebooks.iter().any(|&c| c)))
+                .map(|_| DynSig::new(2))
+                .collect(),
+            table_addr: DynSig::new(s.addr_bits),
+            table_data: DynSig::new(s.lane_bits),
+            codes: (0..s.lanes).map(|_| DynSig::new(s.lane_bits)).collect(),
+            _tables: vec![[0; CODEBOOK_ENTRIES]; s.codebooks.len()],
+            _s: shape,
+        }
+    }
+
+    /// The lane code of memory slot `slot` (its bit pattern) in matrix `m`.
+    fn decode(&self, m: usize, slot: u64) -> i64 {
+        let s = &self._s;
+        if s.codebooks.get(m).copied().unwrap_or(false) {
+            self._tables[m][slot as usize % CODEBOOK_ENTRIES]
+        } else {
+            let sign = (slot >> (s.slot_bits - 1)) & 1;
+            let mag = slot & ((1 << (s.slot_bits - 1)) - 1);
+            sext(((sign << (s.lane_bits - 1)) | mag) as i64, s.lane_bits)
+        }
+    }
+}
+
+impl Logic for WeightDecoder {
+    fn update(&mut self) {
+        if self.clock.pos_edge() && self.table_we.first().is_some_and(|w| w.val().0 != 0) {
+            let a = self.table_addr.val().0 as usize;
+            let (id, i) = (a / CODEBOOK_ENTRIES, a % CODEBOOK_ENTRIES);
+            if let Some(t) = self._tables.get_mut(id) {
+                t[i] = sext(self.table_data.val().0, self._s.lane_bits);
+            }
+        }
+        let (pw, fb) = (self._s.per_word, self._s.slot_bits);
+        let m = self.matrix.val().0.max(0) as usize;
+        for i in 0..self.codes.len() {
+            let w = self.words[i / pw].val().0 as u64;
+            let slot = (w >> ((i % pw) * fb)) & ((1 << fb) - 1);
+            let code = self.decode(m, slot);
+            self.codes[i].next = DynVal(code);
+        }
+    }
+    fn connect(&mut self) {
+        for c in &mut self.codes {
+            c.connect();
+        }
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(self.verilog())
+    }
+}
+
+impl WeightDecoder {
+    fn verilog(&self) -> String {
+        let s = &self._s;
+        let (pw, fb, lb) = (s.per_word, s.slot_bits, s.lane_bits);
+        let ids: Vec<usize> = (0..s.codebooks.len()).filter(|&m| s.codebooks[m]).collect();
+        let mut v = String::new();
+        for i in 0..s.lanes {
+            let lo = (i % pw) * fb;
+            let _ = writeln!(
+                v,
+                "wire [{}:0] slot_{i} = words${}[{}:{lo}];",
+                fb - 1,
+                i / pw,
+                lo + fb - 1
+            );
+        }
+        if ids.is_empty() {
+            v.push_str("always @(*) begin\n");
+            for i in 0..s.lanes {
+                let _ = writeln!(
+                    v,
+                    "    codes${i} = {};",
+                    reencode(&format!("slot_{i}"), fb, lb)
+                );
+            }
+            v.push_str("end\n");
+            return v;
+        }
+        // The tables, one register per entry of each codebook matrix.
+        for &m in &ids {
+            for e in 0..CODEBOOK_ENTRIES {
+                let _ = writeln!(v, "reg [{}:0] t{m}_{e};", lb - 1);
+            }
+        }
+        v.push_str("initial begin\n");
+        for &m in &ids {
+            for e in 0..CODEBOOK_ENTRIES {
+                let _ = writeln!(v, "    t{m}_{e} = 0;");
+            }
+        }
+        v.push_str("end\n\nalways @(posedge clock) begin\n    if (table_we$0 != 0) begin\n        case (table_addr)\n");
+        for &m in &ids {
+            for e in 0..CODEBOOK_ENTRIES {
+                let _ = writeln!(
+                    v,
+                    "            {}: t{m}_{e} <= table_data;",
+                    m * CODEBOOK_ENTRIES + e
+                );
+            }
+        }
+        v.push_str("            default: ;\n        endcase\n    end\nend\n\n");
+        // The current matrix's table, then one lookup per lane.
+        let _ = writeln!(
+            v,
+            "reg is_codebook;\nreg [{}:0] {};",
+            lb - 1,
+            (0..CODEBOOK_ENTRIES)
+                .map(|e| format!("cur_{e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        v.push_str("always @(*) begin\n    case (matrix)\n");
+        for &m in &ids {
+            let _ = write!(v, "        {m}: begin is_codebook = 1;");
+            for e in 0..CODEBOOK_ENTRIES {
+                let _ = write!(v, " cur_{e} = t{m}_{e};");
+            }
+            v.push_str(" end\n");
+        }
+        v.push_str("        default: begin is_codebook = 0;");
+        for e in 0..CODEBOOK_ENTRIES {
+            let _ = write!(v, " cur_{e} = 0;");
+        }
+        v.push_str(" end\n    endcase\nend\n\n");
+        for i in 0..s.lanes {
+            let _ = writeln!(v, "reg [{}:0] looked_{i};", lb - 1);
+        }
+        v.push_str("always @(*) begin\n");
+        for i in 0..s.lanes {
+            let _ = writeln!(v, "    case (slot_{i})");
+            for e in 0..CODEBOOK_ENTRIES.min(1 << fb) {
+                let _ = writeln!(v, "        {e}: looked_{i} = cur_{e};");
+            }
+            let _ = writeln!(
+                v,
+                "        default: looked_{i} = 0;\n    endcase\n    codes${i} = is_codebook ? looked_{i} : {};",
+                reencode(&format!("slot_{i}"), fb, lb)
+            );
+        }
+        v.push_str("end\n");
+        v
+    }
+}
+
+/// A `slot_bits` sign-magnitude slot as a `lane_bits` one (sign moved up).
+fn reencode(slot: &str, slot_bits: usize, lane_bits: usize) -> String {
+    if slot_bits == lane_bits {
+        slot.to_string()
+    } else {
+        format!(
+            "{{{slot}[{}], {}'d0, {slot}[{}:0]}}",
+            slot_bits - 1,
+            lane_bits - slot_bits,
+            slot_bits - 2
+        )
+    }
+}
