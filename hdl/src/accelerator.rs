@@ -185,6 +185,7 @@ impl Accelerator {
                 slot_bits: lay.code_bits as usize,
                 per_word: lay.lanes_per_bank,
                 lane_bits: lay.lane_code_bits as usize,
+                values: lay.lane_values,
                 codebooks: lay.codebooks.clone(),
                 matrix_bits: w.matrix_bits,
                 addr_bits: w.load_addr_bits,
@@ -201,6 +202,7 @@ impl Accelerator {
             mac: MacArray::new(MacShape {
                 lanes: lay.lanes,
                 code_bits: lay.lane_code_bits as usize,
+                multiply: lay.lane_values,
                 x_width: lay.data_width as usize,
                 shift_bits: w.shift_bits,
                 acc_width: acc,

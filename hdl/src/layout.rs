@@ -126,6 +126,10 @@ pub struct Layout {
     /// Per matrix id: its codes are codebook indices.
     #[serde(default)]
     pub codebooks: Vec<bool>,
+    /// The lanes multiply by weight values (a codebook's entries are not all
+    /// powers of two); `lane_code_bits` is then the values' width.
+    #[serde(default)]
+    pub lane_values: bool,
     /// Codes per weight bank word.
     pub lanes_per_bank: usize,
     /// Weight banks.

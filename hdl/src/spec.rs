@@ -15,6 +15,7 @@ use crate::layout::{HeadLayout, LayerLayout, Layout, LightRnnLayout, STREAM_BITS
 use crate::schedule::{schedule, LayerShape, Pipeline, Schedule};
 use crate::target::Target;
 use lstm_accel_model::encoding::{Matrix, ScalarCode};
+use lstm_accel_model::fixed::unsigned_bits;
 use lstm_accel_model::model::{Datapath, Head, Model};
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +68,7 @@ pub enum SpecError {
     #[error(transparent)]
     Model(#[from] lstm_accel_model::ModelError),
     /// A matrix uses an encoding the hardware does not implement yet.
-    #[error("{tensor}: {encoding} is not supported by the hardware generator yet (dense ternary, power-of-two and power-of-two codebook matrices are)")]
+    #[error("{tensor}: {encoding} is not supported by the hardware generator yet (dense ternary, power-of-two and codebook matrices are)")]
     Unsupported {
         /// Tensor path.
         tensor: String,
@@ -262,12 +263,11 @@ fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
                     width - 1
                 ),
             }),
+            // Any other codebook runs on multiplier lanes.
+            ScalarCode::Codebook { pow2: false, .. } => Ok(()),
             _ => Err(SpecError::Unsupported {
                 tensor: tensor.into(),
-                encoding: format!(
-                    "{} (a codebook whose entries are not all powers of two needs multiplier lanes)",
-                    m.describe()
-                ),
+                encoding: m.describe(),
             }),
         },
         other => Err(SpecError::Unsupported {
@@ -488,13 +488,22 @@ fn layout(
         .enumerate()
         .flat_map(|(l, x)| [(2 * l, &x.w_x), (2 * l + 1, &x.w_h)])
         .chain(head.iter().enumerate().map(|(i, m)| (2 * nl + 2 * i, *m)));
+    // With a codebook that is not all powers of two the lanes multiply: every
+    // lane input is then a weight value, as wide as the widest weight.
+    let mut lane_values = false;
+    let mut value_bits = 2u32;
     for (id, m) in ids {
         if let Matrix::Dense(d) = m {
-            if let ScalarCode::Codebook { width, .. } = d.values.code {
+            value_bits = value_bits.max(unsigned_bits(d.values.code.max_abs_raw()) + 1);
+            if let ScalarCode::Codebook { width, pow2, .. } = d.values.code {
                 codebooks[id] = true;
+                lane_values |= !pow2;
                 lane_code_bits = lane_code_bits.max(codebook_lane_bits(width));
             }
         }
+    }
+    if lane_values {
+        lane_code_bits = value_bits;
     }
     let input_words = model.input.size.div_ceil(lanes);
     let mut next = input_words;
@@ -605,6 +614,7 @@ fn layout(
         code_bits,
         lane_code_bits,
         codebooks,
+        lane_values,
         lanes_per_bank,
         weight_banks: lanes.div_ceil(lanes_per_bank),
         weight_words,

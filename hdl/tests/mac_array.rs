@@ -127,6 +127,7 @@ fn shape(lanes: usize, code_bits: usize, x_width: usize) -> MacShape {
     MacShape {
         lanes,
         code_bits,
+        multiply: false,
         x_width,
         shift_bits: 4,
         // Room for 8 words of shifted products.

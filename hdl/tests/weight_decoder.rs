@@ -1,5 +1,6 @@
 //! The weight decoder: bank words of ternary, power-of-two and codebook
-//! slots become lane codes that stand for exactly the weight the model's
+//! slots become lane codes (shift-add lanes) or weight values (multiplier
+//! lanes, general codebooks) that stand for exactly the weight the model's
 //! code does (codebook tables loaded through the write port, tables picked
 //! by matrix id), in the native engine and in Icarus (cycle by cycle);
 //! Verilator lints it and Yosys synthesises it without latches.
@@ -9,6 +10,7 @@ use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
 use lstm_accel_hdl::layout::CODEBOOK_ENTRIES;
 use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_model::encoding::ScalarCode;
+use lstm_accel_model::fixed::unsigned_bits;
 use lstm_accel_model::random;
 use rand::Rng;
 use rust_hdl::prelude::*;
@@ -27,8 +29,9 @@ fn lane_decoder(bits: usize) -> ScalarCode {
     }
 }
 
-/// Random matrices: ternary, power-of-two, and power-of-two codebooks.
-fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize) -> Case {
+/// Random matrices: ternary, power-of-two, and codebooks: power-of-two
+/// ones for lane codes, any for `values`.
+fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize, general: bool) -> Case {
     let ids = r.random_range(1..=5);
     let mut lane_bits = slot_bits;
     let codes: Vec<ScalarCode> = (0..ids)
@@ -42,10 +45,14 @@ fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize) -> Case {
                 let n = r.random_range(2..=(1usize << slot_bits).min(CODEBOOK_ENTRIES));
                 let width = r.random_range(3..=8u32);
                 let mut values = vec![0];
+                let lim = 1i32 << (width - 1);
                 values.extend((1..n).map(|_| {
+                    if general {
+                        return r.random_range(-lim..lim);
+                    }
                     let v = 1i32 << r.random_range(0..width);
-                    let v = v.min(1 << (width - 1));
-                    if r.random_bool(0.5) || v == 1 << (width - 1) {
+                    let v = v.min(lim);
+                    if r.random_bool(0.5) || v == lim {
                         -v
                     } else {
                         v
@@ -56,11 +63,18 @@ fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize) -> Case {
                     width,
                     frac: 0,
                     values,
-                    pow2: true,
+                    pow2: !general,
                 }
             }
         })
         .collect();
+    if general {
+        lane_bits = codes
+            .iter()
+            .map(|c| unsigned_bits(c.max_abs_raw()) as usize + 1)
+            .max()
+            .unwrap_or(2);
+    }
     let per_word = r.random_range(1..=lanes);
     Case {
         shape: WeightDecoderShape {
@@ -68,6 +82,7 @@ fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize) -> Case {
             slot_bits,
             per_word,
             lane_bits,
+            values: general,
             codebooks: codes
                 .iter()
                 .map(|c| matches!(c, ScalarCode::Codebook { .. }))
@@ -110,6 +125,14 @@ fn stimulus(r: &mut impl Rng, c: &Case) -> (Vec<Cycle>, Vec<Option<Vec<i64>>>) {
         if let ScalarCode::Codebook { values, .. } = code {
             for e in 0..CODEBOOK_ENTRIES {
                 let v = values.get(e).copied().unwrap_or(0);
+                if s.values {
+                    cycles.push(Cycle::Write(
+                        id * CODEBOOK_ENTRIES + e,
+                        (v as u32) & ((1 << s.lane_bits) - 1),
+                    ));
+                    want.push(None);
+                    continue;
+                }
                 let k = if v == 0 {
                     0
                 } else {
@@ -181,8 +204,8 @@ fn run(d: &mut WeightDecoder, cycles: &[Cycle]) -> Vec<Vec<i64>> {
 fn lane_codes_stand_for_the_models_weights() {
     let mut r = random::rng(23);
     for (lanes, slot_bits) in [(1, 2), (4, 2), (5, 3), (8, 4), (16, 4), (3, 5)] {
-        for _ in 0..6 {
-            let c = case(&mut r, lanes, slot_bits);
+        for n in 0..8 {
+            let c = case(&mut r, lanes, slot_bits, n % 2 == 1);
             let (cycles, want) = stimulus(&mut r, &c);
             let out = run(&mut build(&c.shape), &cycles);
             let lane = lane_decoder(c.shape.lane_bits);
@@ -191,6 +214,9 @@ fn lane_codes_stand_for_the_models_weights() {
                     let got: Vec<i64> = out[i]
                         .iter()
                         .map(|&code| {
+                            if c.shape.values {
+                                return code;
+                            }
                             let pattern = (code as u64 & ((1 << c.shape.lane_bits) - 1)) as u32;
                             lane.raw(lane.from_stored_in(pattern, c.shape.lane_bits as u32))
                         })
@@ -262,8 +288,8 @@ fn icarus_agrees_with_the_native_engine() {
     let mut r = random::rng(3);
     let mut with_codebook = 0;
     for (lanes, slot_bits) in [(4, 2), (6, 4), (3, 3)] {
-        for _ in 0..3 {
-            let c = case(&mut r, lanes, slot_bits);
+        for n in 0..4 {
+            let c = case(&mut r, lanes, slot_bits, n % 2 == 1);
             with_codebook += usize::from(c.shape.codebooks.iter().any(|&b| b));
             let (cycles, _) = stimulus(&mut r, &c);
             let native = run(&mut build(&c.shape), &cycles);
@@ -279,20 +305,30 @@ fn icarus_agrees_with_the_native_engine() {
 
 #[test]
 fn verilog_lints_and_synthesises_without_latches() {
-    let s = WeightDecoderShape {
-        lanes: 16,
-        slot_bits: 4,
-        per_word: 8,
-        lane_bits: 5,
-        codebooks: vec![true, false, true],
-        matrix_bits: 3,
-        addr_bits: 7,
-    };
-    let v = generate_verilog(&build(&s));
-    let lint = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
-    assert!(!lint.contains("%Warning"), "{lint}");
+    for values in [true, false] {
+        let s = WeightDecoderShape {
+            lanes: 16,
+            slot_bits: 4,
+            per_word: 8,
+            lane_bits: if values { 9 } else { 5 },
+            values,
+            codebooks: vec![true, false, true],
+            matrix_bits: 3,
+            addr_bits: 7,
+        };
+        let v = generate_verilog(&build(&s));
+        let lint = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!lint.contains("%Warning"), "{lint}");
+        if values {
+            continue;
+        }
+        synthesise(&v);
+    }
+}
+
+fn synthesise(v: &str) {
     for family in [Family::Ice40, Family::Ecp5] {
-        let st = yosys_synth(&v, "top", family).unwrap_or_else(|e| panic!("{e}"));
+        let st = yosys_synth(v, "top", family).unwrap_or_else(|e| panic!("{e}"));
         assert!(st.latches.is_empty(), "{family:?}: {:?}", st.latches);
         println!(
             "weight decoder, 16 lanes, two codebook tables, {family:?}: {} LUTs, {} FFs",

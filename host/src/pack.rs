@@ -214,9 +214,10 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
 }
 
 /// The codebook tables: for every matrix id (`Layout::matrix_ids`),
-/// `CODEBOOK_ENTRIES` lane codes, entry `i` the sign and shift of codebook
-/// value `i` (`±2^e` is the power-of-two code `±(e + 1)`), zero past the
-/// codebook's end and for matrices that are not codebooks.
+/// `CODEBOOK_ENTRIES` entries, zero past the codebook's end and for matrices
+/// that are not codebooks. For shift-add lanes entry `i` is the lane code of
+/// codebook value `i` (`±2^e` is the power-of-two code `±(e + 1)`); for
+/// multiplier lanes (`Layout::lane_values`) it is the value itself.
 fn codebook_tables(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError> {
     let lane_bits = lay.lane_code_bits;
     let mut img = MemoryImage::new("codebooks", lane_bits);
@@ -246,6 +247,10 @@ fn codebook_tables(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError
         };
         for e in 0..CODEBOOK_ENTRIES {
             let v = values.get(e).copied().unwrap_or(0);
+            if lay.lane_values {
+                push_int(&mut img, i64::from(v));
+                continue;
+            }
             let code = if v == 0 {
                 0
             } else {

@@ -22,7 +22,8 @@ use rand::Rng;
 /// A random model of the kinds the spine runs: 1 to 3 layers, dense ternary
 /// and power-of-two weights mixed (with and without row scales), formats
 /// drawn per layer, extreme weights in half the cases, power-of-two
-/// codebooks in half, a LightRNN head in a third of them.
+/// codebooks in a quarter and general ones in another, a LightRNN head in a
+/// third of them.
 fn random_case(seed: u64) -> (Model, HwConfig) {
     let mut r = random::rng(seed);
     let layers = r.random_range(1..=3);
@@ -34,15 +35,16 @@ fn random_case(seed: u64) -> (Model, HwConfig) {
         // A third of the models have a LightRNN head.
         light_rnn: seed % 3 == 1,
         matrix_kinds: vec![MatrixKind::Dense, MatrixKind::DensePerRow],
-        // Half the models also draw power-of-two codebooks.
-        scalar_kinds: if seed % 2 == 0 {
-            vec![
+        // A quarter of the models also draw power-of-two codebooks (shift-add
+        // lanes), a quarter general codebooks (multiplier lanes).
+        scalar_kinds: match seed % 4 {
+            0 => vec![ScalarKind::Ternary, ScalarKind::Pow2, ScalarKind::Codebook],
+            2 => vec![
                 ScalarKind::Ternary,
                 ScalarKind::Pow2,
                 ScalarKind::CodebookPow2,
-            ]
-        } else {
-            vec![ScalarKind::Ternary, ScalarKind::Pow2]
+            ],
+            _ => vec![ScalarKind::Ternary, ScalarKind::Pow2],
         },
         extreme: r.random_bool(0.5),
         data_width: None,

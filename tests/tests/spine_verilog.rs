@@ -35,8 +35,8 @@ fn model(seed: u64, layers: usize, per_row: bool) -> Model {
     model_with(seed, layers, per_row, false)
 }
 
-/// [`model`]; with `compressed`, a LightRNN head and power-of-two codebook
-/// matrices among the others.
+/// [`model`]; with `compressed`, a LightRNN head and codebook matrices
+/// (power-of-two and general) among the others.
 fn model_with(seed: u64, layers: usize, per_row: bool, compressed: bool) -> Model {
     let mut r = random::rng(seed);
     let shape = ModelShape {
@@ -51,7 +51,11 @@ fn model_with(seed: u64, layers: usize, per_row: bool, compressed: bool) -> Mode
             MatrixKind::Dense
         }],
         scalar_kinds: if compressed {
-            vec![ScalarKind::CodebookPow2, ScalarKind::Ternary]
+            vec![
+                ScalarKind::CodebookPow2,
+                ScalarKind::Codebook,
+                ScalarKind::Ternary,
+            ]
         } else {
             vec![ScalarKind::Ternary, ScalarKind::Pow2]
         },
@@ -175,7 +179,8 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
         let m = model_with(seed, layers, per_row, compressed);
         let s = spec(&m, lanes);
         if compressed {
-            assert!(s.layout.has_codebooks() && s.layout.head.light_rnn.is_some());
+            // Codebooks (general ones: multiplier lanes) and a LightRNN head.
+            assert!(s.layout.lane_values && s.layout.head.light_rnn.is_some());
         }
         let words = stream(&m, &s, 3);
         let cycles = words.len() as u64 * 2 + 4 * (s.cycles_per_frame() + 200);

@@ -1,7 +1,8 @@
-//! The MAC array: `lanes` shift-add lanes, a pipelined adder tree and an
-//! accumulator. Each cycle it takes one weight word (`lanes` code slots) and
-//! `lanes` data values; the sum of the row's products builds up in the
-//! accumulator.
+//! The MAC array: `lanes` shift-add lanes (or, for a model with codebooks
+//! whose entries are not powers of two, multiplier lanes), a pipelined adder
+//! tree and an accumulator. Each cycle it takes one weight word (`lanes` lane
+//! codes, or weight values for multiplier lanes) and `lanes` data values; the
+//! sum of the row's products builds up in the accumulator.
 //!
 //! Control travels with the data: `first` (start of a row), `valid` (a word
 //! is present) and `shift` (the alignment of the word's matrix) are delayed to
@@ -16,6 +17,7 @@
 
 use super::accumulator::Accumulator;
 use super::adder_tree::AdderTree;
+use super::arith::Multiplier;
 use super::delay_line::DelayLine;
 use super::shift_add_lane::ShiftAddLane;
 use crate::dynamic::DynSig;
@@ -26,8 +28,10 @@ use rust_hdl::prelude::*;
 pub struct MacShape {
     /// Lanes.
     pub lanes: usize,
-    /// Bits of a code slot.
+    /// Bits of a lane code (with `multiply`, of a weight value).
     pub code_bits: usize,
+    /// Multiplier lanes (`x * value`) instead of shift-add lanes.
+    pub multiply: bool,
     /// Bits of a data value.
     pub x_width: usize,
     /// Bits of the alignment shift input (its values are non-negative).
@@ -58,6 +62,7 @@ pub struct MacArray {
     /// Nonzero when `acc` holds a complete row.
     pub row_done: DynSig<Out>,
     lanes: Vec<ShiftAddLane>,
+    mul_lanes: Vec<Multiplier>,
     tree: AdderTree,
     accumulator: Accumulator,
     first_delay: DelayLine,
@@ -65,6 +70,7 @@ pub struct MacArray {
     shift_delay: DelayLine,
     last_delay: DelayLine,
     _n: usize,
+    _n_mul: usize,
 }
 
 impl MacArray {
@@ -75,7 +81,16 @@ impl MacArray {
 
     /// An array of the given shape.
     pub fn new(s: MacShape) -> Self {
-        let pw = ShiftAddLane::product_width(s.x_width, s.code_bits);
+        let pw = if s.multiply {
+            s.x_width + s.code_bits
+        } else {
+            ShiftAddLane::product_width(s.x_width, s.code_bits)
+        };
+        let (n_shift, n_mul) = if s.multiply {
+            (0, s.lanes)
+        } else {
+            (s.lanes, 0)
+        };
         let depth = AdderTree::depth(s.lanes);
         let lag = 1 + depth;
         MacArray {
@@ -88,8 +103,11 @@ impl MacArray {
             shift: DynSig::new(s.shift_bits),
             acc: DynSig::new(s.acc_width),
             row_done: DynSig::new(2),
-            lanes: (0..s.lanes)
+            lanes: (0..n_shift)
                 .map(|_| ShiftAddLane::new(s.code_bits, s.x_width))
+                .collect(),
+            mul_lanes: (0..n_mul)
+                .map(|_| Multiplier::new(s.x_width, s.code_bits))
                 .collect(),
             tree: AdderTree::new(s.lanes, pw),
             accumulator: Accumulator::new(pw + depth, s.shift_bits, s.acc_width),
@@ -97,7 +115,8 @@ impl MacArray {
             valid_delay: DelayLine::new(2, lag),
             shift_delay: DelayLine::new(s.shift_bits, lag),
             last_delay: DelayLine::new(2, lag + 1),
-            _n: s.lanes,
+            _n: n_shift,
+            _n_mul: n_mul,
         }
     }
 }
@@ -110,6 +129,12 @@ impl Logic for MacArray {
             self.lanes[i].code.next = self.codes[i].val();
             self.lanes[i].x.next = self.xs[i].val();
             self.tree.xs[i].next = self.lanes[i].p.val();
+        }
+        for i in 0..self._n_mul {
+            self.mul_lanes[i].clock.next = self.clock.val();
+            self.mul_lanes[i].a.next = self.xs[i].val();
+            self.mul_lanes[i].b.next = self.codes[i].val();
+            self.tree.xs[i].next = self.mul_lanes[i].p.val();
         }
         self.tree.clock.next = self.clock.val();
         self.accumulator.clock.next = self.clock.val();

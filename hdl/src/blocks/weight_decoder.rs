@@ -10,6 +10,12 @@
 //!   with `LOAD_CODEBOOKS`), each the sign and shift of a power-of-two
 //!   codebook value, so the lanes stay shift-add.
 //!
+//! With `values` (multiplier lanes, for codebooks whose entries are not all
+//! powers of two) every output is instead the weight's raw value,
+//! `lane_bits` wide and signed: a sign-magnitude slot becomes
+//! `±2^(magnitude - 1)` (0 for magnitude 0), a codebook index its table
+//! entry, which then holds the codebook value itself.
+//!
 //! `matrix` (the sequencer's id of the matrix whose word is on the bank
 //! outputs) picks the table. The decode is combinational; table writes are
 //! clocked.
@@ -28,8 +34,10 @@ pub struct WeightDecoderShape {
     pub slot_bits: usize,
     /// Slots per bank word.
     pub per_word: usize,
-    /// Bits of a lane code.
+    /// Bits of a lane code (with `values`, of a weight value).
     pub lane_bits: usize,
+    /// Output weight values for multiplier lanes instead of lane codes.
+    pub values: bool,
     /// Per matrix id: its slots are codebook indices.
     pub codebooks: Vec<bool>,
     /// Bits of a matrix id.
@@ -89,7 +97,16 @@ impl WeightDecoder {
         } else {
             let sign = (slot >> (s.slot_bits - 1)) & 1;
             let mag = slot & ((1 << (s.slot_bits - 1)) - 1);
-            sext(((sign << (s.lane_bits - 1)) | mag) as i64, s.lane_bits)
+            if s.values {
+                let v = if mag == 0 { 0 } else { 1i64 << (mag - 1) };
+                if sign == 1 {
+                    -v
+                } else {
+                    v
+                }
+            } else {
+                sext(((sign << (s.lane_bits - 1)) | mag) as i64, s.lane_bits)
+            }
         }
     }
 }
@@ -144,7 +161,7 @@ impl WeightDecoder {
                 let _ = writeln!(
                     v,
                     "    codes${i} = {};",
-                    reencode(&format!("slot_{i}"), fb, lb)
+                    passthrough(&format!("slot_{i}"), fb, lb, s.values)
                 );
             }
             v.push_str("end\n");
@@ -208,11 +225,27 @@ impl WeightDecoder {
             let _ = writeln!(
                 v,
                 "        default: looked_{i} = 0;\n    endcase\n    codes${i} = is_codebook ? looked_{i} : {};",
-                reencode(&format!("slot_{i}"), fb, lb)
+                passthrough(&format!("slot_{i}"), fb, lb, s.values)
             );
         }
         v.push_str("end\n");
         v
+    }
+}
+
+/// The lane output of a sign-magnitude slot: its weight value, or the slot
+/// re-encoded.
+fn passthrough(slot: &str, slot_bits: usize, lane_bits: usize, values: bool) -> String {
+    if values {
+        // ±2^(m-1): a one shifted into a signed lane-wide word.
+        let one = format!("{lane_bits}'sd1");
+        format!(
+            "({slot}[{m}:0] == 0) ? {lane_bits}'sd0 : ({slot}[{s}] ? -({one} <<< ({slot}[{m}:0] - 1)) : ({one} <<< ({slot}[{m}:0] - 1)))",
+            m = slot_bits - 2,
+            s = slot_bits - 1
+        )
+    } else {
+        reencode(slot, slot_bits, lane_bits)
     }
 }
 
