@@ -10,12 +10,10 @@
 //! recurrent words (`ceil(recurrent / lanes)`), a row's last word padded with
 //! zero codes; then the layer's projection rows; then the head's rows.
 
-use crate::blocks::ram::Ram;
-use crate::layout::{HeadLayout, LayerLayout, Layout, LightRnnLayout, STREAM_BITS};
+use crate::layout::{codebook_lane_bits, derive_layout, Layout};
 use crate::schedule::{schedule, LayerShape, Pipeline, Schedule};
 use crate::target::Target;
 use lstm_accel_model::encoding::{Matrix, ScalarCode};
-use lstm_accel_model::fixed::unsigned_bits;
 use lstm_accel_model::model::{Datapath, Head, Model};
 use serde::{Deserialize, Serialize};
 
@@ -233,13 +231,6 @@ pub struct AcceleratorSpec {
 /// Widest lane code (sign and magnitude) the shift-add lanes take.
 const MAX_LANE_CODE_BITS: u32 = 5;
 
-/// Bits of the lane code a power-of-two codebook of `width`-bit entries
-/// needs: a sign and a magnitude up to `width` (the entry `-2^(width-1)` is
-/// a shift by `width - 1`).
-pub fn codebook_lane_bits(width: u32) -> u32 {
-    1 + (32 - width.leading_zeros())
-}
-
 fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
     match m {
         Matrix::Dense(d)
@@ -412,7 +403,7 @@ impl AcceleratorSpec {
             pipeline,
         );
 
-        let layout = layout(model, lanes, code_bits, base)?;
+        let layout = derive_layout(model, lanes, code_bits, base)?;
         let memories = memories(hw, &layout)?;
         let macs: u64 = all_maps().map(|m| (m.rows * m.cols) as u64).sum();
         let ideal = macs as f64 / lanes as f64;
@@ -455,189 +446,6 @@ impl AcceleratorSpec {
     pub fn cycles_per_frame(&self) -> u64 {
         self.schedule.cycles_per_frame
     }
-}
-
-/// Largest row shift a row-shift entry holds.
-const ROW_SHIFT_BITS: u32 = 5;
-
-fn align(acc_frac: i32, frac: i32, what: &str) -> Result<u32, SpecError> {
-    u32::try_from(acc_frac - frac).map_err(|_| {
-        SpecError::Config(format!(
-            "{what}: fraction {frac} is finer than its sum's {acc_frac} (the model's datapath is inconsistent)"
-        ))
-    })
-}
-
-/// Banks, regions and per-layer constants (see [`crate::layout`]).
-fn layout(
-    model: &Model,
-    lanes: usize,
-    code_bits: u32,
-    weight_words: usize,
-) -> Result<Layout, SpecError> {
-    let dp = model.datapath();
-    let lanes_per_bank = (STREAM_BITS / code_bits) as usize;
-    // Matrix ids as the sequencer numbers them (see `Layout::matrix_ids`).
-    let nl = model.layers.len();
-    let mut codebooks = vec![false; 2 * nl + 3];
-    let mut lane_code_bits = code_bits;
-    let head = model.head.matrices();
-    let ids = model
-        .layers
-        .iter()
-        .enumerate()
-        .flat_map(|(l, x)| [(2 * l, &x.w_x), (2 * l + 1, &x.w_h)])
-        .chain(head.iter().enumerate().map(|(i, m)| (2 * nl + 2 * i, *m)));
-    // With a codebook that is not all powers of two the lanes multiply: every
-    // lane input is then a weight value, as wide as the widest weight.
-    let mut lane_values = false;
-    let mut value_bits = 2u32;
-    for (id, m) in ids {
-        if let Matrix::Dense(d) = m {
-            value_bits = value_bits.max(unsigned_bits(d.values.code.max_abs_raw()) + 1);
-            if let ScalarCode::Codebook { width, pow2, .. } = d.values.code {
-                codebooks[id] = true;
-                lane_values |= !pow2;
-                lane_code_bits = lane_code_bits.max(codebook_lane_bits(width));
-            }
-        }
-    }
-    if lane_values {
-        lane_code_bits = value_bits;
-    }
-    let input_words = model.input.size.div_ceil(lanes);
-    let mut next = input_words;
-    let (mut cell_base, mut row_base) = (0usize, 0usize);
-    let mut layers = Vec::with_capacity(model.layers.len());
-    let mut x_words = input_words;
-    let per_row = |m: &Matrix| matches!(m, Matrix::Dense(d) if d.row_exp.is_some());
-    let mut max_row_shift = 0u32;
-    for (i, (l, d)) in model.layers.iter().zip(&dp.layers).enumerate() {
-        let h_words = l.hidden.div_ceil(lanes);
-        let at = |what: &str| format!("layers[{i}].{what}");
-        layers.push(LayerLayout {
-            hidden: l.hidden,
-            x_words,
-            h_words,
-            h_buffers: [next, next + h_words],
-            cell_base,
-            row_base,
-            align_x: align(d.gate.frac, d.input.frac + l.w_x.frac(), &at("w_x"))?,
-            align_h: align(d.gate.frac, d.recurrent.frac + l.w_h.frac(), &at("w_h"))?,
-            align_bias: align(d.gate.frac, l.bias.format.frac, &at("bias"))?,
-            acc_frac: d.gate.frac,
-            preact: l.formats.preact,
-        });
-        next += 2 * h_words;
-        cell_base += l.hidden;
-        row_base += 4 * l.hidden;
-        x_words = h_words;
-    }
-    for (_, m) in model.matrices() {
-        if let Matrix::Dense(dm) = m {
-            for r in 0..dm.rows {
-                max_row_shift = max_row_shift.max(dm.row_shift(r));
-            }
-        }
-    }
-    if max_row_shift >= 1 << ROW_SHIFT_BITS {
-        return Err(SpecError::Config(format!(
-            "a row scale spans {max_row_shift} powers of two, the row-shift memory holds at most {}",
-            (1 << ROW_SHIFT_BITS) - 1
-        )));
-    }
-    let head = match &model.head {
-        Head::Dense(h) => {
-            let acc = dp.head[0];
-            let feat = model.feature_format();
-            HeadLayout {
-                rows: h.w.rows(),
-                words: model.feature_size().div_ceil(lanes),
-                row_base,
-                align: align(acc.frac, feat.frac + h.w.frac(), "head.w")?,
-                align_bias: align(acc.frac, h.bias.format.frac, "head.bias")?,
-                acc_frac: acc.frac,
-                logits: h.logits,
-                light_rnn: None,
-            }
-        }
-        Head::LightRnn(h) => {
-            let (row, col) = (dp.head[0], dp.head[1]);
-            let feat = model.feature_format();
-            let cells = h.table.len();
-            HeadLayout {
-                rows: h.rows() + h.cols(),
-                words: model.feature_size().div_ceil(lanes),
-                row_base,
-                align: align(row.frac, feat.frac + h.row_w.frac(), "head.row_w")?,
-                align_bias: align(row.frac, h.row_bias.format.frac, "head.row_bias")?,
-                acc_frac: row.frac,
-                logits: h.logits,
-                light_rnn: Some(LightRnnLayout {
-                    rows: h.rows(),
-                    cols: h.cols(),
-                    align: align(col.frac, feat.frac + h.col_w.frac(), "head.col_w")?,
-                    align_bias: align(col.frac, h.col_bias.format.frac, "head.col_bias")?,
-                    acc_frac: col.frac,
-                    // Classes 0..cells and -1, signed.
-                    class_width: Ram::address_width(cells) as u32,
-                }),
-            }
-        }
-    };
-    let data_width = model
-        .layers
-        .iter()
-        .map(|l| l.output_format().width)
-        .chain([model.input.format.width])
-        .max()
-        .unwrap_or(16);
-    let acc_width = dp
-        .layers
-        .iter()
-        .map(|d| d.gate.bits)
-        .chain(dp.head.iter().map(|a| a.bits))
-        .max()
-        .unwrap_or(16);
-    let bias_width = model
-        .layers
-        .iter()
-        .map(|l| l.bias.format.width)
-        .chain(match &model.head {
-            Head::Dense(h) => vec![h.bias.format.width],
-            Head::LightRnn(h) => vec![h.row_bias.format.width, h.col_bias.format.width],
-        })
-        .max()
-        .unwrap_or(16);
-    Ok(Layout {
-        lanes,
-        code_bits,
-        lane_code_bits,
-        codebooks,
-        lane_values,
-        lanes_per_bank,
-        weight_banks: lanes.div_ceil(lanes_per_bank),
-        weight_words,
-        data_width,
-        data_words: next,
-        input_size: model.input.size,
-        input_words,
-        input: model.input.format,
-        cells: cell_base,
-        cell_width: model
-            .layers
-            .iter()
-            .map(|l| l.formats.cell.width)
-            .max()
-            .unwrap_or(16),
-        rows: row_base + head.rows,
-        bias_width,
-        row_shifts: model.matrices().into_iter().any(|(_, m)| per_row(m)),
-        row_shift_bits: ROW_SHIFT_BITS,
-        acc_width,
-        layers,
-        head,
-    })
 }
 
 /// Every memory of the generated design, placed; the weights go to SPRAM
