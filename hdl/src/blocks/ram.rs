@@ -1,6 +1,7 @@
 //! A simple dual-port RAM of run-time depth and width: one write port and
 //! one registered read port on the same clock, read-first (a read of the
-//! address being written returns the old word), zero at power-up. Written the
+//! address being written returns the old word), zero at power-up (block RAM's
+//! own power-up state; simulators get an initialisation Yosys skips). Written the
 //! way Yosys infers block RAM on iCE40 (SB_RAM40_4K) and ECP5 (DP16KD); the
 //! spec decides which memories are block RAM and how many blocks they take.
 
@@ -79,11 +80,16 @@ impl Logic for Ram {
             "reg signed [{w1}:0] mem [0:{d1}];
 integer k;
 
+// Simulators start from zeros, as the native engine does; block RAM powers
+// up at zero by itself, and Yosys would spend minutes turning a large
+// initialisation loop into init data (it defines SYNTHESIS).
+`ifndef SYNTHESIS
 initial begin
     for (k = 0; k < {d}; k = k + 1)
         mem[k] = 0;
-    read_data = 0;
 end
+`endif
+initial read_data = 0;
 
 always @(posedge clock) begin
     if (write_enable != 0)
