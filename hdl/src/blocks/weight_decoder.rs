@@ -65,6 +65,11 @@ pub struct WeightDecoder {
     pub codes: Vec<DynSig<Out>>,
     _s: WeightDecoderShape,
     _tables: Vec<[i64; CODEBOOK_ENTRIES]>,
+    // The inputs the outputs were last decoded from: settling calls
+    // `update` many times per cycle, and the words change once at most.
+    _last_words: Vec<i64>,
+    _last_matrix: i64,
+    _decoded: bool,
 }
 
 impl WeightDecoder {
@@ -85,6 +90,9 @@ impl WeightDecoder {
             table_data: DynSig::new(s.lane_bits),
             codes: (0..s.lanes).map(|_| DynSig::new(s.lane_bits)).collect(),
             _tables: vec![[0; CODEBOOK_ENTRIES]; s.codebooks.len()],
+            _last_words: vec![0; words],
+            _last_matrix: 0,
+            _decoded: false,
             _s: shape,
         }
     }
@@ -119,9 +127,26 @@ impl Logic for WeightDecoder {
             if let Some(t) = self._tables.get_mut(id) {
                 t[i] = sext(self.table_data.val().0, self._s.lane_bits);
             }
+            self._decoded = false;
         }
+        let matrix = self.matrix.val().0;
+        let unchanged = self._decoded
+            && matrix == self._last_matrix
+            && self
+                .words
+                .iter()
+                .zip(&self._last_words)
+                .all(|(w, &l)| w.val().0 == l);
+        if unchanged {
+            return;
+        }
+        for (l, w) in self._last_words.iter_mut().zip(&self.words) {
+            *l = w.val().0;
+        }
+        self._last_matrix = matrix;
+        self._decoded = true;
         let (pw, fb) = (self._s.per_word, self._s.slot_bits);
-        let m = self.matrix.val().0.max(0) as usize;
+        let m = matrix.max(0) as usize;
         for i in 0..self.codes.len() {
             let w = self.words[i / pw].val().0 as u64;
             let slot = (w >> ((i % pw) * fb)) & ((1 << fb) - 1);
