@@ -331,6 +331,26 @@ fn align(acc_frac: i32, frac: i32, what: &str) -> Result<u32, SpecError> {
     })
 }
 
+/// The model's matrices with their ids as the sequencer numbers them (see
+/// [`Layout::matrix_ids`]) and their tensor paths.
+pub fn matrices_by_id(model: &Model) -> Vec<(usize, String, &Matrix)> {
+    let nl = model.layers.len();
+    let mut v = Vec::new();
+    for (l, x) in model.layers.iter().enumerate() {
+        v.push((2 * l, format!("layers[{l}].w_x"), &x.w_x));
+        v.push((2 * l + 1, format!("layers[{l}].w_h"), &x.w_h));
+    }
+    let head = model.head.matrices();
+    let names = match &model.head {
+        Head::Dense(_) => vec!["head.w"],
+        Head::LightRnn(_) => vec!["head.row_w", "head.col_w"],
+    };
+    for (i, (m, name)) in head.into_iter().zip(names).enumerate() {
+        v.push((2 * nl + 2 * i, name.to_string(), m));
+    }
+    v
+}
+
 /// Banks, regions and per-layer constants of `model`'s design with
 /// `lanes` lanes, `code_bits`-bit weight slots and `weight_words` weight
 /// words.
@@ -346,18 +366,12 @@ pub fn derive_layout(
     let nl = model.layers.len();
     let mut codebooks = vec![false; 2 * nl + 3];
     let mut lane_code_bits = code_bits;
-    let head = model.head.matrices();
-    let ids = model
-        .layers
-        .iter()
-        .enumerate()
-        .flat_map(|(l, x)| [(2 * l, &x.w_x), (2 * l + 1, &x.w_h)])
-        .chain(head.iter().enumerate().map(|(i, m)| (2 * nl + 2 * i, *m)));
+    let ids = matrices_by_id(model);
     // With a codebook that is not all powers of two the lanes multiply: every
     // lane input is then a weight value, as wide as the widest weight.
     let mut lane_values = false;
     let mut value_bits = 2u32;
-    for (id, m) in ids {
+    for (id, _, m) in ids {
         if let Matrix::Dense(d) = m {
             value_bits = value_bits.max(unsigned_bits(d.values.code.max_abs_raw()) + 1);
             if let ScalarCode::Codebook { width, pow2, .. } = d.values.code {

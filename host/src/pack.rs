@@ -11,7 +11,7 @@
 
 use bitvec::prelude::*;
 use lstm_accel_hdl::dynamic::sext;
-use lstm_accel_hdl::layout::{Layout, CODEBOOK_ENTRIES};
+use lstm_accel_hdl::layout::{matrices_by_id, Layout, CODEBOOK_ENTRIES};
 use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::Format;
@@ -221,18 +221,10 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
 fn codebook_tables(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError> {
     let lane_bits = lay.lane_code_bits;
     let mut img = MemoryImage::new("codebooks", lane_bits);
-    let nl = model.layers.len();
     let mut by_id: Vec<Option<(String, &ScalarCode)>> = vec![None; lay.matrix_ids()];
-    for (l, layer) in model.layers.iter().enumerate() {
-        for (id, name, m) in [(2 * l, "w_x", &layer.w_x), (2 * l + 1, "w_h", &layer.w_h)] {
-            if let Matrix::Dense(d) = m {
-                by_id[id] = Some((format!("layers[{l}].{name}"), &d.values.code));
-            }
-        }
-    }
-    for (i, m) in model.head.matrices().into_iter().enumerate() {
-        if let Matrix::Dense(d) = m {
-            by_id[2 * nl + 2 * i] = Some((format!("head matrix {i}"), &d.values.code));
+    for (id, name, m) in matrices_by_id(model) {
+        if let (Matrix::Dense(d), Some(slot)) = (m, by_id.get_mut(id)) {
+            *slot = Some((name, &d.values.code));
         }
     }
     // The lanes' sign-magnitude codes, as power-of-two codes of shift e + 1.
