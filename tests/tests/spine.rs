@@ -10,6 +10,7 @@
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
 use lstm_accel_host::driver::Driver;
+use lstm_accel_model::model::Head;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
@@ -25,6 +26,24 @@ use rand::Rng;
 /// codebooks in a quarter and general ones in another, a LightRNN head in a
 /// third of them.
 fn random_case(seed: u64) -> (Model, HwConfig) {
+    // A quarter of the models also draw power-of-two codebooks (shift-add
+    // lanes), a quarter general codebooks (multiplier lanes).
+    let kinds = match seed % 4 {
+        0 => vec![ScalarKind::Ternary, ScalarKind::Pow2, ScalarKind::Codebook],
+        2 => vec![
+            ScalarKind::Ternary,
+            ScalarKind::Pow2,
+            ScalarKind::CodebookPow2,
+        ],
+        _ => vec![ScalarKind::Ternary, ScalarKind::Pow2],
+    };
+    // A third of the models have a LightRNN head.
+    case_of(seed, kinds, seed % 3 == 1)
+}
+
+/// A random model whose matrices draw from `kinds`, with a LightRNN head
+/// when `light_rnn`.
+fn case_of(seed: u64, kinds: Vec<ScalarKind>, light_rnn: bool) -> (Model, HwConfig) {
     let mut r = random::rng(seed);
     let layers = r.random_range(1..=3);
     let shape = ModelShape {
@@ -32,20 +51,9 @@ fn random_case(seed: u64) -> (Model, HwConfig) {
         hidden: (0..layers).map(|_| r.random_range(1..=12)).collect(),
         projection: vec![None; layers],
         classes: r.random_range(2..=9),
-        // A third of the models have a LightRNN head.
-        light_rnn: seed % 3 == 1,
+        light_rnn,
         matrix_kinds: vec![MatrixKind::Dense, MatrixKind::DensePerRow],
-        // A quarter of the models also draw power-of-two codebooks (shift-add
-        // lanes), a quarter general codebooks (multiplier lanes).
-        scalar_kinds: match seed % 4 {
-            0 => vec![ScalarKind::Ternary, ScalarKind::Pow2, ScalarKind::Codebook],
-            2 => vec![
-                ScalarKind::Ternary,
-                ScalarKind::Pow2,
-                ScalarKind::CodebookPow2,
-            ],
-            _ => vec![ScalarKind::Ternary, ScalarKind::Pow2],
-        },
+        scalar_kinds: kinds,
         extreme: r.random_bool(0.5),
         data_width: None,
     };
@@ -66,7 +74,17 @@ fn check<D: Device>(
     stalls: bool,
     engine: impl Fn(&Model, &AcceleratorSpec) -> D,
 ) -> usize {
-    let (m, hw) = random_case(seed);
+    check_case(seed, random_case(seed), frames, stalls, engine)
+}
+
+/// [`check`] of a given model and configuration.
+fn check_case<D: Device>(
+    seed: u64,
+    (m, hw): (Model, HwConfig),
+    frames: usize,
+    stalls: bool,
+    engine: impl Fn(&Model, &AcceleratorSpec) -> D,
+) -> usize {
     let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
     let dev = engine(&m, &spec);
     let mut link = SimLink::new(dev);
@@ -181,4 +199,47 @@ fn sweep_200_models_verilator() {
         .map(|seed| check(seed, 20, seed % 4 == 0, verilator))
         .sum();
     assert_eq!(n, 4000);
+}
+
+/// The compressed encodings the generated design runs, each on its own:
+/// every matrix a power-of-two codebook, every matrix a general codebook,
+/// and a LightRNN head on ternary and power-of-two matrices.
+fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy) -> usize {
+    let encodings: [(&str, Vec<ScalarKind>, bool); 3] = [
+        (
+            "power-of-two codebooks",
+            vec![ScalarKind::CodebookPow2],
+            false,
+        ),
+        ("general codebooks", vec![ScalarKind::Codebook], false),
+        (
+            "LightRNN head",
+            vec![ScalarKind::Ternary, ScalarKind::Pow2],
+            true,
+        ),
+    ];
+    let mut n = 0;
+    for (what, kinds, light) in encodings {
+        for seed in 2000..2100 {
+            let case = case_of(seed, kinds.clone(), light);
+            assert!(
+                light == matches!(case.0.head, Head::LightRnn(_)),
+                "{what}: seed {seed} has the head it should"
+            );
+            n += check_case(seed, case, 20, seed % 4 == 0, engine);
+        }
+    }
+    n
+}
+
+#[test]
+#[ignore = "per encoding: 3 x 100 models x 20 frames (seconds in release mode)"]
+fn sweep_per_encoding_native() {
+    assert_eq!(per_encoding(native), 6000);
+}
+
+#[test]
+#[ignore = "per encoding: 3 x 100 models x 20 frames (a Verilator build per model: minutes)"]
+fn sweep_per_encoding_verilator() {
+    assert_eq!(per_encoding(verilator), 6000);
 }
