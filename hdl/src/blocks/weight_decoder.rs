@@ -20,8 +20,10 @@
 //! outputs) picks the table. The decode is combinational; table writes are
 //! clocked.
 
+use crate::blocks::shift_add_lane::max_shift;
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::CODEBOOK_ENTRIES;
+use lstm_accel_model::encoding::ScalarCode;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -64,6 +66,7 @@ pub struct WeightDecoder {
     /// Lane codes, lane order.
     pub codes: Vec<DynSig<Out>>,
     _s: WeightDecoderShape,
+    _codec: ScalarCode,
     _tables: Vec<[i64; CODEBOOK_ENTRIES]>,
     // The inputs the outputs were last decoded from: settling calls
     // `update` many times per cycle, and the words change once at most.
@@ -89,6 +92,11 @@ impl WeightDecoder {
             table_addr: DynSig::new(s.addr_bits),
             table_data: DynSig::new(s.lane_bits),
             codes: (0..s.lanes).map(|_| DynSig::new(s.lane_bits)).collect(),
+            // Sign and magnitude up to the slot's largest shift.
+            _codec: ScalarCode::Pow2 {
+                emin: 0,
+                emax: max_shift(s.slot_bits) as i32,
+            },
             _tables: vec![[0; CODEBOOK_ENTRIES]; s.codebooks.len()],
             _last_words: vec![0; words],
             _last_matrix: 0,
@@ -103,17 +111,15 @@ impl WeightDecoder {
         if s.codebooks.get(m).copied().unwrap_or(false) {
             self._tables[m][slot as usize % CODEBOOK_ENTRIES]
         } else {
-            let sign = (slot >> (s.slot_bits - 1)) & 1;
-            let mag = slot & ((1 << (s.slot_bits - 1)) - 1);
+            // The model's sign-magnitude codec, as `ShiftAddLane` decodes it.
+            let code = self._codec.from_stored_in(slot as u32, s.slot_bits as u32);
             if s.values {
-                let v = if mag == 0 { 0 } else { 1i64 << (mag - 1) };
-                if sign == 1 {
-                    -v
-                } else {
-                    v
-                }
+                self._codec.raw(code)
             } else {
-                sext(((sign << (s.lane_bits - 1)) | mag) as i64, s.lane_bits)
+                sext(
+                    i64::from(self._codec.stored_in(code, s.lane_bits as u32)),
+                    s.lane_bits,
+                )
             }
         }
     }
