@@ -11,6 +11,11 @@
 //!                      └─ logits → logit memory, arg-max → class
 //! ```
 //!
+//! A projected layer writes its h to a scratch buffer; its projection phase
+//! then runs `P h` on the MAC array with its own rounding point, and the
+//! collector writes each y through the h path (delayed to meet it) into the
+//! layer's output buffer, which the recurrence and the next layer read.
+//!
 //! A LightRNN head has a second head phase (its column logits, with their
 //! own rounding point) and a decoder that reads the class from the class
 //! table after a row arg-max and a column arg-max.
@@ -88,6 +93,8 @@ pub struct Accelerator {
     gates: Vec<GateUnit>,
     c_select: Select,
     h_select: Select,
+    y_delay: DelayLine,
+    h_out: Select,
     c_we: DelayLine,
     c_addr: DelayLine,
     h_we: DelayLine,
@@ -162,7 +169,13 @@ impl Accelerator {
                 model.rounding,
             ));
         }
+        for (l, x) in model.layers.iter().zip(&lay.layers) {
+            if let (Some(p), Some(j)) = (&l.projection, &x.projection) {
+                rounding.push(Requantizer::new(acc, j.acc_frac, p.format, model.rounding));
+            }
+        }
         let phases = rounding.len();
+        debug_assert_eq!(phases, lay.phase_count());
         let mac_latency = MacArray::latency(lay.lanes);
         Ok(Accelerator {
             clock: Signal::default(),
@@ -216,6 +229,8 @@ impl Accelerator {
             gates,
             c_select: Select::new(nl, lay.cell_width as usize, w.phase_bits),
             h_select: Select::new(nl, lay.data_width as usize, w.phase_bits),
+            y_delay: DelayLine::new(lay.data_width as usize, GateUnit::LATENCY),
+            h_out: Select::new(2, lay.data_width as usize, 2),
             c_we: DelayLine::new(2, GateUnit::CELL_LATENCY),
             c_addr: DelayLine::new(w.cell_addr_bits, GateUnit::CELL_LATENCY),
             h_we: DelayLine::new(2, GateUnit::LATENCY),
@@ -290,6 +305,7 @@ impl Logic for Accelerator {
         self.h_we.clock.next = self.clock.val();
         self.h_word.clock.next = self.clock.val();
         self.h_lane.clock.next = self.clock.val();
+        self.y_delay.clock.next = self.clock.val();
         self.argmax.clock.next = self.clock.val();
         self.reader.clock.next = self.clock.val();
         // Streams.
@@ -309,7 +325,7 @@ impl Logic for Accelerator {
         self.ctl.h_we.next = self.h_we.q.val();
         self.ctl.h_lane.next = self.h_lane.q.val();
         self.ctl.h_word.next = self.h_word.q.val();
-        self.ctl.h_data.next = self.h_select.y.val();
+        self.ctl.h_data.next = self.h_out.y.val();
         self.ctl.c_we.next = self.c_we.q.val();
         self.ctl.c_addr.next = self.c_addr.q.val();
         self.ctl.c_data.next = self.c_select.y.val();
@@ -379,6 +395,7 @@ impl Logic for Accelerator {
         self.collector.value.next = self.preact.y.val();
         self.collector.valid.next = self.done_delay.q.val();
         self.collector.head.next = self.seq.head.val();
+        self.collector.project.next = self.seq.project.val();
         self.collector.start.next = self.seq.phase_start.val();
         self.collector.h_base.next = self.seq.h_base.val();
         self.collector.cell_base.next = self.seq.cell_base.val();
@@ -401,7 +418,12 @@ impl Logic for Accelerator {
         self.h_select.sel.next = self.seq.phase.val();
         self.c_we.d.next = self.collector.fire.val();
         self.c_addr.d.next = self.collector.fire_cell.val();
-        self.h_we.d.next = self.collector.fire.val();
+        self.h_we.d.next = self.collector.write.val();
+        // A projection's y meets the h path: delayed as long as the gate unit.
+        self.y_delay.d.next = self.collector.y.val();
+        self.h_out.xs[0].next = self.h_select.y.val();
+        self.h_out.xs[1].next = self.y_delay.q.val();
+        self.h_out.sel.next = self.seq.project.val();
         self.h_word.d.next = self.collector.fire_word.val();
         self.h_lane.d.next = self.collector.fire_lane.val();
         // Head.

@@ -12,14 +12,22 @@
 //!   hidden format, values sign-extended). Element `j` of a vector lives in
 //!   bank `j % lanes` at word `base + j / lanes`, so a read of one address gives
 //!   the MAC array a whole word of the vector. Regions: the input frame, then per
-//!   layer two h buffers (the recurrence reads h(t-1) from one while h(t) is
-//!   written to the other; they swap every frame).
+//!   layer two output buffers (the recurrence reads y(t-1) from one while y(t)
+//!   is written to the other; they swap every frame), and for a projected layer
+//!   a scratch buffer for its h(t), which the projection reads to write y(t)
+//!   (`y = h` without a projection).
 //! - Bias and row-shift memories: one entry per row in program order (gate
-//!   rows cell-major, gates i f g o, then the head's rows; a LightRNN head's
-//!   row logits, then its column logits).
-//! - Codebook tables (models with power-of-two codebook matrices only): per
-//!   matrix id (`2 l` a layer's input matrix, `2 l + 1` its recurrent one,
-//!   `2 L` the head, `2 L + 2` a LightRNN head's columns) [`CODEBOOK_ENTRIES`]
+//!   rows cell-major, gates i f g o, then the layer's projection rows, whose
+//!   bias entries are zero; then the head's rows; a LightRNN head's row
+//!   logits, then its column logits).
+//! - Phases: the sequencer's program runs phase by phase, each phase one
+//!   matrix pass with its own constants and rounding point, numbered
+//!   ([`Phase`]): the layers `0..L`, the head `L`, a LightRNN head's columns
+//!   `L + 1`, then the projections of the projected layers in layer order.
+//!   Matrix ids are `2 * phase` (a layer's input matrix, the head, a
+//!   projection) and `2 * phase + 1` (a layer's recurrent matrix).
+//! - Codebook tables (models with codebook matrices only): per matrix id
+//!   [`CODEBOOK_ENTRIES`]
 //!   entries, each the lane code (sign and shift) of a codebook value; the
 //!   weight memory holds the indices.
 //! - Class table (LightRNN heads only): the `rows x cols` table of classes,
@@ -48,9 +56,13 @@ pub struct LayerLayout {
     pub hidden: usize,
     /// Data words of the layer's input vector.
     pub x_words: usize,
-    /// Data words of its recurrent vector.
+    /// Data words of its recurrent vector (the output y: h, or the
+    /// projection).
     pub h_words: usize,
-    /// Data-memory words of the two h buffers (`h_words` each).
+    /// Entries of the output vector (`hidden` without a projection).
+    #[serde(default)]
+    pub outputs: usize,
+    /// Data-memory words of the two output buffers (`h_words` each).
     pub h_buffers: [usize; 2],
     /// First cell-memory address of the layer.
     pub cell_base: usize,
@@ -66,6 +78,44 @@ pub struct LayerLayout {
     pub acc_frac: i32,
     /// Pre-activation format.
     pub preact: Format,
+    /// The layer's projection `y = P h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection: Option<ProjectionLayout>,
+}
+
+/// A projected layer's projection phase: `P h(t)` from the scratch buffer,
+/// rounded to the projection format, written to the layer's output buffer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectionLayout {
+    /// Its phase index.
+    pub phase: usize,
+    /// Rows (the output vector's entries).
+    pub rows: usize,
+    /// Data words of h (weight words per row).
+    pub words: usize,
+    /// Data-memory word of the scratch buffer h(t) is written to.
+    pub scratch: usize,
+    /// First bias / row-shift entry (zero biases).
+    pub row_base: usize,
+    /// Left shift of the products into the exact sum.
+    pub align: u32,
+    /// Fraction of the exact sum.
+    pub acc_frac: i32,
+    /// Format of y.
+    pub format: Format,
+}
+
+/// A phase of the sequencer's program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// A layer's gate rows.
+    Layer(usize),
+    /// The head (a LightRNN head's row logits).
+    Head,
+    /// A LightRNN head's column logits.
+    Columns,
+    /// A layer's projection.
+    Projection(usize),
 }
 
 /// The column part of a LightRNN head: its logits follow the row logits,
@@ -172,9 +222,57 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Matrix ids: two per layer, the head, a LightRNN head's columns.
+    /// Matrix ids: two per phase (see the module documentation).
     pub fn matrix_ids(&self) -> usize {
-        2 * self.layers.len() + 3
+        2 * self.phase_count()
+    }
+
+    /// Phases of the program.
+    pub fn phase_count(&self) -> usize {
+        self.layers.len()
+            + 1
+            + usize::from(self.head.light_rnn.is_some())
+            + self
+                .layers
+                .iter()
+                .filter(|l| l.projection.is_some())
+                .count()
+    }
+
+    /// What phase `p` runs.
+    pub fn phase(&self, p: usize) -> Phase {
+        let nl = self.layers.len();
+        if p < nl {
+            return Phase::Layer(p);
+        }
+        if p == nl {
+            return Phase::Head;
+        }
+        if p == nl + 1 && self.head.light_rnn.is_some() {
+            return Phase::Columns;
+        }
+        self.layers
+            .iter()
+            .position(|l| l.projection.as_ref().is_some_and(|x| x.phase == p))
+            .map_or(Phase::Head, Phase::Projection)
+    }
+
+    /// The phase after layer `l`'s last write: its projection, the next
+    /// layer or the head.
+    pub fn after_layer(&self, l: usize) -> usize {
+        match &self.layers[l].projection {
+            Some(p) => p.phase,
+            None => l + 1,
+        }
+    }
+
+    /// Where layer `l` writes its h(t) in a frame of parity `p`: the output
+    /// buffer, or a projected layer's scratch buffer.
+    pub fn h_target(&self, l: usize, p: usize) -> usize {
+        match &self.layers[l].projection {
+            Some(x) => x.scratch,
+            None => self.h_write_base(l, p),
+        }
     }
 
     /// Whether any matrix is a codebook (the design has codebook tables).
@@ -271,6 +369,11 @@ impl Layout {
             .flat_map(|l| [l.align_x, l.align_h, l.align_bias])
             .chain([self.head.align, self.head.align_bias])
             .chain(
+                self.layers
+                    .iter()
+                    .filter_map(|l| l.projection.as_ref().map(|p| p.align)),
+            )
+            .chain(
                 self.head
                     .light_rnn
                     .iter()
@@ -296,8 +399,7 @@ impl Layout {
                 .max(aw(self.matrix_ids() * CODEBOOK_ENTRIES)),
             lane_bits: aw(self.lanes),
             shift_bits: (64 - max_shift.leading_zeros()) as usize + 1,
-            // Layers, the head, a LightRNN head's column part.
-            phase_bits: aw(self.layers.len() + 2),
+            phase_bits: aw(self.phase_count()),
             class_bits: match &self.head.light_rnn {
                 Some(l) => l.class_width as usize,
                 None => aw(self.head.rows),
@@ -306,6 +408,11 @@ impl Layout {
                 .layers
                 .iter()
                 .map(|l| l.preact.width)
+                .chain(
+                    self.layers
+                        .iter()
+                        .filter_map(|l| l.projection.as_ref().map(|p| p.format.width)),
+                )
                 .chain([self.head.logits.width])
                 .max()
                 .unwrap_or(16) as usize,
@@ -336,9 +443,14 @@ fn align(acc_frac: i32, frac: i32, what: &str) -> Result<u32, SpecError> {
 pub fn matrices_by_id(model: &Model) -> Vec<(usize, String, &Matrix)> {
     let nl = model.layers.len();
     let mut v = Vec::new();
+    let mut phase = nl + 1 + usize::from(matches!(model.head, Head::LightRnn(_)));
     for (l, x) in model.layers.iter().enumerate() {
         v.push((2 * l, format!("layers[{l}].w_x"), &x.w_x));
         v.push((2 * l + 1, format!("layers[{l}].w_h"), &x.w_h));
+        if let Some(p) = &x.projection {
+            v.push((2 * phase, format!("layers[{l}].projection"), &p.w));
+            phase += 1;
+        }
     }
     let head = model.head.matrices();
     let names = match &model.head {
@@ -364,7 +476,13 @@ pub fn derive_layout(
     let lanes_per_bank = (STREAM_BITS / code_bits) as usize;
     // Matrix ids as the sequencer numbers them (see `Layout::matrix_ids`).
     let nl = model.layers.len();
-    let mut codebooks = vec![false; 2 * nl + 3];
+    let nproj = model
+        .layers
+        .iter()
+        .filter(|l| l.projection.is_some())
+        .count();
+    let light = usize::from(matches!(model.head, Head::LightRnn(_)));
+    let mut codebooks = vec![false; 2 * (nl + 1 + light + nproj)];
     let mut lane_code_bits = code_bits;
     let ids = matrices_by_id(model);
     // With a codebook that is not all powers of two the lanes multiply: every
@@ -391,14 +509,42 @@ pub fn derive_layout(
     let mut x_words = input_words;
     let per_row = |m: &Matrix| matches!(m, Matrix::Dense(d) if d.row_exp.is_some());
     let mut max_row_shift = 0u32;
+    let mut proj_phase = nl + 1 + light;
     for (i, (l, d)) in model.layers.iter().zip(&dp.layers).enumerate() {
-        let h_words = l.hidden.div_ceil(lanes);
+        let outputs = l.output_size();
+        let h_words = outputs.div_ceil(lanes);
         let at = |what: &str| format!("layers[{i}].{what}");
+        let h_buffers = [next, next + h_words];
+        next += 2 * h_words;
+        let projection = match (&l.projection, d.projection) {
+            (Some(p), Some(acc)) => {
+                let words = l.hidden.div_ceil(lanes);
+                let x = ProjectionLayout {
+                    phase: proj_phase,
+                    rows: outputs,
+                    words,
+                    scratch: next,
+                    row_base: row_base + 4 * l.hidden,
+                    align: align(
+                        acc.frac,
+                        l.formats.hidden.frac + p.w.frac(),
+                        &at("projection"),
+                    )?,
+                    acc_frac: acc.frac,
+                    format: p.format,
+                };
+                proj_phase += 1;
+                next += words;
+                Some(x)
+            }
+            _ => None,
+        };
         layers.push(LayerLayout {
             hidden: l.hidden,
             x_words,
             h_words,
-            h_buffers: [next, next + h_words],
+            outputs,
+            h_buffers,
             cell_base,
             row_base,
             align_x: align(d.gate.frac, d.input.frac + l.w_x.frac(), &at("w_x"))?,
@@ -406,10 +552,10 @@ pub fn derive_layout(
             align_bias: align(d.gate.frac, l.bias.format.frac, &at("bias"))?,
             acc_frac: d.gate.frac,
             preact: l.formats.preact,
+            projection,
         });
-        next += 2 * h_words;
         cell_base += l.hidden;
-        row_base += 4 * l.hidden;
+        row_base += 4 * l.hidden + if l.projection.is_some() { outputs } else { 0 };
         x_words = h_words;
     }
     for (_, m) in model.matrices() {
@@ -467,14 +613,15 @@ pub fn derive_layout(
     let data_width = model
         .layers
         .iter()
-        .map(|l| l.output_format().width)
+        .flat_map(|l| [l.output_format().width, l.formats.hidden.width])
         .chain([model.input.format.width])
         .max()
         .unwrap_or(16);
     let acc_width = dp
         .layers
         .iter()
-        .map(|d| d.gate.bits)
+        .flat_map(|d| [Some(d.gate.bits), d.projection.map(|p| p.bits)])
+        .flatten()
         .chain(dp.head.iter().map(|a| a.bits))
         .max()
         .unwrap_or(16);

@@ -27,8 +27,8 @@
 //!   the wrong length, frames refused because a memory was not (completely)
 //!   loaded, the mask of loaded memories (bit 0 weights, 1 biases, 2 row
 //!   shifts, 3 class table, 4 codebooks), and the design's layout signature.
-//! - `STATE_REPLY`: layer by layer, every cell state c then every output h
-//!   (raw, sign-extended); [`state_words`] words.
+//! - `STATE_REPLY`: layer by layer, every cell state c then every output
+//!   (h, or a projected layer's y; raw, sign-extended); [`state_words`] words.
 //!
 //! A bad packet is counted and skipped up to its `tlast`; a memory whose load
 //! is cut short stays marked not loaded, so no frame runs on partial weights.
@@ -105,9 +105,12 @@ pub fn loaded_mask(lay: &Layout) -> u32 {
         }
 }
 
-/// Words of a state payload: a c and an h per cell of every layer.
+/// Words of a state payload: a c per cell and every output of every layer.
 pub fn state_words(lay: &Layout) -> usize {
-    2 * lay.layers.iter().map(|l| l.hidden).sum::<usize>()
+    lay.layers
+        .iter()
+        .map(|l| l.hidden + l.outputs)
+        .sum::<usize>()
 }
 
 /// Cycles the `RESET` sweep takes.

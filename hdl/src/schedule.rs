@@ -8,7 +8,9 @@
 //! - `Cell`: the gate unit turns a cell's four rows (i, f, g, o) into c and h;
 //!   one cell enters every `cell_interval` cycles per unit and its h is
 //!   written `cell_latency` cycles later;
-//! - `Projection`: one row of `P h` on the MAC array after the layer's last cell;
+//! - `Projection`: one row of `P h` on the MAC array after the layer's last
+//!   cell; its y goes to the data memory through the h path, so it is
+//!   written `cell_latency` cycles after it reaches the collector;
 //! - `HeadRow`: one logit row on the MAC array;
 //! - `Decode`: the arg-max, which takes each logit as it is produced; the
 //!   class is latched `decode_latency` cycles after the last one.
@@ -265,6 +267,10 @@ fn list_schedule(g: &DiGraph<(Op, Unit, u64), ()>, gate_units: usize, p: Pipelin
                 // A row is ready when its value reaches the collector; the
                 // sequencer counts it a cycle later, as it leaves the
                 // collector's register.
+                // A projection's y is written through the gate unit's h path.
+                (Unit::MacArray, Unit::MacArray) if matches!(g[d].0, Op::Projection { .. }) => {
+                    ready[d.index()] + p.cell_latency + p.phase_switch
+                }
                 (Unit::MacArray, Unit::MacArray) => ready[d.index()] + 1 + p.phase_switch,
                 _ => ready[d.index()],
             })

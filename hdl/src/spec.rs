@@ -326,12 +326,6 @@ impl AcceleratorSpec {
         let mut base = 0usize;
         let mut shapes = Vec::new();
         for (i, l) in model.layers.iter().enumerate() {
-            if let Some(p) = &l.projection {
-                return Err(SpecError::Unsupported {
-                    tensor: format!("layers[{i}].projection"),
-                    encoding: format!("a shared projection ({})", p.w.describe()),
-                });
-            }
             let w_x = map(format!("layers[{i}].w_x"), &l.w_x, lanes)?;
             let w_h = map(format!("layers[{i}].w_h"), &l.w_h, lanes)?;
             let row_words = w_x.words_per_row + w_h.words_per_row;

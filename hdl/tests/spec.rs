@@ -217,24 +217,57 @@ fn weights_that_do_not_fit_the_part_are_reported_with_the_numbers() {
     assert_eq!(s.memories[0].placement, Placement::BlockRam);
 }
 
+/// Lu et al.'s shared projection: a 2 x 64-cell model with a 16-entry
+/// projection on each layer. The projection runs once per frame (16 rows in
+/// the schedule) and its y feeds both the layer's recurrence and the next
+/// layer, so recurrent and next-layer input rows read 16 values, not 64:
+/// the weight memory shrinks by the ratio the matrix shapes give, and the
+/// cycle prediction follows.
 #[test]
-fn projections_are_refused_until_the_hardware_has_them() {
-    let mut r = random::rng(4);
-    let shape = ModelShape {
-        input: 6,
-        hidden: vec![5],
-        projection: vec![Some(3)],
-        classes: 9,
-        light_rnn: false,
-        matrix_kinds: vec![MatrixKind::Dense],
-        scalar_kinds: vec![ScalarKind::Ternary],
-        extreme: false,
-        data_width: Some(8),
+fn a_shared_projection_runs_once_per_frame_and_shrinks_the_rows_that_read_it() {
+    let spec_of = |projection: Option<usize>| {
+        let mut r = random::rng(4);
+        let shape = ModelShape {
+            projection: vec![projection; 2],
+            ..ModelShape::ternary(40, &[64, 64], 10, 8)
+        };
+        let m = random::model(&mut r, &shape);
+        AcceleratorSpec::new(&m, &hw(16, Target::Generic)).expect("spec")
     };
-    let m = random::model(&mut r, &shape);
-    let e = AcceleratorSpec::new(&m, &HwConfig::default()).expect_err("refused");
-    assert!(matches!(e, SpecError::Unsupported { .. }), "{e}");
-    assert!(e.to_string().contains("layers[0].projection"), "{e}");
+    let (plain, proj) = (spec_of(None), spec_of(Some(16)));
+    // Words per gate row: layer 0 reads 40 inputs + 64 h or 16 y; layer 1
+    // reads 64 + 64 or 16 + 16; then 16 projection rows of 64 h.
+    let words = |x: usize, h: usize| 4 * 64 * (x.div_ceil(16) + h.div_ceil(16));
+    assert_eq!(
+        plain.layout.weight_words,
+        words(40, 64) + words(64, 64) + 10 * 4
+    );
+    assert_eq!(
+        proj.layout.weight_words,
+        words(40, 16) + 16 * 4 + words(16, 16) + 16 * 4 + 10
+    );
+    for (l, x) in proj.layout.layers.iter().enumerate() {
+        let p = x.projection.as_ref().expect("projection phase");
+        assert_eq!((p.rows, p.words, x.outputs, x.h_words), (16, 4, 16, 1));
+        // The scratch buffer for h is apart from the two output buffers.
+        assert!(!x.h_buffers.contains(&p.scratch), "layer {l}");
+        let rows = proj
+            .schedule
+            .slots
+            .iter()
+            .filter(|s| matches!(s.op, Op::Projection { layer, .. } if layer == l))
+            .count();
+        assert_eq!(rows, 16, "layer {l}: the projection runs once per frame");
+    }
+    assert_eq!(proj.layout.layers[1].x_words, 1, "layer 1 reads y, not h");
+    assert!(proj.cycles_per_frame() * 2 < plain.cycles_per_frame());
+    println!(
+        "2x64, 16 lanes: weight words {} -> {}, cycles/frame {} -> {}",
+        plain.layout.weight_words,
+        proj.layout.weight_words,
+        plain.cycles_per_frame(),
+        proj.cycles_per_frame()
+    );
 }
 
 /// A LightRNN head over V classes computes and stores 2 sqrt(V) logit rows

@@ -155,7 +155,7 @@ impl<L: Link> Driver<L> {
             .iter()
             .map(|l| LayerState {
                 c: values.by_ref().take(l.hidden).collect(),
-                h: values.by_ref().take(l.hidden).collect(),
+                h: values.by_ref().take(l.outputs).collect(),
             })
             .collect())
     }

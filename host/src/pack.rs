@@ -163,9 +163,15 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
             }
         }
         if let (Some(p), Some((pm, _))) = (&l.projection, &ls.projection) {
+            // Projection rows have no bias: zero entries keep the bias and
+            // row-shift memories in program order.
             let d = dense(&p.w, pm)?;
             for r in 0..d.rows {
                 push_row(&mut weights, d, r, lanes, cb);
+                if has_shifts {
+                    push_int(&mut shifts, i64::from(d.row_shift(r)));
+                }
+                push_int(&mut biases, 0);
             }
         }
     }

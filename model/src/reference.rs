@@ -225,6 +225,13 @@ impl Reference {
             }
         };
         let widest = model.layers.iter().map(|l| 4 * l.hidden).max().unwrap_or(0);
+        // Projection rows use the same accumulator.
+        let widest_y = model
+            .layers
+            .iter()
+            .map(|l| l.output_size())
+            .max()
+            .unwrap_or(0);
         Ok(Reference {
             c: model.layers.iter().map(|l| vec![0; l.hidden]).collect(),
             y: model
@@ -232,7 +239,7 @@ impl Reference {
                 .iter()
                 .map(|l| vec![0; l.output_size()])
                 .collect(),
-            acc: vec![0; widest.max(model.head.logits())],
+            acc: vec![0; widest.max(widest_y).max(model.head.logits())],
             act: vec![0; widest],
             h: vec![0; widest / 4],
             x: vec![0; model.input.size],

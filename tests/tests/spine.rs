@@ -37,19 +37,36 @@ fn random_case(seed: u64) -> (Model, HwConfig) {
         ],
         _ => vec![ScalarKind::Ternary, ScalarKind::Pow2],
     };
-    // A third of the models have a LightRNN head.
-    case_of(seed, kinds, seed % 3 == 1)
+    // A third of the models have a LightRNN head, a fifth projected layers.
+    case_of(seed, kinds, seed % 3 == 1, seed % 5 == 2)
 }
 
 /// A random model whose matrices draw from `kinds`, with a LightRNN head
-/// when `light_rnn`.
-fn case_of(seed: u64, kinds: Vec<ScalarKind>, light_rnn: bool) -> (Model, HwConfig) {
+/// when `light_rnn`; with `projections`, each layer has a projection
+/// (smaller or larger than its cells) with probability 2/3, at least one.
+fn case_of(
+    seed: u64,
+    kinds: Vec<ScalarKind>,
+    light_rnn: bool,
+    projections: bool,
+) -> (Model, HwConfig) {
     let mut r = random::rng(seed);
     let layers = r.random_range(1..=3);
+    let input = r.random_range(1..=20);
+    let hidden: Vec<usize> = (0..layers).map(|_| r.random_range(1..=12)).collect();
+    let mut projection = vec![None; layers];
+    if projections {
+        let first = r.random_range(0..layers);
+        for (l, p) in projection.iter_mut().enumerate() {
+            if l == first || r.random_bool(2.0 / 3.0) {
+                *p = Some(r.random_range(1..=12));
+            }
+        }
+    }
     let shape = ModelShape {
-        input: r.random_range(1..=20),
-        hidden: (0..layers).map(|_| r.random_range(1..=12)).collect(),
-        projection: vec![None; layers],
+        input,
+        hidden,
+        projection,
         classes: r.random_range(2..=9),
         light_rnn,
         matrix_kinds: vec![MatrixKind::Dense, MatrixKind::DensePerRow],
@@ -203,28 +220,37 @@ fn sweep_200_models_verilator() {
 
 /// The compressed encodings the generated design runs, each on its own:
 /// every matrix a power-of-two codebook, every matrix a general codebook,
-/// and a LightRNN head on ternary and power-of-two matrices.
+/// a LightRNN head on ternary and power-of-two matrices, and projected
+/// layers.
 fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy) -> usize {
-    let encodings: [(&str, Vec<ScalarKind>, bool); 3] = [
+    let tp = || vec![ScalarKind::Ternary, ScalarKind::Pow2];
+    let encodings: [(&str, Vec<ScalarKind>, bool, bool); 4] = [
         (
             "power-of-two codebooks",
             vec![ScalarKind::CodebookPow2],
             false,
+            false,
         ),
-        ("general codebooks", vec![ScalarKind::Codebook], false),
         (
-            "LightRNN head",
-            vec![ScalarKind::Ternary, ScalarKind::Pow2],
-            true,
+            "general codebooks",
+            vec![ScalarKind::Codebook],
+            false,
+            false,
         ),
+        ("LightRNN head", tp(), true, false),
+        ("shared projections", tp(), false, true),
     ];
     let mut n = 0;
-    for (what, kinds, light) in encodings {
+    for (what, kinds, light, proj) in encodings {
         for seed in 2000..2100 {
-            let case = case_of(seed, kinds.clone(), light);
+            let case = case_of(seed, kinds.clone(), light, proj);
             assert!(
                 light == matches!(case.0.head, Head::LightRnn(_)),
                 "{what}: seed {seed} has the head it should"
+            );
+            assert!(
+                proj == case.0.layers.iter().any(|l| l.projection.is_some()),
+                "{what}: seed {seed} has the projections it should"
             );
             n += check_case(seed, case, 20, seed % 4 == 0, engine);
         }
@@ -233,13 +259,38 @@ fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy
 }
 
 #[test]
-#[ignore = "per encoding: 3 x 100 models x 20 frames (seconds in release mode)"]
+#[ignore = "per encoding: 4 x 100 models x 20 frames (seconds in release mode)"]
 fn sweep_per_encoding_native() {
-    assert_eq!(per_encoding(native), 6000);
+    assert_eq!(per_encoding(native), 8000);
 }
 
 #[test]
-#[ignore = "per encoding: 3 x 100 models x 20 frames (a Verilator build per model: minutes)"]
+#[ignore = "per encoding: 4 x 100 models x 20 frames (a Verilator build per model: minutes)"]
 fn sweep_per_encoding_verilator() {
-    assert_eq!(per_encoding(verilator), 6000);
+    assert_eq!(per_encoding(verilator), 8000);
+}
+
+/// Projected layers (y = P h feeding the recurrence and the next layer):
+/// a slice of the per-encoding sweep in each engine.
+#[test]
+fn projected_layers_run_bit_exact_in_the_predicted_cycles() {
+    let tp = || vec![ScalarKind::Ternary, ScalarKind::Pow2];
+    for seed in 3000..3008 {
+        check_case(
+            seed,
+            case_of(seed, tp(), seed % 2 == 0, true),
+            6,
+            seed % 4 == 1,
+            native,
+        );
+    }
+    for seed in 3000..3002 {
+        check_case(
+            seed,
+            case_of(seed, tp(), seed % 2 == 0, true),
+            4,
+            false,
+            verilator,
+        );
+    }
 }

@@ -35,14 +35,17 @@ fn model(seed: u64, layers: usize, per_row: bool) -> Model {
     model_with(seed, layers, per_row, false)
 }
 
-/// [`model`]; with `compressed`, a LightRNN head and codebook matrices
-/// (power-of-two and general) among the others.
+/// [`model`]; with `compressed`, a LightRNN head, codebook matrices
+/// (power-of-two and general) among the others, and a projection on every
+/// other layer (the first one's smaller than its cells).
 fn model_with(seed: u64, layers: usize, per_row: bool, compressed: bool) -> Model {
     let mut r = random::rng(seed);
     let shape = ModelShape {
         input: 7,
         hidden: vec![5; layers],
-        projection: vec![None; layers],
+        projection: (0..layers)
+            .map(|l| (compressed && l % 2 == 0).then_some(3 + 4 * l))
+            .collect(),
         classes: if compressed { 7 } else { 4 },
         light_rnn: compressed,
         matrix_kinds: vec![if per_row {
@@ -179,8 +182,10 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
         let m = model_with(seed, layers, per_row, compressed);
         let s = spec(&m, lanes);
         if compressed {
-            // Codebooks (general ones: multiplier lanes) and a LightRNN head.
+            // Codebooks (general ones: multiplier lanes), a LightRNN head
+            // and a projection.
             assert!(s.layout.lane_values && s.layout.head.light_rnn.is_some());
+            assert!(s.layout.layers[0].projection.is_some());
         }
         let words = stream(&m, &s, 3);
         let cycles = words.len() as u64 * 2 + 4 * (s.cycles_per_frame() + 200);
@@ -237,6 +242,11 @@ fn an_8_bit_design_takes_clearly_fewer_luts_than_a_16_bit_one() {
 fn yosys_synthesises_the_whole_design_without_latches() {
     let m = model(5, 2, true);
     let v = verilog(&m, &spec(&m, 8)).expect("verilog");
+    // Every compressed form the design runs: codebooks, LightRNN, projection.
+    let c = model_with(8, 2, true, true);
+    let vc = verilog(&c, &spec(&c, 4)).expect("verilog");
+    let st = yosys_synth(&vc, "top", Family::Ecp5).unwrap_or_else(|e| panic!("{e}"));
+    assert!(st.latches.is_empty(), "compressed: {:?}", st.latches);
     for family in [Family::Ice40, Family::Ecp5] {
         let st = yosys_synth(&v, "top", family).unwrap_or_else(|e| panic!("{e}"));
         assert!(st.latches.is_empty(), "{family:?}: {:?}", st.latches);

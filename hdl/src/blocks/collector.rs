@@ -9,7 +9,11 @@
 //!
 //! In the head phase every value is a logit: it is written to the logit
 //! memory at its row and passed to the arg-max (`logit_first` on row 0).
-//! `start` (a new layer or the head) resets the counters.
+//! In a projection phase every value is an entry of y: it is presented as
+//! `y` with `write` and the data-memory place of entry `j` (bank
+//! `j % lanes`, word `h_base + j / lanes`), like an h but without a cell.
+//! `write` is high with every `fire` too: it marks a data-memory write.
+//! `start` (a new phase) resets the counters.
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
@@ -26,6 +30,8 @@ pub struct Collector {
     pub valid: DynSig<In>,
     /// Nonzero: rows are logits.
     pub head: DynSig<In>,
+    /// Nonzero: rows are a projection's.
+    pub project: DynSig<In>,
     /// Nonzero: a layer or the head starts (reset the counters).
     pub start: DynSig<In>,
     /// The layer's h buffer being written.
@@ -48,6 +54,11 @@ pub struct Collector {
     pub fire_word: DynSig<Out>,
     /// Data-memory bank of the firing cell's h.
     pub fire_lane: DynSig<Out>,
+    /// Nonzero for one cycle: a value (h, or `y`) goes to the data memory
+    /// at `fire_word` / `fire_lane`.
+    pub write: DynSig<Out>,
+    /// A projection's output value.
+    pub y: DynSig<Out>,
     /// Cell-memory read address (the next cell to fire).
     pub cell_read: DynSig<Out>,
     /// Nonzero for one cycle: `logit` is valid.
@@ -72,6 +83,8 @@ struct CollectorRegs {
     row: i64,
     z: [i64; 4],
     fire: i64,
+    write: i64,
+    y: i64,
     fire_cell: i64,
     fire_word: i64,
     fire_lane: i64,
@@ -91,6 +104,7 @@ impl Collector {
             value: DynSig::new(v),
             valid: DynSig::new(2),
             head: DynSig::new(2),
+            project: DynSig::new(2),
             start: DynSig::new(2),
             h_base: DynSig::new(s.data_addr_bits),
             cell_base: DynSig::new(s.cell_addr_bits),
@@ -102,6 +116,8 @@ impl Collector {
             fire_cell: DynSig::new(s.cell_addr_bits),
             fire_word: DynSig::new(s.data_addr_bits),
             fire_lane: DynSig::new(s.lane_bits),
+            write: DynSig::new(2),
+            y: DynSig::new(v),
             cell_read: DynSig::new(s.cell_addr_bits),
             logit_valid: DynSig::new(2),
             logit_first: DynSig::new(2),
@@ -120,6 +136,7 @@ impl Logic for Collector {
             let r = &mut self._r;
             let v = self.value.val().0;
             r.fire = 0;
+            r.write = 0;
             r.logit_valid = 0;
             if self.start.val().0 != 0 {
                 r.gate = 0;
@@ -134,10 +151,22 @@ impl Logic for Collector {
                     r.logit = v;
                     r.logit_row = r.row;
                     r.row += 1;
+                } else if self.project.val().0 != 0 {
+                    r.write = 1;
+                    r.y = v;
+                    r.fire_word = self.h_base.val().0 + r.word;
+                    r.fire_lane = r.lane;
+                    if r.lane == self._lanes as i64 - 1 {
+                        r.lane = 0;
+                        r.word += 1;
+                    } else {
+                        r.lane += 1;
+                    }
                 } else {
                     r.z[r.gate as usize] = v;
                     if r.gate == 3 {
                         r.fire = 1;
+                        r.write = 1;
                         r.fire_cell = self.cell_base.val().0 + r.cell;
                         r.fire_word = self.h_base.val().0 + r.word;
                         r.fire_lane = r.lane;
@@ -163,6 +192,8 @@ impl Logic for Collector {
         self.fire_cell.next = DynVal(sext(r.fire_cell, s.cell_addr_bits));
         self.fire_word.next = DynVal(sext(r.fire_word, s.data_addr_bits));
         self.fire_lane.next = DynVal(r.fire_lane);
+        self.write.next = DynVal(r.write);
+        self.y.next = DynVal(r.y);
         self.cell_read.next = DynVal(sext(self.cell_base.val().0 + r.cell, s.cell_addr_bits));
         self.logit_valid.next = DynVal(r.logit_valid);
         self.logit_first.next = DynVal(r.logit_first);
@@ -179,6 +210,8 @@ impl Logic for Collector {
             &mut self.fire_cell,
             &mut self.fire_word,
             &mut self.fire_lane,
+            &mut self.write,
+            &mut self.y,
             &mut self.cell_read,
             &mut self.logit_valid,
             &mut self.logit_first,
@@ -200,7 +233,7 @@ reg signed [{lr1}:0] row;
 initial begin
     gate = 0; lane = 0; word = 0; cell_n = 0; row = 0;
     zi = 0; zf = 0; zg = 0; zo = 0;
-    fire = 0; fire_cell = 0; fire_word = 0; fire_lane = 0;
+    fire = 0; fire_cell = 0; fire_word = 0; fire_lane = 0; write = 0; y = 0;
     logit_valid = 0; logit_first = 0; logit = 0; logit_row = 0;
 end
 
@@ -208,6 +241,7 @@ always @(*) cell_read = cell_base + cell_n;
 
 always @(posedge clock) begin
     fire <= 0;
+    write <= 0;
     logit_valid <= 0;
     if (start != 0) begin
         gate <= 0; lane <= 0; word <= 0; cell_n <= 0; row <= 0;
@@ -218,6 +252,16 @@ always @(posedge clock) begin
             logit <= value;
             logit_row <= row;
             row <= row + 1;
+        end else if (project != 0) begin
+            write <= 1;
+            y <= value;
+            fire_word <= h_base + word;
+            fire_lane <= lane;
+            if (lane == {last_lane}) begin
+                lane <= 0;
+                word <= word + 1;
+            end else
+                lane <= lane + 1;
         end else begin
             case (gate)
                 2'd0: zi <= value;
@@ -227,6 +271,7 @@ always @(posedge clock) begin
             endcase
             if (gate == 2'd3) begin
                 fire <= 1;
+                write <= 1;
                 fire_cell <= cell_base + cell_n;
                 fire_word <= h_base + word;
                 fire_lane <= lane;

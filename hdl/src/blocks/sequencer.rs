@@ -13,6 +13,14 @@
 //! point; the class is latched `table_latency` cycles later, when the
 //! LightRNN decoder has read it from the class table.
 //!
+//! A projected layer writes its h(t) to a scratch buffer; once the last one
+//! is written its projection phase runs `P h(t)` row by row (the scratch
+//! buffer is the input part, there is no recurrent part), and the collector
+//! writes each rounded row to the layer's output buffer through the same
+//! path as an h, so the phase ends like a layer's, when the last y is
+//! written. The phases and their constants come from the layout
+//! ([`Layout::phase`]).
+//!
 //! Timing: the issue registers (`weight_addr`, `data_addr`, `row_addr`) feed
 //! the memories; their words arrive one cycle later, together with the
 //! `mac_*` controls, which are the issue flags delayed one cycle, and
@@ -22,7 +30,7 @@
 
 use super::lightrnn_decoder::LightRnnDecoder;
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::{Layout, Widths};
+use crate::layout::{Layout, Phase, Widths};
 use crate::verilog::lit;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
@@ -33,6 +41,30 @@ const DRAIN: i64 = 2;
 const HEAD: i64 = 3;
 const HEAD_DRAIN: i64 = 4;
 const FINISH: i64 = 5;
+const PROJ: i64 = 6;
+const PROJ_DRAIN: i64 = 7;
+
+/// The constants of one phase at one parity.
+#[derive(Clone, Copy, Debug, Default)]
+struct PhaseConsts {
+    /// Weight words of a row.
+    row_words: i64,
+    /// Words of the input part.
+    x_words: i64,
+    /// Rows the phase waits for: cells of a layer, logits, projection rows.
+    count: i64,
+    align_x: u32,
+    align_h: u32,
+    align_bias: u32,
+    cell_base: i64,
+    x_base: i64,
+    h_base: i64,
+    /// Where the phase's writes go (h or y).
+    h_write: i64,
+    /// The phase after this one's last write (layers and projections).
+    next: i64,
+    next_state: i64,
+}
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Regs {
@@ -106,6 +138,8 @@ pub struct Sequencer {
     pub phase: DynSig<Out>,
     /// Nonzero in the head phase.
     pub head: DynSig<Out>,
+    /// Nonzero in a projection phase.
+    pub project: DynSig<Out>,
     /// Nonzero for one cycle when a layer or the head starts.
     pub phase_start: DynSig<Out>,
     /// The h buffer the current layer writes.
@@ -152,6 +186,7 @@ impl Sequencer {
             bias_shift: DynSig::new(s.shift_bits),
             phase: DynSig::new(s.phase_bits),
             head: DynSig::new(2),
+            project: DynSig::new(2),
             phase_start: DynSig::new(2),
             h_base: DynSig::new(s.data_addr_bits),
             cell_base: DynSig::new(s.cell_addr_bits),
@@ -166,17 +201,6 @@ impl Sequencer {
         }
     }
 
-    /// Rows of head phase `l` (the layer count: a dense head's logits or a
-    /// LightRNN head's row logits; one more: its column logits).
-    fn head_rows(&self, l: usize) -> i64 {
-        let h = &self._lay.head;
-        if l == self._lay.layers.len() {
-            h.first_rows() as i64
-        } else {
-            h.light_rnn.as_ref().map_or(0, |x| x.cols as i64)
-        }
-    }
-
     /// Cycles `FINISH` waits before it latches the class.
     fn finish_wait(&self) -> i64 {
         if self._lay.head.light_rnn.is_some() {
@@ -186,58 +210,87 @@ impl Sequencer {
         }
     }
 
-    /// (align x, align h, align bias, h write base, cell base) of phase `l`
-    /// at parity `p`.
-    fn constants(&self, l: usize, p: usize) -> (u32, u32, u32, usize, usize) {
+    /// The state a phase starts in.
+    fn state_of(&self, ph: usize) -> i64 {
+        match self._lay.phase(ph) {
+            Phase::Layer(_) => ROWS,
+            Phase::Projection(_) => PROJ,
+            Phase::Head | Phase::Columns => HEAD,
+        }
+    }
+
+    /// The constants of phase `ph` at parity `p`.
+    fn consts(&self, ph: usize, p: usize) -> PhaseConsts {
         let lay = &self._lay;
-        match lay.layers.get(l) {
-            Some(x) => (
-                x.align_x,
-                x.align_h,
-                x.align_bias,
-                lay.h_write_base(l, p),
-                x.cell_base,
-            ),
-            None if l == lay.layers.len() => (lay.head.align, 0, lay.head.align_bias, 0, 0),
-            None => match &lay.head.light_rnn {
-                Some(c) => (c.align, 0, c.align_bias, 0, 0),
-                None => (0, 0, 0, 0, 0),
+        let nl = lay.layers.len();
+        let head = &lay.head;
+        match lay.phase(ph) {
+            Phase::Layer(l) => {
+                let x = &lay.layers[l];
+                let next = lay.after_layer(l);
+                PhaseConsts {
+                    row_words: (x.x_words + x.h_words) as i64,
+                    x_words: x.x_words as i64,
+                    count: x.hidden as i64,
+                    align_x: x.align_x,
+                    align_h: x.align_h,
+                    align_bias: x.align_bias,
+                    cell_base: x.cell_base as i64,
+                    x_base: lay.x_base(l, p) as i64,
+                    h_base: lay.h_read_base(l, p) as i64,
+                    h_write: lay.h_target(l, p) as i64,
+                    next: next as i64,
+                    next_state: self.state_of(next),
+                }
+            }
+            Phase::Projection(l) => {
+                let x = &lay.layers[l];
+                let j = x.projection.as_ref().map_or((0, 0, 0, 0), |j| {
+                    (j.words as i64, j.rows as i64, j.align, j.scratch as i64)
+                });
+                PhaseConsts {
+                    row_words: j.0,
+                    x_words: j.0,
+                    count: j.1,
+                    align_x: j.2,
+                    x_base: j.3,
+                    h_write: lay.h_write_base(l, p) as i64,
+                    next: (l + 1) as i64,
+                    next_state: self.state_of(l + 1),
+                    ..PhaseConsts::default()
+                }
+            }
+            Phase::Head => PhaseConsts {
+                row_words: head.words as i64,
+                x_words: head.words as i64,
+                count: head.first_rows() as i64,
+                align_x: head.align,
+                align_bias: head.align_bias,
+                x_base: lay.head_base(p) as i64,
+                next: (nl + 1) as i64,
+                next_state: HEAD,
+                ..PhaseConsts::default()
             },
-        }
-    }
-
-    /// Words of a row in phase `l` (the head when `l` is the layer count).
-    fn row_words(&self, l: usize) -> i64 {
-        match self._lay.layers.get(l) {
-            Some(x) => (x.x_words + x.h_words) as i64,
-            None => self._lay.head.words as i64,
-        }
-    }
-
-    fn x_words(&self, l: usize) -> i64 {
-        match self._lay.layers.get(l) {
-            Some(x) => x.x_words as i64,
-            None => self._lay.head.words as i64,
-        }
-    }
-
-    /// (x base, h read base) of phase `l` at parity `p`.
-    fn bases(&self, l: usize, p: usize) -> (i64, i64) {
-        let lay = &self._lay;
-        if l < lay.layers.len() {
-            (lay.x_base(l, p) as i64, lay.h_read_base(l, p) as i64)
-        } else {
-            (lay.head_base(p) as i64, 0)
+            Phase::Columns => {
+                let c = head.light_rnn.as_ref();
+                PhaseConsts {
+                    row_words: head.words as i64,
+                    x_words: head.words as i64,
+                    count: c.map_or(0, |c| c.cols as i64),
+                    align_x: c.map_or(0, |c| c.align),
+                    align_bias: c.map_or(0, |c| c.align_bias),
+                    x_base: lay.head_base(p) as i64,
+                    ..PhaseConsts::default()
+                }
+            }
         }
     }
 
     /// Issues the word the counters of `r` (the registers before the edge)
     /// point at and steps the word counter.
     fn issue(&mut self, r: Regs) {
-        let l = r.layer as usize;
-        let (xb, hb) = self.bases(l, r.parity as usize);
-        let xw = self.x_words(l);
-        let rw = self.row_words(l);
+        let k = self.consts(r.layer as usize, r.parity as usize);
+        let (xb, hb, xw, rw) = (k.x_base, k.h_base, k.x_words, k.row_words);
         let n = &mut self._r;
         n.i_valid = 1;
         n.i_first = i64::from(r.word == 0);
@@ -265,12 +318,9 @@ impl Logic for Sequencer {
         if self.clock.pos_edge() {
             let r = self._r;
             let nl = self._lay.layers.len() as i64;
-            // Cells of the current layer (0 in the head phase).
-            let hidden = self
-                ._lay
-                .layers
-                .get(r.layer as usize)
-                .map_or(0, |x| x.hidden as i64);
+            let k = self.consts(r.layer as usize, r.parity as usize);
+            // Cells of a layer, rows of the head or of a projection.
+            let hidden = k.count;
             {
                 let n = &mut self._r;
                 n.s_valid = r.i_valid;
@@ -313,7 +363,7 @@ impl Logic for Sequencer {
                 }
                 ROWS => {
                     self.issue(r);
-                    let rw = self.row_words(r.layer as usize);
+                    let rw = k.row_words;
                     let n = &mut self._r;
                     if r.word == rw - 1 {
                         if r.gate == 3 {
@@ -327,33 +377,37 @@ impl Logic for Sequencer {
                         }
                     }
                 }
-                DRAIN => {
+                DRAIN | PROJ_DRAIN => {
                     let n = &mut self._r;
                     if r.seen + hw == hidden {
-                        n.layer = r.layer + 1;
+                        n.layer = k.next;
                         n.cell = 0;
                         n.gate = 0;
                         n.word = 0;
                         n.seen = 0;
                         n.start_out = 1;
-                        n.state = if r.layer + 1 == nl { HEAD } else { ROWS };
+                        n.state = k.next_state;
                     }
                 }
-                HEAD => {
+                HEAD | PROJ => {
                     self.issue(r);
-                    let rw = self.row_words(r.layer as usize);
-                    let last_row = self.head_rows(r.layer as usize) - 1;
+                    let rw = k.row_words;
+                    let last_row = hidden - 1;
                     let n = &mut self._r;
                     if r.word == rw - 1 {
                         n.cell = r.cell + 1;
                         if r.cell == last_row {
-                            n.state = HEAD_DRAIN;
+                            n.state = if r.state == HEAD {
+                                HEAD_DRAIN
+                            } else {
+                                PROJ_DRAIN
+                            };
                         }
                     }
                 }
                 HEAD_DRAIN => {
                     let columns_next = r.layer == nl && self._lay.head.light_rnn.is_some();
-                    let rows = self.head_rows(r.layer as usize);
+                    let rows = hidden;
                     let n = &mut self._r;
                     if r.seen + lv == rows {
                         if columns_next {
@@ -400,6 +454,7 @@ impl Logic for Sequencer {
             &mut self.bias_shift,
             &mut self.phase,
             &mut self.head,
+            &mut self.project,
             &mut self.phase_start,
             &mut self.h_base,
             &mut self.cell_base,
@@ -422,9 +477,9 @@ impl Sequencer {
         let r = self._r;
         let s = self._s;
         let lay = &self._lay;
-        let l = r.layer as usize;
-        let p = r.parity as usize;
-        let (align_x, align_h, align_bias, h_base, cell_base) = self.constants(l, p);
+        let k = self.consts(r.layer as usize, r.parity as usize);
+        let (align_x, align_h, align_bias, h_base, cell_base) =
+            (k.align_x, k.align_h, k.align_bias, k.h_write, k.cell_base);
         let (rs_x, rs_h) = match self.row_shift.first() {
             Some(w) => {
                 let v = w.val().0;
@@ -451,9 +506,10 @@ impl Sequencer {
         self.head.next = DynVal(i64::from(
             r.state == HEAD || r.state == HEAD_DRAIN || r.state == FINISH,
         ));
+        self.project.next = DynVal(i64::from(r.state == PROJ || r.state == PROJ_DRAIN));
         self.phase_start.next = DynVal(r.start_out);
-        self.h_base.next = DynVal(sext(h_base as i64, s.data_addr_bits));
-        self.cell_base.next = DynVal(sext(cell_base as i64, s.cell_addr_bits));
+        self.h_base.next = DynVal(sext(h_base, s.data_addr_bits));
+        self.cell_base.next = DynVal(sext(cell_base, s.cell_addr_bits));
         self.busy.next = DynVal(i64::from(r.state != IDLE));
         self.parity.next = DynVal(r.parity);
         self.done.next = DynVal(r.done);
@@ -472,7 +528,7 @@ impl Sequencer {
         let mut v = String::new();
         let _ = writeln!(
             v,
-            "localparam IDLE = 3'd0, ROWS = 3'd1, DRAIN = 3'd2, HEAD = 3'd3, HEAD_DRAIN = 3'd4, FINISH = 3'd5;
+            "localparam IDLE = 3'd0, ROWS = 3'd1, DRAIN = 3'd2, HEAD = 3'd3, HEAD_DRAIN = 3'd4, FINISH = 3'd5, PROJ = 3'd6, PROJ_DRAIN = 3'd7;
 reg [2:0] state;
 reg {pw} layer;
 reg signed [31:0] cell_n, gate, word, row, weight, seen, count;
@@ -483,7 +539,8 @@ reg {dw} i_data;
 reg {rw} i_row;
 reg {kw} class_r;
 reg signed [32:0] cycles_r;
-reg signed [{c1}:0] k_row_words, k_x_words, k_x_base, k_h_base, k_hidden, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base;
+reg signed [{c1}:0] k_row_words, k_x_words, k_x_base, k_h_base, k_hidden, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
+reg [2:0] k_next_state;
 wire h_w = h_write != 0;
 wire l_v = logit_valid != 0;
 
@@ -503,40 +560,36 @@ end
         // Constant tables of the current phase.
         v.push_str("always @(*) begin\n    case (layer)\n");
         let k = |x: i64| lit(x, cw);
-        let phases = nl + 1 + usize::from(lay.head.light_rnn.is_some());
-        for l in 0..phases {
-            let (ax, ah, ab, _, cb) = self.constants(l, 0);
-            let (rwords, xw, hidden) = match lay.layers.get(l) {
-                Some(x) => (x.x_words + x.h_words, x.x_words, x.hidden),
-                None => (lay.head.words, lay.head.words, self.head_rows(l) as usize),
-            };
-            let (xb0, hb0, hw0) = self.bases_hw(l, 0);
-            let (xb1, hb1, hw1) = self.bases_hw(l, 1);
+        for l in 0..lay.phase_count() {
+            let (c0, c1) = (self.consts(l, 0), self.consts(l, 1));
             let _ = writeln!(
                 v,
                 "        {l}: begin
             k_row_words = {}; k_x_words = {}; k_hidden = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
             k_x_base = parity_r ? {} : {}; k_h_base = parity_r ? {} : {}; k_h_write = parity_r ? {} : {};
+            k_next = {}; k_next_state = 3'd{};
         end",
-                k(rwords as i64),
-                k(xw as i64),
-                k(hidden as i64),
-                k(i64::from(ax)),
-                k(i64::from(ah)),
-                k(i64::from(ab)),
-                k(cb as i64),
-                k(xb1),
-                k(xb0),
-                k(hb1),
-                k(hb0),
-                k(hw1),
-                k(hw0),
+                k(c0.row_words),
+                k(c0.x_words),
+                k(c0.count),
+                k(i64::from(c0.align_x)),
+                k(i64::from(c0.align_h)),
+                k(i64::from(c0.align_bias)),
+                k(c0.cell_base),
+                k(c1.x_base),
+                k(c0.x_base),
+                k(c1.h_base),
+                k(c0.h_base),
+                k(c1.h_write),
+                k(c0.h_write),
+                k(c0.next),
+                c0.next_state,
             );
         }
         v.push_str(
             "        default: begin
             k_row_words = 1; k_x_words = 1; k_hidden = 0; k_align_x = 0; k_align_h = 0; k_align_bias = 0; k_cell_base = 0;
-            k_x_base = 0; k_h_base = 0; k_h_write = 0;
+            k_x_base = 0; k_h_base = 0; k_h_write = 0; k_next = 0; k_next_state = 3'd0;
         end
     endcase
 end
@@ -577,6 +630,7 @@ always @(*) begin
     bias_shift = k_align_bias;
     phase = layer;
     head = (state == HEAD || state == HEAD_DRAIN || state == FINISH) ? 2'sd1 : 2'sd0;
+    project = (state == PROJ || state == PROJ_DRAIN) ? 2'sd1 : 2'sd0;
     phase_start = {{1'b0, start_out}};
     h_base = k_h_write;
     cell_base = k_cell_base;
@@ -606,7 +660,7 @@ always @(posedge clock) begin
             start_out <= 1;
             count <= 0;
         end
-        ROWS, HEAD: begin
+        ROWS, HEAD, PROJ: begin
             i_valid <= 1;
             i_first <= (word == 0);
             i_last <= (word == k_row_words - 1);
@@ -618,10 +672,10 @@ always @(posedge clock) begin
             if (word == k_row_words - 1) begin
                 word <= 0;
                 row <= row + 1;
-                if (state == HEAD) begin
+                if (state != ROWS) begin
                     cell_n <= cell_n + 1;
                     if (cell_n == k_hidden - 1)
-                        state <= HEAD_DRAIN;
+                        state <= (state == HEAD) ? HEAD_DRAIN : PROJ_DRAIN;
                 end else if (gate == 3) begin
                     gate <= 0;
                     cell_n <= cell_n + 1;
@@ -632,11 +686,11 @@ always @(posedge clock) begin
             end else
                 word <= word + 1;
         end
-        DRAIN: if (seen + h_w == k_hidden) begin
-            layer <= layer + 1;
+        DRAIN, PROJ_DRAIN: if (seen + h_w == k_hidden) begin
+            layer <= k_next;
             cell_n <= 0; gate <= 0; word <= 0; seen <= 0;
             start_out <= 1;
-            state <= (layer + 1 == {nl}) ? HEAD : ROWS;
+            state <= k_next_state;
         end
         HEAD_DRAIN: if (seen + l_v == k_hidden) begin
             if ({columns} && layer == {nl}) begin
@@ -664,17 +718,5 @@ end",
             wait = self.finish_wait(),
         );
         v
-    }
-
-    /// (x base, h read base, h write base) of phase `l` at parity `p`.
-    fn bases_hw(&self, l: usize, p: usize) -> (i64, i64, i64) {
-        let lay = &self._lay;
-        let (x, h) = self.bases(l, p);
-        let w = if l < lay.layers.len() {
-            lay.h_write_base(l, p) as i64
-        } else {
-            0
-        };
-        (x, h, w)
     }
 }

@@ -1,8 +1,9 @@
 //! The state reader: walks the recurrent state held in the design's
 //! memories in the order of a `STATE_REPLY` packet (layer by layer, each
-//! layer's cell states c\[0..H\] then its outputs h\[0..H\]) and presents the
-//! read address of the next value. A cell state of layer l, unit u lives in
-//! the cell memory at `cell_base(l) + u`; its output in data bank `u % lanes`
+//! layer's cell states c\[0..H\] then its outputs y\[0..Y\], h or a
+//! projection's output) and presents the read address of the next value. A
+//! cell state of layer l, unit u lives in the cell memory at
+//! `cell_base(l) + u`; output u in data bank `u % lanes`
 //! at word `h_read_base(l, parity) + u / lanes`, the buffer the next frame
 //! reads h(t-1) from, i.e. the one the last frame wrote (the sequencer's
 //! `parity`).
@@ -81,7 +82,13 @@ impl StateReader {
     fn advance(&self, r: Regs, parity: usize) -> Regs {
         let lay = &self._lay;
         let l = r.layer as usize;
-        let hidden = lay.layers.get(l).map_or(0, |x| x.hidden as i64);
+        let hidden = lay.layers.get(l).map_or(0, |x| {
+            if r.is_h {
+                x.outputs as i64
+            } else {
+                x.hidden as i64
+            }
+        });
         let lanes = lay.lanes as i64;
         let mut n = r;
         if r.unit + 1 < hidden {
@@ -153,7 +160,11 @@ impl StateReader {
         let mut next_cell = String::new();
         let mut h_base = String::new();
         for (l, x) in lay.layers.iter().enumerate() {
-            let _ = writeln!(hidden, "        {l}: hidden = {};", x.hidden);
+            let _ = writeln!(
+                hidden,
+                "        {l}: hidden = is_h_r ? {} : {};",
+                x.outputs, x.hidden
+            );
             let nc = lay.layers.get(l + 1).map_or(0, |y| y.cell_base);
             let _ = writeln!(next_cell, "        {l}: next_cell = {nc};");
             let _ = writeln!(
