@@ -16,6 +16,10 @@
 //! collector writes each y through the h path (delayed to meet it) into the
 //! layer's output buffer, which the recurrence and the next layer read.
 //!
+//! A low-rank matrix `U V` has a factor pass before the rows that use it:
+//! `t = V v` on the MAC array, exact, written like a y to a scratch buffer,
+//! which `U`'s rows then read in place of `v`.
+//!
 //! A LightRNN head has a second head phase (its column logits, with their
 //! own rounding point) and a decoder that reads the class from the class
 //! table after a row arg-max and a column arg-max.
@@ -45,6 +49,7 @@ use crate::blocks::sequencer::Sequencer;
 use crate::blocks::state_reader::StateReader;
 use crate::blocks::weight_decoder::{WeightDecoder, WeightDecoderShape};
 use crate::dynamic::DynSig;
+use crate::layout::Phase;
 use crate::spec::AcceleratorSpec;
 use lstm_accel_model::activation::Function;
 use lstm_accel_model::cell::CellArith;
@@ -169,9 +174,21 @@ impl Accelerator {
                 model.rounding,
             ));
         }
-        for (l, x) in model.layers.iter().zip(&lay.layers) {
-            if let (Some(p), Some(j)) = (&l.projection, &x.projection) {
-                rounding.push(Requantizer::new(acc, j.acc_frac, p.format, model.rounding));
+        // The other phases in index order: a projection rounds to its
+        // format; a factor pass keeps t exact (its format holds the sum at
+        // the sum's own fraction, so the rounding point is the identity).
+        for phase in lay.phases().into_iter().skip(rounding.len()) {
+            match phase {
+                Phase::Projection(l) => {
+                    let j = lay.layers[l].projection.as_ref();
+                    let (frac, format) = j.map_or((0, lay.head.logits), |j| (j.acc_frac, j.format));
+                    rounding.push(Requantizer::new(acc, frac, format, model.rounding));
+                }
+                Phase::Factor(of) => {
+                    let f = lay.factor(of).map_or(lay.head.logits, |f| f.format);
+                    rounding.push(Requantizer::new(acc, f.frac, f, model.rounding));
+                }
+                _ => {}
             }
         }
         let phases = rounding.len();

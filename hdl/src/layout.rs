@@ -22,10 +22,20 @@
 //!   logits, then its column logits).
 //! - Phases: the sequencer's program runs phase by phase, each phase one
 //!   matrix pass with its own constants and rounding point, numbered
-//!   ([`Phase`]): the layers `0..L`, the head `L`, a LightRNN head's columns
-//!   `L + 1`, then the projections of the projected layers in layer order.
-//!   Matrix ids are `2 * phase` (a layer's input matrix, the head, a
-//!   projection) and `2 * phase + 1` (a layer's recurrent matrix).
+//!   ([`Phase`], [`Layout::phases`]): the layers `0..L`, the head `L`, a
+//!   LightRNN head's columns `L + 1`, then per layer its factor passes and
+//!   its projection, then the head's factor passes. They run in program
+//!   order ([`Layout::program`]): per layer the factor passes `V x` and
+//!   `V y(t-1)` of low-rank matrices, the gate rows, the projection's factor
+//!   pass and the projection; then the head's factor pass, the head, the
+//!   columns' factor pass and the columns. Matrix ids are `2 * phase` (a
+//!   layer's input matrix, the head, a projection, a factor `V`) and
+//!   `2 * phase + 1` (a layer's recurrent matrix); a low-rank matrix's `U`
+//!   has the id of the matrix it stands for.
+//! - Low-rank matrices `U V`: the factor pass writes the exact `t = V v`
+//!   (no rounding, at `v`'s fraction plus `V`'s, as wide as its bound) to a
+//!   scratch buffer in the data memory, and the rows of `U` read `t` there
+//!   instead of `v`; the data memory is as wide as the widest `t`.
 //! - Codebook tables (models with codebook matrices only): per matrix id
 //!   [`CODEBOOK_ENTRIES`]
 //!   entries, each the lane code (sign and shift) of a codebook value; the
@@ -37,8 +47,9 @@
 //!   alignment plus the row's own power-of-two scale.
 
 use crate::blocks::ram::Ram;
+use crate::schedule::Pass;
 use crate::spec::SpecError;
-use lstm_accel_model::encoding::{Matrix, ScalarCode};
+use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::{unsigned_bits, Format};
 use lstm_accel_model::model::{Head, Model};
 use serde::{Deserialize, Serialize};
@@ -81,6 +92,50 @@ pub struct LayerLayout {
     /// The layer's projection `y = P h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projection: Option<ProjectionLayout>,
+    /// A low-rank input matrix's factor pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_factor: Option<FactorLayout>,
+    /// A low-rank recurrent matrix's factor pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h_factor: Option<FactorLayout>,
+}
+
+impl LayerLayout {
+    /// Data words a gate row reads: its input part (x, or a low-rank input
+    /// matrix's t) and its recurrent part (y, or t).
+    pub fn row_parts(&self) -> (usize, usize) {
+        (
+            self.x_factor.as_ref().map_or(self.x_words, |f| f.t_words()),
+            self.h_factor.as_ref().map_or(self.h_words, |f| f.t_words()),
+        )
+    }
+}
+
+/// The factor pass of a low-rank matrix `U V`: `t = V v`, exact, written to
+/// a scratch buffer that `U`'s rows read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorLayout {
+    /// Its phase index.
+    pub phase: usize,
+    /// The rank (rows of `V`, entries of `t`).
+    pub rank: usize,
+    /// Data words of the vector `v` it reads.
+    pub words: usize,
+    /// Data-memory word of the scratch buffer for `t`.
+    pub scratch: usize,
+    /// First bias / row-shift entry (zero biases).
+    pub row_base: usize,
+    /// Format of `t`: exact (its fraction is the sum's).
+    pub format: Format,
+    /// Lanes (to count `t`'s words).
+    pub lanes: usize,
+}
+
+impl FactorLayout {
+    /// Data words of `t`.
+    pub fn t_words(&self) -> usize {
+        self.rank.div_ceil(self.lanes)
+    }
 }
 
 /// A projected layer's projection phase: `P h(t)` from the scratch buffer,
@@ -91,8 +146,11 @@ pub struct ProjectionLayout {
     pub phase: usize,
     /// Rows (the output vector's entries).
     pub rows: usize,
-    /// Data words of h (weight words per row).
+    /// Data words of h.
     pub words: usize,
+    /// A low-rank projection's factor pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<FactorLayout>,
     /// Data-memory word of the scratch buffer h(t) is written to.
     pub scratch: usize,
     /// First bias / row-shift entry (zero biases).
@@ -116,6 +174,23 @@ pub enum Phase {
     Columns,
     /// A layer's projection.
     Projection(usize),
+    /// The factor pass of a low-rank matrix.
+    Factor(FactorOf),
+}
+
+/// The low-rank matrix a factor pass belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactorOf {
+    /// Layer `l`'s input matrix.
+    LayerX(usize),
+    /// Layer `l`'s recurrent matrix.
+    LayerH(usize),
+    /// Layer `l`'s projection.
+    Projection(usize),
+    /// The head (a LightRNN head's row matrix).
+    Head,
+    /// A LightRNN head's column matrix.
+    Columns,
 }
 
 /// The column part of a LightRNN head: its logits follow the row logits,
@@ -134,6 +209,9 @@ pub struct LightRnnLayout {
     pub acc_frac: i32,
     /// Bits of a table entry (a class or -1, signed).
     pub class_width: u32,
+    /// A low-rank column matrix's factor pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<FactorLayout>,
 }
 
 /// The head's constants (of its row part for a LightRNN head).
@@ -153,6 +231,9 @@ pub struct HeadLayout {
     pub acc_frac: i32,
     /// Logit format.
     pub logits: Format,
+    /// A low-rank head matrix's factor pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<FactorLayout>,
     /// The column part and class table of a LightRNN head.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub light_rnn: Option<LightRnnLayout>,
@@ -163,6 +244,19 @@ impl HeadLayout {
     /// head's row logits.
     pub fn first_rows(&self) -> usize {
         self.light_rnn.as_ref().map_or(self.rows, |l| l.rows)
+    }
+
+    /// Data words a row of the first head phase reads (features, or t).
+    pub fn row_words(&self) -> usize {
+        self.factor.as_ref().map_or(self.words, |f| f.t_words())
+    }
+
+    /// Data words a column row reads.
+    pub fn col_words(&self) -> usize {
+        self.light_rnn
+            .as_ref()
+            .and_then(|l| l.factor.as_ref())
+            .map_or(self.words, |f| f.t_words())
     }
 }
 
@@ -229,41 +323,162 @@ impl Layout {
 
     /// Phases of the program.
     pub fn phase_count(&self) -> usize {
-        self.layers.len()
-            + 1
-            + usize::from(self.head.light_rnn.is_some())
-            + self
-                .layers
-                .iter()
-                .filter(|l| l.projection.is_some())
-                .count()
+        self.phases().len()
+    }
+
+    /// Every phase, by index: the layers, the head, a LightRNN head's
+    /// columns, then per layer its factor passes and projection, then the
+    /// head's factor passes.
+    pub fn phases(&self) -> Vec<Phase> {
+        let mut v: Vec<Phase> = (0..self.layers.len()).map(Phase::Layer).collect();
+        v.push(Phase::Head);
+        if self.head.light_rnn.is_some() {
+            v.push(Phase::Columns);
+        }
+        for (l, x) in self.layers.iter().enumerate() {
+            if x.x_factor.is_some() {
+                v.push(Phase::Factor(FactorOf::LayerX(l)));
+            }
+            if x.h_factor.is_some() {
+                v.push(Phase::Factor(FactorOf::LayerH(l)));
+            }
+            if let Some(p) = &x.projection {
+                if p.factor.is_some() {
+                    v.push(Phase::Factor(FactorOf::Projection(l)));
+                }
+                v.push(Phase::Projection(l));
+            }
+        }
+        if self.head.factor.is_some() {
+            v.push(Phase::Factor(FactorOf::Head));
+        }
+        if self
+            .head
+            .light_rnn
+            .as_ref()
+            .is_some_and(|c| c.factor.is_some())
+        {
+            v.push(Phase::Factor(FactorOf::Columns));
+        }
+        v
     }
 
     /// What phase `p` runs.
     pub fn phase(&self, p: usize) -> Phase {
-        let nl = self.layers.len();
-        if p < nl {
-            return Phase::Layer(p);
-        }
-        if p == nl {
-            return Phase::Head;
-        }
-        if p == nl + 1 && self.head.light_rnn.is_some() {
-            return Phase::Columns;
-        }
-        self.layers
-            .iter()
-            .position(|l| l.projection.as_ref().is_some_and(|x| x.phase == p))
-            .map_or(Phase::Head, Phase::Projection)
+        self.phases().get(p).copied().unwrap_or(Phase::Head)
     }
 
-    /// The phase after layer `l`'s last write: its projection, the next
-    /// layer or the head.
-    pub fn after_layer(&self, l: usize) -> usize {
-        match &self.layers[l].projection {
-            Some(p) => p.phase,
-            None => l + 1,
+    /// The index of a phase.
+    pub fn phase_index(&self, phase: Phase) -> usize {
+        self.phases()
+            .iter()
+            .position(|&x| x == phase)
+            .unwrap_or(self.layers.len())
+    }
+
+    /// The factor pass of a low-rank matrix, if it is one.
+    pub fn factor(&self, of: FactorOf) -> Option<&FactorLayout> {
+        match of {
+            FactorOf::LayerX(l) => self.layers[l].x_factor.as_ref(),
+            FactorOf::LayerH(l) => self.layers[l].h_factor.as_ref(),
+            FactorOf::Projection(l) => self.layers[l]
+                .projection
+                .as_ref()
+                .and_then(|p| p.factor.as_ref()),
+            FactorOf::Head => self.head.factor.as_ref(),
+            FactorOf::Columns => self.head.light_rnn.as_ref().and_then(|c| c.factor.as_ref()),
         }
+    }
+
+    /// Phase indices in the order they run.
+    pub fn program(&self) -> Vec<usize> {
+        let mut v = Vec::new();
+        let f = |v: &mut Vec<usize>, of| {
+            if self.factor(of).is_some() {
+                v.push(self.phase_index(Phase::Factor(of)));
+            }
+        };
+        for (l, x) in self.layers.iter().enumerate() {
+            f(&mut v, FactorOf::LayerX(l));
+            f(&mut v, FactorOf::LayerH(l));
+            v.push(l);
+            if x.projection.is_some() {
+                f(&mut v, FactorOf::Projection(l));
+                v.push(self.phase_index(Phase::Projection(l)));
+            }
+        }
+        f(&mut v, FactorOf::Head);
+        v.push(self.layers.len());
+        if self.head.light_rnn.is_some() {
+            f(&mut v, FactorOf::Columns);
+            v.push(self.layers.len() + 1);
+        }
+        v
+    }
+
+    /// The program's passes in the order they run, for the schedule.
+    pub fn passes(&self) -> Vec<Pass> {
+        let head = &self.head;
+        self.program()
+            .into_iter()
+            .map(|ph| match self.phase(ph) {
+                Phase::Layer(l) => {
+                    let x = &self.layers[l];
+                    let (xw, hw) = x.row_parts();
+                    Pass::Layer {
+                        layer: l,
+                        hidden: x.hidden,
+                        row_words: (xw + hw) as u64,
+                    }
+                }
+                Phase::Factor(of) => {
+                    let f = self.factor(of);
+                    Pass::Factor {
+                        phase: ph,
+                        rows: f.map_or(0, |f| f.rank),
+                        words: f.map_or(0, |f| f.words) as u64,
+                    }
+                }
+                Phase::Projection(l) => {
+                    let j = self.layers[l].projection.as_ref();
+                    let words = j.map_or(0, |j| j.factor.as_ref().map_or(j.words, |f| f.t_words()));
+                    Pass::Projection {
+                        layer: l,
+                        rows: j.map_or(0, |j| j.rows),
+                        words: words as u64,
+                    }
+                }
+                Phase::Head => Pass::Head {
+                    first_row: 0,
+                    rows: head.first_rows(),
+                    words: head.row_words() as u64,
+                },
+                Phase::Columns => Pass::Head {
+                    first_row: head.first_rows(),
+                    rows: head.light_rnn.as_ref().map_or(0, |c| c.cols),
+                    words: head.col_words() as u64,
+                },
+            })
+            .collect()
+    }
+
+    /// Every factor pass.
+    pub fn factors(&self) -> Vec<&FactorLayout> {
+        self.layers
+            .iter()
+            .flat_map(|l| {
+                [
+                    l.x_factor.as_ref(),
+                    l.h_factor.as_ref(),
+                    l.projection.as_ref().and_then(|p| p.factor.as_ref()),
+                ]
+            })
+            .chain([
+                self.head.factor.as_ref(),
+                self.head.light_rnn.as_ref().and_then(|c| c.factor.as_ref()),
+            ])
+            .flatten()
+            .collect()
     }
 
     /// Where layer `l` writes its h(t) in a frame of parity `p`: the output
@@ -413,6 +628,7 @@ impl Layout {
                         .iter()
                         .filter_map(|l| l.projection.as_ref().map(|p| p.format.width)),
                 )
+                .chain(self.factors().iter().map(|f| f.format.width))
                 .chain([self.head.logits.width])
                 .max()
                 .unwrap_or(16) as usize,
@@ -427,6 +643,9 @@ pub fn codebook_lane_bits(width: u32) -> u32 {
     1 + (32 - width.leading_zeros())
 }
 
+/// Widest exact intermediate `t = V x` of a low-rank matrix.
+const MAX_FACTOR_BITS: u32 = 32;
+
 /// Largest row shift a row-shift entry holds.
 const ROW_SHIFT_BITS: u32 = 5;
 
@@ -438,27 +657,107 @@ fn align(acc_frac: i32, frac: i32, what: &str) -> Result<u32, SpecError> {
     })
 }
 
-/// The model's matrices with their ids as the sequencer numbers them (see
-/// [`Layout::matrix_ids`]) and their tensor paths.
-pub fn matrices_by_id(model: &Model) -> Vec<(usize, String, &Matrix)> {
+/// The dense code matrices of a matrix as the hardware holds them: a dense
+/// matrix itself; a low-rank one's `U`, then its `V`.
+pub fn code_matrices(m: &Matrix) -> Vec<&Dense> {
+    match m {
+        Matrix::Dense(d) => vec![d],
+        Matrix::LowRank(lr) => vec![&lr.u, &lr.v],
+        _ => Vec::new(),
+    }
+}
+
+/// The phase numbering of [`Layout::phases`], computed from the model: the
+/// phase of every factor pass and projection, in the order they are numbered.
+struct PhaseCounter {
+    next: usize,
+}
+
+impl PhaseCounter {
+    fn take(&mut self) -> usize {
+        self.next += 1;
+        self.next - 1
+    }
+}
+
+/// The model's dense code matrices with their ids as the sequencer numbers
+/// them (see [`Layout::matrix_ids`]) and their tensor paths: a low-rank
+/// matrix's `U` (`<tensor>.u`) has the matrix's id, its `V` (`<tensor>.v`)
+/// its factor pass's.
+pub fn matrices_by_id(model: &Model) -> Vec<(usize, String, &Dense)> {
     let nl = model.layers.len();
+    let light = matches!(model.head, Head::LightRnn(_));
+    let mut ph = PhaseCounter {
+        next: nl + 1 + usize::from(light),
+    };
     let mut v = Vec::new();
-    let mut phase = nl + 1 + usize::from(matches!(model.head, Head::LightRnn(_)));
-    for (l, x) in model.layers.iter().enumerate() {
-        v.push((2 * l, format!("layers[{l}].w_x"), &x.w_x));
-        v.push((2 * l + 1, format!("layers[{l}].w_h"), &x.w_h));
-        if let Some(p) = &x.projection {
-            v.push((2 * phase, format!("layers[{l}].projection"), &p.w));
-            phase += 1;
+    fn add<'a>(
+        v: &mut Vec<(usize, String, &'a Dense)>,
+        ph: &mut PhaseCounter,
+        id: Option<usize>,
+        name: String,
+        m: &'a Matrix,
+    ) -> Option<usize> {
+        match m {
+            Matrix::LowRank(lr) => {
+                let f = ph.take();
+                v.push((2 * f, format!("{name}.v"), &lr.v));
+                if let Some(id) = id {
+                    v.push((id, format!("{name}.u"), &lr.u));
+                }
+                Some(f)
+            }
+            Matrix::Dense(d) => {
+                if let Some(id) = id {
+                    v.push((id, name, d));
+                }
+                None
+            }
+            _ => None,
         }
     }
-    let head = model.head.matrices();
+    let mut heads = Vec::new();
+    for (l, x) in model.layers.iter().enumerate() {
+        add(
+            &mut v,
+            &mut ph,
+            Some(2 * l),
+            format!("layers[{l}].w_x"),
+            &x.w_x,
+        );
+        add(
+            &mut v,
+            &mut ph,
+            Some(2 * l + 1),
+            format!("layers[{l}].w_h"),
+            &x.w_h,
+        );
+        if let Some(p) = &x.projection {
+            // The factor pass is numbered before the projection's own phase.
+            let name = format!("layers[{l}].projection");
+            match &p.w {
+                Matrix::LowRank(lr) => {
+                    let f = ph.take();
+                    let own = ph.take();
+                    v.push((2 * f, format!("{name}.v"), &lr.v));
+                    v.push((2 * own, format!("{name}.u"), &lr.u));
+                }
+                m => {
+                    let own = ph.take();
+                    add(&mut v, &mut ph, Some(2 * own), name, m);
+                }
+            }
+        }
+    }
     let names = match &model.head {
         Head::Dense(_) => vec!["head.w"],
         Head::LightRnn(_) => vec!["head.row_w", "head.col_w"],
     };
-    for (i, (m, name)) in head.into_iter().zip(names).enumerate() {
-        v.push((2 * nl + 2 * i, name.to_string(), m));
+    for (i, (m, name)) in model.head.matrices().into_iter().zip(names).enumerate() {
+        heads.push((2 * nl + 2 * i, name, m));
+    }
+    for (id, name, m) in heads {
+        add(&mut v, &mut ph, Some(id), name.to_string(), m);
     }
     v
 }
@@ -474,57 +773,119 @@ pub fn derive_layout(
 ) -> Result<Layout, SpecError> {
     let dp = model.datapath();
     let lanes_per_bank = (STREAM_BITS / code_bits) as usize;
-    // Matrix ids as the sequencer numbers them (see `Layout::matrix_ids`).
     let nl = model.layers.len();
-    let nproj = model
-        .layers
-        .iter()
-        .filter(|l| l.projection.is_some())
-        .count();
     let light = usize::from(matches!(model.head, Head::LightRnn(_)));
-    let mut codebooks = vec![false; 2 * (nl + 1 + light + nproj)];
-    let mut lane_code_bits = code_bits;
     let ids = matrices_by_id(model);
+    let mut codebooks = vec![false; ids.iter().map(|x| x.0 + 2).max().unwrap_or(0)];
+    let mut lane_code_bits = code_bits;
     // With a codebook that is not all powers of two the lanes multiply: every
     // lane input is then a weight value, as wide as the widest weight.
     let mut lane_values = false;
     let mut value_bits = 2u32;
-    for (id, _, m) in ids {
-        if let Matrix::Dense(d) = m {
-            value_bits = value_bits.max(unsigned_bits(d.values.code.max_abs_raw()) + 1);
-            if let ScalarCode::Codebook { width, pow2, .. } = d.values.code {
-                codebooks[id] = true;
-                lane_values |= !pow2;
-                lane_code_bits = lane_code_bits.max(codebook_lane_bits(width));
-            }
+    let mut max_row_shift = 0u32;
+    let mut row_shifts = false;
+    for (id, _, d) in &ids {
+        value_bits = value_bits.max(unsigned_bits(d.values.code.max_abs_raw()) + 1);
+        if let ScalarCode::Codebook { width, pow2, .. } = d.values.code {
+            codebooks[*id] = true;
+            lane_values |= !pow2;
+            lane_code_bits = lane_code_bits.max(codebook_lane_bits(width));
+        }
+        row_shifts |= d.row_exp.is_some();
+        for r in 0..d.rows {
+            max_row_shift = max_row_shift.max(d.row_shift(r));
         }
     }
     if lane_values {
         lane_code_bits = value_bits;
     }
+    if max_row_shift >= 1 << ROW_SHIFT_BITS {
+        return Err(SpecError::Config(format!(
+            "a row scale spans {max_row_shift} powers of two, the row-shift memory holds at most {}",
+            (1 << ROW_SHIFT_BITS) - 1
+        )));
+    }
     let input_words = model.input.size.div_ceil(lanes);
     let mut next = input_words;
-    let (mut cell_base, mut row_base) = (0usize, 0usize);
-    let mut layers = Vec::with_capacity(model.layers.len());
+    let (mut cell_base, mut row) = (0usize, 0usize);
+    let mut ph = PhaseCounter {
+        next: nl + 1 + light,
+    };
+    // A factor pass of `m` (if low-rank) reading a vector of format `v` in
+    // `words` words: its phase, scratch buffer and rows.
+    let factor = |m: &Matrix,
+                  v: Format,
+                  words: usize,
+                  tensor: &str,
+                  (ph, next, row): (&mut PhaseCounter, &mut usize, &mut usize)|
+     -> Result<Option<FactorLayout>, SpecError> {
+        let Matrix::LowRank(lr) = m else {
+            return Ok(None);
+        };
+        let bound = lr.mid_row_bound() * v.max_abs_raw();
+        let width = 128 - bound.leading_zeros() + 1;
+        if width > MAX_FACTOR_BITS {
+            return Err(SpecError::Config(format!(
+                "{tensor}: the exact intermediate V x needs {width} bits, the data memory holds at most {MAX_FACTOR_BITS}"
+            )));
+        }
+        let f = FactorLayout {
+            phase: ph.take(),
+            rank: lr.rank(),
+            words,
+            scratch: *next,
+            row_base: *row,
+            format: Format::new(width, v.frac + lr.v.frac()),
+            lanes,
+        };
+        *next += f.t_words();
+        *row += f.rank;
+        Ok(Some(f))
+    };
+    let mut layers = Vec::with_capacity(nl);
     let mut x_words = input_words;
-    let per_row = |m: &Matrix| matches!(m, Matrix::Dense(d) if d.row_exp.is_some());
-    let mut max_row_shift = 0u32;
-    let mut proj_phase = nl + 1 + light;
+    let mut x_fmt = model.input.format;
     for (i, (l, d)) in model.layers.iter().zip(&dp.layers).enumerate() {
         let outputs = l.output_size();
         let h_words = outputs.div_ceil(lanes);
         let at = |what: &str| format!("layers[{i}].{what}");
         let h_buffers = [next, next + h_words];
         next += 2 * h_words;
+        let x_factor = factor(
+            &l.w_x,
+            x_fmt,
+            x_words,
+            &at("w_x"),
+            (&mut ph, &mut next, &mut row),
+        )?;
+        let h_factor = factor(
+            &l.w_h,
+            l.output_format(),
+            h_words,
+            &at("w_h"),
+            (&mut ph, &mut next, &mut row),
+        )?;
+        let row_base = row;
+        row += 4 * l.hidden;
         let projection = match (&l.projection, d.projection) {
             (Some(p), Some(acc)) => {
                 let words = l.hidden.div_ceil(lanes);
+                let scratch = next;
+                next += words;
+                let pf = factor(
+                    &p.w,
+                    l.formats.hidden,
+                    words,
+                    &at("projection"),
+                    (&mut ph, &mut next, &mut row),
+                )?;
                 let x = ProjectionLayout {
-                    phase: proj_phase,
+                    phase: ph.take(),
                     rows: outputs,
                     words,
-                    scratch: next,
-                    row_base: row_base + 4 * l.hidden,
+                    factor: pf,
+                    scratch,
+                    row_base: row,
                     align: align(
                         acc.frac,
                         l.formats.hidden.frac + p.w.frac(),
@@ -533,8 +894,7 @@ pub fn derive_layout(
                     acc_frac: acc.frac,
                     format: p.format,
                 };
-                proj_phase += 1;
-                next += words;
+                row += outputs;
                 Some(x)
             }
             _ => None,
@@ -553,68 +913,107 @@ pub fn derive_layout(
             acc_frac: d.gate.frac,
             preact: l.formats.preact,
             projection,
+            x_factor,
+            h_factor,
         });
         cell_base += l.hidden;
-        row_base += 4 * l.hidden + if l.projection.is_some() { outputs } else { 0 };
         x_words = h_words;
+        x_fmt = l.output_format();
     }
-    for (_, m) in model.matrices() {
-        if let Matrix::Dense(dm) = m {
-            for r in 0..dm.rows {
-                max_row_shift = max_row_shift.max(dm.row_shift(r));
-            }
-        }
-    }
-    if max_row_shift >= 1 << ROW_SHIFT_BITS {
-        return Err(SpecError::Config(format!(
-            "a row scale spans {max_row_shift} powers of two, the row-shift memory holds at most {}",
-            (1 << ROW_SHIFT_BITS) - 1
-        )));
-    }
+    let feat = model.feature_format();
+    let feat_words = model.feature_size().div_ceil(lanes);
     let head = match &model.head {
         Head::Dense(h) => {
             let acc = dp.head[0];
-            let feat = model.feature_format();
+            let f = factor(
+                &h.w,
+                feat,
+                feat_words,
+                "head.w",
+                (&mut ph, &mut next, &mut row),
+            )?;
+            let row_base = row;
+            row += h.w.rows();
             HeadLayout {
                 rows: h.w.rows(),
-                words: model.feature_size().div_ceil(lanes),
+                words: feat_words,
                 row_base,
                 align: align(acc.frac, feat.frac + h.w.frac(), "head.w")?,
                 align_bias: align(acc.frac, h.bias.format.frac, "head.bias")?,
                 acc_frac: acc.frac,
                 logits: h.logits,
+                factor: f,
                 light_rnn: None,
             }
         }
         Head::LightRnn(h) => {
-            let (row, col) = (dp.head[0], dp.head[1]);
-            let feat = model.feature_format();
+            let (racc, cacc) = (dp.head[0], dp.head[1]);
             let cells = h.table.len();
+            let f = factor(
+                &h.row_w,
+                feat,
+                feat_words,
+                "head.row_w",
+                (&mut ph, &mut next, &mut row),
+            )?;
+            let row_base = row;
+            row += h.rows();
+            let cf = factor(
+                &h.col_w,
+                feat,
+                feat_words,
+                "head.col_w",
+                (&mut ph, &mut next, &mut row),
+            )?;
+            row += h.cols();
             HeadLayout {
                 rows: h.rows() + h.cols(),
-                words: model.feature_size().div_ceil(lanes),
+                words: feat_words,
                 row_base,
-                align: align(row.frac, feat.frac + h.row_w.frac(), "head.row_w")?,
-                align_bias: align(row.frac, h.row_bias.format.frac, "head.row_bias")?,
-                acc_frac: row.frac,
+                align: align(racc.frac, feat.frac + h.row_w.frac(), "head.row_w")?,
+                align_bias: align(racc.frac, h.row_bias.format.frac, "head.row_bias")?,
+                acc_frac: racc.frac,
                 logits: h.logits,
+                factor: f,
                 light_rnn: Some(LightRnnLayout {
                     rows: h.rows(),
                     cols: h.cols(),
-                    align: align(col.frac, feat.frac + h.col_w.frac(), "head.col_w")?,
-                    align_bias: align(col.frac, h.col_bias.format.frac, "head.col_bias")?,
-                    acc_frac: col.frac,
+                    align: align(cacc.frac, feat.frac + h.col_w.frac(), "head.col_w")?,
+                    align_bias: align(cacc.frac, h.col_bias.format.frac, "head.col_bias")?,
+                    acc_frac: cacc.frac,
                     // Classes 0..cells and -1, signed.
                     class_width: Ram::address_width(cells) as u32,
+                    factor: cf,
                 }),
             }
         }
     };
+    let factor_bits = |h: &HeadLayout, ls: &[LayerLayout]| -> Vec<u32> {
+        ls.iter()
+            .flat_map(|l| {
+                [
+                    l.x_factor.as_ref(),
+                    l.h_factor.as_ref(),
+                    l.projection.as_ref().and_then(|p| p.factor.as_ref()),
+                ]
+            })
+            .chain([
+                h.factor.as_ref(),
+                h.light_rnn.as_ref().and_then(|c| c.factor.as_ref()),
+            ])
+            .flatten()
+            .map(|f| f.format.width)
+            .collect()
+    };
+    let t_bits = factor_bits(&head, &layers);
+    // One flag per matrix id: two per phase.
+    codebooks.resize(2 * ph.next, false);
     let data_width = model
         .layers
         .iter()
         .flat_map(|l| [l.output_format().width, l.formats.hidden.width])
         .chain([model.input.format.width])
+        .chain(t_bits.iter().copied())
         .max()
         .unwrap_or(16);
     let acc_width = dp
@@ -623,6 +1022,7 @@ pub fn derive_layout(
         .flat_map(|d| [Some(d.gate.bits), d.projection.map(|p| p.bits)])
         .flatten()
         .chain(dp.head.iter().map(|a| a.bits))
+        .chain(t_bits.iter().copied())
         .max()
         .unwrap_or(16);
     let bias_width = model
@@ -656,9 +1056,9 @@ pub fn derive_layout(
             .map(|l| l.formats.cell.width)
             .max()
             .unwrap_or(16),
-        rows: row_base + head.rows,
+        rows: row,
         bias_width,
-        row_shifts: model.matrices().into_iter().any(|(_, m)| per_row(m)),
+        row_shifts,
         row_shift_bits: ROW_SHIFT_BITS,
         acc_width,
         layers,

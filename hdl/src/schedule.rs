@@ -11,6 +11,8 @@
 //! - `Projection`: one row of `P h` on the MAC array after the layer's last
 //!   cell; its y goes to the data memory through the h path, so it is
 //!   written `cell_latency` cycles after it reaches the collector;
+//! - `Factor`: one row of a low-rank matrix's `t = V v` on the MAC array,
+//!   before the rows that read `t`; written like a projection's y;
 //! - `HeadRow`: one logit row on the MAC array;
 //! - `Decode`: the arg-max, which takes each logit as it is produced; the
 //!   class is latched `decode_latency` cycles after the last one.
@@ -49,6 +51,14 @@ pub enum Op {
         /// Layer.
         layer: usize,
         /// Projection row.
+        row: usize,
+    },
+    /// Row `row` of a low-rank matrix's factor pass `t = V v` (phase
+    /// `phase` of the layout).
+    Factor {
+        /// The pass's phase.
+        phase: usize,
+        /// Row of `V`.
         row: usize,
     },
     /// Row `row` of the head's logits (a LightRNN head's row logits, then
@@ -138,15 +148,60 @@ impl Pipeline {
     }
 }
 
-/// What the scheduler needs to know of one layer.
+/// One pass of the program, in the order the sequencer runs them; each
+/// starts once the previous one's results are out.
 #[derive(Clone, Copy, Debug)]
-pub struct LayerShape {
-    /// Cells.
-    pub hidden: usize,
-    /// Weight words per row (input part + recurrent part).
-    pub row_words: u64,
-    /// Projection rows and words per projection row, if any.
-    pub projection: Option<(usize, u64)>,
+pub enum Pass {
+    /// A layer's gate rows and cell updates.
+    Layer {
+        /// Layer.
+        layer: usize,
+        /// Cells.
+        hidden: usize,
+        /// Weight words per row (input part + recurrent part).
+        row_words: u64,
+    },
+    /// A low-rank matrix's factor pass.
+    Factor {
+        /// Its phase.
+        phase: usize,
+        /// Rows (the rank).
+        rows: usize,
+        /// Words per row.
+        words: u64,
+    },
+    /// A layer's projection.
+    Projection {
+        /// Layer.
+        layer: usize,
+        /// Rows.
+        rows: usize,
+        /// Words per row.
+        words: u64,
+    },
+    /// Head logits (a LightRNN head: its row logits, then its columns).
+    Head {
+        /// Index of the first logit.
+        first_row: usize,
+        /// Logits.
+        rows: usize,
+        /// Words per row.
+        words: u64,
+    },
+}
+
+impl Pass {
+    /// Weight words the pass reads (one per row and word).
+    pub fn weight_words(&self) -> usize {
+        match *self {
+            Pass::Layer {
+                hidden, row_words, ..
+            } => 4 * hidden * row_words as usize,
+            Pass::Factor { rows, words, .. }
+            | Pass::Projection { rows, words, .. }
+            | Pass::Head { rows, words, .. } => rows * words as usize,
+        }
+    }
 }
 
 /// The scheduled frame.
@@ -161,86 +216,84 @@ pub struct Schedule {
     pub mac_busy: u64,
 }
 
-/// Builds the dependency graph of a frame and list-schedules it.
-///
-/// `head_parts` are the head's phases: one (a dense head's logits) or two (a
-/// LightRNN head's row logits, then, once they are all out, its column
-/// logits).
-pub fn schedule(
-    layers: &[LayerShape],
-    head_parts: &[usize],
-    head_words: u64,
-    gate_units: usize,
-    p: Pipeline,
-) -> Schedule {
+/// Builds the dependency graph of a frame from its passes and
+/// list-schedules it. Two head passes (a LightRNN head) add the class-table
+/// read to the decode.
+pub fn schedule(passes: &[Pass], gate_units: usize, p: Pipeline) -> Schedule {
     let mut g: DiGraph<(Op, Unit, u64), ()> = DiGraph::new();
-    let mut prev_layer_done: Vec<NodeIndex> = Vec::new();
+    let mut prev: Vec<NodeIndex> = Vec::new();
     let mut cell_unit = 0usize;
-    for (l, s) in layers.iter().enumerate() {
-        let mut cells = Vec::with_capacity(s.hidden);
-        for j in 0..s.hidden {
-            let mut rows = Vec::with_capacity(4);
-            for q in 0..4 {
-                let n = g.add_node((
-                    Op::Row {
-                        layer: l,
-                        gate: q,
-                        cell: j,
-                    },
-                    Unit::MacArray,
-                    s.row_words,
-                ));
-                for &d in &prev_layer_done {
-                    g.add_edge(d, n, ());
-                }
-                rows.push(n);
-            }
-            let c = g.add_node((
-                Op::Cell { layer: l, cell: j },
-                Unit::GateUnit(cell_unit),
-                p.cell_interval,
-            ));
-            cell_unit = (cell_unit + 1) % gate_units.max(1);
-            for r in rows {
-                g.add_edge(r, c, ());
-            }
-            cells.push(c);
-        }
-        prev_layer_done = match s.projection {
-            Some((rows, words)) => (0..rows)
-                .map(|row| {
-                    let n = g.add_node((Op::Projection { layer: l, row }, Unit::MacArray, words));
-                    for &c in &cells {
-                        g.add_edge(c, n, ());
+    let mut head_passes = 0;
+    for pass in passes {
+        let rows_of = |g: &mut DiGraph<(Op, Unit, u64), ()>, ops: Vec<Op>, words: u64| {
+            ops.into_iter()
+                .map(|op| {
+                    let n = g.add_node((op, Unit::MacArray, words));
+                    for &d in &prev {
+                        g.add_edge(d, n, ());
                     }
                     n
                 })
-                .collect(),
-            None => cells,
+                .collect::<Vec<_>>()
         };
-    }
-    let mut first_row = 0;
-    for &rows in head_parts {
-        let part: Vec<NodeIndex> = (first_row..first_row + rows)
-            .map(|row| {
-                let n = g.add_node((Op::HeadRow { row }, Unit::MacArray, head_words));
-                for &d in &prev_layer_done {
-                    g.add_edge(d, n, ());
+        prev = match *pass {
+            Pass::Layer {
+                layer,
+                hidden,
+                row_words,
+            } => {
+                let mut cells = Vec::with_capacity(hidden);
+                for j in 0..hidden {
+                    let ops = (0..4)
+                        .map(|q| Op::Row {
+                            layer,
+                            gate: q,
+                            cell: j,
+                        })
+                        .collect();
+                    let rows = rows_of(&mut g, ops, row_words);
+                    let c = g.add_node((
+                        Op::Cell { layer, cell: j },
+                        Unit::GateUnit(cell_unit),
+                        p.cell_interval,
+                    ));
+                    cell_unit = (cell_unit + 1) % gate_units.max(1);
+                    for r in rows {
+                        g.add_edge(r, c, ());
+                    }
+                    cells.push(c);
                 }
-                n
-            })
-            .collect();
-        first_row += rows;
-        prev_layer_done = part;
-    }
-    let latency = p.decode_latency
-        + if head_parts.len() > 1 {
-            p.table_latency
-        } else {
-            0
+                cells
+            }
+            Pass::Factor { phase, rows, words } => rows_of(
+                &mut g,
+                (0..rows).map(|row| Op::Factor { phase, row }).collect(),
+                words,
+            ),
+            Pass::Projection { layer, rows, words } => rows_of(
+                &mut g,
+                (0..rows).map(|row| Op::Projection { layer, row }).collect(),
+                words,
+            ),
+            Pass::Head {
+                first_row,
+                rows,
+                words,
+            } => {
+                head_passes += 1;
+                rows_of(
+                    &mut g,
+                    (first_row..first_row + rows)
+                        .map(|row| Op::HeadRow { row })
+                        .collect(),
+                    words,
+                )
+            }
         };
+    }
+    let latency = p.decode_latency + if head_passes > 1 { p.table_latency } else { 0 };
     let decode = g.add_node((Op::Decode, Unit::Decoder, latency));
-    for &h in &prev_layer_done {
+    for &h in &prev {
         g.add_edge(h, decode, ());
     }
     list_schedule(&g, gate_units, p)
@@ -267,8 +320,11 @@ fn list_schedule(g: &DiGraph<(Op, Unit, u64), ()>, gate_units: usize, p: Pipelin
                 // A row is ready when its value reaches the collector; the
                 // sequencer counts it a cycle later, as it leaves the
                 // collector's register.
-                // A projection's y is written through the gate unit's h path.
-                (Unit::MacArray, Unit::MacArray) if matches!(g[d].0, Op::Projection { .. }) => {
+                // A projection's y or a factor pass's t is written through
+                // the gate unit's h path.
+                (Unit::MacArray, Unit::MacArray)
+                    if matches!(g[d].0, Op::Projection { .. } | Op::Factor { .. }) =>
+                {
                     ready[d.index()] + p.cell_latency + p.phase_switch
                 }
                 (Unit::MacArray, Unit::MacArray) => ready[d.index()] + 1 + p.phase_switch,

@@ -10,10 +10,10 @@
 //! recurrent words (`ceil(recurrent / lanes)`), a row's last word padded with
 //! zero codes; then the layer's projection rows; then the head's rows.
 
-use crate::layout::{codebook_lane_bits, derive_layout, Layout};
-use crate::schedule::{schedule, LayerShape, Pipeline, Schedule};
+use crate::layout::{code_matrices, codebook_lane_bits, derive_layout, Layout};
+use crate::schedule::{schedule, Pass, Pipeline, Schedule};
 use crate::target::Target;
-use lstm_accel_model::encoding::{Matrix, ScalarCode};
+use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::model::{Datapath, Head, Model};
 use serde::{Deserialize, Serialize};
 
@@ -231,36 +231,33 @@ pub struct AcceleratorSpec {
 /// Widest lane code (sign and magnitude) the shift-add lanes take.
 const MAX_LANE_CODE_BITS: u32 = 5;
 
-fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
-    match m {
-        Matrix::Dense(d)
-            if matches!(
-                d.values.code,
-                ScalarCode::Ternary { .. } | ScalarCode::Pow2 { .. }
-            ) =>
+fn supported_dense(tensor: &str, d: &Dense) -> Result<(), SpecError> {
+    match &d.values.code {
+        ScalarCode::Ternary { .. } | ScalarCode::Pow2 { .. } => Ok(()),
+        ScalarCode::Codebook { pow2: true, width, .. }
+            if codebook_lane_bits(*width) <= MAX_LANE_CODE_BITS =>
         {
             Ok(())
         }
-        Matrix::Dense(d) => match &d.values.code {
-            ScalarCode::Codebook { pow2: true, width, .. }
-                if codebook_lane_bits(*width) <= MAX_LANE_CODE_BITS =>
-            {
-                Ok(())
-            }
-            ScalarCode::Codebook { pow2: true, width, .. } => Err(SpecError::Unsupported {
-                tensor: tensor.into(),
-                encoding: format!(
-                    "a power-of-two codebook of {width}-bit entries (shifts up to {}; the lanes shift by at most 14)",
-                    width - 1
-                ),
-            }),
-            // Any other codebook runs on multiplier lanes.
-            ScalarCode::Codebook { pow2: false, .. } => Ok(()),
-            _ => Err(SpecError::Unsupported {
-                tensor: tensor.into(),
-                encoding: m.describe(),
-            }),
-        },
+        ScalarCode::Codebook { pow2: true, width, .. } => Err(SpecError::Unsupported {
+            tensor: tensor.into(),
+            encoding: format!(
+                "a power-of-two codebook of {width}-bit entries (shifts up to {}; the lanes shift by at most 14)",
+                width - 1
+            ),
+        }),
+        // Any other codebook runs on multiplier lanes.
+        ScalarCode::Codebook { pow2: false, .. } => Ok(()),
+    }
+}
+
+fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
+    match m {
+        Matrix::Dense(d) => supported_dense(tensor, d),
+        Matrix::LowRank(lr) => {
+            supported_dense(&format!("{tensor}.u"), &lr.u)?;
+            supported_dense(&format!("{tensor}.v"), &lr.v)
+        }
         other => Err(SpecError::Unsupported {
             tensor: tensor.into(),
             encoding: other.describe(),
@@ -270,14 +267,22 @@ fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
 
 fn map(tensor: String, m: &Matrix, lanes: usize) -> Result<MatrixMap, SpecError> {
     supported(&tensor, m)?;
-    let (code_bits, per_row_scale) = match m {
-        Matrix::Dense(d) => (d.values.code.code_bits(), d.row_exp.is_some()),
-        _ => (0, false),
+    let codes = code_matrices(m);
+    let code_bits = codes
+        .iter()
+        .map(|d| d.values.code.code_bits())
+        .max()
+        .unwrap_or(0);
+    let per_row_scale = codes.iter().any(|d| d.row_exp.is_some());
+    // A low-rank matrix's rows are U's: they read the rank-r intermediate.
+    let read = match m {
+        Matrix::LowRank(lr) => lr.rank(),
+        _ => m.cols(),
     };
     Ok(MatrixMap {
         rows: m.rows(),
         cols: m.cols(),
-        words_per_row: m.cols().div_ceil(lanes),
+        words_per_row: read.div_ceil(lanes),
         code_bits,
         frac: m.frac(),
         per_row_scale,
@@ -323,34 +328,17 @@ impl AcceleratorSpec {
         model.validate()?;
         let lanes = hw.lanes;
         let mut layers = Vec::new();
-        let mut base = 0usize;
-        let mut shapes = Vec::new();
         for (i, l) in model.layers.iter().enumerate() {
             let w_x = map(format!("layers[{i}].w_x"), &l.w_x, lanes)?;
             let w_h = map(format!("layers[{i}].w_h"), &l.w_h, lanes)?;
-            let row_words = w_x.words_per_row + w_h.words_per_row;
-            let weight_base = base;
-            base += 4 * l.hidden * row_words;
             let projection = match &l.projection {
-                Some(p) => {
-                    let m = map(format!("layers[{i}].projection"), &p.w, lanes)?;
-                    let at = base;
-                    base += m.rows * m.words_per_row;
-                    Some((m, at))
-                }
+                Some(p) => Some((map(format!("layers[{i}].projection"), &p.w, lanes)?, 0)),
                 None => None,
             };
-            shapes.push(LayerShape {
-                hidden: l.hidden,
-                row_words: row_words as u64,
-                projection: projection
-                    .as_ref()
-                    .map(|(m, _)| (m.rows, m.words_per_row as u64)),
-            });
             layers.push(LayerSpec {
                 hidden: l.hidden,
-                weight_base,
-                row_words,
+                weight_base: 0,
+                row_words: w_x.words_per_row + w_h.words_per_row,
                 w_x,
                 w_h,
                 projection,
@@ -364,15 +352,11 @@ impl AcceleratorSpec {
                 map("head.col_w".into(), &h.col_w, lanes)?,
             ],
         };
-        let head_rows: usize = matrices.iter().map(|m| m.rows).sum();
-        let head_words = matrices[0].words_per_row;
-        let head = HeadSpec {
-            weight_base: base,
-            rows: head_rows,
+        let mut head = HeadSpec {
+            weight_base: 0,
+            rows: matrices.iter().map(|m| m.rows).sum(),
             matrices,
         };
-        base += head_rows * head_words;
-
         let all_maps = || {
             layers
                 .iter()
@@ -386,20 +370,36 @@ impl AcceleratorSpec {
         // At least a sign and a magnitude bit (a 2-entry codebook's index
         // alone would be 1 bit).
         let code_bits = all_maps().map(|m| m.code_bits).max().unwrap_or(2).max(2);
+        // Multiply-accumulates as the hardware runs them (a low-rank
+        // matrix's two factors).
+        let macs: u64 = model
+            .matrices()
+            .into_iter()
+            .flat_map(|(_, m)| code_matrices(m))
+            .map(|d| (d.rows * d.cols) as u64)
+            .sum();
         let word_bits = code_bits * lanes as u32;
         let pipeline = Pipeline::new(lanes, hw.activation_units);
-        let head_parts: Vec<usize> = head.matrices.iter().map(|m| m.rows).collect();
-        let sched = schedule(
-            &shapes,
-            &head_parts,
-            head_words as u64,
-            hw.gate_units,
-            pipeline,
-        );
-
-        let layout = derive_layout(model, lanes, code_bits, base)?;
+        let mut layout = derive_layout(model, lanes, code_bits, 0)?;
+        // Weight words in program order: every pass's rows.
+        let passes = layout.passes();
+        let mut base = 0usize;
+        for pass in &passes {
+            match *pass {
+                Pass::Layer { layer, .. } => layers[layer].weight_base = base,
+                Pass::Projection { layer, .. } => {
+                    if let Some((_, at)) = layers[layer].projection.as_mut() {
+                        *at = base;
+                    }
+                }
+                Pass::Head { first_row: 0, .. } => head.weight_base = base,
+                _ => {}
+            }
+            base += pass.weight_words();
+        }
+        layout.weight_words = base;
+        let sched = schedule(&passes, hw.gate_units, pipeline);
         let memories = memories(hw, &layout)?;
-        let macs: u64 = all_maps().map(|m| (m.rows * m.cols) as u64).sum();
         let ideal = macs as f64 / lanes as f64;
         let res = hw.target.resources();
         let count = |p: Placement| {

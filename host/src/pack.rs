@@ -11,7 +11,7 @@
 
 use bitvec::prelude::*;
 use lstm_accel_hdl::dynamic::sext;
-use lstm_accel_hdl::layout::{matrices_by_id, Layout, CODEBOOK_ENTRIES};
+use lstm_accel_hdl::layout::{matrices_by_id, FactorOf, Layout, Phase, CODEBOOK_ENTRIES};
 use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::Format;
@@ -71,15 +71,29 @@ pub enum PackError {
     },
 }
 
-fn dense<'a>(m: &'a Matrix, map: &MatrixMap) -> Result<&'a Dense, PackError> {
+/// The dense code matrices a matrix's rows use in the hardware: a dense
+/// matrix's own, a low-rank one's `U` (its `V` runs in the factor pass).
+fn row_codes<'a>(m: &'a Matrix, map: &MatrixMap) -> Result<&'a Dense, PackError> {
     match m {
         Matrix::Dense(d) if d.rows == map.rows && d.cols == map.cols => Ok(d),
+        Matrix::LowRank(lr) if lr.u.rows == map.rows && lr.v.cols == map.cols => Ok(&lr.u),
         other => Err(PackError::Mismatch(format!(
-            "{} is {} in the model, a dense {}x{} matrix in the spec",
+            "{} is {} in the model, a {}x{} matrix in the spec",
             map.tensor,
             other.describe(),
             map.rows,
             map.cols
+        ))),
+    }
+}
+
+/// The `V` factor of a low-rank matrix.
+fn factor_codes<'a>(m: &'a Matrix, tensor: &str) -> Result<&'a Dense, PackError> {
+    match m {
+        Matrix::LowRank(lr) => Ok(&lr.v),
+        other => Err(PackError::Mismatch(format!(
+            "{tensor} is {} in the model, low-rank in the spec",
+            other.describe()
         ))),
     }
 }
@@ -135,46 +149,7 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
             })
         }
     };
-    for (l, ls) in model.layers.iter().zip(&spec.layers) {
-        let (wx, wh) = (dense(&l.w_x, &ls.w_x)?, dense(&l.w_h, &ls.w_h)?);
-        if weights.words.len() != ls.weight_base {
-            return Err(PackError::Mismatch(format!(
-                "{} starts at word {} in the spec, {} when packed",
-                ls.w_x.tensor,
-                ls.weight_base,
-                weights.words.len()
-            )));
-        }
-        let n = l.hidden;
-        for j in 0..n {
-            for q in 0..4 {
-                let r = q * n + j;
-                push_row(&mut weights, wx, r, lanes, cb);
-                push_row(&mut weights, wh, r, lanes, cb);
-                if has_shifts {
-                    let s = (wx.row_shift(r) | (wh.row_shift(r) << 5)) as i64;
-                    push_int(&mut shifts, s);
-                }
-                push_bias(
-                    &mut biases,
-                    &ls.w_x.tensor.replace("w_x", "bias"),
-                    l.bias.values[r],
-                )?;
-            }
-        }
-        if let (Some(p), Some((pm, _))) = (&l.projection, &ls.projection) {
-            // Projection rows have no bias: zero entries keep the bias and
-            // row-shift memories in program order.
-            let d = dense(&p.w, pm)?;
-            for r in 0..d.rows {
-                push_row(&mut weights, d, r, lanes, cb);
-                if has_shifts {
-                    push_int(&mut shifts, i64::from(d.row_shift(r)));
-                }
-                push_int(&mut biases, 0);
-            }
-        }
-    }
+    let head_maps = &spec.head.matrices;
     let head = model.head.matrices();
     let head_biases: Vec<(&str, &[i32])> = match &model.head {
         Head::Dense(h) => vec![("head.bias", &h.bias.values)],
@@ -183,21 +158,107 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
             ("head.col_bias", &h.col_bias.values),
         ],
     };
-    if head.len() != spec.head.matrices.len() {
+    if head.len() != head_maps.len() {
         return Err(PackError::Mismatch(format!(
             "{} head matrices in the model, {} in the spec",
             head.len(),
-            spec.head.matrices.len()
+            head_maps.len()
         )));
     }
-    for ((m, map), (tensor, bias)) in head.into_iter().zip(&spec.head.matrices).zip(head_biases) {
-        let d = dense(m, map)?;
-        for (r, &b) in bias.iter().enumerate().take(d.rows) {
-            push_row(&mut weights, d, r, lanes, cb);
+    // A factor pass or a projection: rows of `d` with zero biases.
+    let bias_free = |weights: &mut MemoryImage,
+                     shifts: &mut MemoryImage,
+                     biases: &mut MemoryImage,
+                     d: &Dense| {
+        for r in 0..d.rows {
+            push_row(weights, d, r, lanes, cb);
             if has_shifts {
-                push_int(&mut shifts, i64::from(d.row_shift(r)));
+                push_int(shifts, i64::from(d.row_shift(r)));
             }
-            push_bias(&mut biases, tensor, b)?;
+            push_int(biases, 0);
+        }
+    };
+    // Rows in program order (the layout's), as the sequencer reads them.
+    for ph in spec.layout.program() {
+        match spec.layout.phase(ph) {
+            Phase::Factor(of) => {
+                let (m, tensor) = match of {
+                    FactorOf::LayerX(l) => (&model.layers[l].w_x, &spec.layers[l].w_x.tensor),
+                    FactorOf::LayerH(l) => (&model.layers[l].w_h, &spec.layers[l].w_h.tensor),
+                    FactorOf::Projection(l) => {
+                        match (&model.layers[l].projection, &spec.layers[l].projection) {
+                            (Some(p), Some((pm, _))) => (&p.w, &pm.tensor),
+                            _ => {
+                                return Err(PackError::Mismatch(format!(
+                                    "layers[{l}] has no projection"
+                                )))
+                            }
+                        }
+                    }
+                    FactorOf::Head => (head[0], &head_maps[0].tensor),
+                    FactorOf::Columns => match (head.get(1), head_maps.get(1)) {
+                        (Some(m), Some(map)) => (*m, &map.tensor),
+                        _ => return Err(PackError::Mismatch("the head has no columns".into())),
+                    },
+                };
+                let v = factor_codes(m, tensor)?;
+                bias_free(&mut weights, &mut shifts, &mut biases, v);
+            }
+            Phase::Layer(li) => {
+                let (l, ls) = (&model.layers[li], &spec.layers[li]);
+                let (wx, wh) = (row_codes(&l.w_x, &ls.w_x)?, row_codes(&l.w_h, &ls.w_h)?);
+                if weights.words.len() != ls.weight_base {
+                    return Err(PackError::Mismatch(format!(
+                        "{} starts at word {} in the spec, {} when packed",
+                        ls.w_x.tensor,
+                        ls.weight_base,
+                        weights.words.len()
+                    )));
+                }
+                let n = l.hidden;
+                for j in 0..n {
+                    for q in 0..4 {
+                        let r = q * n + j;
+                        push_row(&mut weights, wx, r, lanes, cb);
+                        push_row(&mut weights, wh, r, lanes, cb);
+                        if has_shifts {
+                            let s = (wx.row_shift(r) | (wh.row_shift(r) << 5)) as i64;
+                            push_int(&mut shifts, s);
+                        }
+                        push_bias(
+                            &mut biases,
+                            &ls.w_x.tensor.replace("w_x", "bias"),
+                            l.bias.values[r],
+                        )?;
+                    }
+                }
+            }
+            Phase::Projection(l) => {
+                if let (Some(p), Some((pm, _))) =
+                    (&model.layers[l].projection, &spec.layers[l].projection)
+                {
+                    // Projection rows have no bias: zero entries keep the
+                    // bias and row-shift memories in program order.
+                    let d = row_codes(&p.w, pm)?;
+                    bias_free(&mut weights, &mut shifts, &mut biases, d);
+                }
+            }
+            Phase::Head | Phase::Columns => {
+                let i = usize::from(spec.layout.phase(ph) == Phase::Columns);
+                let (m, map, (tensor, bias)) =
+                    match (head.get(i), head_maps.get(i), head_biases.get(i)) {
+                        (Some(m), Some(map), Some(b)) => (*m, map, *b),
+                        _ => return Err(PackError::Mismatch("the head has no columns".into())),
+                    };
+                let d = row_codes(m, map)?;
+                for (r, &b) in bias.iter().enumerate().take(d.rows) {
+                    push_row(&mut weights, d, r, lanes, cb);
+                    if has_shifts {
+                        push_int(&mut shifts, i64::from(d.row_shift(r)));
+                    }
+                    push_bias(&mut biases, tensor, b)?;
+                }
+            }
         }
     }
     let mut out = vec![weights];
@@ -229,8 +290,8 @@ fn codebook_tables(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError
     let mut img = MemoryImage::new("codebooks", lane_bits);
     let mut by_id: Vec<Option<(String, &ScalarCode)>> = vec![None; lay.matrix_ids()];
     for (id, name, m) in matrices_by_id(model) {
-        if let (Matrix::Dense(d), Some(slot)) = (m, by_id.get_mut(id)) {
-            *slot = Some((name, &d.values.code));
+        if let Some(slot) = by_id.get_mut(id) {
+            *slot = Some((name, &m.values.code));
         }
     }
     // The lanes' sign-magnitude codes, as power-of-two codes of shift e + 1.

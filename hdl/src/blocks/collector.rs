@@ -13,7 +13,9 @@
 //! `y` with `write` and the data-memory place of entry `j` (bank
 //! `j % lanes`, word `h_base + j / lanes`), like an h but without a cell.
 //! `write` is high with every `fire` too: it marks a data-memory write.
-//! `start` (a new phase) resets the counters.
+//! `start` (a new phase) resets the counters; the logit row only at the
+//! start of the head (a LightRNN head's column logits follow its row logits
+//! even when a factor pass runs between them).
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
@@ -143,7 +145,9 @@ impl Logic for Collector {
                 r.lane = 0;
                 r.word = 0;
                 r.cell = 0;
-                r.row = 0;
+                if self.head.val().0 != 0 {
+                    r.row = 0;
+                }
             } else if self.valid.val().0 != 0 {
                 if self.head.val().0 != 0 {
                     r.logit_valid = 1;
@@ -244,7 +248,9 @@ always @(posedge clock) begin
     write <= 0;
     logit_valid <= 0;
     if (start != 0) begin
-        gate <= 0; lane <= 0; word <= 0; cell_n <= 0; row <= 0;
+        gate <= 0; lane <= 0; word <= 0; cell_n <= 0;
+        if (head != 0)
+            row <= 0;
     end else if (valid != 0) begin
         if (head != 0) begin
             logit_valid <= 1;

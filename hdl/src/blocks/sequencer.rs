@@ -30,7 +30,7 @@
 
 use super::lightrnn_decoder::LightRnnDecoder;
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::{Layout, Phase, Widths};
+use crate::layout::{FactorOf, Layout, Phase, Widths};
 use crate::verilog::lit;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
@@ -61,9 +61,12 @@ struct PhaseConsts {
     h_base: i64,
     /// Where the phase's writes go (h or y).
     h_write: i64,
-    /// The phase after this one's last write (layers and projections).
+    /// The phase after this one in program order, and the state it starts
+    /// in (`FINISH` after the last phase).
     next: i64,
     next_state: i64,
+    /// Whether the next phase raises `phase_start` (all but the columns).
+    next_start: i64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -159,6 +162,126 @@ pub struct Sequencer {
     _lay: Layout,
     _s: Widths,
     _r: Regs,
+    _k: Vec<[PhaseConsts; 2]>,
+    _first: usize,
+}
+
+/// The state a phase starts in.
+fn state_of(lay: &Layout, ph: usize) -> i64 {
+    match lay.phase(ph) {
+        Phase::Layer(_) => ROWS,
+        Phase::Projection(_) | Phase::Factor(_) => PROJ,
+        Phase::Head | Phase::Columns => HEAD,
+    }
+}
+
+/// The input vector a factor pass reads: (base at parity p, format words).
+fn factor_input(lay: &Layout, of: FactorOf, p: usize) -> usize {
+    match of {
+        FactorOf::LayerX(l) => lay.x_base(l, p),
+        FactorOf::LayerH(l) => lay.h_read_base(l, p),
+        FactorOf::Projection(l) => lay.layers[l].projection.as_ref().map_or(0, |x| x.scratch),
+        FactorOf::Head | FactorOf::Columns => lay.head_base(p),
+    }
+}
+
+/// The constants of every phase at both parities.
+fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
+    let program = lay.program();
+    let head = &lay.head;
+    (0..lay.phase_count())
+        .map(|ph| {
+            // The phase after this one in program order (FINISH after the last).
+            let at = program.iter().position(|&x| x == ph);
+            let after = at.and_then(|i| program.get(i + 1)).copied();
+            let (next, next_state) = match after {
+                Some(n) => (n as i64, state_of(lay, n)),
+                None => (0, FINISH),
+            };
+            let next_start = i64::from(after.is_none_or(|n| lay.phase(n) != Phase::Columns));
+            let k = |p: usize| {
+                let base = PhaseConsts {
+                    next,
+                    next_state,
+                    next_start,
+                    ..PhaseConsts::default()
+                };
+                match lay.phase(ph) {
+                    Phase::Layer(l) => {
+                        let x = &lay.layers[l];
+                        let (xw, hw) = x.row_parts();
+                        PhaseConsts {
+                            row_words: (xw + hw) as i64,
+                            x_words: xw as i64,
+                            count: x.hidden as i64,
+                            align_x: x.align_x,
+                            align_h: x.align_h,
+                            align_bias: x.align_bias,
+                            cell_base: x.cell_base as i64,
+                            x_base: x.x_factor.as_ref().map_or(lay.x_base(l, p), |f| f.scratch)
+                                as i64,
+                            h_base: x
+                                .h_factor
+                                .as_ref()
+                                .map_or(lay.h_read_base(l, p), |f| f.scratch)
+                                as i64,
+                            h_write: lay.h_target(l, p) as i64,
+                            ..base
+                        }
+                    }
+                    Phase::Projection(l) => {
+                        let j = lay.layers[l].projection.as_ref();
+                        let f = j.and_then(|j| j.factor.as_ref());
+                        let words = f.map_or(j.map_or(0, |j| j.words), |f| f.t_words());
+                        PhaseConsts {
+                            row_words: words as i64,
+                            x_words: words as i64,
+                            count: j.map_or(0, |j| j.rows as i64),
+                            align_x: j.map_or(0, |j| j.align),
+                            x_base: f.map_or(j.map_or(0, |j| j.scratch), |f| f.scratch) as i64,
+                            h_write: lay.h_write_base(l, p) as i64,
+                            ..base
+                        }
+                    }
+                    Phase::Factor(of) => {
+                        let f = lay.factor(of);
+                        let words = f.map_or(0, |f| f.words) as i64;
+                        PhaseConsts {
+                            row_words: words,
+                            x_words: words,
+                            count: f.map_or(0, |f| f.rank as i64),
+                            x_base: factor_input(lay, of, p) as i64,
+                            h_write: f.map_or(0, |f| f.scratch as i64),
+                            ..base
+                        }
+                    }
+                    Phase::Head => PhaseConsts {
+                        row_words: head.row_words() as i64,
+                        x_words: head.row_words() as i64,
+                        count: head.first_rows() as i64,
+                        align_x: head.align,
+                        align_bias: head.align_bias,
+                        x_base: head.factor.as_ref().map_or(lay.head_base(p), |f| f.scratch) as i64,
+                        ..base
+                    },
+                    Phase::Columns => {
+                        let c = head.light_rnn.as_ref();
+                        let f = c.and_then(|c| c.factor.as_ref());
+                        PhaseConsts {
+                            row_words: head.col_words() as i64,
+                            x_words: head.col_words() as i64,
+                            count: c.map_or(0, |c| c.cols as i64),
+                            align_x: c.map_or(0, |c| c.align),
+                            align_bias: c.map_or(0, |c| c.align_bias),
+                            x_base: f.map_or(lay.head_base(p), |f| f.scratch) as i64,
+                            ..base
+                        }
+                    }
+                }
+            };
+            [k(0), k(1)]
+        })
+        .collect()
 }
 
 impl Sequencer {
@@ -198,6 +321,8 @@ impl Sequencer {
             _lay: lay.clone(),
             _s: s,
             _r: Regs::default(),
+            _k: phase_table(lay),
+            _first: lay.program().first().copied().unwrap_or(0),
         }
     }
 
@@ -210,80 +335,9 @@ impl Sequencer {
         }
     }
 
-    /// The state a phase starts in.
-    fn state_of(&self, ph: usize) -> i64 {
-        match self._lay.phase(ph) {
-            Phase::Layer(_) => ROWS,
-            Phase::Projection(_) => PROJ,
-            Phase::Head | Phase::Columns => HEAD,
-        }
-    }
-
-    /// The constants of phase `ph` at parity `p`.
+    /// The constants of phase `ph` at parity `p` (tabulated at creation).
     fn consts(&self, ph: usize, p: usize) -> PhaseConsts {
-        let lay = &self._lay;
-        let nl = lay.layers.len();
-        let head = &lay.head;
-        match lay.phase(ph) {
-            Phase::Layer(l) => {
-                let x = &lay.layers[l];
-                let next = lay.after_layer(l);
-                PhaseConsts {
-                    row_words: (x.x_words + x.h_words) as i64,
-                    x_words: x.x_words as i64,
-                    count: x.hidden as i64,
-                    align_x: x.align_x,
-                    align_h: x.align_h,
-                    align_bias: x.align_bias,
-                    cell_base: x.cell_base as i64,
-                    x_base: lay.x_base(l, p) as i64,
-                    h_base: lay.h_read_base(l, p) as i64,
-                    h_write: lay.h_target(l, p) as i64,
-                    next: next as i64,
-                    next_state: self.state_of(next),
-                }
-            }
-            Phase::Projection(l) => {
-                let x = &lay.layers[l];
-                let j = x.projection.as_ref().map_or((0, 0, 0, 0), |j| {
-                    (j.words as i64, j.rows as i64, j.align, j.scratch as i64)
-                });
-                PhaseConsts {
-                    row_words: j.0,
-                    x_words: j.0,
-                    count: j.1,
-                    align_x: j.2,
-                    x_base: j.3,
-                    h_write: lay.h_write_base(l, p) as i64,
-                    next: (l + 1) as i64,
-                    next_state: self.state_of(l + 1),
-                    ..PhaseConsts::default()
-                }
-            }
-            Phase::Head => PhaseConsts {
-                row_words: head.words as i64,
-                x_words: head.words as i64,
-                count: head.first_rows() as i64,
-                align_x: head.align,
-                align_bias: head.align_bias,
-                x_base: lay.head_base(p) as i64,
-                next: (nl + 1) as i64,
-                next_state: HEAD,
-                ..PhaseConsts::default()
-            },
-            Phase::Columns => {
-                let c = head.light_rnn.as_ref();
-                PhaseConsts {
-                    row_words: head.words as i64,
-                    x_words: head.words as i64,
-                    count: c.map_or(0, |c| c.cols as i64),
-                    align_x: c.map_or(0, |c| c.align),
-                    align_bias: c.map_or(0, |c| c.align_bias),
-                    x_base: lay.head_base(p) as i64,
-                    ..PhaseConsts::default()
-                }
-            }
-        }
+        self._k.get(ph).map_or(PhaseConsts::default(), |k| k[p & 1])
     }
 
     /// Issues the word the counters of `r` (the registers before the edge)
@@ -317,7 +371,6 @@ impl Logic for Sequencer {
     fn update(&mut self) {
         if self.clock.pos_edge() {
             let r = self._r;
-            let nl = self._lay.layers.len() as i64;
             let k = self.consts(r.layer as usize, r.parity as usize);
             // Cells of a layer, rows of the head or of a projection.
             let hidden = k.count;
@@ -349,8 +402,8 @@ impl Logic for Sequencer {
                 IDLE => {
                     if self.start.val().0 != 0 {
                         let n = &mut self._r;
-                        n.state = if nl > 0 { ROWS } else { HEAD };
-                        n.layer = 0;
+                        n.state = state_of(&self._lay, self._first);
+                        n.layer = self._first as i64;
                         n.cell = 0;
                         n.gate = 0;
                         n.word = 0;
@@ -377,18 +430,6 @@ impl Logic for Sequencer {
                         }
                     }
                 }
-                DRAIN | PROJ_DRAIN => {
-                    let n = &mut self._r;
-                    if r.seen + hw == hidden {
-                        n.layer = k.next;
-                        n.cell = 0;
-                        n.gate = 0;
-                        n.word = 0;
-                        n.seen = 0;
-                        n.start_out = 1;
-                        n.state = k.next_state;
-                    }
-                }
                 HEAD | PROJ => {
                     self.issue(r);
                     let rw = k.row_words;
@@ -405,22 +446,24 @@ impl Logic for Sequencer {
                         }
                     }
                 }
-                HEAD_DRAIN => {
-                    let columns_next = r.layer == nl && self._lay.head.light_rnn.is_some();
-                    let rows = hidden;
+                DRAIN | PROJ_DRAIN | HEAD_DRAIN => {
+                    // Every result of the phase is out (an h, a y or t, a
+                    // logit): on to the next phase in program order.
                     let n = &mut self._r;
-                    if r.seen + lv == rows {
-                        if columns_next {
-                            // The column logits follow the row logits: the
-                            // collector's row count goes on (no phase start).
-                            n.layer = r.layer + 1;
-                            n.cell = 0;
-                            n.word = 0;
-                            n.seen = 0;
-                            n.state = HEAD;
-                        } else {
+                    if r.seen + (hw | lv) == hidden {
+                        if k.next_state == FINISH {
                             n.gate = 0;
                             n.state = FINISH;
+                        } else {
+                            n.layer = k.next;
+                            n.cell = 0;
+                            n.gate = 0;
+                            n.word = 0;
+                            n.seen = 0;
+                            // The column logits follow the row logits: the
+                            // collector's row count goes on (no phase start).
+                            n.start_out = k.next_start;
+                            n.state = k.next_state;
                         }
                     }
                 }
@@ -522,7 +565,6 @@ impl Sequencer {
     fn verilog(&self) -> String {
         let lay = &self._lay;
         let s = self._s;
-        let nl = lay.layers.len();
         let w = |bits: usize| format!("signed [{}:0]", bits - 1);
         let cw = 32; // width of the constant tables
         let mut v = String::new();
@@ -541,6 +583,7 @@ reg {kw} class_r;
 reg signed [32:0] cycles_r;
 reg signed [{c1}:0] k_row_words, k_x_words, k_x_base, k_h_base, k_hidden, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
 reg [2:0] k_next_state;
+reg k_next_start;
 wire h_w = h_write != 0;
 wire l_v = logit_valid != 0;
 
@@ -567,7 +610,7 @@ end
                 "        {l}: begin
             k_row_words = {}; k_x_words = {}; k_hidden = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
             k_x_base = parity_r ? {} : {}; k_h_base = parity_r ? {} : {}; k_h_write = parity_r ? {} : {};
-            k_next = {}; k_next_state = 3'd{};
+            k_next = {}; k_next_state = 3'd{}; k_next_start = {};
         end",
                 k(c0.row_words),
                 k(c0.x_words),
@@ -584,12 +627,13 @@ end
                 k(c0.h_write),
                 k(c0.next),
                 c0.next_state,
+                c0.next_start,
             );
         }
         v.push_str(
             "        default: begin
             k_row_words = 1; k_x_words = 1; k_hidden = 0; k_align_x = 0; k_align_h = 0; k_align_bias = 0; k_cell_base = 0;
-            k_x_base = 0; k_h_base = 0; k_h_write = 0; k_next = 0; k_next_state = 3'd0;
+            k_x_base = 0; k_h_base = 0; k_h_write = 0; k_next = 0; k_next_state = 3'd0; k_next_start = 0;
         end
     endcase
 end
@@ -656,7 +700,7 @@ always @(posedge clock) begin
     case (state)
         IDLE: if (start != 0) begin
             state <= {first_state};
-            layer <= 0; cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;
+            layer <= {first}; cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;
             start_out <= 1;
             count <= 0;
         end
@@ -686,20 +730,15 @@ always @(posedge clock) begin
             end else
                 word <= word + 1;
         end
-        DRAIN, PROJ_DRAIN: if (seen + h_w == k_hidden) begin
-            layer <= k_next;
-            cell_n <= 0; gate <= 0; word <= 0; seen <= 0;
-            start_out <= 1;
-            state <= k_next_state;
-        end
-        HEAD_DRAIN: if (seen + l_v == k_hidden) begin
-            if ({columns} && layer == {nl}) begin
-                layer <= layer + 1;
-                cell_n <= 0; word <= 0; seen <= 0;
-                state <= HEAD;
-            end else begin
+        DRAIN, PROJ_DRAIN, HEAD_DRAIN: if (seen + (h_w || l_v) == k_hidden) begin
+            if (k_next_state == FINISH) begin
                 gate <= 0;
                 state <= FINISH;
+            end else begin
+                layer <= k_next;
+                cell_n <= 0; gate <= 0; word <= 0; seen <= 0;
+                start_out <= k_next_start;
+                state <= k_next_state;
             end
         end
         default: if (gate < {wait})
@@ -713,8 +752,12 @@ always @(posedge clock) begin
         end
     endcase
 end",
-            first_state = if nl > 0 { "ROWS" } else { "HEAD" },
-            columns = u8::from(lay.head.light_rnn.is_some()),
+            first_state = match state_of(lay, self._first) {
+                ROWS => "ROWS",
+                PROJ => "PROJ",
+                _ => "HEAD",
+            },
+            first = self._first,
             wait = self.finish_wait(),
         );
         v
