@@ -4,7 +4,7 @@
 //! the spec's program, and the datapath computes:
 //!
 //! ```text
-//! weight banks ─ weight decoder (codebook tables) ─┐
+//! weight banks, tap banks ─ weight decoder (windows, codebook tables) ─┐
 //! data banks ────────────┴─ MAC array ─ bias add ─ rounding point (per layer, head)
 //!        ┌──────────────────────────────────────────────── select (phase)
 //!        └─ collector ─┬─ gate unit (per layer) ─ select ─ c → cell memory, h → data banks
@@ -83,6 +83,7 @@ pub struct Accelerator {
     seq: Sequencer,
     weights: Vec<Ram>,
     wdec: WeightDecoder,
+    taps: Vec<Ram>,
     biases: Ram,
     shifts: Vec<Ram>,
     data: Vec<Ram>,
@@ -113,6 +114,7 @@ pub struct Accelerator {
     data_raddr: Select,
     h_read: Select,
     _banks: usize,
+    _tap_banks: usize,
     _lanes: usize,
     _layers: usize,
     _phases: usize,
@@ -219,7 +221,14 @@ impl Accelerator {
                 codebooks: lay.codebooks.clone(),
                 matrix_bits: w.matrix_bits,
                 addr_bits: w.load_addr_bits,
+                modes: lay.conv_modes.clone(),
+                tap_slots: lay.tap_slots,
+                mode_bits: w.mode_bits,
+                window_bits: w.window_bits,
             }),
+            taps: (0..lay.tap_banks)
+                .map(|b| Ram::new(lay.tap_words.max(1), lay.tap_bank_bits(b) as usize))
+                .collect(),
             biases: Ram::new(lay.rows, lay.bias_width as usize),
             shifts: (0..usize::from(lay.row_shifts))
                 .map(|_| Ram::new(lay.rows, 2 * lay.row_shift_bits as usize))
@@ -281,6 +290,7 @@ impl Accelerator {
             data_raddr: Select::new(2, w.data_addr_bits, 2),
             h_read: Select::new(lay.lanes, lay.data_width as usize, w.lane_bits),
             _banks: lay.weight_banks,
+            _tap_banks: lay.tap_banks,
             _lanes: lay.lanes,
             _layers: nl,
             _phases: phases,
@@ -385,6 +395,17 @@ impl Logic for Accelerator {
             self.mac.xs[k].next = self.data[k].read_data.val();
             self.mac.codes[k].next = self.wdec.codes[k].val();
         }
+        // Tap memory: structured matrices' block codes.
+        for b in 0..self._tap_banks {
+            self.taps[b].clock.next = self.clock.val();
+            self.taps[b].write_enable.next = self.ctl.tap_we[b].val();
+            self.taps[b].write_address.next = self.ctl.load_addr.val();
+            self.taps[b].write_data.next = self.ctl.load_data.val();
+            self.taps[b].read_address.next = self.seq.tap_addr.val();
+            self.wdec.taps[b].next = self.taps[b].read_data.val();
+        }
+        self.wdec.mode.next = self.seq.conv_mode.val();
+        self.wdec.window.next = self.seq.window.val();
         self.wdec.clock.next = self.clock.val();
         self.wdec.matrix.next = self.seq.matrix.val();
         self.wdec.table_addr.next = self.ctl.load_addr.val();

@@ -32,6 +32,17 @@
 //!   layer's input matrix, the head, a projection, a factor `V`) and
 //!   `2 * phase + 1` (a layer's recurrent matrix); a low-rank matrix's `U`
 //!   has the id of the matrix it stands for.
+//! - Block-Toeplitz and block-circulant matrices (k x k blocks, the lanes a
+//!   multiple or a divisor of k): no weight words; their block codes (2k-1 or
+//!   k per block) live in the tap memory, one tap word per block row and MAC
+//!   word (the `L / k` blocks a word covers when k divides L; one block, read
+//!   for `k / L` words, when L divides k). Row `a` of a block row reads the
+//!   same tap words as every other row of it; the weight decoder picks each
+//!   lane's code out of the word by the window `a - b0` (`b0` the word's
+//!   first column in its block): Toeplitz `t[a - b + k - 1]`, circulant
+//!   `c[(a - b) mod k]`, `b` the lane's column in the block. Tap memory is
+//!   `(2k-1)/k^2` (or `1/k`) of the dense words, and every product is still a
+//!   shift-add lane's.
 //! - Low-rank matrices `U V`: the factor pass writes the exact `t = V v`
 //!   (no rounding, at `v`'s fraction plus `V`'s, as wide as its bound) to a
 //!   scratch buffer in the data memory, and the rows of `U` read `t` there
@@ -98,6 +109,12 @@ pub struct LayerLayout {
     /// A low-rank recurrent matrix's factor pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h_factor: Option<FactorLayout>,
+    /// A structured input matrix's taps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_conv: Option<ConvLayout>,
+    /// A structured recurrent matrix's taps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h_conv: Option<ConvLayout>,
 }
 
 impl LayerLayout {
@@ -138,6 +155,71 @@ impl FactorLayout {
     }
 }
 
+/// A block-Toeplitz or block-circulant matrix's place in the tap memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvLayout {
+    /// Its mode (1-based index into [`Layout::conv_modes`]).
+    pub mode: usize,
+    /// Block size k.
+    pub block: usize,
+    /// Toeplitz (2k-1 codes per block) or circulant (k).
+    pub toeplitz: bool,
+    /// First tap word.
+    pub taps_base: usize,
+    /// Tap words per block row.
+    pub block_row_words: usize,
+    /// MAC words per tap word (`k / L` when the lanes divide k, else 1).
+    pub words_per_tap: usize,
+}
+
+/// A block structure the weight decoder's windows serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvMode {
+    /// Block size k.
+    pub block: usize,
+    /// Toeplitz (else circulant).
+    pub toeplitz: bool,
+}
+
+impl ConvMode {
+    /// Codes per block.
+    pub fn params(&self) -> usize {
+        if self.toeplitz {
+            2 * self.block - 1
+        } else {
+            self.block
+        }
+    }
+
+    /// Slot of lane `lane`'s code in a tap word for window `s` (`a - b0`),
+    /// with `lanes` lanes.
+    pub fn slot(&self, lanes: usize, lane: usize, s: i64) -> usize {
+        let k = self.block;
+        let (g, b) = if k <= lanes {
+            (lane / k, lane % k)
+        } else {
+            (0, lane)
+        };
+        let d = s - b as i64;
+        let i = if self.toeplitz {
+            d + k as i64 - 1
+        } else {
+            d.rem_euclid(k as i64)
+        };
+        g * self.params() + i.clamp(0, self.params() as i64 - 1) as usize
+    }
+
+    /// The windows `a - b0` a row can have with `lanes` lanes.
+    pub fn windows(&self, lanes: usize) -> std::ops::RangeInclusive<i64> {
+        let k = self.block as i64;
+        if self.block <= lanes {
+            0..=k - 1
+        } else {
+            -(k - 1)..=k - 1
+        }
+    }
+}
+
 /// A projected layer's projection phase: `P h(t)` from the scratch buffer,
 /// rounded to the projection format, written to the layer's output buffer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +233,9 @@ pub struct ProjectionLayout {
     /// A low-rank projection's factor pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor: Option<FactorLayout>,
+    /// A structured projection's taps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<ConvLayout>,
     /// Data-memory word of the scratch buffer h(t) is written to.
     pub scratch: usize,
     /// First bias / row-shift entry (zero biases).
@@ -212,6 +297,9 @@ pub struct LightRnnLayout {
     /// A low-rank column matrix's factor pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor: Option<FactorLayout>,
+    /// A structured column matrix's taps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<ConvLayout>,
 }
 
 /// The head's constants (of its row part for a LightRNN head).
@@ -234,6 +322,9 @@ pub struct HeadLayout {
     /// A low-rank head matrix's factor pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor: Option<FactorLayout>,
+    /// A structured head matrix's taps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<ConvLayout>,
     /// The column part and class table of a LightRNN head.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub light_rnn: Option<LightRnnLayout>,
@@ -284,6 +375,18 @@ pub struct Layout {
     pub weight_banks: usize,
     /// Weight words (addresses of every bank).
     pub weight_words: usize,
+    /// The block structures of the structured matrices (mode `i + 1`).
+    #[serde(default)]
+    pub conv_modes: Vec<ConvMode>,
+    /// Tap words (0 without structured matrices).
+    #[serde(default)]
+    pub tap_words: usize,
+    /// Code slots per tap word.
+    #[serde(default)]
+    pub tap_slots: usize,
+    /// Tap banks (of `lanes_per_bank` slots, the last one partial).
+    #[serde(default)]
+    pub tap_banks: usize,
     /// Bits of a data-memory bank word.
     pub data_width: u32,
     /// Words of every data bank.
@@ -462,6 +565,37 @@ impl Layout {
             .collect()
     }
 
+    /// Weight words of phase `ph`: every row's dense words (a structured
+    /// matrix's codes are in the tap memory).
+    pub fn weight_words_of(&self, ph: usize) -> usize {
+        let head = &self.head;
+        match self.phase(ph) {
+            Phase::Layer(l) => {
+                let x = &self.layers[l];
+                let (xw, hw) = x.row_parts();
+                let dense = |c: &Option<ConvLayout>, w: usize| if c.is_some() { 0 } else { w };
+                4 * x.hidden * (dense(&x.x_conv, xw) + dense(&x.h_conv, hw))
+            }
+            Phase::Factor(of) => self.factor(of).map_or(0, |f| f.rank * f.words),
+            Phase::Projection(l) => self.layers[l].projection.as_ref().map_or(0, |j| {
+                if j.conv.is_some() {
+                    0
+                } else {
+                    j.rows * j.factor.as_ref().map_or(j.words, |f| f.t_words())
+                }
+            }),
+            Phase::Head if head.conv.is_none() => head.first_rows() * head.row_words(),
+            Phase::Columns => head.light_rnn.as_ref().map_or(0, |c| {
+                if c.conv.is_some() {
+                    0
+                } else {
+                    c.cols * head.col_words()
+                }
+            }),
+            Phase::Head => 0,
+        }
+    }
+
     /// Every factor pass.
     pub fn factors(&self) -> Vec<&FactorLayout> {
         self.layers
@@ -498,6 +632,36 @@ impl Layout {
     /// Stream words of one full weight load.
     pub fn weight_stream_words(&self) -> usize {
         self.weight_words * self.weight_banks
+    }
+
+    /// Stream words of one full tap load.
+    pub fn tap_stream_words(&self) -> usize {
+        self.tap_words * self.tap_banks
+    }
+
+    /// Bits of tap bank `b`.
+    pub fn tap_bank_bits(&self, b: usize) -> u32 {
+        let slots = (self.tap_slots - b * self.lanes_per_bank).min(self.lanes_per_bank);
+        slots as u32 * self.code_bits
+    }
+
+    /// Every structured part's taps.
+    pub fn convs(&self) -> Vec<&ConvLayout> {
+        self.layers
+            .iter()
+            .flat_map(|l| {
+                [
+                    l.x_conv.as_ref(),
+                    l.h_conv.as_ref(),
+                    l.projection.as_ref().and_then(|p| p.conv.as_ref()),
+                ]
+            })
+            .chain([
+                self.head.conv.as_ref(),
+                self.head.light_rnn.as_ref().and_then(|c| c.conv.as_ref()),
+            ])
+            .flatten()
+            .collect()
     }
 
     /// Bits of weight bank `b`.
@@ -567,6 +731,12 @@ pub struct Widths {
     pub class_bits: usize,
     /// The widest pre-activation or logit.
     pub value_width: usize,
+    /// A tap-memory address.
+    pub tap_addr_bits: usize,
+    /// A window `a - b0` (signed).
+    pub window_bits: usize,
+    /// A structured mode (0 dense).
+    pub mode_bits: usize,
 }
 
 impl Layout {
@@ -609,6 +779,7 @@ impl Layout {
             table_addr_bits,
             matrix_bits: aw(self.matrix_ids()),
             load_addr_bits: weight_addr_bits
+                .max(aw(self.tap_words))
                 .max(row_addr_bits)
                 .max(table_addr_bits)
                 .max(aw(self.matrix_ids() * CODEBOOK_ENTRIES)),
@@ -619,6 +790,9 @@ impl Layout {
                 Some(l) => l.class_width as usize,
                 None => aw(self.head.rows),
             },
+            tap_addr_bits: aw(self.tap_words),
+            window_bits: aw(self.conv_modes.iter().map(|m| m.block).max().unwrap_or(1)) + 1,
+            mode_bits: aw(self.conv_modes.len() + 1),
             value_width: self
                 .layers
                 .iter()
@@ -680,11 +854,35 @@ impl PhaseCounter {
     }
 }
 
+/// A code matrix with its matrix id.
+#[derive(Clone, Debug)]
+pub struct IdMatrix<'a> {
+    /// Matrix id.
+    pub id: usize,
+    /// Tensor path.
+    pub name: String,
+    /// Its scalar code.
+    pub code: &'a ScalarCode,
+    /// The matrix, when it is dense (row scales).
+    pub dense: Option<&'a Dense>,
+}
+
+impl<'a> IdMatrix<'a> {
+    fn dense(id: usize, name: String, d: &'a Dense) -> Self {
+        IdMatrix {
+            id,
+            name,
+            code: &d.values.code,
+            dense: Some(d),
+        }
+    }
+}
+
 /// The model's dense code matrices with their ids as the sequencer numbers
 /// them (see [`Layout::matrix_ids`]) and their tensor paths: a low-rank
 /// matrix's `U` (`<tensor>.u`) has the matrix's id, its `V` (`<tensor>.v`)
 /// its factor pass's.
-pub fn matrices_by_id(model: &Model) -> Vec<(usize, String, &Dense)> {
+pub fn matrices_by_id(model: &Model) -> Vec<IdMatrix<'_>> {
     let nl = model.layers.len();
     let light = matches!(model.head, Head::LightRnn(_));
     let mut ph = PhaseCounter {
@@ -692,7 +890,7 @@ pub fn matrices_by_id(model: &Model) -> Vec<(usize, String, &Dense)> {
     };
     let mut v = Vec::new();
     fn add<'a>(
-        v: &mut Vec<(usize, String, &'a Dense)>,
+        v: &mut Vec<IdMatrix<'a>>,
         ph: &mut PhaseCounter,
         id: Option<usize>,
         name: String,
@@ -701,15 +899,26 @@ pub fn matrices_by_id(model: &Model) -> Vec<(usize, String, &Dense)> {
         match m {
             Matrix::LowRank(lr) => {
                 let f = ph.take();
-                v.push((2 * f, format!("{name}.v"), &lr.v));
+                v.push(IdMatrix::dense(2 * f, format!("{name}.v"), &lr.v));
                 if let Some(id) = id {
-                    v.push((id, format!("{name}.u"), &lr.u));
+                    v.push(IdMatrix::dense(id, format!("{name}.u"), &lr.u));
                 }
                 Some(f)
             }
             Matrix::Dense(d) => {
                 if let Some(id) = id {
-                    v.push((id, name, d));
+                    v.push(IdMatrix::dense(id, name, d));
+                }
+                None
+            }
+            Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => {
+                if let Some(id) = id {
+                    v.push(IdMatrix {
+                        id,
+                        name,
+                        code: &b.values.code,
+                        dense: None,
+                    });
                 }
                 None
             }
@@ -739,8 +948,8 @@ pub fn matrices_by_id(model: &Model) -> Vec<(usize, String, &Dense)> {
                 Matrix::LowRank(lr) => {
                     let f = ph.take();
                     let own = ph.take();
-                    v.push((2 * f, format!("{name}.v"), &lr.v));
-                    v.push((2 * own, format!("{name}.u"), &lr.u));
+                    v.push(IdMatrix::dense(2 * f, format!("{name}.v"), &lr.v));
+                    v.push(IdMatrix::dense(2 * own, format!("{name}.u"), &lr.u));
                 }
                 m => {
                     let own = ph.take();
@@ -776,7 +985,7 @@ pub fn derive_layout(
     let nl = model.layers.len();
     let light = usize::from(matches!(model.head, Head::LightRnn(_)));
     let ids = matrices_by_id(model);
-    let mut codebooks = vec![false; ids.iter().map(|x| x.0 + 2).max().unwrap_or(0)];
+    let mut codebooks = vec![false; ids.iter().map(|x| x.id + 2).max().unwrap_or(0)];
     let mut lane_code_bits = code_bits;
     // With a codebook that is not all powers of two the lanes multiply: every
     // lane input is then a weight value, as wide as the widest weight.
@@ -784,16 +993,18 @@ pub fn derive_layout(
     let mut value_bits = 2u32;
     let mut max_row_shift = 0u32;
     let mut row_shifts = false;
-    for (id, _, d) in &ids {
-        value_bits = value_bits.max(unsigned_bits(d.values.code.max_abs_raw()) + 1);
-        if let ScalarCode::Codebook { width, pow2, .. } = d.values.code {
-            codebooks[*id] = true;
+    for m in &ids {
+        value_bits = value_bits.max(unsigned_bits(m.code.max_abs_raw()) + 1);
+        if let ScalarCode::Codebook { width, pow2, .. } = *m.code {
+            codebooks[m.id] = true;
             lane_values |= !pow2;
             lane_code_bits = lane_code_bits.max(codebook_lane_bits(width));
         }
-        row_shifts |= d.row_exp.is_some();
-        for r in 0..d.rows {
-            max_row_shift = max_row_shift.max(d.row_shift(r));
+        if let Some(d) = m.dense {
+            row_shifts |= d.row_exp.is_some();
+            for r in 0..d.rows {
+                max_row_shift = max_row_shift.max(d.row_shift(r));
+            }
         }
     }
     if lane_values {
@@ -842,6 +1053,50 @@ pub fn derive_layout(
         *row += f.rank;
         Ok(Some(f))
     };
+    // The taps of a structured matrix: its place in the tap memory.
+    let mut modes: Vec<ConvMode> = Vec::new();
+    let (mut taps, mut tap_slots) = (0usize, 0usize);
+    let mut conv = |m: &Matrix, tensor: &str| -> Result<Option<ConvLayout>, SpecError> {
+        let (b, toeplitz) = match m {
+            Matrix::BlockToeplitz(b) => (b, true),
+            Matrix::BlockCirculant(b) => (b, false),
+            _ => return Ok(None),
+        };
+        let k = b.block;
+        if k % lanes != 0 && lanes % k != 0 {
+            return Err(SpecError::Unsupported {
+                tensor: tensor.into(),
+                encoding: format!(
+                    "{} with {k}x{k} blocks on {lanes} lanes (the lanes must divide the block size or be a multiple of it)",
+                    m.describe()
+                ),
+            });
+        }
+        let mode = ConvMode { block: k, toeplitz };
+        let index = match modes.iter().position(|&x| x == mode) {
+            Some(i) => i,
+            None => {
+                modes.push(mode);
+                modes.len() - 1
+            }
+        };
+        let (groups, block_row_words, words_per_tap) = if k <= lanes {
+            (lanes / k, b.cols.div_ceil(lanes), 1)
+        } else {
+            (1, b.cols.div_ceil(k), k / lanes)
+        };
+        tap_slots = tap_slots.max(groups * mode.params());
+        let c = ConvLayout {
+            mode: index + 1,
+            block: k,
+            toeplitz,
+            taps_base: taps,
+            block_row_words,
+            words_per_tap,
+        };
+        taps += b.rows.div_ceil(k) * block_row_words;
+        Ok(Some(c))
+    };
     let mut layers = Vec::with_capacity(nl);
     let mut x_words = input_words;
     let mut x_fmt = model.input.format;
@@ -880,6 +1135,7 @@ pub fn derive_layout(
                     (&mut ph, &mut next, &mut row),
                 )?;
                 let x = ProjectionLayout {
+                    conv: conv(&p.w, &at("projection"))?,
                     phase: ph.take(),
                     rows: outputs,
                     words,
@@ -915,6 +1171,8 @@ pub fn derive_layout(
             projection,
             x_factor,
             h_factor,
+            x_conv: conv(&l.w_x, &at("w_x"))?,
+            h_conv: conv(&l.w_h, &at("w_h"))?,
         });
         cell_base += l.hidden;
         x_words = h_words;
@@ -943,6 +1201,7 @@ pub fn derive_layout(
                 acc_frac: acc.frac,
                 logits: h.logits,
                 factor: f,
+                conv: conv(&h.w, "head.w")?,
                 light_rnn: None,
             }
         }
@@ -975,6 +1234,7 @@ pub fn derive_layout(
                 acc_frac: racc.frac,
                 logits: h.logits,
                 factor: f,
+                conv: conv(&h.row_w, "head.row_w")?,
                 light_rnn: Some(LightRnnLayout {
                     rows: h.rows(),
                     cols: h.cols(),
@@ -984,6 +1244,7 @@ pub fn derive_layout(
                     // Classes 0..cells and -1, signed.
                     class_width: Ram::address_width(cells) as u32,
                     factor: cf,
+                    conv: conv(&h.col_w, "head.col_w")?,
                 }),
             }
         }
@@ -1043,6 +1304,10 @@ pub fn derive_layout(
         lane_values,
         lanes_per_bank,
         weight_banks: lanes.div_ceil(lanes_per_bank),
+        conv_modes: modes,
+        tap_words: taps,
+        tap_slots,
+        tap_banks: tap_slots.div_ceil(lanes_per_bank),
         weight_words,
         data_width,
         data_words: next,

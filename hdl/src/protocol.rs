@@ -14,7 +14,9 @@
 //!   the values the next frame starts from.
 //! - `LOAD_WEIGHTS`, `LOAD_BIASES`, `LOAD_ROW_SHIFTS`, `LOAD_CLASS_TABLE` (a
 //!   LightRNN head's table, row-major, -1 for an empty cell), `LOAD_CODEBOOKS`
-//!   (every matrix id's codebook table, lane codes): a whole memory, from
+//!   (every matrix id's codebook table, lane codes), `LOAD_TAPS` (the block
+//!   codes of structured matrices, tap words bank-minor like weights): a
+//!   whole memory, from
 //!   address 0 (weights bank-minor, see [`crate::layout`]); values in the
 //!   low bits of each word. The declared length must be the memory's.
 //! - `FRAME`: one input value per word (the input format's raw value,
@@ -53,6 +55,8 @@ pub const LOAD_ROW_SHIFTS: u32 = 0x12;
 pub const LOAD_CLASS_TABLE: u32 = 0x13;
 /// Load the codebook tables.
 pub const LOAD_CODEBOOKS: u32 = 0x14;
+/// Load the tap memory (structured matrices).
+pub const LOAD_TAPS: u32 = 0x15;
 /// Run one frame.
 pub const FRAME: u32 = 0x20;
 /// A frame's result.
@@ -77,6 +81,8 @@ pub const LOADED_ROW_SHIFTS: u32 = 4;
 pub const LOADED_CLASS_TABLE: u32 = 8;
 /// Codebook tables loaded.
 pub const LOADED_CODEBOOKS: u32 = 16;
+/// Loaded-mask bit: tap memory.
+pub const LOADED_TAPS: u32 = 32;
 
 /// A header word.
 pub fn header(opcode: u32, payload_words: usize) -> u32 {
@@ -103,6 +109,7 @@ pub fn loaded_mask(lay: &Layout) -> u32 {
         } else {
             0
         }
+        | if lay.tap_words > 0 { LOADED_TAPS } else { 0 }
 }
 
 /// Words of a state payload: a c per cell and every output of every layer.

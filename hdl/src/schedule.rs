@@ -190,20 +190,6 @@ pub enum Pass {
     },
 }
 
-impl Pass {
-    /// Weight words the pass reads (one per row and word).
-    pub fn weight_words(&self) -> usize {
-        match *self {
-            Pass::Layer {
-                hidden, row_words, ..
-            } => 4 * hidden * row_words as usize,
-            Pass::Factor { rows, words, .. }
-            | Pass::Projection { rows, words, .. }
-            | Pass::Head { rows, words, .. } => rows * words as usize,
-        }
-    }
-}
-
 /// The scheduled frame.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {

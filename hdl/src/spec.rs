@@ -8,7 +8,10 @@
 //! so the sequencer only increments an address: per layer, cell-major, gates
 //! i, f, g, o, each row its input words (`ceil(input / lanes)`) then its
 //! recurrent words (`ceil(recurrent / lanes)`), a row's last word padded with
-//! zero codes; then the layer's projection rows; then the head's rows.
+//! zero codes; then the layer's projection rows; then the head's rows. A
+//! low-rank matrix's factor pass (`V`'s rows) comes before the rows that read
+//! its intermediate, and those rows hold `U`'s codes (see the layout's
+//! program order, [`Layout::program`]).
 
 use crate::layout::{code_matrices, codebook_lane_bits, derive_layout, Layout};
 use crate::schedule::{schedule, Pass, Pipeline, Schedule};
@@ -66,7 +69,7 @@ pub enum SpecError {
     #[error(transparent)]
     Model(#[from] lstm_accel_model::ModelError),
     /// A matrix uses an encoding the hardware does not implement yet.
-    #[error("{tensor}: {encoding} is not supported by the hardware generator yet (dense ternary, power-of-two and codebook matrices are)")]
+    #[error("{tensor}: {encoding} is not supported by the hardware generator yet (dense, low-rank, block-Toeplitz and block-circulant matrices of ternary, power-of-two and codebook codes are)")]
     Unsupported {
         /// Tensor path.
         tensor: String,
@@ -232,7 +235,11 @@ pub struct AcceleratorSpec {
 const MAX_LANE_CODE_BITS: u32 = 5;
 
 fn supported_dense(tensor: &str, d: &Dense) -> Result<(), SpecError> {
-    match &d.values.code {
+    supported_code(tensor, &d.values.code)
+}
+
+fn supported_code(tensor: &str, code: &ScalarCode) -> Result<(), SpecError> {
+    match code {
         ScalarCode::Ternary { .. } | ScalarCode::Pow2 { .. } => Ok(()),
         ScalarCode::Codebook { pow2: true, width, .. }
             if codebook_lane_bits(*width) <= MAX_LANE_CODE_BITS =>
@@ -258,6 +265,10 @@ fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
             supported_dense(&format!("{tensor}.u"), &lr.u)?;
             supported_dense(&format!("{tensor}.v"), &lr.v)
         }
+        // Block divisibility by the lanes is checked by the layout.
+        Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => {
+            supported_code(tensor, &b.values.code)
+        }
         other => Err(SpecError::Unsupported {
             tensor: tensor.into(),
             encoding: other.describe(),
@@ -268,11 +279,14 @@ fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
 fn map(tensor: String, m: &Matrix, lanes: usize) -> Result<MatrixMap, SpecError> {
     supported(&tensor, m)?;
     let codes = code_matrices(m);
-    let code_bits = codes
-        .iter()
-        .map(|d| d.values.code.code_bits())
-        .max()
-        .unwrap_or(0);
+    let code_bits = match m {
+        Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => b.values.code.code_bits(),
+        _ => codes
+            .iter()
+            .map(|d| d.values.code.code_bits())
+            .max()
+            .unwrap_or(0),
+    };
     let per_row_scale = codes.iter().any(|d| d.row_exp.is_some());
     // A low-rank matrix's rows are U's: they read the rank-r intermediate.
     let read = match m {
@@ -381,10 +395,10 @@ impl AcceleratorSpec {
         let word_bits = code_bits * lanes as u32;
         let pipeline = Pipeline::new(lanes, hw.activation_units);
         let mut layout = derive_layout(model, lanes, code_bits, 0)?;
-        // Weight words in program order: every pass's rows.
+        // Weight words in program order: every pass's dense rows.
         let passes = layout.passes();
         let mut base = 0usize;
-        for pass in &passes {
+        for (pass, ph) in passes.iter().zip(layout.program()) {
             match *pass {
                 Pass::Layer { layer, .. } => layers[layer].weight_base = base,
                 Pass::Projection { layer, .. } => {
@@ -395,9 +409,11 @@ impl AcceleratorSpec {
                 Pass::Head { first_row: 0, .. } => head.weight_base = base,
                 _ => {}
             }
-            base += pass.weight_words();
+            base += layout.weight_words_of(ph);
         }
-        layout.weight_words = base;
+        // At least one word: a model whose matrices are all structured
+        // still has a (zero) weight memory to load.
+        layout.weight_words = base.max(1);
         let sched = schedule(&passes, hw.gate_units, pipeline);
         let memories = memories(hw, &layout)?;
         let ideal = macs as f64 / lanes as f64;
@@ -411,7 +427,8 @@ impl AcceleratorSpec {
         };
         let estimate = Estimate {
             memory_bits: memories.iter().map(Memory::bits).sum(),
-            weight_memory_bits: base as u64 * u64::from(word_bits),
+            weight_memory_bits: base as u64 * u64::from(word_bits)
+                + layout.tap_words as u64 * u64::from(layout.tap_slots as u32 * code_bits),
             bram_blocks: (count(Placement::BlockRam), res.bram_blocks),
             spram_blocks: (count(Placement::Spram), res.spram_blocks),
             macs_per_frame: macs,
@@ -469,6 +486,10 @@ fn memories(hw: &HwConfig, lay: &Layout) -> Result<Vec<Memory>, SpecError> {
     };
     let weight_banks: Vec<u32> = (0..lay.weight_banks).map(|b| lay.bank_bits(b)).collect();
     let mut v = vec![place("weights", &weight_banks, lay.weight_words)];
+    if lay.tap_words > 0 {
+        let tap_banks: Vec<u32> = (0..lay.tap_banks).map(|b| lay.tap_bank_bits(b)).collect();
+        v.push(place("taps", &tap_banks, lay.tap_words));
+    }
     if lay.row_shifts {
         v.push(place("row_shifts", &[2 * lay.row_shift_bits], lay.rows));
     }

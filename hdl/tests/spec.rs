@@ -4,6 +4,7 @@
 use lstm_accel_hdl::schedule::{Op, Unit};
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig, Placement, SpecError};
 use lstm_accel_hdl::Target;
+use lstm_accel_model::encoding::{LowRank, Matrix};
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
 
@@ -324,4 +325,87 @@ fn a_lightrnn_heads_cycles_and_weights_grow_with_two_sqrt_v_not_v() {
             table_bits(&light) <= (v as u64) * u64::from(light.layout.widths().class_bits as u32)
         );
     }
+}
+
+/// A 2 x 256-cell model (40 inputs) whose input and recurrent matrices are
+/// low-rank `U V` of rank `rank`, ternary factors.
+fn low_rank_2x256(rank: usize) -> Model {
+    let mut m = ternary(40, &[256, 256], 10);
+    let mut r = random::rng(17);
+    for l in &mut m.layers {
+        let (rows, x, h) = (l.w_x.rows(), l.w_x.cols(), l.w_h.cols());
+        let factors = |r: &mut rand_chacha::ChaCha8Rng, cols: usize| {
+            let d = |r: &mut rand_chacha::ChaCha8Rng, rows, cols| match random::matrix(
+                r,
+                rows,
+                cols,
+                MatrixKind::Dense,
+                ScalarKind::Ternary,
+                false,
+            ) {
+                Matrix::Dense(d) => d,
+                _ => unreachable!("a dense matrix was asked for"),
+            };
+            Matrix::LowRank(LowRank {
+                u: d(r, rows, rank),
+                v: d(r, rank, cols),
+            })
+        };
+        l.w_x = factors(&mut r, x);
+        l.w_h = factors(&mut r, h);
+    }
+    m.validate().expect("valid");
+    m
+}
+
+/// Low-rank matrices (Aghababaei-Harandi & Amini): the weight memory and
+/// the cycles of a layer's matrices scale with the rank r. At 16 lanes a
+/// gate row reads ceil(r/16) words of t per matrix, and each factor pass
+/// `V v` has r rows of the input's words, so the layers' weight words are
+/// exactly `r/16 * (4 * 256 * 2 + 40/16 rounded up + 256/16 * 3)` per layer
+/// pair: doubling r doubles them.
+#[test]
+fn low_rank_weight_memory_and_cycles_scale_with_the_rank() {
+    let head_words = 10 * 16;
+    let layer_words = |rank: usize| {
+        let t = rank.div_ceil(16);
+        // Layer 0: V_x (40 inputs: 3 words), V_h (256: 16 words), gate rows.
+        let l0 = rank * 3 + rank * 16 + 4 * 256 * 2 * t;
+        // Layer 1: V_x and V_h both read 256 values.
+        let l1 = rank * 16 + rank * 16 + 4 * 256 * 2 * t;
+        l0 + l1
+    };
+    let mut rows = Vec::new();
+    for rank in [16, 32, 64] {
+        let m = low_rank_2x256(rank);
+        let s = AcceleratorSpec::new(&m, &hw(16, Target::Generic)).expect("spec");
+        assert_eq!(
+            s.layout.weight_words,
+            layer_words(rank) + head_words,
+            "rank {rank}"
+        );
+        assert_eq!(s.layout.factors().len(), 4);
+        rows.push((
+            rank,
+            s.layout.weight_words - head_words,
+            s.cycles_per_frame(),
+        ));
+    }
+    for w in rows.windows(2) {
+        let ((r0, w0, c0), (r1, w1, c1)) = (w[0], w[1]);
+        assert_eq!(w1 * r0, w0 * r1, "weight words scale with the rank");
+        // Cycles: the same, plus a fixed pipeline overhead per pass.
+        assert!(
+            c1 * 10 > c0 * 19 && c1 * 10 < c0 * 21,
+            "cycles {c0} -> {c1}"
+        );
+        println!("rank {r0} -> {r1}: layer weight words {w0} -> {w1}, cycles {c0} -> {c1}");
+    }
+    let dense = AcceleratorSpec::new(&ternary(40, &[256, 256], 10), &hw(16, Target::Generic))
+        .expect("spec");
+    println!(
+        "dense 2x256: layer weight words {}, cycles {}",
+        dense.layout.weight_words - head_words,
+        dense.cycles_per_frame()
+    );
 }

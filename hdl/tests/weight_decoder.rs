@@ -7,8 +7,9 @@
 
 use lstm_accel_hdl::blocks::weight_decoder::{WeightDecoder, WeightDecoderShape};
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
-use lstm_accel_hdl::layout::CODEBOOK_ENTRIES;
+use lstm_accel_hdl::layout::{ConvMode, CODEBOOK_ENTRIES};
 use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_model::encoding::structured::BlockKind;
 use lstm_accel_model::encoding::ScalarCode;
 use lstm_accel_model::fixed::unsigned_bits;
 use lstm_accel_model::random;
@@ -89,24 +90,37 @@ fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize, general: bool) -> Case
                 .collect(),
             matrix_bits: 4,
             addr_bits: 8,
+            modes: Vec::new(),
+            tap_slots: 0,
+            mode_bits: 2,
+            window_bits: 2,
         },
         codes,
     }
 }
 
-/// One cycle: a table write, or bank words of matrix `id`.
+/// One cycle: a table write, or bank words of matrix `id`, or tap words
+/// (structured mode, window).
 #[derive(Clone, Debug)]
 enum Cycle {
     Write(usize, u32),
     Words(usize, Vec<u64>),
+    Taps(Vec<u64>, i64, i64),
 }
 
 fn build(s: &WeightDecoderShape) -> WeightDecoder {
     let mut d = WeightDecoder::new(s.clone());
     d.clock.connect();
-    for w in d.words.iter_mut().chain(d.table_we.iter_mut()) {
+    for w in d
+        .words
+        .iter_mut()
+        .chain(d.table_we.iter_mut())
+        .chain(d.taps.iter_mut())
+    {
         w.connect();
     }
+    d.mode.connect();
+    d.window.connect();
     d.matrix.connect();
     d.table_addr.connect();
     d.table_data.connect();
@@ -189,7 +203,16 @@ fn run(d: &mut WeightDecoder, cycles: &[Cycle]) -> Vec<Vec<i64>> {
                 }
                 Cycle::Words(id, words) => {
                     d.matrix.next = DynVal(*id as i64);
+                    d.mode.next = DynVal(0);
                     for (w, &v) in d.words.iter_mut().zip(words) {
+                        w.next = DynVal(v as i64);
+                    }
+                }
+                Cycle::Taps(words, mode, window) => {
+                    d.matrix.next = DynVal(0);
+                    d.mode.next = DynVal(*mode);
+                    d.window.next = DynVal(*window);
+                    for (w, &v) in d.taps.iter_mut().zip(words) {
                         w.next = DynVal(v as i64);
                     }
                 }
@@ -233,17 +256,25 @@ fn testbench(s: &WeightDecoderShape, d: &WeightDecoder, cycles: &[Cycle]) -> Str
     for (b, w) in d.words.iter().enumerate() {
         let _ = writeln!(tb, "reg signed [{}:0] w{b} = 0;", w.width() - 1);
     }
+    for (b, w) in d.taps.iter().enumerate() {
+        let _ = writeln!(tb, "reg signed [{}:0] t{b} = 0;", w.width() - 1);
+    }
     let _ = writeln!(
         tb,
-        "reg signed [{}:0] matrix = 0;\nreg signed [1:0] we = 0;\nreg signed [{}:0] addr = 0;\nreg signed [{}:0] data = 0;",
+        "reg signed [{}:0] matrix = 0;\nreg signed [1:0] we = 0;\nreg signed [{}:0] addr = 0;\nreg signed [{}:0] data = 0;\nreg signed [{}:0] mode = 0;\nreg signed [{}:0] window = 0;",
         s.matrix_bits - 1,
         s.addr_bits - 1,
-        s.lane_bits - 1
+        s.lane_bits - 1,
+        s.mode_bits - 1,
+        s.window_bits - 1
     );
     for k in 0..s.lanes {
         let _ = writeln!(tb, "wire signed [{}:0] c{k};", s.lane_bits - 1);
     }
-    tb.push_str("top uut(.clock(clock), .matrix(matrix), .table_addr(addr), .table_data(data)");
+    tb.push_str("top uut(.clock(clock), .matrix(matrix), .table_addr(addr), .table_data(data), .mode(mode), .window(window)");
+    for b in 0..d.taps.len() {
+        let _ = write!(tb, ", .taps${b}(t{b})");
+    }
     if !d.table_we.is_empty() {
         tb.push_str(", .table_we$0(we)");
     }
@@ -267,9 +298,18 @@ fn testbench(s: &WeightDecoderShape, d: &WeightDecoder, cycles: &[Cycle]) -> Str
                 );
             }
             Cycle::Words(id, words) => {
-                let _ = write!(tb, "    we = 0; matrix = {id};");
+                let _ = write!(tb, "    we = 0; mode = 0; matrix = {id};");
                 for (b, &w) in words.iter().enumerate() {
                     let _ = write!(tb, " w{b} = {};", sext(w, d.words[b].width()));
+                }
+            }
+            Cycle::Taps(words, mode, window) => {
+                let _ = write!(
+                    tb,
+                    "    we = 0; matrix = 0; mode = {mode}; window = {window};"
+                );
+                for (b, &w) in words.iter().enumerate() {
+                    let _ = write!(tb, " t{b} = {};", sext(w, d.taps[b].width()));
                 }
             }
         }
@@ -315,6 +355,10 @@ fn verilog_lints_and_synthesises_without_latches() {
             codebooks: vec![true, false, true],
             matrix_bits: 3,
             addr_bits: 7,
+            modes: Vec::new(),
+            tap_slots: 0,
+            mode_bits: 2,
+            window_bits: 2,
         };
         let v = generate_verilog(&build(&s));
         let lint = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
@@ -323,6 +367,159 @@ fn verilog_lints_and_synthesises_without_latches() {
             continue;
         }
         synthesise(&v);
+    }
+}
+
+/// Structured words: with mode `m` the decoder takes lane `i`'s slot from
+/// the tap word by the window `a - b0`, and the code it gives is the one
+/// the model's block structure (`BlockKind::index`) puts at row `a`, column
+/// `b0 + b` of the block; blocks narrower (k divides the lanes, several per
+/// word) and wider (the lanes divide k) than a word, Toeplitz and circulant,
+/// two modes in one decoder; native engine against the model, Icarus
+/// against the native engine; lint and synthesis.
+#[test]
+fn structured_words_give_each_lane_its_block_code() {
+    let ternary = ScalarCode::Ternary { exp: 0 };
+    let mut r = random::rng(41);
+    for (lanes, modes) in [
+        (
+            8,
+            vec![
+                ConvMode {
+                    block: 4,
+                    toeplitz: true,
+                },
+                ConvMode {
+                    block: 2,
+                    toeplitz: false,
+                },
+            ],
+        ),
+        (
+            4,
+            vec![
+                ConvMode {
+                    block: 8,
+                    toeplitz: true,
+                },
+                ConvMode {
+                    block: 4,
+                    toeplitz: false,
+                },
+            ],
+        ),
+        (
+            2,
+            vec![
+                ConvMode {
+                    block: 8,
+                    toeplitz: false,
+                },
+                ConvMode {
+                    block: 1,
+                    toeplitz: true,
+                },
+            ],
+        ),
+    ] {
+        let slot_bits = 2;
+        let slots_of = |m: &ConvMode| {
+            let g = if m.block <= lanes { lanes / m.block } else { 1 };
+            g * m.params()
+        };
+        let tap_slots = modes.iter().map(slots_of).max().unwrap_or(1);
+        let kmax = modes.iter().map(|m| m.block).max().unwrap_or(1);
+        let s = WeightDecoderShape {
+            lanes,
+            slot_bits,
+            per_word: 3,
+            lane_bits: slot_bits,
+            values: false,
+            codebooks: vec![false],
+            matrix_bits: 2,
+            addr_bits: 4,
+            modes: modes.clone(),
+            tap_slots,
+            mode_bits: 3,
+            window_bits: lstm_accel_hdl::blocks::ram::Ram::address_width(kmax) + 1,
+        };
+        let mut cycles = Vec::new();
+        let mut want = Vec::new();
+        for (mi, m) in modes.iter().enumerate() {
+            let k = m.block;
+            let groups = if k <= lanes { lanes / k } else { 1 };
+            let kind = if m.toeplitz {
+                BlockKind::Toeplitz
+            } else {
+                BlockKind::Circulant
+            };
+            for _ in 0..4 {
+                // A tap word: `groups` blocks' codes side by side.
+                let blocks: Vec<Vec<i8>> = (0..groups)
+                    .map(|_| (0..m.params()).map(|_| r.random_range(-1..=1)).collect())
+                    .collect();
+                let mut bits = vec![0u64; tap_slots.div_ceil(s.per_word)];
+                for (g, codes) in blocks.iter().enumerate() {
+                    for (c, &code) in codes.iter().enumerate() {
+                        let slot = g * m.params() + c;
+                        bits[slot / s.per_word] |=
+                            u64::from(ternary.stored_in(code, slot_bits as u32))
+                                << ((slot % s.per_word) * slot_bits);
+                    }
+                }
+                let b0s: Vec<usize> = if k <= lanes {
+                    vec![0]
+                } else {
+                    (0..k).step_by(lanes).collect()
+                };
+                for a in 0..k {
+                    for &b0 in &b0s {
+                        cycles.push(Cycle::Taps(
+                            bits.clone(),
+                            mi as i64 + 1,
+                            a as i64 - b0 as i64,
+                        ));
+                        want.push(Some(
+                            (0..lanes)
+                                .map(|i| {
+                                    let (g, b) = if k <= lanes {
+                                        (i / k, i % k)
+                                    } else {
+                                        (0, b0 + i)
+                                    };
+                                    ternary.raw(blocks[g][kind.index(k, a, b)])
+                                })
+                                .collect::<Vec<i64>>(),
+                        ));
+                    }
+                }
+            }
+        }
+        let native = run(&mut build(&s), &cycles);
+        let lane = lane_decoder(s.lane_bits);
+        for (i, w) in want.iter().enumerate() {
+            if let Some(w) = w {
+                let got: Vec<i64> = native[i]
+                    .iter()
+                    .map(|&code| {
+                        let pattern = (code as u64 & ((1 << s.lane_bits) - 1)) as u32;
+                        lane.raw(lane.from_stored_in(pattern, s.lane_bits as u32))
+                    })
+                    .collect();
+                assert_eq!(&got, w, "{lanes} lanes, {modes:?}, cycle {i}");
+            }
+        }
+        let d = build(&s);
+        let v = generate_verilog(&d);
+        let icarus = icarus_values(&format!("{v}\n{}", testbench(&s, &d, &cycles)), "tb")
+            .expect("icarus runs");
+        assert_eq!(icarus, native, "{lanes} lanes, {modes:?}");
+        let lint = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!lint.contains("%Warning"), "{lint}");
+        for family in [Family::Ice40, Family::Ecp5] {
+            let st = yosys_synth(&v, "top", family).unwrap_or_else(|e| panic!("{e}"));
+            assert!(st.latches.is_empty(), "{family:?}: {:?}", st.latches);
+        }
     }
 }
 

@@ -106,6 +106,7 @@ impl<L: Link> Driver<L> {
                 "row_shifts" => p::LOAD_ROW_SHIFTS,
                 "class_table" => p::LOAD_CLASS_TABLE,
                 "codebooks" => p::LOAD_CODEBOOKS,
+                "taps" => p::LOAD_TAPS,
                 other => {
                     return Err(DriverError::Protocol(format!(
                         "no load packet for memory {other}"

@@ -11,7 +11,9 @@
 
 use bitvec::prelude::*;
 use lstm_accel_hdl::dynamic::sext;
-use lstm_accel_hdl::layout::{matrices_by_id, FactorOf, Layout, Phase, CODEBOOK_ENTRIES};
+use lstm_accel_hdl::layout::{
+    matrices_by_id, ConvLayout, FactorOf, Layout, Phase, CODEBOOK_ENTRIES,
+};
 use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::Format;
@@ -72,11 +74,17 @@ pub enum PackError {
 }
 
 /// The dense code matrices a matrix's rows use in the hardware: a dense
-/// matrix's own, a low-rank one's `U` (its `V` runs in the factor pass).
-fn row_codes<'a>(m: &'a Matrix, map: &MatrixMap) -> Result<&'a Dense, PackError> {
+/// matrix's own, a low-rank one's `U` (its `V` runs in the factor pass);
+/// none for a structured matrix (its codes are in the tap memory).
+fn row_codes<'a>(m: &'a Matrix, map: &MatrixMap) -> Result<Option<&'a Dense>, PackError> {
     match m {
-        Matrix::Dense(d) if d.rows == map.rows && d.cols == map.cols => Ok(d),
-        Matrix::LowRank(lr) if lr.u.rows == map.rows && lr.v.cols == map.cols => Ok(&lr.u),
+        Matrix::Dense(d) if d.rows == map.rows && d.cols == map.cols => Ok(Some(d)),
+        Matrix::LowRank(lr) if lr.u.rows == map.rows && lr.v.cols == map.cols => Ok(Some(&lr.u)),
+        Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b)
+            if b.rows == map.rows && b.cols == map.cols =>
+        {
+            Ok(None)
+        }
         other => Err(PackError::Mismatch(format!(
             "{} is {} in the model, a {}x{} matrix in the spec",
             map.tensor,
@@ -98,8 +106,11 @@ fn factor_codes<'a>(m: &'a Matrix, tensor: &str) -> Result<&'a Dense, PackError>
     }
 }
 
-/// Appends the words of row `r` of `d`.
-fn push_row(img: &mut MemoryImage, d: &Dense, r: usize, lanes: usize, code_bits: usize) {
+/// Appends the words of row `r` of `d` (nothing for a structured part).
+fn push_row(img: &mut MemoryImage, d: Option<&Dense>, r: usize, lanes: usize, code_bits: usize) {
+    let Some(d) = d else {
+        return;
+    };
     let code: &ScalarCode = &d.values.code;
     let row = &d.values.codes[r * d.cols..(r + 1) * d.cols];
     for chunk in row.chunks(lanes) {
@@ -169,11 +180,12 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
     let bias_free = |weights: &mut MemoryImage,
                      shifts: &mut MemoryImage,
                      biases: &mut MemoryImage,
-                     d: &Dense| {
-        for r in 0..d.rows {
+                     d: Option<&Dense>,
+                     rows: usize| {
+        for r in 0..rows {
             push_row(weights, d, r, lanes, cb);
             if has_shifts {
-                push_int(shifts, i64::from(d.row_shift(r)));
+                push_int(shifts, i64::from(d.map_or(0, |d| d.row_shift(r))));
             }
             push_int(biases, 0);
         }
@@ -202,7 +214,7 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
                     },
                 };
                 let v = factor_codes(m, tensor)?;
-                bias_free(&mut weights, &mut shifts, &mut biases, v);
+                bias_free(&mut weights, &mut shifts, &mut biases, Some(v), v.rows);
             }
             Phase::Layer(li) => {
                 let (l, ls) = (&model.layers[li], &spec.layers[li]);
@@ -222,7 +234,8 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
                         push_row(&mut weights, wx, r, lanes, cb);
                         push_row(&mut weights, wh, r, lanes, cb);
                         if has_shifts {
-                            let s = (wx.row_shift(r) | (wh.row_shift(r) << 5)) as i64;
+                            let rs = |d: Option<&Dense>| d.map_or(0, |d| d.row_shift(r));
+                            let s = (rs(wx) | (rs(wh) << 5)) as i64;
                             push_int(&mut shifts, s);
                         }
                         push_bias(
@@ -240,7 +253,7 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
                     // Projection rows have no bias: zero entries keep the
                     // bias and row-shift memories in program order.
                     let d = row_codes(&p.w, pm)?;
-                    bias_free(&mut weights, &mut shifts, &mut biases, d);
+                    bias_free(&mut weights, &mut shifts, &mut biases, d, pm.rows);
                 }
             }
             Phase::Head | Phase::Columns => {
@@ -251,21 +264,28 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
                         _ => return Err(PackError::Mismatch("the head has no columns".into())),
                     };
                 let d = row_codes(m, map)?;
-                for (r, &b) in bias.iter().enumerate().take(d.rows) {
+                for (r, &b) in bias.iter().enumerate().take(map.rows) {
                     push_row(&mut weights, d, r, lanes, cb);
                     if has_shifts {
-                        push_int(&mut shifts, i64::from(d.row_shift(r)));
+                        push_int(&mut shifts, i64::from(d.map_or(0, |d| d.row_shift(r))));
                     }
                     push_bias(&mut biases, tensor, b)?;
                 }
             }
         }
     }
+    // A model whose matrices are all structured has one zero weight word.
+    while weights.words.len() < spec.layout.weight_words {
+        push_int(&mut weights, 0);
+    }
     let mut out = vec![weights];
     if has_shifts {
         out.push(shifts);
     }
     out.push(biases);
+    if spec.layout.tap_words > 0 {
+        out.push(tap_image(model, &spec.layout)?);
+    }
     if spec.layout.has_codebooks() {
         out.push(codebook_tables(model, &spec.layout)?);
     }
@@ -280,6 +300,69 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
     Ok(out)
 }
 
+/// The tap image: every structured matrix's block codes at its
+/// `taps_base`, a tap word per block row and MAC word (`L / k` blocks of
+/// `P` codes side by side when k divides the lanes, else one block), as the
+/// layout describes (`layout::ConvLayout`).
+fn tap_image(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError> {
+    let cb = lay.code_bits as usize;
+    let width = lay.tap_slots as u32 * lay.code_bits;
+    let mut img = MemoryImage::new("taps", width);
+    img.words = vec![bitvec![u64, Lsb0; 0; width as usize]; lay.tap_words];
+    let head = model.head.matrices();
+    let mut parts: Vec<(&Matrix, &ConvLayout)> = Vec::new();
+    for (l, x) in model.layers.iter().zip(&lay.layers) {
+        parts.extend(x.x_conv.as_ref().map(|c| (&l.w_x, c)));
+        parts.extend(x.h_conv.as_ref().map(|c| (&l.w_h, c)));
+        if let (Some(p), Some(j)) = (&l.projection, &x.projection) {
+            parts.extend(j.conv.as_ref().map(|c| (&p.w, c)));
+        }
+    }
+    parts.extend(lay.head.conv.as_ref().map(|c| (head[0], c)));
+    if let (Some(m), Some(c)) = (
+        head.get(1),
+        lay.head.light_rnn.as_ref().and_then(|c| c.conv.as_ref()),
+    ) {
+        parts.push((*m, c));
+    }
+    for (m, c) in parts {
+        let b = match m {
+            Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) if b.block == c.block => b,
+            other => {
+                return Err(PackError::Mismatch(format!(
+                    "a {}x{} block matrix in the spec is {} in the model",
+                    c.block,
+                    c.block,
+                    other.describe()
+                )))
+            }
+        };
+        let k = b.block;
+        let params = if c.toeplitz { 2 * k - 1 } else { k };
+        let bc = b.cols.div_ceil(k);
+        let groups = if k <= lay.lanes { lay.lanes / k } else { 1 };
+        for bi in 0..b.rows.div_ceil(k) {
+            for tw in 0..c.block_row_words {
+                let w = &mut img.words[c.taps_base + bi * c.block_row_words + tw];
+                for g in 0..groups {
+                    let bj = tw * groups + g;
+                    if bj >= bc {
+                        break;
+                    }
+                    let codes =
+                        &b.values.codes[(bi * bc + bj) * params..(bi * bc + bj + 1) * params];
+                    for (i, &code) in codes.iter().enumerate() {
+                        let slot = g * params + i;
+                        w[slot * cb..(slot + 1) * cb]
+                            .store_le(b.values.code.stored_in(code, cb as u32));
+                    }
+                }
+            }
+        }
+    }
+    Ok(img)
+}
+
 /// The codebook tables: for every matrix id (`Layout::matrix_ids`),
 /// `CODEBOOK_ENTRIES` entries, zero past the codebook's end and for matrices
 /// that are not codebooks. For shift-add lanes entry `i` is the lane code of
@@ -289,9 +372,9 @@ fn codebook_tables(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError
     let lane_bits = lay.lane_code_bits;
     let mut img = MemoryImage::new("codebooks", lane_bits);
     let mut by_id: Vec<Option<(String, &ScalarCode)>> = vec![None; lay.matrix_ids()];
-    for (id, name, m) in matrices_by_id(model) {
-        if let Some(slot) = by_id.get_mut(id) {
-            *slot = Some((name, &m.values.code));
+    for m in matrices_by_id(model) {
+        if let Some(slot) = by_id.get_mut(m.id) {
+            *slot = Some((m.name, m.code));
         }
     }
     // The lanes' sign-magnitude codes, as power-of-two codes of shift e + 1.
@@ -432,7 +515,7 @@ pub fn unpack_weights(
 /// a weight word as one word per bank, lowest lanes first; any other word
 /// sign-extended from its width.
 pub fn stream_words(img: &MemoryImage, lay: &Layout) -> Vec<u32> {
-    if img.name == "weights" {
+    if img.name == "weights" || img.name == "taps" {
         let chunk = lay.lanes_per_bank * lay.code_bits as usize;
         img.words
             .iter()

@@ -53,6 +53,7 @@ struct Mix {
     light_rnn: bool,
     projections: bool,
     low_rank: bool,
+    structured: bool,
 }
 
 impl Mix {
@@ -62,8 +63,21 @@ impl Mix {
             light_rnn: false,
             projections: false,
             low_rank: false,
+            structured: false,
         }
     }
+}
+
+/// The block sizes of a model's block-Toeplitz and block-circulant matrices.
+fn blocks(m: &Model) -> Vec<usize> {
+    use lstm_accel_model::encoding::Matrix;
+    m.matrices()
+        .iter()
+        .filter_map(|(_, x)| match x {
+            Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => Some(b.block),
+            _ => None,
+        })
+        .collect()
 }
 
 fn has_low_rank(m: &Model) -> bool {
@@ -76,7 +90,9 @@ fn has_low_rank(m: &Model) -> bool {
 /// head when `light_rnn`; with `projections`, each layer has a projection
 /// (smaller or larger than its cells) with probability 2/3, at least one;
 /// with `low_rank`, matrices are low-rank `U V` or dense, at least one
-/// low-rank.
+/// low-rank; with `structured`, block-Toeplitz, block-circulant or dense, at
+/// least one structured, on lanes that divide every block size or are a
+/// multiple of it.
 fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
     let mut r = random::rng(seed);
     let Mix {
@@ -84,12 +100,26 @@ fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
         light_rnn,
         projections,
         low_rank,
+        structured,
     } = mix;
     let layers = r.random_range(1..=3);
     let input = r.random_range(1..=20);
     let hidden: Vec<usize> = (0..layers).map(|_| r.random_range(1..=12)).collect();
     let mut projection = vec![None; layers];
-    let matrix_kinds = if low_rank {
+    let matrix_kinds = if low_rank && structured {
+        vec![
+            MatrixKind::LowRank,
+            MatrixKind::BlockToeplitz,
+            MatrixKind::BlockCirculant,
+            MatrixKind::Dense,
+        ]
+    } else if structured {
+        vec![
+            MatrixKind::BlockToeplitz,
+            MatrixKind::BlockCirculant,
+            MatrixKind::DensePerRow,
+        ]
+    } else if low_rank {
         vec![MatrixKind::LowRank, MatrixKind::Dense, MatrixKind::LowRank]
     } else {
         vec![MatrixKind::Dense, MatrixKind::DensePerRow]
@@ -114,11 +144,20 @@ fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
         data_width: None,
     };
     let mut m = random::model(&mut r, &shape);
-    while low_rank && !has_low_rank(&m) {
+    while (low_rank && !has_low_rank(&m)) || (structured && blocks(&m).is_empty()) {
         m = random::model(&mut r, &shape);
     }
+    let mut lanes = [1, 2, 3, 4, 8, 16][r.random_range(0..6)];
+    if structured {
+        // Lanes that suit every block size (1 always does).
+        let fits: Vec<usize> = [1, 2, 3, 4, 8, 16]
+            .into_iter()
+            .filter(|&l| blocks(&m).iter().all(|&k| k % l == 0 || l % k == 0))
+            .collect();
+        lanes = fits[r.random_range(0..fits.len())];
+    }
     let hw = HwConfig {
-        lanes: [1, 2, 3, 4, 8, 16][r.random_range(0..6)],
+        lanes,
         target: Target::Generic,
         ..HwConfig::default()
     };
@@ -266,7 +305,7 @@ fn sweep_200_models_verilator() {
 /// layers.
 fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy) -> usize {
     let tp = || Mix::of(vec![ScalarKind::Ternary, ScalarKind::Pow2]);
-    let encodings: [(&str, Mix); 6] = [
+    let encodings: [(&str, Mix); 8] = [
         (
             "power-of-two codebooks",
             Mix::of(vec![ScalarKind::CodebookPow2]),
@@ -294,11 +333,26 @@ fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy
             },
         ),
         (
+            "block-Toeplitz and block-circulant matrices",
+            Mix {
+                structured: true,
+                ..tp()
+            },
+        ),
+        (
+            "block-structured with codebooks",
+            Mix {
+                structured: true,
+                ..Mix::of(vec![ScalarKind::CodebookPow2, ScalarKind::Codebook])
+            },
+        ),
+        (
             "hybrid: low-rank and projected layers, codebooks, LightRNN",
             Mix {
                 light_rnn: true,
                 projections: true,
                 low_rank: true,
+                structured: false,
                 kinds: vec![
                     ScalarKind::Ternary,
                     ScalarKind::CodebookPow2,
@@ -328,6 +382,10 @@ fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy
                 mix.low_rank == has_low_rank(&case.0),
                 "{what}: seed {seed} has the low-rank matrices it should"
             );
+            assert!(
+                mix.structured != blocks(&case.0).is_empty(),
+                "{what}: seed {seed} has the structured matrices it should"
+            );
             n += check_case(seed, case, 20, seed % 4 == 0, engine);
         }
     }
@@ -335,23 +393,52 @@ fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy
 }
 
 #[test]
-#[ignore = "per encoding: 6 x 100 models x 20 frames (seconds in release mode)"]
+#[ignore = "per encoding: 8 x 100 models x 20 frames (seconds in release mode)"]
 fn sweep_per_encoding_native() {
     let n = per_encoding(native);
     assert!(
-        n == 12000 || std::env::var("ENCODING").is_ok(),
+        n == 16000 || std::env::var("ENCODING").is_ok(),
         "{n} frames"
     );
 }
 
 #[test]
-#[ignore = "per encoding: 6 x 100 models x 20 frames (a Verilator build per model: minutes)"]
+#[ignore = "per encoding: 8 x 100 models x 20 frames (a Verilator build per model: minutes)"]
 fn sweep_per_encoding_verilator() {
     let n = per_encoding(verilator);
     assert!(
-        n == 12000 || std::env::var("ENCODING").is_ok(),
+        n == 16000 || std::env::var("ENCODING").is_ok(),
         "{n} frames"
     );
+}
+
+/// Block-Toeplitz and block-circulant matrices (block codes in the tap
+/// memory, each lane's code picked by its row's window), with dense and
+/// low-rank ones, codebooks among the codes: a slice of the per-encoding
+/// sweep in each engine.
+#[test]
+fn structured_matrices_run_bit_exact_in_the_predicted_cycles() {
+    let mix = |seed: u64| Mix {
+        light_rnn: seed % 2 == 0,
+        projections: seed % 3 == 1,
+        low_rank: seed % 4 == 3,
+        structured: true,
+        kinds: if seed % 3 == 2 {
+            vec![
+                ScalarKind::CodebookPow2,
+                ScalarKind::Codebook,
+                ScalarKind::Ternary,
+            ]
+        } else {
+            vec![ScalarKind::Ternary, ScalarKind::Pow2]
+        },
+    };
+    for seed in 4000..4012 {
+        check_case(seed, case_of(seed, mix(seed)), 6, seed % 4 == 1, native);
+    }
+    for seed in 4000..4003 {
+        check_case(seed, case_of(seed, mix(seed)), 4, false, verilator);
+    }
 }
 
 /// Projected layers (y = P h feeding the recurrence and the next layer)
@@ -363,6 +450,7 @@ fn projections_and_low_rank_matrices_run_bit_exact_in_the_predicted_cycles() {
         light_rnn: seed % 2 == 0,
         projections: seed % 3 != 1,
         low_rank: seed % 3 != 0,
+        structured: false,
         kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
     };
     for seed in 3000..3012 {

@@ -68,6 +68,47 @@ fn model_with(seed: u64, layers: usize, per_row: bool, compressed: bool) -> Mode
     random::model(&mut r, &shape)
 }
 
+/// A model with block-Toeplitz, block-circulant and low-rank matrices whose
+/// block sizes suit `lanes` (drawn until at least one of each structure is
+/// in it).
+fn structured_model(seed: u64, lanes: usize) -> Model {
+    use lstm_accel_model::encoding::Matrix;
+    let mut r = random::rng(seed);
+    let shape = ModelShape {
+        input: 9,
+        hidden: vec![6, 4],
+        projection: vec![None, Some(5)],
+        classes: 5,
+        light_rnn: false,
+        matrix_kinds: vec![
+            MatrixKind::BlockToeplitz,
+            MatrixKind::BlockCirculant,
+            MatrixKind::LowRank,
+        ],
+        scalar_kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
+        extreme: true,
+        data_width: None,
+    };
+    loop {
+        let m = random::model(&mut r, &shape);
+        let ms = m.matrices();
+        let fits = ms.iter().all(|(_, x)| match x {
+            Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => {
+                b.block % lanes == 0 || lanes % b.block == 0
+            }
+            _ => true,
+        });
+        let has = |f: fn(&Matrix) -> bool| ms.iter().any(|(_, x)| f(x));
+        if fits
+            && has(|x| matches!(x, Matrix::BlockToeplitz(_)))
+            && has(|x| matches!(x, Matrix::BlockCirculant(_)))
+            && has(|x| matches!(x, Matrix::LowRank(_)))
+        {
+            return m;
+        }
+    }
+}
+
 fn spec(m: &Model, lanes: usize) -> AcceleratorSpec {
     let hw = HwConfig {
         lanes,
@@ -178,9 +219,20 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
         (1, 1, 4, false, false),
         (2, 2, 3, true, false),
         (6, 1, 2, false, true),
+        // Structured and low-rank matrices, blocks wider and narrower than
+        // the lanes.
+        (10, 2, 4, false, false),
+        (11, 2, 1, false, false),
     ] {
-        let m = model_with(seed, layers, per_row, compressed);
+        let m = if seed >= 10 {
+            structured_model(seed, lanes)
+        } else {
+            model_with(seed, layers, per_row, compressed)
+        };
         let s = spec(&m, lanes);
+        if seed >= 10 {
+            assert!(s.layout.tap_words > 0 && !s.layout.factors().is_empty());
+        }
         if compressed {
             // Codebooks (general ones: multiplier lanes), a LightRNN head
             // and a projection.
@@ -218,6 +270,12 @@ fn verilator_lints_the_whole_design() {
         let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
         assert!(out.trim().is_empty(), "{out}");
     }
+    for lanes in [4, 1] {
+        let m = structured_model(12, lanes);
+        let v = verilog(&m, &spec(&m, lanes)).expect("verilog");
+        let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.trim().is_empty(), "structured, {lanes} lanes: {out}");
+    }
 }
 
 /// The same 2 x 24-cell, 8-lane design at 8-bit and at 16-bit data (every
@@ -242,11 +300,15 @@ fn an_8_bit_design_takes_clearly_fewer_luts_than_a_16_bit_one() {
 fn yosys_synthesises_the_whole_design_without_latches() {
     let m = model(5, 2, true);
     let v = verilog(&m, &spec(&m, 8)).expect("verilog");
-    // Every compressed form the design runs: codebooks, LightRNN, projection.
+    // Every compressed form the design runs: codebooks, LightRNN,
+    // projection; structured and low-rank matrices.
     let c = model_with(8, 2, true, true);
-    let vc = verilog(&c, &spec(&c, 4)).expect("verilog");
-    let st = yosys_synth(&vc, "top", Family::Ecp5).unwrap_or_else(|e| panic!("{e}"));
-    assert!(st.latches.is_empty(), "compressed: {:?}", st.latches);
+    let sm = structured_model(13, 4);
+    for (what, m) in [("compressed", c), ("structured", sm)] {
+        let vc = verilog(&m, &spec(&m, 4)).expect("verilog");
+        let st = yosys_synth(&vc, "top", Family::Ecp5).unwrap_or_else(|e| panic!("{e}"));
+        assert!(st.latches.is_empty(), "{what}: {:?}", st.latches);
+    }
     for family in [Family::Ice40, Family::Ecp5] {
         let st = yosys_synth(&v, "top", family).unwrap_or_else(|e| panic!("{e}"));
         assert!(st.latches.is_empty(), "{family:?}: {:?}", st.latches);

@@ -123,6 +123,8 @@ pub struct Controller {
     pub table_we: Vec<DynSig<Out>>,
     /// Codebook-table write enable (when a matrix is a codebook).
     pub codebook_we: Vec<DynSig<Out>>,
+    /// Tap-memory write enable per bank (structured matrices).
+    pub tap_we: Vec<DynSig<Out>>,
     /// Data-memory write enable per bank.
     pub data_we: Vec<DynSig<Out>>,
     /// Data-memory write address.
@@ -191,6 +193,7 @@ impl Controller {
             codebook_we: (0..usize::from(lay.has_codebooks()))
                 .map(|_| DynSig::new(2))
                 .collect(),
+            tap_we: (0..lay.tap_banks).map(|_| DynSig::new(2)).collect(),
             data_we: (0..lay.lanes).map(|_| DynSig::new(2)).collect(),
             data_addr: DynSig::new(s.data_addr_bits),
             data_data: DynSig::new(lay.data_width as usize),
@@ -294,6 +297,9 @@ impl Controller {
                 (lay.matrix_ids() * crate::layout::CODEBOOK_ENTRIES) as u32,
             ));
         }
+        if lay.tap_words > 0 {
+            v.push((p::LOAD_TAPS, 5, lay.tap_stream_words() as u32));
+        }
         v
     }
 
@@ -373,7 +379,13 @@ impl Controller {
                 }
             }
             LOAD if accept => {
-                if old.target == 0 && old.bank + 1 < lay.weight_banks as u32 {
+                // Weight and tap words are one stream word per bank.
+                let banks = match old.target {
+                    0 => lay.weight_banks,
+                    5 => lay.tap_banks,
+                    _ => 1,
+                } as u32;
+                if old.bank + 1 < banks {
                     n.bank = old.bank + 1;
                 } else {
                     n.bank = 0;
@@ -489,6 +501,9 @@ impl Controller {
         for we in &mut self.codebook_we {
             we.next = DynVal(i64::from(loading && r.target == 4));
         }
+        for (b, we) in self.tap_we.iter_mut().enumerate() {
+            we.next = DynVal(i64::from(loading && r.target == 5 && r.bank == b as u32));
+        }
         let framing = r.state == FRAME && accept;
         let clearing = r.state == CLEAR;
         let (addr, value) = if framing {
@@ -563,6 +578,7 @@ impl Logic for Controller {
             .chain(self.shift_we.iter_mut())
             .chain(self.table_we.iter_mut())
             .chain(self.codebook_we.iter_mut())
+            .chain(self.tap_we.iter_mut())
             .chain(self.data_we.iter_mut())
         {
             o.connect();
@@ -678,6 +694,12 @@ always @(*) begin
         if lay.has_codebooks() {
             v.push_str("    codebook_we$0 = (loading && target == 3'd4) ? 2'sd1 : 2'sd0;\n");
         }
+        for b in 0..lay.tap_banks {
+            let _ = writeln!(
+                v,
+                "    tap_we${b} = (loading && target == 3'd5 && bank == {b}) ? 2'sd1 : 2'sd0;"
+            );
+        }
         for k in 0..lay.lanes {
             let _ = writeln!(
                 v,
@@ -736,7 +758,7 @@ always @(posedge clock) begin
         endcase
     end
     LOAD: if (accept) begin
-        if (target == 3'd0 && bank + 1 < {banks})
+        if ((target == 3'd0 && bank + 1 < {banks}){tap_banks})
             bank <= bank + 1;
         else begin
             bank <= 0; addr <= addr + 1;
@@ -812,6 +834,11 @@ end",
             need = p::loaded_mask(lay),
             input = lay.input_size,
             banks = lay.weight_banks,
+            tap_banks = if lay.tap_banks > 0 {
+                format!(" || (target == 3'd5 && bank + 1 < {})", lay.tap_banks)
+            } else {
+                String::new()
+            },
             lanes = lay.lanes,
             clear = p::clear_cycles(lay),
         );

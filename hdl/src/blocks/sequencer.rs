@@ -30,10 +30,26 @@
 
 use super::lightrnn_decoder::LightRnnDecoder;
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::{FactorOf, Layout, Phase, Widths};
+use crate::layout::{ConvLayout, FactorOf, Layout, Phase, Widths};
 use crate::verilog::lit;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
+
+/// The issue of a word in a design with structured matrices: the tap word
+/// and window of a structured part; the weight address steps on dense
+/// words only.
+const CONV_ISSUE: &str = "            i_mode <= cur_mode;
+            i_tap <= cur_base + cur_o + tw;
+            i_win <= cur_a - sub * LANES;
+            if (cur_mode == 0)
+                weight <= weight + 1;
+            if (word + 1 == k_x_words || word == k_row_words - 1) begin
+                sub <= 0; tw <= 0;
+            end else if (sub + 1 == cur_r) begin
+                sub <= 0; tw <= tw + 1;
+            end else
+                sub <= sub + 1;
+";
 
 const IDLE: i64 = 0;
 const ROWS: i64 = 1;
@@ -67,6 +83,42 @@ struct PhaseConsts {
     next_state: i64,
     /// Whether the next phase raises `phase_start` (all but the columns).
     next_start: i64,
+    /// The structured matrices of the input and recurrent parts.
+    conv: [ConvConsts; 2],
+}
+
+/// The tap constants of a structured matrix in one phase.
+#[derive(Clone, Copy, Debug, Default)]
+struct ConvConsts {
+    /// Mode (0: the part is dense).
+    mode: i64,
+    block: i64,
+    block_row_words: i64,
+    words_per_tap: i64,
+    taps_base: i64,
+    /// Per gate: the window row `a` and the block row's first tap word of
+    /// the phase's first row (a gate's rows start at `gate * hidden`).
+    a0: [i64; 4],
+    off0: [i64; 4],
+}
+
+impl ConvConsts {
+    fn of(c: Option<&ConvLayout>, gate_rows: usize) -> ConvConsts {
+        let Some(c) = c else {
+            return ConvConsts::default();
+        };
+        let k = c.block;
+        let first = |q: usize| q * gate_rows;
+        ConvConsts {
+            mode: c.mode as i64,
+            block: k as i64,
+            block_row_words: c.block_row_words as i64,
+            words_per_tap: c.words_per_tap as i64,
+            taps_base: c.taps_base as i64,
+            a0: std::array::from_fn(|q| (first(q) % k) as i64),
+            off0: std::array::from_fn(|q| ((first(q) / k) * c.block_row_words) as i64),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -88,6 +140,17 @@ struct Regs {
     i_weight: i64,
     i_data: i64,
     i_row: i64,
+    // structured parts: per part and gate the row in its block and the
+    // block row's first tap word; the tap word and word within it
+    a: [[i64; 4]; 2],
+    off: [[i64; 4]; 2],
+    sub: i64,
+    tw: i64,
+    i_tap: i64,
+    i_win: i64,
+    i_mode: i64,
+    s_win: i64,
+    s_mode: i64,
     // stage 1
     s_valid: i64,
     s_first: i64,
@@ -119,6 +182,12 @@ pub struct Sequencer {
     pub row_shift: Vec<DynSig<In>>,
     /// Weight-memory read address.
     pub weight_addr: DynSig<Out>,
+    /// Tap-memory read address (structured matrices).
+    pub tap_addr: DynSig<Out>,
+    /// With the word: its structured mode (0: a dense word).
+    pub conv_mode: DynSig<Out>,
+    /// With the word: the window `a - b0` of a structured word.
+    pub window: DynSig<Out>,
     /// Data-memory read address.
     pub data_addr: DynSig<Out>,
     /// Bias / row-shift read address.
@@ -226,6 +295,10 @@ fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
                                 .map_or(lay.h_read_base(l, p), |f| f.scratch)
                                 as i64,
                             h_write: lay.h_target(l, p) as i64,
+                            conv: [
+                                ConvConsts::of(x.x_conv.as_ref(), x.hidden),
+                                ConvConsts::of(x.h_conv.as_ref(), x.hidden),
+                            ],
                             ..base
                         }
                     }
@@ -240,6 +313,10 @@ fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
                             align_x: j.map_or(0, |j| j.align),
                             x_base: f.map_or(j.map_or(0, |j| j.scratch), |f| f.scratch) as i64,
                             h_write: lay.h_write_base(l, p) as i64,
+                            conv: [
+                                ConvConsts::of(j.and_then(|j| j.conv.as_ref()), 0),
+                                ConvConsts::default(),
+                            ],
                             ..base
                         }
                     }
@@ -262,6 +339,7 @@ fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
                         align_x: head.align,
                         align_bias: head.align_bias,
                         x_base: head.factor.as_ref().map_or(lay.head_base(p), |f| f.scratch) as i64,
+                        conv: [ConvConsts::of(head.conv.as_ref(), 0), ConvConsts::default()],
                         ..base
                     },
                     Phase::Columns => {
@@ -274,6 +352,10 @@ fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
                             align_x: c.map_or(0, |c| c.align),
                             align_bias: c.map_or(0, |c| c.align_bias),
                             x_base: f.map_or(lay.head_base(p), |f| f.scratch) as i64,
+                            conv: [
+                                ConvConsts::of(c.and_then(|c| c.conv.as_ref()), 0),
+                                ConvConsts::default(),
+                            ],
                             ..base
                         }
                     }
@@ -299,6 +381,9 @@ impl Sequencer {
                 .map(|_| DynSig::new(2 * lay.row_shift_bits as usize))
                 .collect(),
             weight_addr: DynSig::new(s.weight_addr_bits),
+            tap_addr: DynSig::new(s.tap_addr_bits),
+            conv_mode: DynSig::new(s.mode_bits),
+            window: DynSig::new(s.window_bits),
             data_addr: DynSig::new(s.data_addr_bits),
             row_addr: DynSig::new(s.row_addr_bits),
             mac_valid: DynSig::new(2),
@@ -357,7 +442,52 @@ impl Sequencer {
             hb + r.word - xw
         };
         n.i_row = r.row;
-        n.weight = r.weight + 1;
+        // A structured part reads the tap memory, not the weight memory:
+        // its word's tap word and the window of the row in its block.
+        let part = usize::from(r.word >= xw);
+        let c = k.conv[part];
+        let g = r.gate as usize & 3;
+        let first = r.cell == 0;
+        let eff = |p: usize, q: usize| {
+            if first {
+                (k.conv[p].a0[q], k.conv[p].off0[q])
+            } else {
+                (r.a[p][q], r.off[p][q])
+            }
+        };
+        let (a, off) = eff(part, g);
+        n.i_mode = c.mode;
+        n.i_tap = c.taps_base + off + r.tw;
+        n.i_win = a - r.sub * self._lay.lanes as i64;
+        if c.mode == 0 {
+            n.weight = r.weight + 1;
+        }
+        // The tap word of the next word: a new part starts from its first.
+        if r.word + 1 == xw || r.word == rw - 1 {
+            n.sub = 0;
+            n.tw = 0;
+        } else if r.sub + 1 == c.words_per_tap.max(1) {
+            n.sub = 0;
+            n.tw = r.tw + 1;
+        } else {
+            n.sub = r.sub + 1;
+        }
+        let cell_step = r.word == rw - 1 && (r.state != ROWS || r.gate == 3);
+        if cell_step || first {
+            for p in 0..2 {
+                for q in 0..4 {
+                    let (a, off) = eff(p, q);
+                    let kk = k.conv[p];
+                    (n.a[p][q], n.off[p][q]) = if !cell_step {
+                        (a, off)
+                    } else if a + 1 == kk.block {
+                        (0, off + kk.block_row_words)
+                    } else {
+                        (a + 1, off)
+                    };
+                }
+            }
+        }
         if r.word == rw - 1 {
             n.word = 0;
             n.row = r.row + 1;
@@ -380,6 +510,8 @@ impl Logic for Sequencer {
                 n.s_first = r.i_first;
                 n.s_last = r.i_last;
                 n.s_h = r.i_h;
+                n.s_win = r.i_win;
+                n.s_mode = r.i_mode;
                 n.start_out = 0;
                 n.done = 0;
                 n.i_valid = 0;
@@ -487,6 +619,9 @@ impl Logic for Sequencer {
     fn connect(&mut self) {
         for o in [
             &mut self.weight_addr,
+            &mut self.tap_addr,
+            &mut self.conv_mode,
+            &mut self.window,
             &mut self.data_addr,
             &mut self.row_addr,
             &mut self.mac_valid,
@@ -537,6 +672,9 @@ impl Sequencer {
             i64::from(align_x) + rs_x
         };
         self.weight_addr.next = DynVal(sext(r.i_weight, s.weight_addr_bits));
+        self.tap_addr.next = DynVal(sext(r.i_tap, s.tap_addr_bits));
+        self.conv_mode.next = DynVal(sext(r.s_mode, s.mode_bits));
+        self.window.next = DynVal(sext(r.s_win, s.window_bits));
         self.data_addr.next = DynVal(sext(r.i_data, s.data_addr_bits));
         self.row_addr.next = DynVal(sext(r.i_row, s.row_addr_bits));
         self.mac_valid.next = DynVal(r.s_valid);
@@ -639,6 +777,10 @@ end
 end
 ",
         );
+        let has_conv = !lay.conv_modes.is_empty();
+        if has_conv {
+            v.push_str(&self.conv_verilog());
+        }
         if lay.row_shifts {
             let b = lay.row_shift_bits;
             let _ = writeln!(
@@ -664,6 +806,9 @@ wire signed [{c1}:0] rs_h = {{{pad}'d0, row_shift$0[{h1}:{b}]}};",
             "
 always @(*) begin
     weight_addr = i_weight;
+    tap_addr = {tap_addr};
+    conv_mode = {conv_mode};
+    window = {window};
     data_addr = i_data;
     row_addr = i_row;
     mac_valid = {{1'b0, s_valid}};
@@ -712,8 +857,7 @@ always @(posedge clock) begin
             i_weight <= weight;
             i_data <= (word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words);
             i_row <= row;
-            weight <= weight + 1;
-            if (word == k_row_words - 1) begin
+{conv_issue}            if (word == k_row_words - 1) begin
                 word <= 0;
                 row <= row + 1;
                 if (state != ROWS) begin
@@ -758,8 +902,134 @@ end",
                 _ => "HEAD",
             },
             first = self._first,
+            tap_addr = if has_conv { "i_tap" } else { "0" },
+            conv_mode = if has_conv { "s_mode" } else { "0" },
+            window = if has_conv { "s_win" } else { "0" },
+            conv_issue = if has_conv {
+                CONV_ISSUE
+            } else {
+                "            weight <= weight + 1;\n"
+            },
             wait = self.finish_wait(),
         );
+        v
+    }
+
+    /// The structured parts' counters (only in designs with structured
+    /// matrices): per phase and part the tap constants, per part and gate
+    /// the row in its block and its block row's first tap word.
+    fn conv_verilog(&self) -> String {
+        let lay = &self._lay;
+        let cw = 32;
+        let k = |x: i64| lit(x, cw);
+        let mut names = Vec::new();
+        for p in 0..2 {
+            for n in ["cm", "ck", "cw", "cr", "cb"] {
+                names.push(format!("k_{n}_{p}"));
+            }
+            for q in 0..4 {
+                names.push(format!("k_ca_{p}_{q}"));
+                names.push(format!("k_co_{p}_{q}"));
+            }
+        }
+        let mut v = format!(
+            "reg signed [{c1}:0] {};\nalways @(*) begin\n    case (layer)\n",
+            names.join(", "),
+            c1 = cw - 1
+        );
+        for l in 0..lay.phase_count() {
+            let c = self.consts(l, 0).conv;
+            let _ = write!(v, "        {l}: begin");
+            for (p, cc) in c.iter().enumerate() {
+                let _ = write!(
+                    v,
+                    " k_cm_{p} = {}; k_ck_{p} = {}; k_cw_{p} = {}; k_cr_{p} = {}; k_cb_{p} = {};",
+                    k(cc.mode),
+                    k(cc.block),
+                    k(cc.block_row_words),
+                    k(cc.words_per_tap.max(1)),
+                    k(cc.taps_base)
+                );
+                for q in 0..4 {
+                    let _ = write!(
+                        v,
+                        " k_ca_{p}_{q} = {}; k_co_{p}_{q} = {};",
+                        k(cc.a0[q]),
+                        k(cc.off0[q])
+                    );
+                }
+            }
+            v.push_str(" end\n");
+        }
+        v.push_str("        default: begin");
+        for n in &names {
+            let _ = write!(v, " {n} = {};", if n.starts_with("k_cr") { 1 } else { 0 });
+        }
+        v.push_str(" end\n    endcase\nend\n");
+        let mut regs = Vec::new();
+        for p in 0..2 {
+            for q in 0..4 {
+                regs.push(format!("ca_{p}_{q}"));
+                regs.push(format!("co_{p}_{q}"));
+            }
+        }
+        let _ = writeln!(
+            v,
+            "reg signed [{c1}:0] {}, sub, tw, i_tap, i_win, i_mode, s_win, s_mode;
+initial begin
+    {} sub = 0; tw = 0; i_tap = 0; i_win = 0; i_mode = 0; s_win = 0; s_mode = 0;
+end
+wire first_cell = (cell_n == 0);
+wire part_h = (word >= k_x_words);",
+            regs.join(", "),
+            regs.iter()
+                .map(|r| format!("{r} = 0;"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            c1 = cw - 1
+        );
+        for p in 0..2 {
+            for q in 0..4 {
+                let _ = writeln!(
+                    v,
+                    "wire signed [{c1}:0] ea_{p}_{q} = first_cell ? k_ca_{p}_{q} : ca_{p}_{q};\nwire signed [{c1}:0] eo_{p}_{q} = first_cell ? k_co_{p}_{q} : co_{p}_{q};",
+                    c1 = cw - 1
+                );
+            }
+        }
+        let _ = writeln!(
+            v,
+            "reg signed [{c1}:0] cur_a, cur_o, cur_mode, cur_base, cur_r;
+always @(*) begin
+    cur_mode = part_h ? k_cm_1 : k_cm_0;
+    cur_base = part_h ? k_cb_1 : k_cb_0;
+    cur_r = part_h ? k_cr_1 : k_cr_0;
+    case ({{part_h, gate[1:0]}})",
+            c1 = cw - 1
+        );
+        for p in 0..2 {
+            for q in 0..4 {
+                let _ = writeln!(
+                    v,
+                    "        3'd{}: begin cur_a = ea_{p}_{q}; cur_o = eo_{p}_{q}; end",
+                    p * 4 + q
+                );
+            }
+        }
+        v.push_str("        default: begin cur_a = 0; cur_o = 0; end\n    endcase\nend\n");
+        let _ = writeln!(v, "localparam signed [{}:0] LANES = {};", cw - 1, lay.lanes);
+        v.push_str("wire cell_step = (word == k_row_words - 1) && (state != ROWS || gate == 3);\n");
+        v.push_str("always @(posedge clock) begin\n    s_win <= i_win; s_mode <= i_mode;\n");
+        v.push_str("    if ((state == ROWS || state == HEAD || state == PROJ) && (cell_step || first_cell)) begin\n");
+        for p in 0..2 {
+            for q in 0..4 {
+                let _ = writeln!(
+                    v,
+                    "        if (!cell_step) begin ca_{p}_{q} <= ea_{p}_{q}; co_{p}_{q} <= eo_{p}_{q}; end\n        else if (ea_{p}_{q} + 1 == k_ck_{p}) begin ca_{p}_{q} <= 0; co_{p}_{q} <= eo_{p}_{q} + k_cw_{p}; end\n        else begin ca_{p}_{q} <= ea_{p}_{q} + 1; co_{p}_{q} <= eo_{p}_{q}; end"
+                );
+            }
+        }
+        v.push_str("    end\nend\n");
         v
     }
 }

@@ -19,10 +19,17 @@
 //! `matrix` (the sequencer's id of the matrix whose word is on the bank
 //! outputs) picks the table. The decode is combinational; table writes are
 //! clocked.
+//!
+//! A structured word (`mode` nonzero: a block-Toeplitz or block-circulant
+//! matrix, see `layout::ConvMode`) takes its slots from the tap word instead:
+//! lane `i`'s slot is the tap word's slot `ConvMode::slot(lanes, i, window)`,
+//! the block code of the lane's entry in its row; it is then decoded like
+//! any slot.
 
 use crate::blocks::shift_add_lane::max_shift;
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::CODEBOOK_ENTRIES;
+use crate::layout::{ConvMode, CODEBOOK_ENTRIES};
+use crate::verilog::lit;
 use lstm_accel_model::encoding::ScalarCode;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
@@ -46,6 +53,14 @@ pub struct WeightDecoderShape {
     pub matrix_bits: usize,
     /// Bits of a table write address (`id * CODEBOOK_ENTRIES + index`).
     pub addr_bits: usize,
+    /// The structured modes (mode `i + 1`).
+    pub modes: Vec<ConvMode>,
+    /// Slots of a tap word.
+    pub tap_slots: usize,
+    /// Bits of a mode.
+    pub mode_bits: usize,
+    /// Bits of a window.
+    pub window_bits: usize,
 }
 
 /// The decoder.
@@ -57,6 +72,12 @@ pub struct WeightDecoder {
     pub words: Vec<DynSig<In>>,
     /// The matrix whose word is on `words`.
     pub matrix: DynSig<In>,
+    /// Tap bank words (designs with structured matrices).
+    pub taps: Vec<DynSig<In>>,
+    /// The word's structured mode (0: dense).
+    pub mode: DynSig<In>,
+    /// The word's window.
+    pub window: DynSig<In>,
     /// Table write enable (present when a matrix is a codebook).
     pub table_we: Vec<DynSig<In>>,
     /// Table write address.
@@ -86,6 +107,11 @@ impl WeightDecoder {
                 .map(|b| DynSig::new((s.lanes - b * s.per_word).min(s.per_word) * s.slot_bits))
                 .collect(),
             matrix: DynSig::new(s.matrix_bits),
+            taps: (0..s.tap_slots.div_ceil(s.per_word))
+                .map(|b| DynSig::new((s.tap_slots - b * s.per_word).min(s.per_word) * s.slot_bits))
+                .collect(),
+            mode: DynSig::new(s.mode_bits),
+            window: DynSig::new(s.window_bits),
             table_we: (0..usize::from(s.codebooks.iter().any(|&c| c)))
                 .map(|_| DynSig::new(2))
                 .collect(),
@@ -98,7 +124,7 @@ impl WeightDecoder {
                 emax: max_shift(s.slot_bits) as i32,
             },
             _tables: vec![[0; CODEBOOK_ENTRIES]; s.codebooks.len()],
-            _last_words: vec![0; words],
+            _last_words: vec![0; words + s.tap_slots.div_ceil(s.per_word) + 2],
             _last_matrix: 0,
             _decoded: false,
             _s: shape,
@@ -136,26 +162,41 @@ impl Logic for WeightDecoder {
             self._decoded = false;
         }
         let matrix = self.matrix.val().0;
+        let inputs = || {
+            self.words
+                .iter()
+                .chain(&self.taps)
+                .chain([&self.mode, &self.window])
+                .map(|w| w.val().0)
+        };
         let unchanged = self._decoded
             && matrix == self._last_matrix
-            && self
-                .words
-                .iter()
-                .zip(&self._last_words)
-                .all(|(w, &l)| w.val().0 == l);
+            && inputs().zip(&self._last_words).all(|(w, &l)| w == l);
         if unchanged {
             return;
         }
-        for (l, w) in self._last_words.iter_mut().zip(&self.words) {
-            *l = w.val().0;
-        }
+        let now: Vec<i64> = inputs().collect();
+        self._last_words = now;
         self._last_matrix = matrix;
         self._decoded = true;
         let (pw, fb) = (self._s.per_word, self._s.slot_bits);
         let m = matrix.max(0) as usize;
+        let mode = self.mode.val().0;
+        let conv = usize::try_from(mode - 1)
+            .ok()
+            .and_then(|i| self._s.modes.get(i).copied());
+        let window = self.window.val().0;
+        let lanes = self._s.lanes;
         for i in 0..self.codes.len() {
-            let w = self.words[i / pw].val().0 as u64;
-            let slot = (w >> ((i % pw) * fb)) & ((1 << fb) - 1);
+            let (bank, at) = match conv {
+                Some(c) => {
+                    let j = c.slot(lanes, i, window);
+                    (self.taps.get(j / pw), j % pw)
+                }
+                None => (self.words.get(i / pw), i % pw),
+            };
+            let w = bank.map_or(0, |b| b.val().0) as u64;
+            let slot = (w >> (at * fb)) & ((1 << fb) - 1);
             let code = self.decode(m, slot);
             self.codes[i].next = DynVal(code);
         }
@@ -176,15 +217,45 @@ impl WeightDecoder {
         let (pw, fb, lb) = (s.per_word, s.slot_bits, s.lane_bits);
         let ids: Vec<usize> = (0..s.codebooks.len()).filter(|&m| s.codebooks[m]).collect();
         let mut v = String::new();
-        for i in 0..s.lanes {
+        let slot_of = |bus: &str, i: usize| {
             let lo = (i % pw) * fb;
-            let _ = writeln!(
-                v,
-                "wire [{}:0] slot_{i} = words${}[{}:{lo}];",
-                fb - 1,
-                i / pw,
-                lo + fb - 1
-            );
+            format!("{bus}${}[{}:{lo}]", i / pw, lo + fb - 1)
+        };
+        if s.modes.is_empty() {
+            for i in 0..s.lanes {
+                let _ = writeln!(v, "wire [{}:0] slot_{i} = {};", fb - 1, slot_of("words", i));
+            }
+        } else {
+            // A structured word's slots come from the tap word by window.
+            for i in 0..s.lanes {
+                let _ = writeln!(v, "reg [{}:0] slot_{i};", fb - 1);
+            }
+            v.push_str("always @(*) begin\n");
+            for i in 0..s.lanes {
+                let _ = writeln!(v, "    case (mode)");
+                for (mi, c) in s.modes.iter().enumerate() {
+                    let _ = writeln!(
+                        v,
+                        "        {}: case (window)",
+                        lit(mi as i64 + 1, s.mode_bits)
+                    );
+                    for w in c.windows(s.lanes) {
+                        let _ = writeln!(
+                            v,
+                            "            {}: slot_{i} = {};",
+                            lit(w, s.window_bits),
+                            slot_of("taps", c.slot(s.lanes, i, w))
+                        );
+                    }
+                    let _ = writeln!(v, "            default: slot_{i} = 0;\n        endcase");
+                }
+                let _ = writeln!(
+                    v,
+                    "        default: slot_{i} = {};\n    endcase",
+                    slot_of("words", i)
+                );
+            }
+            v.push_str("end\n");
         }
         if ids.is_empty() {
             v.push_str("always @(*) begin\n");
