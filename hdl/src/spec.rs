@@ -384,13 +384,20 @@ impl AcceleratorSpec {
         // At least a sign and a magnitude bit (a 2-entry codebook's index
         // alone would be 1 bit).
         let code_bits = all_maps().map(|m| m.code_bits).max().unwrap_or(2).max(2);
-        // Multiply-accumulates as the hardware runs them (a low-rank
-        // matrix's two factors).
+        // Multiply-accumulates as the hardware runs them: a low-rank
+        // matrix's two factors, a structured matrix's every entry.
         let macs: u64 = model
             .matrices()
             .into_iter()
-            .flat_map(|(_, m)| code_matrices(m))
-            .map(|d| (d.rows * d.cols) as u64)
+            .map(|(_, m)| match m {
+                Matrix::BlockToeplitz(_) | Matrix::BlockCirculant(_) => {
+                    (m.rows() * m.cols()) as u64
+                }
+                _ => code_matrices(m)
+                    .iter()
+                    .map(|d| (d.rows * d.cols) as u64)
+                    .sum(),
+            })
             .sum();
         let word_bits = code_bits * lanes as u32;
         let pipeline = Pipeline::new(lanes, hw.activation_units);

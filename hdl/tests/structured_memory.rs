@@ -88,6 +88,14 @@ fn block_toeplitz_weights_take_2k_minus_1_over_k_squared_of_the_dense_memory() {
         let t = &s.layout;
         // Every matrix is structured: one zero weight word is left, in logic.
         assert_eq!(t.weight_words, 1);
+        // The row engine still takes one word of `lanes` entries a cycle.
+        let e = &s.estimate;
+        assert!(
+            (1.0..1.1).contains(&e.efficiency_ratio),
+            "k = {k}: {} cycles for {} ideal",
+            s.cycles_per_frame(),
+            e.ideal_cycles
+        );
         let tap_bits = (t.tap_words * t.tap_slots) as u64 * u64::from(t.code_bits);
         let (num, den) = ((2 * k - 1) as u64, (k * k) as u64);
         // Every matrix's sides are multiples of k: exactly the ratio.

@@ -1,0 +1,361 @@
+//! The sequencer's Verilog: the same registers and transitions as its
+//! `update`, with the phase constants as case tables.
+
+use super::phases::state_of;
+use super::Sequencer;
+use super::{PROJ, ROWS};
+use crate::verilog::lit;
+use std::fmt::Write;
+
+/// The issue of a word in a design with structured matrices: the tap word
+/// and window of a structured part; the weight address steps on dense
+/// words only.
+const CONV_ISSUE: &str = "            i_mode <= cur_mode;
+            i_tap <= cur_base + cur_o + tw;
+            i_win <= cur_a - sub * LANES;
+            if (cur_mode == 0)
+                weight <= weight + 1;
+            if (word + 1 == k_x_words || word == k_row_words - 1) begin
+                sub <= 0; tw <= 0;
+            end else if (sub + 1 == cur_r) begin
+                sub <= 0; tw <= tw + 1;
+            end else
+                sub <= sub + 1;
+";
+
+impl Sequencer {
+    /// The Verilog body: the same registers and transitions as `update`,
+    /// with the layout's per-layer constants as case tables.
+    pub(super) fn verilog(&self) -> String {
+        let lay = &self._lay;
+        let s = self._s;
+        let w = |bits: usize| format!("signed [{}:0]", bits - 1);
+        let cw = 32; // width of the constant tables
+        let mut v = String::new();
+        let _ = writeln!(
+            v,
+            "localparam IDLE = 3'd0, ROWS = 3'd1, DRAIN = 3'd2, HEAD = 3'd3, HEAD_DRAIN = 3'd4, FINISH = 3'd5, PROJ = 3'd6, PROJ_DRAIN = 3'd7;
+reg [2:0] state;
+reg {pw} layer;
+reg signed [31:0] cell_n, gate, word, row, weight, seen, count;
+reg parity_r;
+reg i_valid, i_first, i_last, i_h, s_valid, s_first, s_last, s_h, start_out, done_r;
+reg {ww} i_weight;
+reg {dw} i_data;
+reg {rw} i_row;
+reg {kw} class_r;
+reg signed [32:0] cycles_r;
+reg signed [{c1}:0] k_row_words, k_x_words, k_x_base, k_h_base, k_hidden, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
+reg [2:0] k_next_state;
+reg k_next_start;
+wire h_w = h_write != 0;
+wire l_v = logit_valid != 0;
+
+initial begin
+    state = IDLE; layer = 0; cell_n = 0; gate = 0; word = 0; row = 0; weight = 0; seen = 0; count = 0;
+    parity_r = 0; i_valid = 0; i_first = 0; i_last = 0; i_h = 0; s_valid = 0; s_first = 0; s_last = 0; s_h = 0;
+    start_out = 0; done_r = 0; i_weight = 0; i_data = 0; i_row = 0; class_r = 0; cycles_r = 0;
+end
+",
+            pw = w(s.phase_bits),
+            ww = w(s.weight_addr_bits),
+            dw = w(s.data_addr_bits),
+            rw = w(s.row_addr_bits),
+            kw = w(s.class_bits),
+            c1 = cw - 1,
+        );
+        // Constant tables of the current phase.
+        v.push_str("always @(*) begin\n    case (layer)\n");
+        let k = |x: i64| lit(x, cw);
+        for l in 0..lay.phase_count() {
+            let (c0, c1) = (self.consts(l, 0), self.consts(l, 1));
+            let _ = writeln!(
+                v,
+                "        {l}: begin
+            k_row_words = {}; k_x_words = {}; k_hidden = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
+            k_x_base = parity_r ? {} : {}; k_h_base = parity_r ? {} : {}; k_h_write = parity_r ? {} : {};
+            k_next = {}; k_next_state = 3'd{}; k_next_start = {};
+        end",
+                k(c0.row_words),
+                k(c0.x_words),
+                k(c0.count),
+                k(i64::from(c0.align_x)),
+                k(i64::from(c0.align_h)),
+                k(i64::from(c0.align_bias)),
+                k(c0.cell_base),
+                k(c1.x_base),
+                k(c0.x_base),
+                k(c1.h_base),
+                k(c0.h_base),
+                k(c1.h_write),
+                k(c0.h_write),
+                k(c0.next),
+                c0.next_state,
+                c0.next_start,
+            );
+        }
+        v.push_str(
+            "        default: begin
+            k_row_words = 1; k_x_words = 1; k_hidden = 0; k_align_x = 0; k_align_h = 0; k_align_bias = 0; k_cell_base = 0;
+            k_x_base = 0; k_h_base = 0; k_h_write = 0; k_next = 0; k_next_state = 3'd0; k_next_start = 0;
+        end
+    endcase
+end
+",
+        );
+        let has_conv = !lay.conv_modes.is_empty();
+        if has_conv {
+            v.push_str(&self.conv_verilog());
+        }
+        if lay.row_shifts {
+            let b = lay.row_shift_bits;
+            let _ = writeln!(
+                v,
+                "wire signed [{c1}:0] rs_x = {{{pad}'d0, row_shift$0[{x1}:0]}};
+wire signed [{c1}:0] rs_h = {{{pad}'d0, row_shift$0[{h1}:{b}]}};",
+                c1 = cw - 1,
+                pad = cw - b as usize,
+                x1 = b - 1,
+                h1 = 2 * b - 1,
+            );
+        } else {
+            // Continuous assignments: an `always @(*)` of constants never
+            // runs in an event-driven simulator.
+            let _ = writeln!(
+                v,
+                "wire signed [{c1}:0] rs_x = 0;\nwire signed [{c1}:0] rs_h = 0;",
+                c1 = cw - 1
+            );
+        }
+        let _ = writeln!(
+            v,
+            "
+always @(*) begin
+    weight_addr = i_weight;
+    tap_addr = {tap_addr};
+    conv_mode = {conv_mode};
+    window = {window};
+    data_addr = i_data;
+    row_addr = i_row;
+    mac_valid = {{1'b0, s_valid}};
+    mac_first = {{1'b0, s_first}};
+    mac_last = {{1'b0, s_last}};
+    mac_shift = s_h ? (k_align_h + rs_h) : (k_align_x + rs_x);
+    matrix = layer * 2 + s_h;
+    bias_shift = k_align_bias;
+    phase = layer;
+    head = (state == HEAD || state == HEAD_DRAIN || state == FINISH) ? 2'sd1 : 2'sd0;
+    project = (state == PROJ || state == PROJ_DRAIN) ? 2'sd1 : 2'sd0;
+    phase_start = {{1'b0, start_out}};
+    h_base = k_h_write;
+    cell_base = k_cell_base;
+    busy = (state != IDLE) ? 2'sd1 : 2'sd0;
+    parity = {{1'b0, parity_r}};
+    done = {{1'b0, done_r}};
+    decoded = class_r;
+    cycles = cycles_r;
+end
+
+always @(posedge clock) begin
+    s_valid <= i_valid; s_first <= i_first; s_last <= i_last; s_h <= i_h;
+    start_out <= 0;
+    done_r <= 0;
+    i_valid <= 0;
+    i_first <= 0;
+    i_last <= 0;
+    count <= count + 1;
+    if (h_w || l_v)
+        seen <= seen + 1;
+    if (clear != 0)
+        parity_r <= 0;
+    case (state)
+        IDLE: if (start != 0) begin
+            state <= {first_state};
+            layer <= {first}; cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;
+            start_out <= 1;
+            count <= 0;
+        end
+        ROWS, HEAD, PROJ: begin
+            i_valid <= 1;
+            i_first <= (word == 0);
+            i_last <= (word == k_row_words - 1);
+            i_h <= (word >= k_x_words);
+            i_weight <= weight;
+            i_data <= (word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words);
+            i_row <= row;
+{conv_issue}            if (word == k_row_words - 1) begin
+                word <= 0;
+                row <= row + 1;
+                if (state != ROWS) begin
+                    cell_n <= cell_n + 1;
+                    if (cell_n == k_hidden - 1)
+                        state <= (state == HEAD) ? HEAD_DRAIN : PROJ_DRAIN;
+                end else if (gate == 3) begin
+                    gate <= 0;
+                    cell_n <= cell_n + 1;
+                    if (cell_n == k_hidden - 1)
+                        state <= DRAIN;
+                end else
+                    gate <= gate + 1;
+            end else
+                word <= word + 1;
+        end
+        DRAIN, PROJ_DRAIN, HEAD_DRAIN: if (seen + (h_w || l_v) == k_hidden) begin
+            if (k_next_state == FINISH) begin
+                gate <= 0;
+                state <= FINISH;
+            end else begin
+                layer <= k_next;
+                cell_n <= 0; gate <= 0; word <= 0; seen <= 0;
+                start_out <= k_next_start;
+                state <= k_next_state;
+            end
+        end
+        default: if (gate < {wait})
+            gate <= gate + 1;
+        else begin
+            class_r <= argmax;
+            cycles_r <= count;
+            done_r <= 1;
+            parity_r <= !parity_r;
+            state <= IDLE;
+        end
+    endcase
+end",
+            first_state = match state_of(lay, self._first) {
+                ROWS => "ROWS",
+                PROJ => "PROJ",
+                _ => "HEAD",
+            },
+            first = self._first,
+            tap_addr = if has_conv { "i_tap" } else { "0" },
+            conv_mode = if has_conv { "s_mode" } else { "0" },
+            window = if has_conv { "s_win" } else { "0" },
+            conv_issue = if has_conv {
+                CONV_ISSUE
+            } else {
+                "            weight <= weight + 1;\n"
+            },
+            wait = self.finish_wait(),
+        );
+        v
+    }
+
+    /// The structured parts' counters (only in designs with structured
+    /// matrices): per phase and part the tap constants, per part and gate
+    /// the row in its block and its block row's first tap word.
+    fn conv_verilog(&self) -> String {
+        let lay = &self._lay;
+        let cw = 32;
+        let k = |x: i64| lit(x, cw);
+        let mut names = Vec::new();
+        for p in 0..2 {
+            for n in ["cm", "ck", "cw", "cr", "cb"] {
+                names.push(format!("k_{n}_{p}"));
+            }
+            for q in 0..4 {
+                names.push(format!("k_ca_{p}_{q}"));
+                names.push(format!("k_co_{p}_{q}"));
+            }
+        }
+        let mut v = format!(
+            "reg signed [{c1}:0] {};\nalways @(*) begin\n    case (layer)\n",
+            names.join(", "),
+            c1 = cw - 1
+        );
+        for l in 0..lay.phase_count() {
+            let c = self.consts(l, 0).conv;
+            let _ = write!(v, "        {l}: begin");
+            for (p, cc) in c.iter().enumerate() {
+                let _ = write!(
+                    v,
+                    " k_cm_{p} = {}; k_ck_{p} = {}; k_cw_{p} = {}; k_cr_{p} = {}; k_cb_{p} = {};",
+                    k(cc.mode),
+                    k(cc.block),
+                    k(cc.block_row_words),
+                    k(cc.words_per_tap.max(1)),
+                    k(cc.taps_base)
+                );
+                for q in 0..4 {
+                    let _ = write!(
+                        v,
+                        " k_ca_{p}_{q} = {}; k_co_{p}_{q} = {};",
+                        k(cc.a0[q]),
+                        k(cc.off0[q])
+                    );
+                }
+            }
+            v.push_str(" end\n");
+        }
+        v.push_str("        default: begin");
+        for n in &names {
+            let _ = write!(v, " {n} = {};", if n.starts_with("k_cr") { 1 } else { 0 });
+        }
+        v.push_str(" end\n    endcase\nend\n");
+        let mut regs = Vec::new();
+        for p in 0..2 {
+            for q in 0..4 {
+                regs.push(format!("ca_{p}_{q}"));
+                regs.push(format!("co_{p}_{q}"));
+            }
+        }
+        let _ = writeln!(
+            v,
+            "reg signed [{c1}:0] {}, sub, tw, i_tap, i_win, i_mode, s_win, s_mode;
+initial begin
+    {} sub = 0; tw = 0; i_tap = 0; i_win = 0; i_mode = 0; s_win = 0; s_mode = 0;
+end
+wire first_cell = (cell_n == 0);
+wire part_h = (word >= k_x_words);",
+            regs.join(", "),
+            regs.iter()
+                .map(|r| format!("{r} = 0;"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            c1 = cw - 1
+        );
+        for p in 0..2 {
+            for q in 0..4 {
+                let _ = writeln!(
+                    v,
+                    "wire signed [{c1}:0] ea_{p}_{q} = first_cell ? k_ca_{p}_{q} : ca_{p}_{q};\nwire signed [{c1}:0] eo_{p}_{q} = first_cell ? k_co_{p}_{q} : co_{p}_{q};",
+                    c1 = cw - 1
+                );
+            }
+        }
+        let _ = writeln!(
+            v,
+            "reg signed [{c1}:0] cur_a, cur_o, cur_mode, cur_base, cur_r;
+always @(*) begin
+    cur_mode = part_h ? k_cm_1 : k_cm_0;
+    cur_base = part_h ? k_cb_1 : k_cb_0;
+    cur_r = part_h ? k_cr_1 : k_cr_0;
+    case ({{part_h, gate[1:0]}})",
+            c1 = cw - 1
+        );
+        for p in 0..2 {
+            for q in 0..4 {
+                let _ = writeln!(
+                    v,
+                    "        3'd{}: begin cur_a = ea_{p}_{q}; cur_o = eo_{p}_{q}; end",
+                    p * 4 + q
+                );
+            }
+        }
+        v.push_str("        default: begin cur_a = 0; cur_o = 0; end\n    endcase\nend\n");
+        let _ = writeln!(v, "localparam signed [{}:0] LANES = {};", cw - 1, lay.lanes);
+        v.push_str("wire cell_step = (word == k_row_words - 1) && (state != ROWS || gate == 3);\n");
+        v.push_str("always @(posedge clock) begin\n    s_win <= i_win; s_mode <= i_mode;\n");
+        v.push_str("    if ((state == ROWS || state == HEAD || state == PROJ) && (cell_step || first_cell)) begin\n");
+        for p in 0..2 {
+            for q in 0..4 {
+                let _ = writeln!(
+                    v,
+                    "        if (!cell_step) begin ca_{p}_{q} <= ea_{p}_{q}; co_{p}_{q} <= eo_{p}_{q}; end\n        else if (ea_{p}_{q} + 1 == k_ck_{p}) begin ca_{p}_{q} <= 0; co_{p}_{q} <= eo_{p}_{q} + k_cw_{p}; end\n        else begin ca_{p}_{q} <= ea_{p}_{q} + 1; co_{p}_{q} <= eo_{p}_{q}; end"
+                );
+            }
+        }
+        v.push_str("    end\nend\n");
+        v
+    }
+}
