@@ -443,3 +443,89 @@ fn simulate_runs_wav_files_through_the_models_front_end() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no audio front end"));
 }
+
+/// Lu et al.'s hybrid as a model file: block-Toeplitz and block-circulant
+/// matrices, low-rank ones and a shared projection. `spec` reports the tap
+/// memory, `generate` writes its image, and `simulate` runs the model in both
+/// engines with no mismatch and the predicted cycles.
+#[test]
+fn a_hybrid_structured_low_rank_projected_model_runs_from_the_command_line() {
+    use lstm_accel_model::encoding::Matrix;
+    use lstm_accel_model::random::{MatrixKind, ScalarKind};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mp = dir.path().join("hybrid.json");
+    let mut r = random::rng(31);
+    let shape = ModelShape {
+        projection: vec![None, Some(6)],
+        matrix_kinds: vec![
+            MatrixKind::BlockToeplitz,
+            MatrixKind::BlockCirculant,
+            MatrixKind::LowRank,
+        ],
+        scalar_kinds: vec![ScalarKind::Ternary],
+        ..ModelShape::ternary(8, &[8, 8], 4, 8)
+    };
+    // Block sizes that suit two lanes (1, or even).
+    let m = loop {
+        let m = random::model(&mut r, &shape);
+        let ms = m.matrices();
+        let fits = ms.iter().all(|(_, x)| match x {
+            Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => {
+                b.block == 1 || b.block % 2 == 0
+            }
+            _ => true,
+        });
+        let structured = ms
+            .iter()
+            .any(|(_, x)| matches!(x, Matrix::BlockToeplitz(_) | Matrix::BlockCirculant(_)));
+        let low_rank = ms.iter().any(|(_, x)| matches!(x, Matrix::LowRank(_)));
+        if fits && structured && low_rank {
+            break m;
+        }
+    };
+    m.save(&mp).expect("save");
+    let mpath = mp.to_str().expect("utf-8");
+    let s = json(&["spec", "--model", mpath, "--lanes", "2", "--json"]);
+    let memories = s["memories"].as_array().expect("memories");
+    assert!(memories.iter().any(|x| x["name"] == "taps"), "{s}");
+    let out = dir.path().join("gen");
+    json(&[
+        "generate",
+        "--model",
+        mpath,
+        "--lanes",
+        "2",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert!(out.join("taps.hex").is_file(), "the tap image is written");
+    let cache = dir.path().join("cache");
+    for backend in ["native", "verilator"] {
+        let v = json(&[
+            "simulate",
+            "--model",
+            mpath,
+            "--lanes",
+            "2",
+            "--backend",
+            backend,
+            "--random",
+            "5",
+            "--read-state",
+            "--json",
+            "--verilator-cache",
+            cache.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(v["mismatches"].as_array().expect("list").len(), 0, "{v}");
+        let predicted = v["predicted_cycles_per_frame"].clone();
+        assert!(
+            v["measured_cycles_per_frame"]
+                .as_array()
+                .expect("cycles")
+                .iter()
+                .all(|c| *c == predicted),
+            "{v}"
+        );
+    }
+}
