@@ -446,12 +446,19 @@ impl Logic for Sequencer {
 
 impl Sequencer {
     fn outputs(&mut self) {
-        let r = self._r;
+        // Called on every settling pass: borrow, do not copy, the registers
+        // and the phase's constants.
+        let r = &self._r;
         let s = self._s;
         let lay = &self._lay;
-        let k = self.consts(r.layer as usize, r.parity as usize);
-        let (align_x, align_h, align_bias, h_base, cell_base) =
-            (k.align_x, k.align_h, k.align_bias, k.h_write, k.cell_base);
+        let (align_x, align_h, align_bias, h_base, cell_base) = match self
+            ._k
+            .get(r.layer as usize)
+            .map(|k| &k[(r.parity & 1) as usize])
+        {
+            Some(k) => (k.align_x, k.align_h, k.align_bias, k.h_write, k.cell_base),
+            None => (0, 0, 0, 0, 0),
+        };
         let (rs_x, rs_h) = match self.row_shift.first() {
             Some(w) => {
                 let v = w.val().0;
