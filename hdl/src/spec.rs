@@ -69,7 +69,7 @@ pub enum SpecError {
     #[error(transparent)]
     Model(#[from] lstm_accel_model::ModelError),
     /// A matrix uses an encoding the hardware does not implement yet.
-    #[error("{tensor}: {encoding} is not supported by the hardware generator yet (dense, low-rank, block-Toeplitz and block-circulant matrices of ternary, power-of-two and codebook codes are)")]
+    #[error("{tensor}: {encoding} is not supported by the hardware generator")]
     Unsupported {
         /// Tensor path.
         tensor: String,
@@ -269,10 +269,10 @@ fn supported(tensor: &str, m: &Matrix) -> Result<(), SpecError> {
         Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => {
             supported_code(tensor, &b.values.code)
         }
-        other => Err(SpecError::Unsupported {
-            tensor: tensor.into(),
-            encoding: other.describe(),
-        }),
+        Matrix::ToeplitzLike(t) => {
+            supported_code(&format!("{tensor}.g"), &t.g.code)?;
+            supported_code(&format!("{tensor}.h"), &t.h.code)
+        }
     }
 }
 
@@ -281,6 +281,7 @@ fn map(tensor: String, m: &Matrix, lanes: usize) -> Result<MatrixMap, SpecError>
     let codes = code_matrices(m);
     let code_bits = match m {
         Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => b.values.code.code_bits(),
+        Matrix::ToeplitzLike(t) => t.g.code.code_bits().max(t.h.code.code_bits()),
         _ => codes
             .iter()
             .map(|d| d.values.code.code_bits())
@@ -289,8 +290,10 @@ fn map(tensor: String, m: &Matrix, lanes: usize) -> Result<MatrixMap, SpecError>
     };
     let per_row_scale = codes.iter().any(|d| d.row_exp.is_some());
     // A low-rank matrix's rows are U's: they read the rank-r intermediate.
+    // A Toeplitz-like matrix's rows read their block row's part of u.
     let read = match m {
         Matrix::LowRank(lr) => lr.rank(),
+        Matrix::ToeplitzLike(t) => t.cols.div_ceil(t.block) * t.rank * t.block,
         _ => m.cols(),
     };
     Ok(MatrixMap {
@@ -392,6 +395,12 @@ impl AcceleratorSpec {
             .map(|(_, m)| match m {
                 Matrix::BlockToeplitz(_) | Matrix::BlockCirculant(_) => {
                     (m.rows() * m.cols()) as u64
+                }
+                // Both passes: u = Z-1(h) x per block pair and rank, then
+                // the rows over u.
+                Matrix::ToeplitzLike(t) => {
+                    let (br, bc, k) = (t.rows.div_ceil(t.block), t.cols.div_ceil(t.block), t.block);
+                    (br * bc * t.rank * k * k + t.rows * bc * t.rank * k) as u64
                 }
                 _ => code_matrices(m)
                     .iter()

@@ -373,10 +373,12 @@ fn verilog_lints_and_synthesises_without_latches() {
 /// Structured words: with mode `m` the decoder takes lane `i`'s slot from
 /// the tap word by the window `a - b0`, and the code it gives is the one
 /// the model's block structure (`BlockKind::index`) puts at row `a`, column
-/// `b0 + b` of the block; blocks narrower (k divides the lanes, several per
-/// word) and wider (the lanes divide k) than a word, Toeplitz and circulant,
-/// two modes in one decoder; native engine against the model, Icarus
-/// against the native engine; lint and synthesis.
+/// `b0 + b` of the block (negated above the diagonal for a skew-circulant
+/// block, a Toeplitz-like matrix's first pass); blocks narrower (k divides
+/// the lanes, several per word) and wider (the lanes divide k) than a word,
+/// Toeplitz, circulant and skew-circulant, several modes in one decoder;
+/// native engine against the model, Icarus against the native engine; lint
+/// and synthesis.
 #[test]
 fn structured_words_give_each_lane_its_block_code() {
     let ternary = ScalarCode::Ternary { exp: 0 };
@@ -388,10 +390,12 @@ fn structured_words_give_each_lane_its_block_code() {
                 ConvMode {
                     block: 4,
                     toeplitz: true,
+                    skew: false,
                 },
                 ConvMode {
                     block: 2,
                     toeplitz: false,
+                    skew: false,
                 },
             ],
         ),
@@ -401,10 +405,18 @@ fn structured_words_give_each_lane_its_block_code() {
                 ConvMode {
                     block: 8,
                     toeplitz: true,
+                    skew: false,
                 },
                 ConvMode {
                     block: 4,
                     toeplitz: false,
+                    skew: false,
+                },
+                // A Toeplitz-like first pass: skew-circulant.
+                ConvMode {
+                    block: 8,
+                    toeplitz: false,
+                    skew: true,
                 },
             ],
         ),
@@ -414,10 +426,17 @@ fn structured_words_give_each_lane_its_block_code() {
                 ConvMode {
                     block: 8,
                     toeplitz: false,
+                    skew: false,
                 },
                 ConvMode {
                     block: 1,
                     toeplitz: true,
+                    skew: false,
+                },
+                ConvMode {
+                    block: 4,
+                    toeplitz: false,
+                    skew: true,
                 },
             ],
         ),
@@ -487,7 +506,14 @@ fn structured_words_give_each_lane_its_block_code() {
                                     } else {
                                         (0, b0 + i)
                                     };
-                                    ternary.raw(blocks[g][kind.index(k, a, b)])
+                                    let w = ternary.raw(blocks[g][kind.index(k, a, b)]);
+                                    // Skew-circulant: the entries above the
+                                    // diagonal wrap around, negated.
+                                    if m.skew && a < b {
+                                        -w
+                                    } else {
+                                        w
+                                    }
                                 })
                                 .collect::<Vec<i64>>(),
                         ));

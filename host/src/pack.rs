@@ -85,6 +85,7 @@ fn row_codes<'a>(m: &'a Matrix, map: &MatrixMap) -> Result<Option<&'a Dense>, Pa
         {
             Ok(None)
         }
+        Matrix::ToeplitzLike(t) if t.rows == map.rows && t.cols == map.cols => Ok(None),
         other => Err(PackError::Mismatch(format!(
             "{} is {} in the model, a {}x{} matrix in the spec",
             map.tensor,
@@ -96,11 +97,14 @@ fn row_codes<'a>(m: &'a Matrix, map: &MatrixMap) -> Result<Option<&'a Dense>, Pa
 }
 
 /// The `V` factor of a low-rank matrix.
-fn factor_codes<'a>(m: &'a Matrix, tensor: &str) -> Result<&'a Dense, PackError> {
+/// The `V` factor of a low-rank matrix; none for a Toeplitz-like one (its
+/// first pass's codes are in the tap memory).
+fn factor_codes<'a>(m: &'a Matrix, tensor: &str) -> Result<Option<&'a Dense>, PackError> {
     match m {
-        Matrix::LowRank(lr) => Ok(&lr.v),
+        Matrix::LowRank(lr) => Ok(Some(&lr.v)),
+        Matrix::ToeplitzLike(_) => Ok(None),
         other => Err(PackError::Mismatch(format!(
-            "{tensor} is {} in the model, low-rank in the spec",
+            "{tensor} is {} in the model, low-rank or Toeplitz-like in the spec",
             other.describe()
         ))),
     }
@@ -214,7 +218,8 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
                     },
                 };
                 let v = factor_codes(m, tensor)?;
-                bias_free(&mut weights, &mut shifts, &mut biases, Some(v), v.rows);
+                let rows = spec.layout.factor(of).map_or(0, |f| f.rank);
+                bias_free(&mut weights, &mut shifts, &mut biases, v, rows);
             }
             Phase::Layer(li) => {
                 let (l, ls) = (&model.layers[li], &spec.layers[li]);
@@ -310,22 +315,53 @@ fn tap_image(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError> {
     let mut img = MemoryImage::new("taps", width);
     img.words = vec![bitvec![u64, Lsb0; 0; width as usize]; lay.tap_words];
     let head = model.head.matrices();
-    let mut parts: Vec<(&Matrix, &ConvLayout)> = Vec::new();
+    // (matrix, its rows' taps, a Toeplitz-like matrix's first-pass taps)
+    let mut parts: Vec<(&Matrix, &ConvLayout, Option<&ConvLayout>)> = Vec::new();
+    fn first(f: &Option<lstm_accel_hdl::layout::FactorLayout>) -> Option<&ConvLayout> {
+        f.as_ref().and_then(|f| f.conv.as_ref())
+    }
     for (l, x) in model.layers.iter().zip(&lay.layers) {
-        parts.extend(x.x_conv.as_ref().map(|c| (&l.w_x, c)));
-        parts.extend(x.h_conv.as_ref().map(|c| (&l.w_h, c)));
+        parts.extend(x.x_conv.as_ref().map(|c| (&l.w_x, c, first(&x.x_factor))));
+        parts.extend(x.h_conv.as_ref().map(|c| (&l.w_h, c, first(&x.h_factor))));
         if let (Some(p), Some(j)) = (&l.projection, &x.projection) {
-            parts.extend(j.conv.as_ref().map(|c| (&p.w, c)));
+            parts.extend(j.conv.as_ref().map(|c| (&p.w, c, first(&j.factor))));
         }
     }
-    parts.extend(lay.head.conv.as_ref().map(|c| (head[0], c)));
-    if let (Some(m), Some(c)) = (
-        head.get(1),
-        lay.head.light_rnn.as_ref().and_then(|c| c.conv.as_ref()),
-    ) {
-        parts.push((*m, c));
+    parts.extend(
+        lay.head
+            .conv
+            .as_ref()
+            .map(|c| (head[0], c, first(&lay.head.factor))),
+    );
+    if let (Some(m), Some(cl)) = (head.get(1), lay.head.light_rnn.as_ref()) {
+        if let Some(c) = cl.conv.as_ref() {
+            parts.push((*m, c, first(&cl.factor)));
+        }
     }
-    for (m, c) in parts {
+    // k codes per tap word, block after block (a Toeplitz-like matrix's g
+    // rows and h first pass: k <= lanes is refused for them).
+    let blocks =
+        |img: &mut MemoryImage, base: usize, v: &lstm_accel_model::encoding::Values, k: usize| {
+            for (j, codes) in v.codes.chunks(k).enumerate() {
+                let w = &mut img.words[base + j];
+                for (i, &code) in codes.iter().enumerate() {
+                    w[i * cb..(i + 1) * cb].store_le(v.code.stored_in(code, cb as u32));
+                }
+            }
+        };
+    for (m, c, pass1) in parts {
+        if let Matrix::ToeplitzLike(t) = m {
+            blocks(&mut img, c.taps_base, &t.g, t.block);
+            match pass1 {
+                Some(p1) => blocks(&mut img, p1.taps_base, &t.h, t.block),
+                None => {
+                    return Err(PackError::Mismatch(
+                        "a Toeplitz-like matrix without its first pass in the spec".into(),
+                    ))
+                }
+            }
+            continue;
+        }
         let b = match m {
             Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) if b.block == c.block => b,
             other => {

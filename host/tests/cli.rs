@@ -254,6 +254,25 @@ fn the_readme_hybrid_spec_imports_a_projected_lstm() {
         "{}",
         p.w.describe()
     );
+    // The generated design runs it: the Toeplitz-like matrix in two chained
+    // passes, the low-rank projection through its exact intermediate.
+    let v = json(&[
+        "simulate",
+        "--model",
+        out.to_str().expect("utf-8"),
+        "--lanes",
+        "8",
+        "--backend",
+        "native",
+        "--random",
+        "3",
+        "--read-state",
+        "--json",
+    ]);
+    assert_eq!(v["mismatches"].as_array().expect("list").len(), 0, "{v}");
+    let predicted = v["predicted_cycles_per_frame"].clone();
+    let measured = v["measured_cycles_per_frame"].as_array().expect("cycles");
+    assert!(measured.iter().all(|c| *c == predicted), "{v}");
 }
 
 #[test]

@@ -54,6 +54,7 @@ struct Mix {
     projections: bool,
     low_rank: bool,
     structured: bool,
+    toeplitz_like: bool,
 }
 
 impl Mix {
@@ -64,6 +65,7 @@ impl Mix {
             projections: false,
             low_rank: false,
             structured: false,
+            toeplitz_like: false,
         }
     }
 }
@@ -75,6 +77,18 @@ fn blocks(m: &Model) -> Vec<usize> {
         .iter()
         .filter_map(|(_, x)| match x {
             Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => Some(b.block),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The block sizes of a model's Toeplitz-like matrices.
+fn tl_blocks(m: &Model) -> Vec<usize> {
+    use lstm_accel_model::encoding::Matrix;
+    m.matrices()
+        .iter()
+        .filter_map(|(_, x)| match x {
+            Matrix::ToeplitzLike(t) => Some(t.block),
             _ => None,
         })
         .collect()
@@ -101,12 +115,20 @@ fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
         projections,
         low_rank,
         structured,
+        toeplitz_like,
     } = mix;
     let layers = r.random_range(1..=3);
     let input = r.random_range(1..=20);
     let hidden: Vec<usize> = (0..layers).map(|_| r.random_range(1..=12)).collect();
     let mut projection = vec![None; layers];
-    let matrix_kinds = if low_rank && structured {
+    let matrix_kinds = if toeplitz_like {
+        vec![
+            MatrixKind::ToeplitzLike,
+            MatrixKind::ToeplitzLike,
+            MatrixKind::Dense,
+            MatrixKind::BlockCirculant,
+        ]
+    } else if low_rank && structured {
         vec![
             MatrixKind::LowRank,
             MatrixKind::BlockToeplitz,
@@ -144,15 +166,20 @@ fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
         data_width: None,
     };
     let mut m = random::model(&mut r, &shape);
-    while (low_rank && !has_low_rank(&m)) || (structured && blocks(&m).is_empty()) {
+    while (low_rank && !has_low_rank(&m))
+        || (structured && blocks(&m).is_empty())
+        || (toeplitz_like && tl_blocks(&m).is_empty())
+    {
         m = random::model(&mut r, &shape);
     }
     let mut lanes = [1, 2, 3, 4, 8, 16][r.random_range(0..6)];
-    if structured {
-        // Lanes that suit every block size (1 always does).
+    if structured || toeplitz_like {
+        // Lanes that suit every block size (1 always does): dividing it or a
+        // multiple of it, dividing it for a Toeplitz-like one.
         let fits: Vec<usize> = [1, 2, 3, 4, 8, 16]
             .into_iter()
             .filter(|&l| blocks(&m).iter().all(|&k| k % l == 0 || l % k == 0))
+            .filter(|&l| tl_blocks(&m).iter().all(|&k| k % l == 0))
             .collect();
         lanes = fits[r.random_range(0..fits.len())];
     }
@@ -305,7 +332,7 @@ fn sweep_200_models_verilator() {
 /// layers.
 fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy) -> usize {
     let tp = || Mix::of(vec![ScalarKind::Ternary, ScalarKind::Pow2]);
-    let encodings: [(&str, Mix); 8] = [
+    let encodings: [(&str, Mix); 9] = [
         (
             "power-of-two codebooks",
             Mix::of(vec![ScalarKind::CodebookPow2]),
@@ -347,12 +374,21 @@ fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy
             },
         ),
         (
+            "Toeplitz-like matrices",
+            Mix {
+                toeplitz_like: true,
+                projections: true,
+                ..tp()
+            },
+        ),
+        (
             "hybrid: low-rank and projected layers, codebooks, LightRNN",
             Mix {
                 light_rnn: true,
                 projections: true,
                 low_rank: true,
                 structured: false,
+                toeplitz_like: false,
                 kinds: vec![
                     ScalarKind::Ternary,
                     ScalarKind::CodebookPow2,
@@ -383,8 +419,12 @@ fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy
                 "{what}: seed {seed} has the low-rank matrices it should"
             );
             assert!(
-                mix.structured != blocks(&case.0).is_empty(),
+                mix.structured != blocks(&case.0).is_empty() || mix.toeplitz_like,
                 "{what}: seed {seed} has the structured matrices it should"
+            );
+            assert!(
+                mix.toeplitz_like != tl_blocks(&case.0).is_empty(),
+                "{what}: seed {seed} has the Toeplitz-like matrices it should"
             );
             n += check_case(seed, case, 20, seed % 4 == 0, engine);
         }
@@ -393,21 +433,21 @@ fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy
 }
 
 #[test]
-#[ignore = "per encoding: 8 x 100 models x 20 frames (seconds in release mode)"]
+#[ignore = "per encoding: 9 x 100 models x 20 frames (seconds in release mode)"]
 fn sweep_per_encoding_native() {
     let n = per_encoding(native);
     assert!(
-        n == 16000 || std::env::var("ENCODING").is_ok(),
+        n == 18000 || std::env::var("ENCODING").is_ok(),
         "{n} frames"
     );
 }
 
 #[test]
-#[ignore = "per encoding: 8 x 100 models x 20 frames (a Verilator build per model: minutes)"]
+#[ignore = "per encoding: 9 x 100 models x 20 frames (a Verilator build per model: minutes)"]
 fn sweep_per_encoding_verilator() {
     let n = per_encoding(verilator);
     assert!(
-        n == 16000 || std::env::var("ENCODING").is_ok(),
+        n == 18000 || std::env::var("ENCODING").is_ok(),
         "{n} frames"
     );
 }
@@ -423,6 +463,7 @@ fn structured_matrices_run_bit_exact_in_the_predicted_cycles() {
         projections: seed % 3 == 1,
         low_rank: seed % 4 == 3,
         structured: true,
+        toeplitz_like: false,
         kinds: if seed % 3 == 2 {
             vec![
                 ScalarKind::CodebookPow2,
@@ -441,6 +482,27 @@ fn structured_matrices_run_bit_exact_in_the_predicted_cycles() {
     }
 }
 
+/// Toeplitz-like matrices (displacement rank r): a first pass of
+/// skew-circulant blocks computes every u = Z-1(h) x exactly, then the rows
+/// run block-circulant over their block row's part of u; with block-circulant
+/// and dense matrices and projections: a slice of the per-encoding sweep in
+/// each engine.
+#[test]
+fn toeplitz_like_matrices_run_bit_exact_in_the_predicted_cycles() {
+    let mix = |seed: u64| Mix {
+        light_rnn: seed % 2 == 0,
+        projections: seed % 3 == 1,
+        toeplitz_like: true,
+        ..Mix::of(vec![ScalarKind::Ternary, ScalarKind::Pow2])
+    };
+    for seed in 5000..5012 {
+        check_case(seed, case_of(seed, mix(seed)), 6, seed % 4 == 1, native);
+    }
+    for seed in 5000..5003 {
+        check_case(seed, case_of(seed, mix(seed)), 4, false, verilator);
+    }
+}
+
 /// Projected layers (y = P h feeding the recurrence and the next layer)
 /// and low-rank matrices (U (V x) through an exact intermediate), alone and
 /// together: a slice of the per-encoding sweep in each engine.
@@ -451,6 +513,7 @@ fn projections_and_low_rank_matrices_run_bit_exact_in_the_predicted_cycles() {
         projections: seed % 3 != 1,
         low_rank: seed % 3 != 0,
         structured: false,
+        toeplitz_like: false,
         kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
     };
     for seed in 3000..3012 {

@@ -68,9 +68,9 @@ fn model_with(seed: u64, layers: usize, per_row: bool, compressed: bool) -> Mode
     random::model(&mut r, &shape)
 }
 
-/// A model with block-Toeplitz, block-circulant and low-rank matrices whose
-/// block sizes suit `lanes` (drawn until at least one of each structure is
-/// in it).
+/// A model with block-Toeplitz, block-circulant, Toeplitz-like and
+/// low-rank matrices whose block sizes suit `lanes` (drawn until at least
+/// one of each structure is in it).
 fn structured_model(seed: u64, lanes: usize) -> Model {
     use lstm_accel_model::encoding::Matrix;
     let mut r = random::rng(seed);
@@ -83,6 +83,7 @@ fn structured_model(seed: u64, lanes: usize) -> Model {
         matrix_kinds: vec![
             MatrixKind::BlockToeplitz,
             MatrixKind::BlockCirculant,
+            MatrixKind::ToeplitzLike,
             MatrixKind::LowRank,
         ],
         scalar_kinds: vec![ScalarKind::Ternary, ScalarKind::Pow2],
@@ -96,6 +97,7 @@ fn structured_model(seed: u64, lanes: usize) -> Model {
             Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => {
                 b.block % lanes == 0 || lanes % b.block == 0
             }
+            Matrix::ToeplitzLike(t) => t.block % lanes == 0,
             _ => true,
         });
         let has = |f: fn(&Matrix) -> bool| ms.iter().any(|(_, x)| f(x));
@@ -103,6 +105,7 @@ fn structured_model(seed: u64, lanes: usize) -> Model {
             && has(|x| matches!(x, Matrix::BlockToeplitz(_)))
             && has(|x| matches!(x, Matrix::BlockCirculant(_)))
             && has(|x| matches!(x, Matrix::LowRank(_)))
+            && has(|x| matches!(x, Matrix::ToeplitzLike(_)))
         {
             return m;
         }

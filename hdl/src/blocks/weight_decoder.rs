@@ -24,7 +24,9 @@
 //! matrix, see `layout::ConvMode`) takes its slots from the tap word instead:
 //! lane `i`'s slot is the tap word's slot `ConvMode::slot(lanes, i, window)`,
 //! the block code of the lane's entry in its row; it is then decoded like
-//! any slot.
+//! any slot. A skew-circulant block (a Toeplitz-like matrix's first pass)
+//! negates the codes that wrap around (`ConvMode::negated`): their sign bit
+//! flips, so its codes must be sign-magnitude (ternary or power-of-two).
 
 use crate::blocks::shift_add_lane::max_shift;
 use crate::dynamic::{sext, DynSig, DynVal};
@@ -196,7 +198,14 @@ impl Logic for WeightDecoder {
                 None => (self.words.get(i / pw), i % pw),
             };
             let w = bank.map_or(0, |b| b.val().0) as u64;
-            let slot = (w >> (at * fb)) & ((1 << fb) - 1);
+            let mut slot = (w >> (at * fb)) & ((1 << fb) - 1);
+            // A skew block's wrapped codes are negated: the sign bit of a
+            // nonzero code flips.
+            if conv.is_some_and(|c| c.negated(lanes, i, window))
+                && slot & ((1 << (fb - 1)) - 1) != 0
+            {
+                slot ^= 1 << (fb - 1);
+            }
             let code = self.decode(m, slot);
             self.codes[i].next = DynVal(code);
         }
@@ -240,11 +249,23 @@ impl WeightDecoder {
                         lit(mi as i64 + 1, s.mode_bits)
                     );
                     for w in c.windows(s.lanes) {
+                        let j = c.slot(s.lanes, i, w);
+                        let code = if c.negated(s.lanes, i, w) {
+                            // A skew block's wrapped code, negated.
+                            let lo = (j % pw) * fb;
+                            format!(
+                                "{{taps${b}[{hi}] ^ (|taps${b}[{m}:{lo}]), taps${b}[{m}:{lo}]}}",
+                                b = j / pw,
+                                hi = lo + fb - 1,
+                                m = lo + fb - 2
+                            )
+                        } else {
+                            slot_of("taps", j)
+                        };
                         let _ = writeln!(
                             v,
-                            "            {}: slot_{i} = {};",
-                            lit(w, s.window_bits),
-                            slot_of("taps", c.slot(s.lanes, i, w))
+                            "            {}: slot_{i} = {code};",
+                            lit(w, s.window_bits)
                         );
                     }
                     let _ = writeln!(v, "            default: slot_{i} = 0;\n        endcase");

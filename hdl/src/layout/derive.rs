@@ -32,6 +32,51 @@ pub fn code_matrices(m: &Matrix) -> Vec<&Dense> {
     }
 }
 
+/// The tap memory as it is allocated: the modes seen, words and slots.
+#[derive(Default)]
+struct Taps {
+    modes: Vec<ConvMode>,
+    words: usize,
+    slots: usize,
+}
+
+impl Taps {
+    /// Places `block_rows` block rows of `block_row_words` tap words, each
+    /// of `groups` blocks of `mode`; `data` is the rows' data offset
+    /// (stride, period, wrap).
+    fn alloc(
+        &mut self,
+        mode: ConvMode,
+        groups: usize,
+        block_rows: usize,
+        block_row_words: usize,
+        words_per_tap: usize,
+        data: (usize, usize, usize),
+    ) -> ConvLayout {
+        let index = match self.modes.iter().position(|&x| x == mode) {
+            Some(i) => i,
+            None => {
+                self.modes.push(mode);
+                self.modes.len() - 1
+            }
+        };
+        self.slots = self.slots.max(groups * mode.params());
+        let c = ConvLayout {
+            mode: index + 1,
+            block: mode.block,
+            toeplitz: mode.toeplitz,
+            taps_base: self.words,
+            block_row_words,
+            words_per_tap,
+            data_stride: data.0,
+            data_period: data.1,
+            data_wrap: data.2,
+        };
+        self.words += block_rows * block_row_words;
+        c
+    }
+}
+
 /// The phase numbering of [`Layout::phases`], computed from the model: the
 /// phase of every factor pass and projection, in the order they are numbered.
 struct PhaseCounter {
@@ -113,7 +158,26 @@ pub fn matrices_by_id(model: &Model) -> Vec<IdMatrix<'_>> {
                 }
                 None
             }
-            _ => None,
+            // The first pass's h codes have its phase's id, the rows' g
+            // codes the matrix's.
+            Matrix::ToeplitzLike(t) => {
+                let f = ph.take();
+                v.push(IdMatrix {
+                    id: 2 * f,
+                    name: format!("{name}.h"),
+                    code: &t.h.code,
+                    dense: None,
+                });
+                if let Some(id) = id {
+                    v.push(IdMatrix {
+                        id,
+                        name: format!("{name}.g"),
+                        code: &t.g.code,
+                        dense: None,
+                    });
+                }
+                Some(f)
+            }
         }
     }
     let mut heads = Vec::new();
@@ -141,6 +205,18 @@ pub fn matrices_by_id(model: &Model) -> Vec<IdMatrix<'_>> {
                     let own = ph.take();
                     v.push(IdMatrix::dense(2 * f, format!("{name}.v"), &lr.v));
                     v.push(IdMatrix::dense(2 * own, format!("{name}.u"), &lr.u));
+                }
+                Matrix::ToeplitzLike(t) => {
+                    let f = ph.take();
+                    let own = ph.take();
+                    for (id, part, code) in [(2 * f, "h", &t.h.code), (2 * own, "g", &t.g.code)] {
+                        v.push(IdMatrix {
+                            id,
+                            name: format!("{name}.{part}"),
+                            code,
+                            dense: None,
+                        });
+                    }
                 }
                 m => {
                     let own = ph.take();
@@ -208,49 +284,133 @@ pub fn derive_layout(
         )));
     }
     let input_words = model.input.size.div_ceil(lanes);
-    let mut next = input_words;
+    // A Toeplitz-like first pass reads whole k-blocks of its vector: every
+    // vector region is padded to whole blocks of every such k, and the
+    // padding, never written, reads as zero.
+    let quanta: Vec<usize> = model
+        .matrices()
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Matrix::ToeplitzLike(t) => Some((t.block / lanes).max(1)),
+            _ => None,
+        })
+        .collect();
+    let pad = |words: usize| {
+        quanta
+            .iter()
+            .map(|q| words.div_ceil(*q) * q)
+            .max()
+            .unwrap_or(words)
+    };
+    let mut next = pad(input_words);
     let (mut cell_base, mut row) = (0usize, 0usize);
     let mut ph = PhaseCounter {
         next: nl + 1 + light,
     };
-    // A factor pass of `m` (if low-rank) reading a vector of format `v` in
-    // `words` words: its phase, scratch buffer and rows.
+    let mut tp = Taps::default();
+    // A factor pass of `m` (low-rank, or a Toeplitz-like matrix's first
+    // pass) reading a vector of format `v` in `words` words: its phase,
+    // scratch buffer and rows.
     let factor = |m: &Matrix,
                   v: Format,
                   words: usize,
                   tensor: &str,
-                  (ph, next, row): (&mut PhaseCounter, &mut usize, &mut usize)|
+                  (ph, next, row, tp): (&mut PhaseCounter, &mut usize, &mut usize, &mut Taps)|
      -> Result<Option<FactorLayout>, SpecError> {
-        let Matrix::LowRank(lr) = m else {
-            return Ok(None);
+        let (bound, frac, rank, row_words, conv, read) = match m {
+            Matrix::LowRank(lr) => (
+                lr.mid_row_bound() * v.max_abs_raw(),
+                v.frac + lr.v.frac(),
+                lr.rank(),
+                words,
+                None,
+                None,
+            ),
+            Matrix::ToeplitzLike(t) => {
+                let k = t.block;
+                if k % lanes != 0 {
+                    return Err(SpecError::Unsupported {
+                        tensor: tensor.into(),
+                        encoding: format!(
+                            "{} on {lanes} lanes (the lanes must divide the block size)",
+                            m.describe()
+                        ),
+                    });
+                }
+                if !matches!(
+                    t.h.code,
+                    ScalarCode::Ternary { .. } | ScalarCode::Pow2 { .. }
+                ) {
+                    return Err(SpecError::Unsupported {
+                        tensor: format!("{tensor}.h"),
+                        encoding: "a Toeplitz-like matrix with a codebook h (its skew-circulant blocks negate codes; h must be ternary or power-of-two)".into(),
+                    });
+                }
+                let (br, bc, r) = (t.rows.div_ceil(k), t.cols.div_ceil(k), t.rank);
+                let per = k / lanes;
+                // u_{bi,bj,i} = Z-1(h) x_bj: a skew-circulant block row per
+                // (bi, bj, i), reading block column bj of v only.
+                let c = tp.alloc(
+                    ConvMode {
+                        block: k,
+                        toeplitz: false,
+                        skew: true,
+                    },
+                    1,
+                    br * bc * r,
+                    1,
+                    per,
+                    (per, r, bc),
+                );
+                (
+                    k as u128 * t.h.code.max_abs_raw() * v.max_abs_raw(),
+                    v.frac + t.h.code.frac(),
+                    br * bc * r * k,
+                    per,
+                    Some(c),
+                    Some(bc * r * per),
+                )
+            }
+            _ => return Ok(None),
         };
-        let bound = lr.mid_row_bound() * v.max_abs_raw();
         let width = 128 - bound.leading_zeros() + 1;
         if width > MAX_FACTOR_BITS {
             return Err(SpecError::Config(format!(
-                "{tensor}: the exact intermediate V x needs {width} bits, the data memory holds at most {MAX_FACTOR_BITS}"
+                "{tensor}: the exact intermediate needs {width} bits, the data memory holds at most {MAX_FACTOR_BITS}"
             )));
         }
         let f = FactorLayout {
             phase: ph.take(),
-            rank: lr.rank(),
-            words,
+            rank,
+            words: row_words,
             scratch: *next,
             row_base: *row,
-            format: Format::new(width, v.frac + lr.v.frac()),
+            format: Format::new(width, frac),
             lanes,
+            conv,
+            read_words: read.unwrap_or(rank.div_ceil(lanes)),
         };
         *next += f.t_words();
         *row += f.rank;
         Ok(Some(f))
     };
     // The taps of a structured matrix: its place in the tap memory.
-    let mut modes: Vec<ConvMode> = Vec::new();
-    let (mut taps, mut tap_slots) = (0usize, 0usize);
-    let mut conv = |m: &Matrix, tensor: &str| -> Result<Option<ConvLayout>, SpecError> {
+    let conv = |m: &Matrix, tensor: &str, tp: &mut Taps| -> Result<Option<ConvLayout>, SpecError> {
         let (b, toeplitz) = match m {
             Matrix::BlockToeplitz(b) => (b, true),
             Matrix::BlockCirculant(b) => (b, false),
+            // Its rows: block-circulant over u, a block row's part of u each.
+            Matrix::ToeplitzLike(t) => {
+                let k = t.block;
+                let (br, bc, per) = (t.rows.div_ceil(k), t.cols.div_ceil(k), k / lanes);
+                let mode = ConvMode {
+                    block: k,
+                    toeplitz: false,
+                    skew: false,
+                };
+                let d = bc * t.rank * per;
+                return Ok(Some(tp.alloc(mode, 1, br, bc * t.rank, per, (d, 1, 0))));
+            }
             _ => return Ok(None),
         };
         let k = b.block;
@@ -263,30 +423,24 @@ pub fn derive_layout(
                 ),
             });
         }
-        let mode = ConvMode { block: k, toeplitz };
-        let index = match modes.iter().position(|&x| x == mode) {
-            Some(i) => i,
-            None => {
-                modes.push(mode);
-                modes.len() - 1
-            }
+        let mode = ConvMode {
+            block: k,
+            toeplitz,
+            skew: false,
         };
         let (groups, block_row_words, words_per_tap) = if k <= lanes {
             (lanes / k, b.cols.div_ceil(lanes), 1)
         } else {
             (1, b.cols.div_ceil(k), k / lanes)
         };
-        tap_slots = tap_slots.max(groups * mode.params());
-        let c = ConvLayout {
-            mode: index + 1,
-            block: k,
-            toeplitz,
-            taps_base: taps,
+        Ok(Some(tp.alloc(
+            mode,
+            groups,
+            b.rows.div_ceil(k),
             block_row_words,
             words_per_tap,
-        };
-        taps += b.rows.div_ceil(k) * block_row_words;
-        Ok(Some(c))
+            (0, 1, 0),
+        )))
     };
     let mut layers = Vec::with_capacity(nl);
     let mut x_words = input_words;
@@ -295,21 +449,21 @@ pub fn derive_layout(
         let outputs = l.output_size();
         let h_words = outputs.div_ceil(lanes);
         let at = |what: &str| format!("layers[{i}].{what}");
-        let h_buffers = [next, next + h_words];
-        next += 2 * h_words;
+        let h_buffers = [next, next + pad(h_words)];
+        next += 2 * pad(h_words);
         let x_factor = factor(
             &l.w_x,
             x_fmt,
             x_words,
             &at("w_x"),
-            (&mut ph, &mut next, &mut row),
+            (&mut ph, &mut next, &mut row, &mut tp),
         )?;
         let h_factor = factor(
             &l.w_h,
             l.output_format(),
             h_words,
             &at("w_h"),
-            (&mut ph, &mut next, &mut row),
+            (&mut ph, &mut next, &mut row, &mut tp),
         )?;
         let row_base = row;
         row += 4 * l.hidden;
@@ -317,16 +471,16 @@ pub fn derive_layout(
             (Some(p), Some(acc)) => {
                 let words = l.hidden.div_ceil(lanes);
                 let scratch = next;
-                next += words;
+                next += pad(words);
                 let pf = factor(
                     &p.w,
                     l.formats.hidden,
                     words,
                     &at("projection"),
-                    (&mut ph, &mut next, &mut row),
+                    (&mut ph, &mut next, &mut row, &mut tp),
                 )?;
                 let x = ProjectionLayout {
-                    conv: conv(&p.w, &at("projection"))?,
+                    conv: conv(&p.w, &at("projection"), &mut tp)?,
                     phase: ph.take(),
                     rows: outputs,
                     words,
@@ -362,8 +516,8 @@ pub fn derive_layout(
             projection,
             x_factor,
             h_factor,
-            x_conv: conv(&l.w_x, &at("w_x"))?,
-            h_conv: conv(&l.w_h, &at("w_h"))?,
+            x_conv: conv(&l.w_x, &at("w_x"), &mut tp)?,
+            h_conv: conv(&l.w_h, &at("w_h"), &mut tp)?,
         });
         cell_base += l.hidden;
         x_words = h_words;
@@ -379,7 +533,7 @@ pub fn derive_layout(
                 feat,
                 feat_words,
                 "head.w",
-                (&mut ph, &mut next, &mut row),
+                (&mut ph, &mut next, &mut row, &mut tp),
             )?;
             let row_base = row;
             row += h.w.rows();
@@ -392,7 +546,7 @@ pub fn derive_layout(
                 acc_frac: acc.frac,
                 logits: h.logits,
                 factor: f,
-                conv: conv(&h.w, "head.w")?,
+                conv: conv(&h.w, "head.w", &mut tp)?,
                 light_rnn: None,
             }
         }
@@ -404,7 +558,7 @@ pub fn derive_layout(
                 feat,
                 feat_words,
                 "head.row_w",
-                (&mut ph, &mut next, &mut row),
+                (&mut ph, &mut next, &mut row, &mut tp),
             )?;
             let row_base = row;
             row += h.rows();
@@ -413,7 +567,7 @@ pub fn derive_layout(
                 feat,
                 feat_words,
                 "head.col_w",
-                (&mut ph, &mut next, &mut row),
+                (&mut ph, &mut next, &mut row, &mut tp),
             )?;
             row += h.cols();
             HeadLayout {
@@ -425,7 +579,7 @@ pub fn derive_layout(
                 acc_frac: racc.frac,
                 logits: h.logits,
                 factor: f,
-                conv: conv(&h.row_w, "head.row_w")?,
+                conv: conv(&h.row_w, "head.row_w", &mut tp)?,
                 light_rnn: Some(LightRnnLayout {
                     rows: h.rows(),
                     cols: h.cols(),
@@ -435,7 +589,7 @@ pub fn derive_layout(
                     // Classes 0..cells and -1, signed.
                     class_width: Ram::address_width(cells) as u32,
                     factor: cf,
-                    conv: conv(&h.col_w, "head.col_w")?,
+                    conv: conv(&h.col_w, "head.col_w", &mut tp)?,
                 }),
             }
         }
@@ -495,10 +649,10 @@ pub fn derive_layout(
         lane_values,
         lanes_per_bank,
         weight_banks: lanes.div_ceil(lanes_per_bank),
-        conv_modes: modes,
-        tap_words: taps,
-        tap_slots,
-        tap_banks: tap_slots.div_ceil(lanes_per_bank),
+        tap_banks: tp.slots.div_ceil(lanes_per_bank),
+        conv_modes: tp.modes,
+        tap_words: tp.words,
+        tap_slots: tp.slots,
         weight_words,
         data_width,
         data_words: next,

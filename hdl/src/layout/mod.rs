@@ -43,6 +43,12 @@
 //!   `c[(a - b) mod k]`, `b` the lane's column in the block. Tap memory is
 //!   `(2k-1)/k^2` (or `1/k`) of the dense words, and every product is still a
 //!   shift-add lane's.
+//! - Toeplitz-like matrices (displacement rank r; the lanes divide k): a
+//!   factor pass of skew-circulant block rows (one per block row, block
+//!   column and rank term, reading that block column of the vector only:
+//!   `data_stride`) writes every `u = Z-1(h) x_bj` exactly, then the matrix's
+//!   rows run block-circulant over g, each reading its block row's part of u.
+//!   Vector regions are padded to whole blocks so the last block reads zeros.
 //! - Low-rank matrices `U V`: the factor pass writes the exact `t = V v`
 //!   (no rounding, at `v`'s fraction plus `V`'s, as wide as its bound) to a
 //!   scratch buffer in the data memory, and the rows of `U` read `t` there
@@ -124,8 +130,12 @@ impl LayerLayout {
     /// matrix's t) and its recurrent part (y, or t).
     pub fn row_parts(&self) -> (usize, usize) {
         (
-            self.x_factor.as_ref().map_or(self.x_words, |f| f.t_words()),
-            self.h_factor.as_ref().map_or(self.h_words, |f| f.t_words()),
+            self.x_factor
+                .as_ref()
+                .map_or(self.x_words, |f| f.read_words),
+            self.h_factor
+                .as_ref()
+                .map_or(self.h_words, |f| f.read_words),
         )
     }
 }
@@ -148,6 +158,15 @@ pub struct FactorLayout {
     pub format: Format,
     /// Lanes (to count `t`'s words).
     pub lanes: usize,
+    /// A Toeplitz-like matrix's first pass: its rows are skew-circulant
+    /// block rows (`words` words each, of one block column of `v`), from
+    /// the tap memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<ConvLayout>,
+    /// Words of `t` a row of the matrix reads (all of `t` for a low-rank
+    /// matrix, its block row's part for a Toeplitz-like one).
+    #[serde(default)]
+    pub read_words: usize,
 }
 
 impl FactorLayout {
@@ -172,6 +191,17 @@ pub struct ConvLayout {
     pub block_row_words: usize,
     /// MAC words per tap word (`k / L` when the lanes divide k, else 1).
     pub words_per_tap: usize,
+    /// Rows whose data start past the phase's base (Toeplitz-like): the
+    /// offset steps by `data_stride` words every `data_period` block rows
+    /// and returns to 0 after `data_wrap` steps (0: never).
+    #[serde(default)]
+    pub data_stride: usize,
+    /// See `data_stride`.
+    #[serde(default)]
+    pub data_period: usize,
+    /// See `data_stride`.
+    #[serde(default)]
+    pub data_wrap: usize,
 }
 
 /// A block structure the weight decoder's windows serve.
@@ -181,9 +211,24 @@ pub struct ConvMode {
     pub block: usize,
     /// Toeplitz (else circulant).
     pub toeplitz: bool,
+    /// Skew-circulant (a Toeplitz-like matrix's first pass): circulant with
+    /// the codes that wrap around negated.
+    #[serde(default)]
+    pub skew: bool,
 }
 
 impl ConvMode {
+    /// Whether lane `lane`'s code is negated for window `s` (a skew
+    /// block's wrapped codes).
+    pub fn negated(&self, lanes: usize, lane: usize, s: i64) -> bool {
+        let b = if self.block <= lanes {
+            lane % self.block
+        } else {
+            lane
+        };
+        self.skew && s < b as i64
+    }
+
     /// Codes per block.
     pub fn params(&self) -> usize {
         if self.toeplitz {
@@ -341,7 +386,7 @@ impl HeadLayout {
 
     /// Data words a row of the first head phase reads (features, or t).
     pub fn row_words(&self) -> usize {
-        self.factor.as_ref().map_or(self.words, |f| f.t_words())
+        self.factor.as_ref().map_or(self.words, |f| f.read_words)
     }
 
     /// Data words a column row reads.
@@ -349,7 +394,7 @@ impl HeadLayout {
         self.light_rnn
             .as_ref()
             .and_then(|l| l.factor.as_ref())
-            .map_or(self.words, |f| f.t_words())
+            .map_or(self.words, |f| f.read_words)
     }
 }
 

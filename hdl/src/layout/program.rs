@@ -130,7 +130,8 @@ impl Layout {
                 }
                 Phase::Projection(l) => {
                     let j = self.layers[l].projection.as_ref();
-                    let words = j.map_or(0, |j| j.factor.as_ref().map_or(j.words, |f| f.t_words()));
+                    let words =
+                        j.map_or(0, |j| j.factor.as_ref().map_or(j.words, |f| f.read_words));
                     Pass::Projection {
                         layer: l,
                         rows: j.map_or(0, |j| j.rows),
@@ -162,12 +163,19 @@ impl Layout {
                 let dense = |c: &Option<ConvLayout>, w: usize| if c.is_some() { 0 } else { w };
                 4 * x.hidden * (dense(&x.x_conv, xw) + dense(&x.h_conv, hw))
             }
-            Phase::Factor(of) => self.factor(of).map_or(0, |f| f.rank * f.words),
+            // A Toeplitz-like first pass is structured: its codes are taps.
+            Phase::Factor(of) => self.factor(of).map_or(0, |f| {
+                if f.conv.is_some() {
+                    0
+                } else {
+                    f.rank * f.words
+                }
+            }),
             Phase::Projection(l) => self.layers[l].projection.as_ref().map_or(0, |j| {
                 if j.conv.is_some() {
                     0
                 } else {
-                    j.rows * j.factor.as_ref().map_or(j.words, |f| f.t_words())
+                    j.rows * j.factor.as_ref().map_or(j.words, |f| f.read_words)
                 }
             }),
             Phase::Head if head.conv.is_none() => head.first_rows() * head.row_words(),

@@ -69,6 +69,8 @@ struct Regs {
     // block row's first tap word; the tap word and word within it
     a: [[i64; 4]; 2],
     off: [[i64; 4]; 2],
+    // the rows' data offset, period count and steps (Toeplitz-like)
+    dat: [[(i64, i64, i64); 4]; 2],
     sub: i64,
     tw: i64,
     i_tap: i64,
@@ -230,11 +232,6 @@ impl Sequencer {
         n.i_last = i64::from(r.word == rw - 1);
         n.i_h = i64::from(r.word >= xw);
         n.i_weight = r.weight;
-        n.i_data = if r.word < xw {
-            xb + r.word
-        } else {
-            hb + r.word - xw
-        };
         n.i_row = r.row;
         // A structured part reads the tap memory, not the weight memory:
         // its word's tap word and the window of the row in its block.
@@ -244,12 +241,20 @@ impl Sequencer {
         let first = r.cell == 0;
         let eff = |p: usize, q: usize| {
             if first {
-                (k.conv[p].a0[q], k.conv[p].off0[q])
+                let kk = &k.conv[p];
+                (kk.a0[q], kk.off0[q], (kk.d0[q], kk.dc0[q], kk.dw0[q]))
             } else {
-                (r.a[p][q], r.off[p][q])
+                (r.a[p][q], r.off[p][q], r.dat[p][q])
             }
         };
-        let (a, off) = eff(part, g);
+        let (a, off, dat) = eff(part, g);
+        // A Toeplitz-like row reads its own part of the vector.
+        n.i_data = dat.0
+            + if r.word < xw {
+                xb + r.word
+            } else {
+                hb + r.word - xw
+            };
         n.i_mode = c.mode;
         n.i_tap = c.taps_base + off + r.tw;
         n.i_win = a - r.sub * self._lay.lanes as i64;
@@ -270,14 +275,14 @@ impl Sequencer {
         if cell_step || first {
             for p in 0..2 {
                 for q in 0..4 {
-                    let (a, off) = eff(p, q);
+                    let (a, off, dat) = eff(p, q);
                     let kk = k.conv[p];
-                    (n.a[p][q], n.off[p][q]) = if !cell_step {
-                        (a, off)
+                    (n.a[p][q], n.off[p][q], n.dat[p][q]) = if !cell_step {
+                        (a, off, dat)
                     } else if a + 1 == kk.block {
-                        (0, off + kk.block_row_words)
+                        (0, off + kk.block_row_words, kk.step_data(dat))
                     } else {
-                        (a + 1, off)
+                        (a + 1, off, dat)
                     };
                 }
             }

@@ -45,6 +45,15 @@ pub(super) struct ConvConsts {
     /// the phase's first row (a gate's rows start at `gate * hidden`).
     pub(super) a0: [i64; 4],
     pub(super) off0: [i64; 4],
+    /// The rows' data offset (Toeplitz-like): stride, period (block rows),
+    /// wrap (steps, 0: never), and per gate its first row's offset, period
+    /// count and step count.
+    pub(super) dstride: i64,
+    pub(super) dperiod: i64,
+    pub(super) dwrap: i64,
+    pub(super) d0: [i64; 4],
+    pub(super) dc0: [i64; 4],
+    pub(super) dw0: [i64; 4],
 }
 
 impl ConvConsts {
@@ -62,6 +71,38 @@ impl ConvConsts {
             taps_base: c.taps_base as i64,
             a0: std::array::from_fn(|q| (first(q) % k) as i64),
             off0: std::array::from_fn(|q| ((first(q) / k) * c.block_row_words) as i64),
+            dstride: c.data_stride as i64,
+            dperiod: c.data_period.max(1) as i64,
+            dwrap: c.data_wrap as i64,
+            d0: std::array::from_fn(|q| {
+                let steps = first(q) / k / c.data_period.max(1);
+                let steps = if c.data_wrap > 0 {
+                    steps % c.data_wrap
+                } else {
+                    steps
+                };
+                (steps * c.data_stride) as i64
+            }),
+            dc0: std::array::from_fn(|q| ((first(q) / k) % c.data_period.max(1)) as i64),
+            dw0: std::array::from_fn(|q| {
+                let steps = first(q) / k / c.data_period.max(1);
+                (if c.data_wrap > 0 {
+                    steps % c.data_wrap
+                } else {
+                    steps
+                }) as i64
+            }),
+        }
+    }
+
+    /// The data counters after a block row: (offset, period count, steps).
+    pub(super) fn step_data(&self, (d, c, w): (i64, i64, i64)) -> (i64, i64, i64) {
+        if c + 1 < self.dperiod {
+            (d, c + 1, w)
+        } else if self.dwrap > 0 && w + 1 == self.dwrap {
+            (0, 0, 0)
+        } else {
+            (d + self.dstride, 0, w + 1)
         }
     }
 }
@@ -136,7 +177,7 @@ pub(super) fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
                     Phase::Projection(l) => {
                         let j = lay.layers[l].projection.as_ref();
                         let f = j.and_then(|j| j.factor.as_ref());
-                        let words = f.map_or(j.map_or(0, |j| j.words), |f| f.t_words());
+                        let words = f.map_or(j.map_or(0, |j| j.words), |f| f.read_words);
                         PhaseConsts {
                             row_words: words as i64,
                             x_words: words as i64,
@@ -160,6 +201,10 @@ pub(super) fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
                             count: f.map_or(0, |f| f.rank as i64),
                             x_base: factor_input(lay, of, p) as i64,
                             h_write: f.map_or(0, |f| f.scratch as i64),
+                            conv: [
+                                ConvConsts::of(f.and_then(|f| f.conv.as_ref()), 0),
+                                ConvConsts::default(),
+                            ],
                             ..base
                         }
                     }

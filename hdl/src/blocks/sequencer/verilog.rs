@@ -181,7 +181,7 @@ always @(posedge clock) begin
             i_last <= (word == k_row_words - 1);
             i_h <= (word >= k_x_words);
             i_weight <= weight;
-            i_data <= (word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words);
+            i_data <= ((word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words)){data_off};
             i_row <= row;
 {conv_issue}            if (word == k_row_words - 1) begin
                 word <= 0;
@@ -228,6 +228,7 @@ end",
                 _ => "HEAD",
             },
             first = self._first,
+            data_off = if has_conv { " + cur_d" } else { "" },
             tap_addr = if has_conv { "i_tap" } else { "0" },
             conv_mode = if has_conv { "s_mode" } else { "0" },
             window = if has_conv { "s_win" } else { "0" },
@@ -250,12 +251,13 @@ end",
         let k = |x: i64| lit(x, cw);
         let mut names = Vec::new();
         for p in 0..2 {
-            for n in ["cm", "ck", "cw", "cr", "cb"] {
+            for n in ["cm", "ck", "cw", "cr", "cb", "cs", "cp", "cx"] {
                 names.push(format!("k_{n}_{p}"));
             }
             for q in 0..4 {
-                names.push(format!("k_ca_{p}_{q}"));
-                names.push(format!("k_co_{p}_{q}"));
+                for n in ["ca", "co", "cd", "cc", "cy"] {
+                    names.push(format!("k_{n}_{p}_{q}"));
+                }
             }
         }
         let mut v = format!(
@@ -276,12 +278,22 @@ end",
                     k(cc.words_per_tap.max(1)),
                     k(cc.taps_base)
                 );
+                let _ = write!(
+                    v,
+                    " k_cs_{p} = {}; k_cp_{p} = {}; k_cx_{p} = {};",
+                    k(cc.dstride),
+                    k(cc.dperiod.max(1)),
+                    k(cc.dwrap)
+                );
                 for q in 0..4 {
                     let _ = write!(
                         v,
-                        " k_ca_{p}_{q} = {}; k_co_{p}_{q} = {};",
+                        " k_ca_{p}_{q} = {}; k_co_{p}_{q} = {}; k_cd_{p}_{q} = {}; k_cc_{p}_{q} = {}; k_cy_{p}_{q} = {};",
                         k(cc.a0[q]),
-                        k(cc.off0[q])
+                        k(cc.off0[q]),
+                        k(cc.d0[q]),
+                        k(cc.dc0[q]),
+                        k(cc.dw0[q])
                     );
                 }
             }
@@ -289,14 +301,16 @@ end",
         }
         v.push_str("        default: begin");
         for n in &names {
-            let _ = write!(v, " {n} = {};", if n.starts_with("k_cr") { 1 } else { 0 });
+            let one = n.starts_with("k_cr") || n.starts_with("k_cp");
+            let _ = write!(v, " {n} = {};", u8::from(one));
         }
         v.push_str(" end\n    endcase\nend\n");
         let mut regs = Vec::new();
         for p in 0..2 {
             for q in 0..4 {
-                regs.push(format!("ca_{p}_{q}"));
-                regs.push(format!("co_{p}_{q}"));
+                for n in ["ca", "co", "cd", "cc", "cy"] {
+                    regs.push(format!("{n}_{p}_{q}"));
+                }
             }
         }
         let _ = writeln!(
@@ -321,11 +335,16 @@ wire part_h = (word >= k_x_words);",
                     "wire signed [{c1}:0] ea_{p}_{q} = first_cell ? k_ca_{p}_{q} : ca_{p}_{q};\nwire signed [{c1}:0] eo_{p}_{q} = first_cell ? k_co_{p}_{q} : co_{p}_{q};",
                     c1 = cw - 1
                 );
+                let _ = writeln!(
+                    v,
+                    "wire signed [{c1}:0] ed_{p}_{q} = first_cell ? k_cd_{p}_{q} : cd_{p}_{q};\nwire signed [{c1}:0] ec_{p}_{q} = first_cell ? k_cc_{p}_{q} : cc_{p}_{q};\nwire signed [{c1}:0] ey_{p}_{q} = first_cell ? k_cy_{p}_{q} : cy_{p}_{q};",
+                    c1 = cw - 1
+                );
             }
         }
         let _ = writeln!(
             v,
-            "reg signed [{c1}:0] cur_a, cur_o, cur_mode, cur_base, cur_r;
+            "reg signed [{c1}:0] cur_a, cur_o, cur_d, cur_mode, cur_base, cur_r;
 always @(*) begin
     cur_mode = part_h ? k_cm_1 : k_cm_0;
     cur_base = part_h ? k_cb_1 : k_cb_0;
@@ -337,12 +356,14 @@ always @(*) begin
             for q in 0..4 {
                 let _ = writeln!(
                     v,
-                    "        3'd{}: begin cur_a = ea_{p}_{q}; cur_o = eo_{p}_{q}; end",
+                    "        3'd{}: begin cur_a = ea_{p}_{q}; cur_o = eo_{p}_{q}; cur_d = ed_{p}_{q}; end",
                     p * 4 + q
                 );
             }
         }
-        v.push_str("        default: begin cur_a = 0; cur_o = 0; end\n    endcase\nend\n");
+        v.push_str(
+            "        default: begin cur_a = 0; cur_o = 0; cur_d = 0; end\n    endcase\nend\n",
+        );
         let _ = writeln!(v, "localparam signed [{}:0] LANES = {};", cw - 1, lay.lanes);
         v.push_str("wire cell_step = (word == k_row_words - 1) && (state != ROWS || gate == 3);\n");
         v.push_str("always @(posedge clock) begin\n    s_win <= i_win; s_mode <= i_mode;\n");
@@ -351,7 +372,14 @@ always @(*) begin
             for q in 0..4 {
                 let _ = writeln!(
                     v,
-                    "        if (!cell_step) begin ca_{p}_{q} <= ea_{p}_{q}; co_{p}_{q} <= eo_{p}_{q}; end\n        else if (ea_{p}_{q} + 1 == k_ck_{p}) begin ca_{p}_{q} <= 0; co_{p}_{q} <= eo_{p}_{q} + k_cw_{p}; end\n        else begin ca_{p}_{q} <= ea_{p}_{q} + 1; co_{p}_{q} <= eo_{p}_{q}; end"
+                    "        if (!cell_step) begin ca_{p}_{q} <= ea_{p}_{q}; co_{p}_{q} <= eo_{p}_{q}; cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q}; cy_{p}_{q} <= ey_{p}_{q}; end
+        else if (ea_{p}_{q} + 1 == k_ck_{p}) begin
+            ca_{p}_{q} <= 0; co_{p}_{q} <= eo_{p}_{q} + k_cw_{p};
+            if (ec_{p}_{q} + 1 < k_cp_{p}) begin cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q} + 1; cy_{p}_{q} <= ey_{p}_{q}; end
+            else if (k_cx_{p} > 0 && ey_{p}_{q} + 1 == k_cx_{p}) begin cd_{p}_{q} <= 0; cc_{p}_{q} <= 0; cy_{p}_{q} <= 0; end
+            else begin cd_{p}_{q} <= ed_{p}_{q} + k_cs_{p}; cc_{p}_{q} <= 0; cy_{p}_{q} <= ey_{p}_{q} + 1; end
+        end
+        else begin ca_{p}_{q} <= ea_{p}_{q} + 1; co_{p}_{q} <= eo_{p}_{q}; cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q}; cy_{p}_{q} <= ey_{p}_{q}; end"
                 );
             }
         }
