@@ -177,8 +177,14 @@ impl Logic for WeightDecoder {
         if unchanged {
             return;
         }
-        let now: Vec<i64> = inputs().collect();
-        self._last_words = now;
+        let inputs = self
+            .words
+            .iter()
+            .chain(&self.taps)
+            .chain([&self.mode, &self.window]);
+        for (l, w) in self._last_words.iter_mut().zip(inputs) {
+            *l = w.val().0;
+        }
         self._last_matrix = matrix;
         self._decoded = true;
         let (pw, fb) = (self._s.per_word, self._s.slot_bits);

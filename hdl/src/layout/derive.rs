@@ -594,24 +594,6 @@ pub fn derive_layout(
             }
         }
     };
-    let factor_bits = |h: &HeadLayout, ls: &[LayerLayout]| -> Vec<u32> {
-        ls.iter()
-            .flat_map(|l| {
-                [
-                    l.x_factor.as_ref(),
-                    l.h_factor.as_ref(),
-                    l.projection.as_ref().and_then(|p| p.factor.as_ref()),
-                ]
-            })
-            .chain([
-                h.factor.as_ref(),
-                h.light_rnn.as_ref().and_then(|c| c.factor.as_ref()),
-            ])
-            .flatten()
-            .map(|f| f.format.width)
-            .collect()
-    };
-    let t_bits = factor_bits(&head, &layers);
     // One flag per matrix id: two per phase.
     codebooks.resize(2 * ph.next, false);
     let data_width = model
@@ -619,7 +601,6 @@ pub fn derive_layout(
         .iter()
         .flat_map(|l| [l.output_format().width, l.formats.hidden.width])
         .chain([model.input.format.width])
-        .chain(t_bits.iter().copied())
         .max()
         .unwrap_or(16);
     let acc_width = dp
@@ -628,7 +609,6 @@ pub fn derive_layout(
         .flat_map(|d| [Some(d.gate.bits), d.projection.map(|p| p.bits)])
         .flatten()
         .chain(dp.head.iter().map(|a| a.bits))
-        .chain(t_bits.iter().copied())
         .max()
         .unwrap_or(16);
     let bias_width = model
@@ -641,7 +621,7 @@ pub fn derive_layout(
         })
         .max()
         .unwrap_or(16);
-    Ok(Layout {
+    let mut lay = Layout {
         lanes,
         code_bits,
         lane_code_bits,
@@ -673,5 +653,13 @@ pub fn derive_layout(
         acc_width,
         layers,
         head,
-    })
+    };
+    // The data memory and the accumulator also hold every exact factor
+    // intermediate t.
+    let t_bits = lay.factors().iter().map(|f| f.format.width).max();
+    if let Some(t) = t_bits {
+        lay.data_width = lay.data_width.max(t);
+        lay.acc_width = lay.acc_width.max(t);
+    }
+    Ok(lay)
 }

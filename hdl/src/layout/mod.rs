@@ -496,25 +496,6 @@ impl Layout {
         slots as u32 * self.code_bits
     }
 
-    /// Every structured part's taps.
-    pub fn convs(&self) -> Vec<&ConvLayout> {
-        self.layers
-            .iter()
-            .flat_map(|l| {
-                [
-                    l.x_conv.as_ref(),
-                    l.h_conv.as_ref(),
-                    l.projection.as_ref().and_then(|p| p.conv.as_ref()),
-                ]
-            })
-            .chain([
-                self.head.conv.as_ref(),
-                self.head.light_rnn.as_ref().and_then(|c| c.conv.as_ref()),
-            ])
-            .flatten()
-            .collect()
-    }
-
     /// Bits of weight bank `b`.
     pub fn bank_bits(&self, b: usize) -> u32 {
         let lanes = (self.lanes - b * self.lanes_per_bank).min(self.lanes_per_bank);
