@@ -223,6 +223,7 @@ impl Accelerator {
                 addr_bits: w.load_addr_bits,
                 modes: lay.conv_modes.clone(),
                 tap_slots: lay.tap_slots,
+                tap_per_word: lay.tap_slots_per_bank,
                 mode_bits: w.mode_bits,
                 window_bits: w.window_bits,
             }),

@@ -5,6 +5,7 @@
 pub mod accelerator;
 pub mod blocks;
 pub mod dynamic;
+pub mod flow;
 pub mod layout;
 pub mod protocol;
 pub mod schedule;

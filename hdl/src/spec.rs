@@ -410,7 +410,7 @@ impl AcceleratorSpec {
             .sum();
         let word_bits = code_bits * lanes as u32;
         let pipeline = Pipeline::new(lanes, hw.activation_units);
-        let mut layout = derive_layout(model, lanes, code_bits, 0)?;
+        let mut layout = derive_layout(model, hw.target, lanes, code_bits, 0)?;
         // Weight words in program order: every pass's dense rows.
         let passes = layout.passes();
         let mut base = 0usize;

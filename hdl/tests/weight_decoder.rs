@@ -82,6 +82,7 @@ fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize, general: bool) -> Case
             lanes,
             slot_bits,
             per_word,
+            tap_per_word: per_word,
             lane_bits,
             values: general,
             codebooks: codes
@@ -350,6 +351,7 @@ fn verilog_lints_and_synthesises_without_latches() {
             lanes: 16,
             slot_bits: 4,
             per_word: 8,
+            tap_per_word: 8,
             lane_bits: if values { 9 } else { 5 },
             values,
             codebooks: vec![true, false, true],
@@ -452,6 +454,8 @@ fn structured_words_give_each_lane_its_block_code() {
             lanes,
             slot_bits,
             per_word: 3,
+            // Tap banks need not be as wide as weight banks.
+            tap_per_word: 5,
             lane_bits: slot_bits,
             values: false,
             codebooks: vec![false],
@@ -477,13 +481,13 @@ fn structured_words_give_each_lane_its_block_code() {
                 let blocks: Vec<Vec<i8>> = (0..groups)
                     .map(|_| (0..m.params()).map(|_| r.random_range(-1..=1)).collect())
                     .collect();
-                let mut bits = vec![0u64; tap_slots.div_ceil(s.per_word)];
+                let mut bits = vec![0u64; tap_slots.div_ceil(s.tap_per_word)];
                 for (g, codes) in blocks.iter().enumerate() {
                     for (c, &code) in codes.iter().enumerate() {
                         let slot = g * m.params() + c;
-                        bits[slot / s.per_word] |=
+                        bits[slot / s.tap_per_word] |=
                             u64::from(ternary.stored_in(code, slot_bits as u32))
-                                << ((slot % s.per_word) * slot_bits);
+                                << ((slot % s.tap_per_word) * slot_bits);
                     }
                 }
                 let b0s: Vec<usize> = if k <= lanes {

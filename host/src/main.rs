@@ -7,6 +7,7 @@ mod import;
 mod report;
 mod simulate;
 mod spec_cmd;
+mod synth;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -47,6 +48,9 @@ enum Command {
     /// Runs the generated design cycle-accurately and cross-checks it
     /// against the reference.
     Simulate(simulate::SimulateArgs),
+    /// Synthesises, places and routes the accelerator with the open FPGA
+    /// flow and writes its bitstream and a resource and timing report.
+    Synth(synth::SynthArgs),
 }
 
 fn main() {
@@ -60,6 +64,7 @@ fn main() {
         Command::Spec(a) => spec_cmd::run(&a),
         Command::Generate(a) => generate::run(&a),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Synth(a) => synth::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -552,7 +552,12 @@ pub fn unpack_weights(
 /// sign-extended from its width.
 pub fn stream_words(img: &MemoryImage, lay: &Layout) -> Vec<u32> {
     if img.name == "weights" || img.name == "taps" {
-        let chunk = lay.lanes_per_bank * lay.code_bits as usize;
+        let per = if img.name == "taps" {
+            lay.tap_slots_per_bank
+        } else {
+            lay.lanes_per_bank
+        };
+        let chunk = per * lay.code_bits as usize;
         img.words
             .iter()
             .flat_map(|w| {

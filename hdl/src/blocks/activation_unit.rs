@@ -1,5 +1,8 @@
 //! The activation unit: sigmoid or tanh of a fixed-point value, as the
-//! model's `ActivationUnit` defines it, in two registered stages.
+//! model's `ActivationUnit` defines it, in two registered stages and an
+//! output register (`ACTIVATION_LATENCY` cycles in all). The output register
+//! keeps the table's block-RAM read (whose clock-to-output is the slowest
+//! delay in an ECP5 design) apart from the multipliers the result feeds.
 //!
 //! - Table form: the input is clamped to the table's range, the index is a
 //!   bit slice of `x - lo` (stage 1), the entry is read from a ROM (stage 2),
@@ -23,7 +26,7 @@ use rust_hdl::prelude::*;
 use std::fmt::Write;
 
 /// Cycles from input to output.
-pub const ACTIVATION_LATENCY: usize = 2;
+pub const ACTIVATION_LATENCY: usize = 3;
 
 /// The unit.
 #[derive(LogicBlock)]
@@ -32,11 +35,13 @@ pub struct ActivationBlock {
     pub clock: Signal<In, Clock>,
     /// Input, raw in the unit's input format.
     pub x: DynSig<In>,
-    /// Output, raw in the unit's output format, two cycles later.
+    /// Output, raw in the unit's output format, `ACTIVATION_LATENCY`
+    /// cycles later.
     pub y: DynSig<Out>,
     _unit: ActivationUnit,
     _stage: i64,
     _out: i64,
+    _held: i64,
 }
 
 impl ActivationBlock {
@@ -48,6 +53,7 @@ impl ActivationBlock {
             y: DynSig::new(unit.output().width as usize),
             _stage: 0,
             _out: unit.eval(0),
+            _held: unit.eval(0),
             _unit: unit,
         }
     }
@@ -73,7 +79,7 @@ impl ActivationBlock {
         }
         let _ = write!(
             s,
-            "    index = {idx0};\n    y = {first};\nend\n\nalways @(*) begin\n    if (x < {lo})\n        clamped = {lo};\n    else if (x > {hi})\n        clamped = {hi};\n    else\n        clamped = x;\nend\n\nalways @(posedge clock) begin\n    index <= (clamped - {lo}) >>> {shift};\n    y <= rom[index];\nend\n",
+            "    index = {idx0};\n    y0 = {first};\nend\n\nalways @(*) begin\n    if (x < {lo})\n        clamped = {lo};\n    else if (x > {hi})\n        clamped = {hi};\n    else\n        clamped = x;\nend\n\nalways @(posedge clock) begin\n    index <= (clamped - {lo}) >>> {shift};\n    y0 <= rom[index];\nend\n",
             first = lit(self._out, ow),
             idx0 = (0i64.clamp(l.lo, l.hi) - l.lo) >> l.shift,
             lo = lit(l.lo, cw),
@@ -103,7 +109,7 @@ impl ActivationBlock {
             .unwrap_or(0);
         let sw = signed_bits(bound.max(p.mirror.unsigned_abs() as u128)) as usize + 1;
         let mut s = format!(
-            "wire neg = x < 0;\nwire [{iw1}:0] a = neg ? -x : x;\nreg signed [{sw1}:0] sum;\nreg signed [{sw1}:0] sum_r;\nreg neg_r;\nreg signed [{sw1}:0] rounded;\nreg signed [{sw1}:0] mirrored;\n{decls}\ninitial begin\n    sum_r = {sum0};\n    neg_r = 0;\n    y = {first};\nend\n\nalways @(*) begin\n",
+            "wire neg = x < 0;\nwire [{iw1}:0] a = neg ? -x : x;\nreg signed [{sw1}:0] sum;\nreg signed [{sw1}:0] sum_r;\nreg neg_r;\nreg signed [{sw1}:0] rounded;\nreg signed [{sw1}:0] mirrored;\n{decls}\ninitial begin\n    sum_r = {sum0};\n    neg_r = 0;\n    y0 = {first};\nend\n\nalways @(*) begin\n",
             iw1 = iw - 1,
             sw1 = sw - 1,
             decls = round_decls(sw, p.round_shift, u.rounding(), "r"),
@@ -150,7 +156,7 @@ impl ActivationBlock {
         };
         let _ = write!(
             s,
-            "    mirrored = neg_r ? {mirror} : rounded;\nend\n\nalways @(posedge clock) begin\n    sum_r <= sum;\n    neg_r <= neg;\n    if (mirrored > {max})\n        y <= {omax};\n    else if (mirrored < {min})\n        y <= {omin};\n    else\n        y <= mirrored;\nend\n",
+            "    mirrored = neg_r ? {mirror} : rounded;\nend\n\nalways @(posedge clock) begin\n    sum_r <= sum;\n    neg_r <= neg;\n    if (mirrored > {max})\n        y0 <= {omax};\n    else if (mirrored < {min})\n        y0 <= {omin};\n    else\n        y0 <= mirrored;\nend\n",
             max = lit(out.max_raw(), sw),
             min = lit(out.min_raw(), sw),
             omax = lit(out.max_raw(), out.width as usize),
@@ -163,10 +169,11 @@ impl ActivationBlock {
 impl Logic for ActivationBlock {
     fn update(&mut self) {
         if self.clock.pos_edge() {
+            self._held = self._out;
             self._out = self._unit.eval(self._stage);
             self._stage = self.x.val().0;
         }
-        self.y.next = DynVal(self._out);
+        self.y.next = DynVal(self._held);
     }
     fn connect(&mut self) {
         self.y.connect();
@@ -177,6 +184,12 @@ impl Logic for ActivationBlock {
         } else {
             self.pwl_verilog()
         };
-        Verilog::Custom(body)
+        // The two stages compute `y0`; the output register holds it.
+        let ow = self._unit.output().width as usize;
+        Verilog::Custom(format!(
+            "reg signed [{}:0] y0;\ninitial y = {};\n{body}\nalways @(posedge clock) y <= y0;\n",
+            ow - 1,
+            lit(self._out, ow)
+        ))
     }
 }

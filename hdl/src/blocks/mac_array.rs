@@ -9,11 +9,13 @@
 //! meet the word's products at the accumulator, `last` one cycle more so that
 //! `row_done` is high in the cycle `acc` holds the complete row.
 //!
-//! Latency: [`MacArray::latency`] = `depth + 2` clock edges, `depth =
-//! ceil(log2 lanes)`: a word presented before edge `t` is in the lane
-//! registers after edge `t`, at the tree's output after edge `t + depth`, and
-//! in the accumulator after edge `t + depth + 1`, when `row_done` shows for
-//! a row's last word.
+//! Latency: [`MacArray::latency`] = `depth + 3` clock edges, `depth =
+//! ceil(log2 lanes)`: a word presented before edge `t` is in the input
+//! registers after edge `t`, in the lane registers after edge `t + 1`, at
+//! the tree's output after edge `t + depth + 1`, and in the accumulator after
+//! edge `t + depth + 2`, when `row_done` shows for a row's last word. The
+//! input registers keep the weight memory's read and the weight decoder's
+//! logic in a cycle of their own, apart from the lanes' products.
 
 use super::accumulator::Accumulator;
 use super::adder_tree::AdderTree;
@@ -61,6 +63,8 @@ pub struct MacArray {
     pub acc: DynSig<Out>,
     /// Nonzero when `acc` holds a complete row.
     pub row_done: DynSig<Out>,
+    code_regs: Vec<DelayLine>,
+    x_regs: Vec<DelayLine>,
     lanes: Vec<ShiftAddLane>,
     mul_lanes: Vec<Multiplier>,
     tree: AdderTree,
@@ -71,12 +75,13 @@ pub struct MacArray {
     last_delay: DelayLine,
     _n: usize,
     _n_mul: usize,
+    _lanes: usize,
 }
 
 impl MacArray {
     /// Cycles from a word's input to the accumulator holding it.
     pub fn latency(lanes: usize) -> usize {
-        AdderTree::depth(lanes) + 2
+        AdderTree::depth(lanes) + 3
     }
 
     /// An array of the given shape.
@@ -92,7 +97,7 @@ impl MacArray {
             (s.lanes, 0)
         };
         let depth = AdderTree::depth(s.lanes);
-        let lag = 1 + depth;
+        let lag = 2 + depth;
         MacArray {
             clock: Signal::default(),
             codes: (0..s.lanes).map(|_| DynSig::new(s.code_bits)).collect(),
@@ -103,6 +108,10 @@ impl MacArray {
             shift: DynSig::new(s.shift_bits),
             acc: DynSig::new(s.acc_width),
             row_done: DynSig::new(2),
+            code_regs: (0..s.lanes)
+                .map(|_| DelayLine::new(s.code_bits, 1))
+                .collect(),
+            x_regs: (0..s.lanes).map(|_| DelayLine::new(s.x_width, 1)).collect(),
             lanes: (0..n_shift)
                 .map(|_| ShiftAddLane::new(s.code_bits, s.x_width))
                 .collect(),
@@ -117,6 +126,7 @@ impl MacArray {
             last_delay: DelayLine::new(2, lag + 1),
             _n: n_shift,
             _n_mul: n_mul,
+            _lanes: s.lanes,
         }
     }
 }
@@ -124,16 +134,22 @@ impl MacArray {
 impl Logic for MacArray {
     #[hdl_gen]
     fn update(&mut self) {
+        for i in 0..self._lanes {
+            self.code_regs[i].clock.next = self.clock.val();
+            self.code_regs[i].d.next = self.codes[i].val();
+            self.x_regs[i].clock.next = self.clock.val();
+            self.x_regs[i].d.next = self.xs[i].val();
+        }
         for i in 0..self._n {
             self.lanes[i].clock.next = self.clock.val();
-            self.lanes[i].code.next = self.codes[i].val();
-            self.lanes[i].x.next = self.xs[i].val();
+            self.lanes[i].code.next = self.code_regs[i].q.val();
+            self.lanes[i].x.next = self.x_regs[i].q.val();
             self.tree.xs[i].next = self.lanes[i].p.val();
         }
         for i in 0..self._n_mul {
             self.mul_lanes[i].clock.next = self.clock.val();
-            self.mul_lanes[i].a.next = self.xs[i].val();
-            self.mul_lanes[i].b.next = self.codes[i].val();
+            self.mul_lanes[i].a.next = self.x_regs[i].q.val();
+            self.mul_lanes[i].b.next = self.code_regs[i].q.val();
             self.tree.xs[i].next = self.mul_lanes[i].p.val();
         }
         self.tree.clock.next = self.clock.val();

@@ -59,6 +59,8 @@ pub struct WeightDecoderShape {
     pub modes: Vec<ConvMode>,
     /// Slots of a tap word.
     pub tap_slots: usize,
+    /// Slots per tap bank word.
+    pub tap_per_word: usize,
     /// Bits of a mode.
     pub mode_bits: usize,
     /// Bits of a window.
@@ -109,8 +111,12 @@ impl WeightDecoder {
                 .map(|b| DynSig::new((s.lanes - b * s.per_word).min(s.per_word) * s.slot_bits))
                 .collect(),
             matrix: DynSig::new(s.matrix_bits),
-            taps: (0..s.tap_slots.div_ceil(s.per_word))
-                .map(|b| DynSig::new((s.tap_slots - b * s.per_word).min(s.per_word) * s.slot_bits))
+            taps: (0..s.tap_slots.div_ceil(s.tap_per_word))
+                .map(|b| {
+                    DynSig::new(
+                        (s.tap_slots - b * s.tap_per_word).min(s.tap_per_word) * s.slot_bits,
+                    )
+                })
                 .collect(),
             mode: DynSig::new(s.mode_bits),
             window: DynSig::new(s.window_bits),
@@ -126,7 +132,7 @@ impl WeightDecoder {
                 emax: max_shift(s.slot_bits) as i32,
             },
             _tables: vec![[0; CODEBOOK_ENTRIES]; s.codebooks.len()],
-            _last_words: vec![0; words + s.tap_slots.div_ceil(s.per_word) + 2],
+            _last_words: vec![0; words + s.tap_slots.div_ceil(s.tap_per_word) + 2],
             _last_matrix: 0,
             _decoded: false,
             _s: shape,
@@ -187,7 +193,7 @@ impl Logic for WeightDecoder {
         }
         self._last_matrix = matrix;
         self._decoded = true;
-        let (pw, fb) = (self._s.per_word, self._s.slot_bits);
+        let (pw, tw, fb) = (self._s.per_word, self._s.tap_per_word, self._s.slot_bits);
         let m = matrix.max(0) as usize;
         let mode = self.mode.val().0;
         let conv = usize::try_from(mode - 1)
@@ -199,7 +205,7 @@ impl Logic for WeightDecoder {
             let (bank, at) = match conv {
                 Some(c) => {
                     let j = c.slot(lanes, i, window);
-                    (self.taps.get(j / pw), j % pw)
+                    (self.taps.get(j / tw), j % tw)
                 }
                 None => (self.words.get(i / pw), i % pw),
             };
@@ -229,16 +235,22 @@ impl Logic for WeightDecoder {
 impl WeightDecoder {
     fn verilog(&self) -> String {
         let s = &self._s;
-        let (pw, fb, lb) = (s.per_word, s.slot_bits, s.lane_bits);
+        let (pw, tw, fb, lb) = (s.per_word, s.tap_per_word, s.slot_bits, s.lane_bits);
         let ids: Vec<usize> = (0..s.codebooks.len()).filter(|&m| s.codebooks[m]).collect();
         let mut v = String::new();
-        let slot_of = |bus: &str, i: usize| {
-            let lo = (i % pw) * fb;
-            format!("{bus}${}[{}:{lo}]", i / pw, lo + fb - 1)
+        // Slot `i` of a bus of `per`-slot words.
+        let slot_of = |bus: &str, per: usize, i: usize| {
+            let lo = (i % per) * fb;
+            format!("{bus}${}[{}:{lo}]", i / per, lo + fb - 1)
         };
         if s.modes.is_empty() {
             for i in 0..s.lanes {
-                let _ = writeln!(v, "wire [{}:0] slot_{i} = {};", fb - 1, slot_of("words", i));
+                let _ = writeln!(
+                    v,
+                    "wire [{}:0] slot_{i} = {};",
+                    fb - 1,
+                    slot_of("words", pw, i)
+                );
             }
         } else {
             // A structured word's slots come from the tap word by window.
@@ -258,15 +270,15 @@ impl WeightDecoder {
                         let j = c.slot(s.lanes, i, w);
                         let code = if c.negated(s.lanes, i, w) {
                             // A skew block's wrapped code, negated.
-                            let lo = (j % pw) * fb;
+                            let lo = (j % tw) * fb;
                             format!(
                                 "{{taps${b}[{hi}] ^ (|taps${b}[{m}:{lo}]), taps${b}[{m}:{lo}]}}",
-                                b = j / pw,
+                                b = j / tw,
                                 hi = lo + fb - 1,
                                 m = lo + fb - 2
                             )
                         } else {
-                            slot_of("taps", j)
+                            slot_of("taps", tw, j)
                         };
                         let _ = writeln!(
                             v,
@@ -279,7 +291,7 @@ impl WeightDecoder {
                 let _ = writeln!(
                     v,
                     "        default: slot_{i} = {};\n    endcase",
-                    slot_of("words", i)
+                    slot_of("words", pw, i)
                 );
             }
             v.push_str("end\n");

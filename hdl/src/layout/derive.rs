@@ -4,6 +4,7 @@
 use super::*;
 use crate::blocks::ram::Ram;
 use crate::spec::SpecError;
+use crate::target::Target;
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::{unsigned_bits, Format};
 use lstm_accel_model::model::{Head, Model};
@@ -238,11 +239,12 @@ pub fn matrices_by_id(model: &Model) -> Vec<IdMatrix<'_>> {
     v
 }
 
-/// Banks, regions and per-layer constants of `model`'s design with
-/// `lanes` lanes, `code_bits`-bit weight slots and `weight_words` weight
-/// words.
+/// Banks, regions and per-layer constants of `model`'s design for `target`
+/// with `lanes` lanes, `code_bits`-bit weight slots and `weight_words`
+/// weight words.
 pub fn derive_layout(
     model: &Model,
+    target: Target,
     lanes: usize,
     code_bits: u32,
     weight_words: usize,
@@ -621,6 +623,7 @@ pub fn derive_layout(
         })
         .max()
         .unwrap_or(16);
+    let tap_per_bank = tap_slots_per_bank(target, tp.slots, code_bits, tp.words);
     let mut lay = Layout {
         lanes,
         code_bits,
@@ -629,7 +632,8 @@ pub fn derive_layout(
         lane_values,
         lanes_per_bank,
         weight_banks: lanes.div_ceil(lanes_per_bank),
-        tap_banks: tp.slots.div_ceil(lanes_per_bank),
+        tap_slots_per_bank: tap_per_bank,
+        tap_banks: tp.slots.div_ceil(tap_per_bank),
         conv_modes: tp.modes,
         tap_words: tp.words,
         tap_slots: tp.slots,
@@ -662,4 +666,32 @@ pub fn derive_layout(
         lay.acc_width = lay.acc_width.max(t);
     }
     Ok(lay)
+}
+
+/// Slots per tap bank word: of the bank widths up to one stream word, the
+/// one whose banks take the fewest of `target`'s block RAMs at `depth`
+/// words, then the fewest banks. A tap word is rarely a multiple of a block
+/// RAM's width (31 two-bit codes for k = 16); split into full stream words
+/// its banks round up separately (32 + 30 bits take 4 + 4 ECP5 blocks at
+/// 2K x 9), while banks of a multiple of the block width lose at most the
+/// last one's rounding (18 + 18 + 18 + 8 bits: 2 + 2 + 2 + 1).
+fn tap_slots_per_bank(target: Target, slots: usize, code_bits: u32, depth: usize) -> usize {
+    let most = (STREAM_BITS / code_bits) as usize;
+    if slots == 0 {
+        return most;
+    }
+    let blocks = |per: usize| -> (u32, usize) {
+        let banks = slots.div_ceil(per);
+        let total = (0..banks)
+            .map(|b| {
+                let bits = ((slots - b * per).min(per) as u32) * code_bits;
+                target.bram_blocks_for(depth.max(1), bits)
+            })
+            .sum();
+        (total, banks)
+    };
+    (1..=most.min(slots))
+        .rev()
+        .min_by_key(|&per| blocks(per))
+        .unwrap_or(most)
 }

@@ -431,7 +431,11 @@ pub struct Layout {
     /// Code slots per tap word.
     #[serde(default)]
     pub tap_slots: usize,
-    /// Tap banks (of `lanes_per_bank` slots, the last one partial).
+    /// Code slots per tap bank word (at most one stream word): the width
+    /// that packs the tap memory into the fewest block RAMs of the target.
+    #[serde(default)]
+    pub tap_slots_per_bank: usize,
+    /// Tap banks (of `tap_slots_per_bank` slots, the last one partial).
     #[serde(default)]
     pub tap_banks: usize,
     /// Bits of a data-memory bank word.
@@ -492,7 +496,8 @@ impl Layout {
 
     /// Bits of tap bank `b`.
     pub fn tap_bank_bits(&self, b: usize) -> u32 {
-        let slots = (self.tap_slots - b * self.lanes_per_bank).min(self.lanes_per_bank);
+        let per = self.tap_slots_per_bank;
+        let slots = (self.tap_slots - b * per).min(per);
         slots as u32 * self.code_bits
     }
 

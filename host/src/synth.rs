@@ -1,0 +1,154 @@
+//! `lstm-accel synth`: a model's accelerator through the open FPGA flow
+//! (`lstm_accel_hdl::flow`): the Verilog, Yosys, nextpnr at the requested
+//! clock, the bitstream. It reports LUTs, flip-flops, carries, block RAM,
+//! SPRAM and DSP use, nextpnr's Fmax, whether the clock is met and the
+//! critical path, as text or JSON (also written to `synth-report.json`).
+//! The tools' logs stay in the output directory; a step that fails is
+//! reported with the tool's own message. A clock that is not met is an
+//! error (after the bitstream and report are written) unless
+//! `--allow-timing-failure`.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use lstm_accel_hdl::accelerator::verilog;
+use lstm_accel_hdl::flow::{self, FlowJob, FlowReport, FlowTools, Step};
+use lstm_accel_hdl::AcceleratorSpec;
+use lstm_accel_model::io::write_atomic;
+use lstm_accel_model::Model;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::spec_cmd::HwArgs;
+
+/// Arguments of `lstm-accel synth`.
+#[derive(Args)]
+pub struct SynthArgs {
+    /// Model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Hardware configuration (`--target` must name a part; `--clock-mhz`
+    /// is the clock nextpnr must meet).
+    #[command(flatten)]
+    pub hw: HwArgs,
+    /// Output directory (created if missing): the Verilog, the tools' logs
+    /// and outputs, the bitstream and `synth-report.json`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of nextpnr's placer.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u32,
+    /// Write the bitstream and succeed even when the clock is not met.
+    #[arg(long)]
+    pub allow_timing_failure: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `lstm-accel synth`.
+pub fn run(a: &SynthArgs) -> Result<()> {
+    let model = Model::load(&a.model)?;
+    let hw = a.hw.config()?;
+    let Some(family) = hw.target.family() else {
+        bail!(
+            "synth needs a part: --target ice40-up5k, ice40-hx8k, ecp5-25k or ecp5-85k (the configuration names {})",
+            hw.target
+        );
+    };
+    let spec = AcceleratorSpec::new(&model, &hw)?;
+    let tools = FlowTools::find(family)?;
+    let v = verilog(&model, &spec)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let dir = a.out.canonicalize()?;
+    // A report from an earlier run must not pass for this one's.
+    let report_path = dir.join("synth-report.json");
+    if report_path.exists() {
+        std::fs::remove_file(&report_path)
+            .with_context(|| format!("removing {}", report_path.display()))?;
+    }
+    write_atomic(&dir.join("accelerator.v"), v.as_bytes())?;
+    let job = FlowJob {
+        target: hw.target,
+        sources: vec![PathBuf::from("accelerator.v")],
+        top: "top".into(),
+        constraints: None,
+        clock_mhz: hw.clock_mhz,
+        seed: a.seed,
+    };
+    for step in Step::ALL {
+        let bar = spinner(!a.json, step);
+        let started = std::time::Instant::now();
+        let done = flow::run_step(step, &job, &tools, &dir);
+        bar.finish_and_clear();
+        done.with_context(|| format!("{} failed", step.describe()))?;
+        if !a.json {
+            eprintln!(
+                "{} done in {:.0} s (log: {})",
+                step.describe(),
+                started.elapsed().as_secs_f64(),
+                dir.join(step.log_file()).display()
+            );
+        }
+    }
+    let rep = flow::report(&job, &tools, &dir)?;
+    write_atomic(&report_path, serde_json::to_string_pretty(&rep)?.as_bytes())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        print_report(&rep, &dir);
+    }
+    if !rep.clock_met && !a.allow_timing_failure {
+        bail!(
+            "the clock is not met: {:.2} MHz achieved, {} MHz requested (--allow-timing-failure accepts it)",
+            rep.fmax_mhz,
+            rep.clock_mhz
+        );
+    }
+    Ok(())
+}
+
+fn spinner(show: bool, step: Step) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        b.set_style(style);
+    }
+    b.set_message(step.describe());
+    b.enable_steady_tick(Duration::from_millis(200));
+    b
+}
+
+fn print_report(r: &FlowReport, dir: &std::path::Path) {
+    let u = |x: flow::Utilisation| format!("{} / {}", x.used, x.available);
+    println!("{} ({}):", r.target, dir.display());
+    println!("  LUTs         {}", r.luts);
+    println!("  flip-flops   {}", r.flip_flops);
+    println!("  carries      {}", r.carries);
+    println!("  logic cells  {}", u(r.logic_cells));
+    println!("  block RAM    {}", u(r.block_rams));
+    if r.sprams.available > 0 {
+        println!("  SPRAM        {}", u(r.sprams));
+    }
+    println!("  DSP          {}", u(r.dsps));
+    println!("  I/O          {}", u(r.ios));
+    println!(
+        "  Fmax         {:.2} MHz for {} MHz requested: {}",
+        r.fmax_mhz,
+        r.clock_mhz,
+        if r.clock_met { "met" } else { "NOT met" }
+    );
+    let (logic, routing) = r.critical_delays();
+    if let (Some(first), Some(last)) = (r.critical_path.first(), r.critical_path.last()) {
+        println!(
+            "  critical path {:.2} ns ({logic:.2} logic, {routing:.2} routing), {} hops: {} -> {}",
+            logic + routing,
+            r.critical_path.len(),
+            first.to,
+            last.to
+        );
+    }
+    println!("  bitstream    {}", dir.join(&r.bitstream).display());
+}

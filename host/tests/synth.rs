@@ -1,0 +1,206 @@
+//! `lstm-accel synth` through the open FPGA flow: a bitstream comes out for
+//! iCE40 and ECP5, and every figure of the `--json` report is the one the
+//! tools logged themselves (Yosys's cell counts, nextpnr's placed resources
+//! and final Fmax). Needs the flow of `scripts/setup-fpga`; a missing tool
+//! fails the test.
+
+use lstm_accel_model::random::{self, ModelShape};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Whether some line of `log` is exactly the count and the name, in either
+/// order, with any spacing (Yosys's `stat` in the format of any release).
+fn logged_count(log: &str, name: &str, count: u64) -> bool {
+    let want = count.to_string();
+    log.lines().any(|l| {
+        let t: Vec<&str> = l.split_whitespace().collect();
+        t.len() == 2 && ((t[0] == want && t[1] == name) || (t[0] == name && t[1] == want))
+    })
+}
+
+/// nextpnr's utilisation line for `cell`: (used, available).
+fn logged_use(log: &str, cell: &str) -> Option<(u64, u64)> {
+    log.lines().find_map(|l| {
+        let (_, rest) = l.split_once(&format!(" {cell}:"))?;
+        let (used, rest) = rest.split_once('/')?;
+        let avail = rest.split_whitespace().next()?;
+        Some((used.trim().parse().ok()?, avail.parse().ok()?))
+    })
+}
+
+/// Runs `synth --json` on a random ternary model and checks the report
+/// against the logs; returns the report.
+fn synth(dir: &Path, shape: &ModelShape, target: &str, clock: &str, cells: [&str; 3]) -> Value {
+    let mut r = random::rng(5);
+    let model = random::model(&mut r, shape);
+    let m = dir.join("model.json");
+    model.save(&m).expect("model saved");
+    let out = dir.join("flow");
+    let out_s = out.to_str().expect("utf-8");
+    let run = cli(&[
+        "synth",
+        "--model",
+        m.to_str().expect("utf-8"),
+        "--target",
+        target,
+        "--clock-mhz",
+        clock,
+        "--out",
+        out_s,
+        "--allow-timing-failure",
+        "--json",
+    ]);
+    assert!(
+        run.status.success(),
+        "synth failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let rep: Value = serde_json::from_slice(&run.stdout).expect("JSON report");
+    // The same report is on disk.
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("synth-report.json")).expect("report written"),
+    )
+    .expect("saved report parses");
+    assert_eq!(saved, rep);
+    let bit = out.join(rep["bitstream"].as_str().expect("bitstream"));
+    let bytes = std::fs::metadata(&bit).expect("bitstream written").len();
+    assert!(bytes > 10_000, "{}: {bytes} bytes", bit.display());
+    let yosys = std::fs::read_to_string(out.join("yosys.log")).expect("yosys log");
+    let pnr = std::fs::read_to_string(out.join("nextpnr.log")).expect("nextpnr log");
+    // Yosys's counts.
+    let [lut, ff_prefix, carry] = cells;
+    let cellmap = rep["cells"].as_object().expect("cells");
+    assert_eq!(
+        rep["luts"].as_u64(),
+        cellmap.get(lut).and_then(Value::as_u64).or(Some(0))
+    );
+    assert_eq!(
+        rep["carries"].as_u64(),
+        cellmap.get(carry).and_then(Value::as_u64).or(Some(0))
+    );
+    let ffs: u64 = cellmap
+        .iter()
+        .filter(|(k, _)| k.starts_with(ff_prefix))
+        .filter_map(|(_, v)| v.as_u64())
+        .sum();
+    assert_eq!(rep["flip_flops"].as_u64(), Some(ffs));
+    for (name, n) in cellmap {
+        let n = n.as_u64().expect("count");
+        assert!(logged_count(&yosys, name, n), "{name} {n} not in yosys.log");
+    }
+    // nextpnr's placed resources and final Fmax.
+    for (cell, used) in rep["placed"].as_object().expect("placed") {
+        let u = (
+            used["used"].as_u64().expect("used"),
+            used["available"].as_u64().expect("available"),
+        );
+        assert_eq!(logged_use(&pnr, cell), Some(u), "{cell}");
+    }
+    let fmax = lstm_accel_hdl::flow::log_fmax(&pnr);
+    let clocks = rep["clocks"].as_array().expect("clocks");
+    assert!(!clocks.is_empty());
+    for c in clocks {
+        let name = c["clock"].as_str().expect("clock");
+        let logged = fmax.get(name).copied().expect("clock in the log");
+        let reported = c["fmax_mhz"].as_f64().expect("fmax");
+        assert!(
+            (logged - reported).abs() < 0.01,
+            "{name}: {logged} vs {reported}"
+        );
+    }
+    let f = rep["fmax_mhz"].as_f64().expect("fmax");
+    let want: f64 = clock.parse().expect("clock");
+    assert_eq!(rep["clock_met"].as_bool(), Some(f >= want));
+    assert!(!rep["critical_path"].as_array().expect("path").is_empty());
+    rep
+}
+
+#[test]
+fn ecp5_bitstream_and_report_for_the_fsdd_size_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rep = synth(
+        dir.path(),
+        &ModelShape::ternary(40, &[64, 64], 10, 8),
+        "ecp5-85k",
+        "100",
+        ["LUT4", "TRELLIS_FF", "CCU2C"],
+    );
+    assert!(rep["block_rams"]["used"].as_u64().expect("brams") > 0);
+    assert_eq!(rep["block_rams"]["available"].as_u64(), Some(208));
+    println!(
+        "ECP5-85F, 2 x 64: {} LUTs, {} FFs, {} DP16KD, Fmax {:.2} MHz",
+        rep["luts"],
+        rep["flip_flops"],
+        rep["block_rams"]["used"],
+        rep["fmax_mhz"].as_f64().unwrap_or(0.0)
+    );
+}
+
+#[test]
+fn ice40_bitstream_and_report_for_a_small_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rep = synth(
+        dir.path(),
+        &ModelShape::ternary(8, &[8], 4, 8),
+        "ice40-hx8k",
+        "30",
+        ["SB_LUT4", "SB_DFF", "SB_CARRY"],
+    );
+    assert_eq!(rep["block_rams"]["available"].as_u64(), Some(32));
+    println!(
+        "iCE40 HX8K, 1 x 8: {} LUTs, {} FFs, {} RAM4K, Fmax {:.2} MHz",
+        rep["luts"],
+        rep["flip_flops"],
+        rep["block_rams"]["used"],
+        rep["fmax_mhz"].as_f64().unwrap_or(0.0)
+    );
+}
+
+#[test]
+fn synth_refuses_a_target_that_is_no_part_and_names_a_missing_tool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = random::rng(1);
+    let model = random::model(&mut r, &ModelShape::ternary(8, &[8], 4, 8));
+    let m = dir.path().join("m.json");
+    model.save(&m).expect("saved");
+    let m = m.to_str().expect("utf-8");
+    let out = dir.path().join("o");
+    let out = out.to_str().expect("utf-8");
+    let run = cli(&["synth", "--model", m, "--target", "generic", "--out", out]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("synth needs a part"), "{err}");
+    assert!(
+        !Path::new(out).exists(),
+        "nothing written for a refused run"
+    );
+    // No tool on the path: the error names the tool and how to install it.
+    let run = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .args([
+            "synth",
+            "--model",
+            m,
+            "--target",
+            "ice40-hx8k",
+            "--out",
+            out,
+        ])
+        .env("PATH", dir.path())
+        .env_remove(lstm_accel_hdl::flow::TOOLS_ENV)
+        .output()
+        .expect("runs");
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("not installed") && err.contains("yosys"),
+        "{err}"
+    );
+}
