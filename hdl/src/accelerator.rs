@@ -382,7 +382,7 @@ impl Logic for Accelerator {
             self.shifts[s].write_enable.next = self.ctl.shift_we[s].val();
             self.shifts[s].write_address.next = self.ctl.load_addr.val();
             self.shifts[s].write_data.next = self.ctl.load_data.val();
-            self.shifts[s].read_address.next = self.seq.row_addr.val();
+            self.shifts[s].read_address.next = self.seq.shift_addr.val();
             self.seq.row_shift[s].next = self.shifts[s].read_data.val();
         }
         // Data memory and MAC array.

@@ -8,9 +8,10 @@
 //! losing a word. It owns the write ports of the data and cell memories: the
 //! stream's writes when idle, the datapath's h and c writes while a frame runs.
 //!
-//! A logit is read from the logit memory in the cycle before it is sent
-//! (synchronous read), so logits leave at most one every two cycles; so do
-//! the values of a `STATE_REPLY`, read from the cell and data memories at
+//! A logit is read from the logit memory and registered in the two cycles
+//! before it is sent (synchronous read, then a register that keeps the
+//! memory's slow read apart from the output mux), so logits leave at most
+//! one every three cycles; so do the values of a `STATE_REPLY`, read from the cell and data memories at
 //! the addresses the state reader walks (`reading` hands it their read
 //! ports, `sr_next` moves it on).
 
@@ -27,6 +28,11 @@ const DISCARD: u8 = 3;
 const RUN: u8 = 4;
 const CLEAR: u8 = 5;
 const SEND: u8 = 6;
+
+/// Cycles a `SEND` waits for a memory's value after moving its read
+/// address: the synchronous read, then the register that holds the value
+/// before the output mux (a block RAM's read is slow to leave it).
+const READ_WAIT: u8 = 2;
 
 /// What a `SEND` sends.
 const RESULT: u8 = 0;
@@ -49,7 +55,7 @@ struct Regs {
     loaded: u32,
     kind: u8,
     k: u32,
-    lwait: bool,
+    lwait: u8,
     laddr: u32,
     class: u32,
     cycles: u32,
@@ -241,7 +247,7 @@ impl Controller {
         r.state == SEND
             && r.k <= self.last_word()
             && free
-            && !(self.read_from_memory(r.k) && r.lwait)
+            && !(self.read_from_memory(r.k) && r.lwait > 0)
     }
 
     /// Word `k` of the packet being sent.
@@ -336,7 +342,7 @@ impl Controller {
                                 n.state = SEND;
                                 n.kind = if op == p::STATUS { STATUS } else { STATE };
                                 n.k = 0;
-                                n.lwait = true;
+                                n.lwait = READ_WAIT;
                             }
                         } else {
                             n.err_length = old.err_length.wrapping_add(1);
@@ -435,7 +441,7 @@ impl Controller {
                 n.kind = RESULT;
                 n.k = 0;
                 n.laddr = 0;
-                n.lwait = true;
+                n.lwait = READ_WAIT;
             }
             CLEAR => {
                 n.addr = old.addr + 1;
@@ -447,9 +453,7 @@ impl Controller {
                 if old.m_valid && self.m_tready.val() {
                     n.m_valid = false;
                 }
-                if old.lwait {
-                    n.lwait = false;
-                }
+                n.lwait = old.lwait.saturating_sub(1);
                 let last_k = self.last_word();
                 if self.takes() {
                     n.m_data = self.word(old.k);
@@ -457,7 +461,7 @@ impl Controller {
                     n.m_last = old.k == last_k;
                     n.k = old.k + 1;
                     if self.read_from_memory(old.k) {
-                        n.lwait = true;
+                        n.lwait = READ_WAIT;
                         if old.kind == RESULT {
                             n.laddr = old.laddr + 1;
                         }
@@ -599,23 +603,34 @@ impl Controller {
             "localparam IDLE = 3'd0, LOAD = 3'd1, FRAME = 3'd2, DISCARD = 3'd3, RUN = 3'd4, CLEAR = 3'd5, SEND = 3'd6;
 reg [2:0] state;
 reg [2:0] target;
-reg [31:0] remaining, bank, addr, lane, frames, seq, err_opcode, err_length, err_refused, loaded, k, laddr, class_r, cycles_r, m_data;
+reg [31:0] remaining, frames, seq, err_opcode, err_length, err_refused, loaded, laddr, class_r, cycles_r, m_data;
+reg [{k1}:0] k;
+// Counters as wide as what they count: the load path's compares stay short.
+reg [{bank1}:0] bank;
+reg [{lane1}:0] lane;
+reg [{addr1}:0] addr;
 reg [1:0] kind;
-reg lwait, m_valid, m_last, start_r, clear_r;
+reg [1:0] lwait;
+reg m_valid, m_last, start_r, clear_r;
 reg [31:0] word;
 wire ready = (state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD);
 wire accept = s_tvalid && ready;
 wire [31:0] din = s_tdata;
 wire [7:0] op = din[31:24];
 wire [23:0] len = din[23:0];
-wire [31:0] last_k = (kind == 2'd1) ? 32'd{status_words} : ((kind == 2'd2) ? 32'd{state_words} : 32'd{result_last});
+wire [{k1}:0] last_k = (kind == 2'd1) ? {status_words} : ((kind == 2'd2) ? {state_words} : {result_last});
 wire from_memory = (kind == 2'd0) ? (k > {fixed}) : ((kind == 2'd2) && (k >= 1));
 wire free = !m_valid || m_tready;
-wire takes = (state == SEND) && (k <= last_k) && free && !(from_memory && lwait);
+wire takes = (state == SEND) && (k <= last_k) && free && !(from_memory && lwait != 0);
 wire reading_w = (state == SEND) && (kind == 2'd2);
-wire signed [31:0] logit_ext = logit_data;
-wire signed [31:0] c_ext = c_read;
-wire signed [31:0] h_ext = h_read;
+wire signed [31:0] logit_in = logit_data;
+wire signed [31:0] c_in = c_read;
+wire signed [31:0] h_in = h_read;
+// The memories' read data, registered before the output mux.
+reg signed [31:0] logit_ext, c_ext, h_ext;
+always @(posedge clock) begin
+    logit_ext <= logit_in; c_ext <= c_in; h_ext <= h_in;
+end
 
 initial begin
     state = IDLE; target = 0; remaining = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
@@ -653,6 +668,20 @@ end
             status_header = header(p::STATUS_REPLY, p::STATUS_WORDS),
             signature = self._signature,
             result_header = header(p::RESULT, p::RESULT_FIXED_WORDS + rows),
+            bank1 = bits_for(lay.weight_banks.max(lay.tap_banks)),
+            // `k` passes the last word by one.
+            k1 = bits_for(
+                (p::RESULT_FIXED_WORDS + rows)
+                    .max(p::STATUS_WORDS)
+                    .max(p::state_words(lay))
+                    + 1
+            ),
+            lane1 = bits_for(lay.lanes),
+            addr1 = bits_for(
+                p::clear_cycles(lay)
+                    .max(1 << self._s.load_addr_bits)
+                    .max(1 << self._s.data_addr_bits)
+            ),
         );
         // Outputs.
         let _ = writeln!(
@@ -737,7 +766,7 @@ always @(posedge clock) begin
                     if (op == 8'h{reset:02x}) begin
                         state <= CLEAR; addr <= 0; clear_r <= 1;
                     end else begin
-                        state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 1;
+                        state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 2'd{read_wait};
                     end
                 end else begin
                     err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
@@ -798,7 +827,7 @@ always @(posedge clock) begin
         cycles_r <= seq_cycles[31:0];
         seq <= frames;
         frames <= frames + 1;
-        state <= SEND; kind <= 2'd0; k <= 0; laddr <= 0; lwait <= 1;
+        state <= SEND; kind <= 2'd0; k <= 0; laddr <= 0; lwait <= 2'd{read_wait};
     end
     CLEAR: begin
         addr <= addr + 1;
@@ -808,15 +837,15 @@ always @(posedge clock) begin
     SEND: begin
         if (m_valid && m_tready)
             m_valid <= 0;
-        if (lwait)
-            lwait <= 0;
+        if (lwait != 0)
+            lwait <= lwait - 1;
         if (takes) begin
             m_data <= word;
             m_valid <= 1;
             m_last <= (k == last_k);
             k <= k + 1;
             if (from_memory) begin
-                lwait <= 1;
+                lwait <= 2'd{read_wait};
                 if (kind == 2'd0)
                     laddr <= laddr + 1;
             end
@@ -841,7 +870,13 @@ end",
             },
             lanes = lay.lanes,
             clear = p::clear_cycles(lay),
+            read_wait = READ_WAIT,
         );
         v
     }
+}
+
+/// The top bit index of a counter that reaches `n` (one bit to spare).
+fn bits_for(n: usize) -> usize {
+    (usize::BITS - n.leading_zeros()) as usize
 }

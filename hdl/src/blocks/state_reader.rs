@@ -151,6 +151,21 @@ impl Logic for StateReader {
 }
 
 impl StateReader {
+    /// Bits of the walk's counters and tables: as wide as the largest
+    /// address or count, with a bit to spare for `+ 1` (narrow compares
+    /// keep the walk off the design's critical path).
+    fn counter_bits(&self) -> usize {
+        let lay = &self._lay;
+        let most = lay
+            .layers
+            .iter()
+            .map(|l| l.hidden.max(l.outputs))
+            .chain([lay.cells, lay.data_words, lay.lanes, lay.layers.len()])
+            .max()
+            .unwrap_or(1);
+        (usize::BITS - most.leading_zeros()) as usize + 1
+    }
+
     fn verilog(&self) -> String {
         let lay = &self._lay;
         let first = self.first();
@@ -176,9 +191,9 @@ impl StateReader {
         }
         let _ = write!(
             v,
-            "reg [31:0] layer_r, unit_r, word_r, lane_r, cell_r;
+            "reg [{w1}:0] layer_r, unit_r, word_r, lane_r, cell_r;
 reg is_h_r;
-reg [31:0] hidden, next_cell, h_base;
+reg [{w1}:0] hidden, next_cell, h_base;
 
 initial begin
     layer_r = 0; unit_r = 0; word_r = 0; lane_r = 0; cell_r = {cell}; is_h_r = 0;
@@ -227,6 +242,7 @@ end
 ",
             cell = first.cell,
             lanes = lay.lanes,
+            w1 = self.counter_bits() - 1,
         );
         v
     }

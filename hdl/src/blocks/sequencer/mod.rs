@@ -24,8 +24,10 @@
 //! Timing: the issue registers (`weight_addr`, `data_addr`, `row_addr`) feed
 //! the memories; their words arrive one cycle later, together with the
 //! `mac_*` controls, which are the issue flags delayed one cycle, and
-//! `mac_shift`, the matrix alignment plus the row's shift read from the
-//! row-shift memory in that same cycle. `cycles` is the number of cycles
+//! `mac_shift`, the matrix alignment plus the row's shift. The row-shift
+//! memory is read at `shift_addr`, the row being issued, one cycle ahead of
+//! the other memories, and its word is registered: the block RAM's slow read
+//! and the add then sit in separate cycles. `cycles` is the number of cycles
 //! from the first issued word to `done`, the quantity the schedule predicts.
 
 mod phases;
@@ -78,6 +80,7 @@ struct Regs {
     i_mode: i64,
     s_win: i64,
     s_mode: i64,
+    s_rs: i64,
     // stage 1
     s_valid: i64,
     s_first: i64,
@@ -117,8 +120,12 @@ pub struct Sequencer {
     pub window: DynSig<Out>,
     /// Data-memory read address.
     pub data_addr: DynSig<Out>,
-    /// Bias / row-shift read address.
+    /// Bias read address.
     pub row_addr: DynSig<Out>,
+    /// Row-shift read address: the row being issued, a cycle ahead of
+    /// `row_addr`, so that the word's shift is computed and registered
+    /// before the word reaches the MAC array.
+    pub shift_addr: DynSig<Out>,
     /// MAC array: a word is present.
     pub mac_valid: DynSig<Out>,
     /// MAC array: the word starts a row.
@@ -182,6 +189,7 @@ impl Sequencer {
             window: DynSig::new(s.window_bits),
             data_addr: DynSig::new(s.data_addr_bits),
             row_addr: DynSig::new(s.row_addr_bits),
+            shift_addr: DynSig::new(s.row_addr_bits),
             mac_valid: DynSig::new(2),
             mac_first: DynSig::new(2),
             mac_last: DynSig::new(2),
@@ -303,8 +311,10 @@ impl Logic for Sequencer {
             let k = self.consts(r.layer as usize, r.parity as usize);
             // Cells of a layer, rows of the head or of a projection.
             let hidden = k.count;
+            let rs = self.row_shift.first().map_or(0, |w| w.val().0);
             {
                 let n = &mut self._r;
+                n.s_rs = rs;
                 n.s_valid = r.i_valid;
                 n.s_first = r.i_first;
                 n.s_last = r.i_last;
@@ -423,6 +433,7 @@ impl Logic for Sequencer {
             &mut self.window,
             &mut self.data_addr,
             &mut self.row_addr,
+            &mut self.shift_addr,
             &mut self.mac_valid,
             &mut self.mac_first,
             &mut self.mac_last,
@@ -464,28 +475,28 @@ impl Sequencer {
             Some(k) => (k.align_x, k.align_h, k.align_bias, k.h_write, k.cell_base),
             None => (0, 0, 0, 0, 0),
         };
-        let (rs_x, rs_h) = match self.row_shift.first() {
-            Some(w) => {
-                let v = w.val().0;
-                let m = (1i64 << lay.row_shift_bits) - 1;
-                (v & m, (v >> lay.row_shift_bits) & m)
-            }
-            None => (0, 0),
-        };
-        let shift = if r.s_h != 0 {
-            i64::from(align_h) + rs_h
-        } else {
-            i64::from(align_x) + rs_x
-        };
         self.weight_addr.next = DynVal(sext(r.i_weight, s.weight_addr_bits));
         self.tap_addr.next = DynVal(sext(r.i_tap, s.tap_addr_bits));
         self.conv_mode.next = DynVal(sext(r.s_mode, s.mode_bits));
         self.window.next = DynVal(sext(r.s_win, s.window_bits));
         self.data_addr.next = DynVal(sext(r.i_data, s.data_addr_bits));
         self.row_addr.next = DynVal(sext(r.i_row, s.row_addr_bits));
+        self.shift_addr.next = DynVal(sext(r.row, s.row_addr_bits));
         self.mac_valid.next = DynVal(r.s_valid);
         self.mac_first.next = DynVal(r.s_first);
         self.mac_last.next = DynVal(r.s_last);
+        // The word's part's alignment plus its row's shift for that part.
+        let (rs_x, rs_h) = if lay.row_shifts {
+            let m = (1i64 << lay.row_shift_bits) - 1;
+            (r.s_rs & m, (r.s_rs >> lay.row_shift_bits) & m)
+        } else {
+            (0, 0)
+        };
+        let shift = if r.s_h != 0 {
+            i64::from(align_h) + rs_h
+        } else {
+            i64::from(align_x) + rs_x
+        };
         self.mac_shift.next = DynVal(sext(shift, s.shift_bits));
         self.matrix.next = DynVal(sext(2 * r.layer + r.s_h, s.matrix_bits));
         self.bias_shift.next = DynVal(i64::from(align_bias));

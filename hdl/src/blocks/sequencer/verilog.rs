@@ -24,20 +24,77 @@ const CONV_ISSUE: &str = "            i_mode <= cur_mode;
 ";
 
 impl Sequencer {
+    /// Bits of the constant tables and of the counters that meet them: the
+    /// widest constant, address or count they hold, signed, with a bit to
+    /// spare for the sums they form (`word + 1`, `k_x_base + word`). The
+    /// compares on the issue path (`word == k_row_words - 1`) are then as
+    /// shallow as the design allows; at 32 bits they set its Fmax.
+    fn table_width(&self) -> usize {
+        let lay = &self._lay;
+        let s = self._s;
+        let mut most = self.finish_wait().max(4);
+        for ph in 0..lay.phase_count() {
+            for p in 0..2 {
+                let c = self.consts(ph, p);
+                let mut all = vec![
+                    c.row_words,
+                    c.x_words,
+                    c.count,
+                    i64::from(c.align_x),
+                    i64::from(c.align_h),
+                    i64::from(c.align_bias),
+                    c.cell_base,
+                    c.x_base,
+                    c.h_base,
+                    c.h_write,
+                    c.next,
+                ];
+                for cc in c.conv {
+                    all.extend([
+                        cc.mode,
+                        cc.block,
+                        cc.block_row_words,
+                        cc.words_per_tap,
+                        cc.taps_base,
+                        cc.dstride,
+                        cc.dperiod,
+                        cc.dwrap,
+                    ]);
+                    for q in 0..4 {
+                        all.extend([cc.a0[q], cc.off0[q], cc.d0[q], cc.dc0[q], cc.dw0[q]]);
+                    }
+                }
+                most = all.into_iter().fold(most, |m, x| m.max(x.abs()));
+            }
+        }
+        let value = (64 - most.unsigned_abs().leading_zeros()) as usize;
+        let addresses = [
+            s.weight_addr_bits,
+            s.data_addr_bits,
+            s.row_addr_bits,
+            s.tap_addr_bits,
+            s.window_bits,
+            2 * lay.row_shift_bits as usize + 1,
+        ];
+        // Sign and a spare bit.
+        addresses.into_iter().fold(value, usize::max) + 2
+    }
+
     /// The Verilog body: the same registers and transitions as `update`,
     /// with the layout's per-layer constants as case tables.
     pub(super) fn verilog(&self) -> String {
         let lay = &self._lay;
         let s = self._s;
         let w = |bits: usize| format!("signed [{}:0]", bits - 1);
-        let cw = 32; // width of the constant tables
+        let cw = self.table_width();
         let mut v = String::new();
         let _ = writeln!(
             v,
             "localparam IDLE = 3'd0, ROWS = 3'd1, DRAIN = 3'd2, HEAD = 3'd3, HEAD_DRAIN = 3'd4, FINISH = 3'd5, PROJ = 3'd6, PROJ_DRAIN = 3'd7;
 reg [2:0] state;
 reg {pw} layer;
-reg signed [31:0] cell_n, gate, word, row, weight, seen, count;
+reg signed [{c1}:0] cell_n, gate, word, row, weight, seen;
+reg signed [31:0] count;
 reg parity_r;
 reg i_valid, i_first, i_last, i_h, s_valid, s_first, s_last, s_h, start_out, done_r;
 reg {ww} i_weight;
@@ -111,8 +168,12 @@ end
             let b = lay.row_shift_bits;
             let _ = writeln!(
                 v,
-                "wire signed [{c1}:0] rs_x = {{{pad}'d0, row_shift$0[{x1}:0]}};
-wire signed [{c1}:0] rs_h = {{{pad}'d0, row_shift$0[{h1}:{b}]}};",
+                "// The row-shift word of the word at the MAC array, registered.
+reg [{h1}:0] s_rs;
+initial s_rs = 0;
+always @(posedge clock) s_rs <= row_shift$0;
+wire signed [{c1}:0] rs_x = {{{pad}'d0, s_rs[{x1}:0]}};
+wire signed [{c1}:0] rs_h = {{{pad}'d0, s_rs[{h1}:{b}]}};",
                 c1 = cw - 1,
                 pad = cw - b as usize,
                 x1 = b - 1,
@@ -137,6 +198,7 @@ always @(*) begin
     window = {window};
     data_addr = i_data;
     row_addr = i_row;
+    shift_addr = row;
     mac_valid = {{1'b0, s_valid}};
     mac_first = {{1'b0, s_first}};
     mac_last = {{1'b0, s_last}};
@@ -247,7 +309,7 @@ end",
     /// the row in its block and its block row's first tap word.
     fn conv_verilog(&self) -> String {
         let lay = &self._lay;
-        let cw = 32;
+        let cw = self.table_width();
         let k = |x: i64| lit(x, cw);
         let mut names = Vec::new();
         for p in 0..2 {
