@@ -7,6 +7,7 @@ pub mod blocks;
 pub mod dynamic;
 pub mod flow;
 pub mod layout;
+pub mod link;
 pub mod protocol;
 pub mod schedule;
 pub mod spec;

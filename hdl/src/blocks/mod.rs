@@ -16,6 +16,7 @@ pub mod controller;
 pub mod delay_line;
 pub mod gate_unit;
 pub mod lightrnn_decoder;
+pub mod link_rx;
 pub mod mac_array;
 pub mod ram;
 pub mod requantizer;
@@ -24,6 +25,7 @@ pub mod sequencer;
 pub mod shift_add_lane;
 pub mod state_reader;
 pub mod toeplitz_conv;
+pub mod uart;
 pub mod weight_decoder;
 
 /// The value of a dynamic signal as an unsigned bit pattern of `bits` bits.
