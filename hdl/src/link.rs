@@ -51,6 +51,9 @@ pub const MAX_WORDS: usize = 255;
 pub const FRAME_OVERHEAD: usize = 6;
 /// A pause of this many byte times inside a frame abandons it.
 pub const GAP_BYTE_TIMES: u64 = 8;
+/// The device sends its data frame again when no `ACK` came within this
+/// many byte times (a lost `ACK`: the host acknowledges the repeat).
+pub const RESEND_BYTE_TIMES: u64 = 2048;
 
 /// CRC-16/CCITT-FALSE of `bytes`, continuing from `crc`.
 pub fn crc16_update(mut crc: u16, bytes: &[u8]) -> u16 {

@@ -17,6 +17,7 @@ pub mod delay_line;
 pub mod gate_unit;
 pub mod lightrnn_decoder;
 pub mod link_rx;
+pub mod link_tx;
 pub mod mac_array;
 pub mod ram;
 pub mod requantizer;
