@@ -10,6 +10,7 @@ pub mod layout;
 pub mod link;
 pub mod protocol;
 pub mod schedule;
+pub mod serial_top;
 pub mod spec;
 pub mod target;
 pub mod tools;

@@ -5,3 +5,4 @@
 pub mod crosscheck;
 pub mod driver;
 pub mod pack;
+pub mod serial;

@@ -1,0 +1,185 @@
+//! The accelerator behind a serial line: a UART, the link's receiving and
+//! transmitting halves ([`crate::link`]) and the accelerator, so that a
+//! board's only connection to its host can be a USB serial cable. `rx` and
+//! `tx` are the line (idle high); `busy` shows a frame running, `link_error`
+//! that a frame was dropped (bad CRC, a gap, or a low stop bit), for LEDs.
+//! Board tops add the clock (and PLL), reset and pins around it.
+
+use crate::accelerator::Accelerator;
+use crate::blocks::link_rx::LinkRx;
+use crate::blocks::link_tx::LinkTx;
+use crate::blocks::uart::{UartRx, UartTx};
+use crate::dynamic::{sext, DynSig, DynVal};
+use crate::spec::AcceleratorSpec;
+use lstm_accel_model::Model;
+use rust_hdl::prelude::*;
+use rust_hdl::widgets::dff::DFF;
+use rust_hdl::widgets::dff_setup;
+
+/// A 32-bit word from a fixed-width signal to the accelerator's dynamic one.
+#[derive(LogicBlock)]
+pub struct WordIn {
+    /// The word.
+    pub x: Signal<In, Bits<32>>,
+    /// The same bits, as the accelerator's signed stream word.
+    pub y: DynSig<Out>,
+}
+
+impl Default for WordIn {
+    fn default() -> Self {
+        WordIn {
+            x: Default::default(),
+            y: DynSig::new(32),
+        }
+    }
+}
+
+impl Logic for WordIn {
+    fn update(&mut self) {
+        self.y.next = DynVal(sext(self.x.val().index() as i64, 32));
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom("always @(*) y = x;\n".into())
+    }
+}
+
+/// The accelerator's dynamic stream word (or flag) as fixed-width bits.
+#[derive(LogicBlock)]
+pub struct WordOut {
+    /// The accelerator's signal.
+    pub x: DynSig<In>,
+    /// Its low 32 bits.
+    pub y: Signal<Out, Bits<32>>,
+}
+
+impl WordOut {
+    /// From a dynamic signal of `width` bits.
+    pub fn new(width: usize) -> Self {
+        WordOut {
+            x: DynSig::new(width),
+            y: Default::default(),
+        }
+    }
+}
+
+impl Logic for WordOut {
+    fn update(&mut self) {
+        self.y.next = ((self.x.val().0 as u64) & 0xffff_ffff).into();
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom("always @(*) y = x;\n".into())
+    }
+}
+
+/// The accelerator with its serial bridge.
+#[derive(LogicBlock)]
+pub struct SerialAccelerator {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Serial line from the host.
+    pub rx: Signal<In, Bit>,
+    /// Serial line to the host.
+    pub tx: Signal<Out, Bit>,
+    /// A frame runs.
+    pub busy: Signal<Out, Bit>,
+    /// A frame was dropped since power-up.
+    pub link_error: Signal<Out, Bit>,
+    receiver: UartRx,
+    link_in: LinkRx,
+    word_in: WordIn,
+    accel: Accelerator,
+    word_out: WordOut,
+    busy_out: WordOut,
+    link_out: LinkTx,
+    sender: UartTx,
+    error_seen: DFF<Bit>,
+}
+
+impl SerialAccelerator {
+    /// The design for `spec` with a UART of `clocks_per_bit` clocks per bit
+    /// (the clock over the baud rate).
+    pub fn new(
+        model: &Model,
+        spec: &AcceleratorSpec,
+        clocks_per_bit: u64,
+    ) -> Result<Self, crate::SpecError> {
+        Ok(SerialAccelerator {
+            clock: Default::default(),
+            rx: Default::default(),
+            tx: Default::default(),
+            busy: Default::default(),
+            link_error: Default::default(),
+            receiver: UartRx::new(clocks_per_bit),
+            link_in: LinkRx::new(clocks_per_bit),
+            word_in: WordIn::default(),
+            accel: Accelerator::new(model, spec)?,
+            word_out: WordOut::new(32),
+            busy_out: WordOut::new(2),
+            link_out: LinkTx::new(clocks_per_bit),
+            sender: UartTx::new(clocks_per_bit),
+            error_seen: Default::default(),
+        })
+    }
+}
+
+impl Logic for SerialAccelerator {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, error_seen);
+        self.receiver.clock.next = self.clock.val();
+        self.link_in.clock.next = self.clock.val();
+        self.accel.clock.next = self.clock.val();
+        self.link_out.clock.next = self.clock.val();
+        self.sender.clock.next = self.clock.val();
+        // Line to bytes to frames to the accelerator's input stream.
+        self.receiver.rx.next = self.rx.val();
+        self.link_in.in_byte.next = self.receiver.data.val();
+        self.link_in.in_valid.next = self.receiver.valid.val();
+        self.word_in.x.next = self.link_in.s_tdata.val();
+        self.accel.s_tdata.next = self.word_in.y.val();
+        self.accel.s_tvalid.next = self.link_in.s_tvalid.val();
+        self.accel.s_tlast.next = self.link_in.s_tlast.val();
+        self.link_in.s_tready.next = self.accel.s_tready.val();
+        // Its output stream and the receiver's answers to frames to bytes.
+        self.word_out.x.next = self.accel.m_tdata.val();
+        self.link_out.m_tdata.next = self.word_out.y.val();
+        self.link_out.m_tvalid.next = self.accel.m_tvalid.val();
+        self.link_out.m_tlast.next = self.accel.m_tlast.val();
+        self.accel.m_tready.next = self.link_out.m_tready.val();
+        self.link_out.reply_valid.next = self.link_in.reply_valid.val();
+        self.link_out.reply_kind.next = self.link_in.reply_kind.val();
+        self.link_out.reply_seq.next = self.link_in.reply_seq.val();
+        self.link_in.reply_taken.next = self.link_out.reply_taken.val();
+        self.link_out.host_ack.next = self.link_in.host_ack.val();
+        self.link_out.host_nak.next = self.link_in.host_nak.val();
+        self.link_out.host_seq.next = self.link_in.host_seq.val();
+        self.sender.data.next = self.link_out.tx_data.val();
+        self.sender.valid.next = self.link_out.tx_valid.val();
+        self.link_out.tx_ready.next = self.sender.ready.val();
+        self.tx.next = self.sender.tx.val();
+        // Status for LEDs.
+        self.busy_out.x.next = self.accel.busy.val();
+        self.busy.next = self.busy_out.y.val().any();
+        if self.receiver.frame_error.val() | (self.link_in.errors.val() != 0) {
+            self.error_seen.d.next = true;
+        }
+        self.link_error.next = self.error_seen.q.val();
+    }
+}
+
+/// The Verilog of the serial design for `spec` (top module `top`).
+pub fn serial_verilog(
+    model: &Model,
+    spec: &AcceleratorSpec,
+    clocks_per_bit: u64,
+) -> Result<String, crate::SpecError> {
+    let mut t = SerialAccelerator::new(model, spec, clocks_per_bit)?;
+    t.connect_all();
+    Ok(generate_verilog(&t))
+}
