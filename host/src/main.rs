@@ -5,6 +5,7 @@ mod demo;
 mod generate;
 mod import;
 mod report;
+mod run_cmd;
 mod simulate;
 mod spec_cmd;
 mod synth;
@@ -51,6 +52,9 @@ enum Command {
     /// Synthesises, places and routes the accelerator with the open FPGA
     /// flow and writes its bitstream and a resource and timing report.
     Synth(synth::SynthArgs),
+    /// Runs the model on a board (or a virtual board) over its serial line
+    /// and cross-checks it against the reference.
+    Run(run_cmd::RunArgs),
 }
 
 fn main() {
@@ -65,6 +69,7 @@ fn main() {
         Command::Generate(a) => generate::run(&a),
         Command::Simulate(a) => simulate::run(&a),
         Command::Synth(a) => synth::run(&a),
+        Command::Run(a) => run_cmd::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -21,7 +21,7 @@ pub trait BytePort {
 }
 
 /// Counters of what the link had to repair.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LinkStats {
     /// Frames the host sent again.
     pub resent: u64,
@@ -182,6 +182,47 @@ impl<P: BytePort> Link for SerialLink<P> {
                 // Ask for the bridge's frame again, in case it was lost.
                 self.answer(link::H_NAK, 0)?;
             }
+        }
+    }
+}
+
+/// A serial port (a USB serial cable's, or a pseudo-terminal) as a
+/// [`BytePort`]: reads time out after the port's time-out.
+pub struct SerialPortBytes {
+    port: Box<dyn serialport::SerialPort>,
+    name: String,
+}
+
+impl SerialPortBytes {
+    /// Opens `path` at `baud` (8N1, no flow control) with a read time-out.
+    pub fn open(path: &str, baud: u32, timeout: std::time::Duration) -> Result<Self, SimError> {
+        let port = serialport::new(path, baud)
+            .timeout(timeout)
+            .open()
+            .map_err(|e| SimError::Build(format!("opening the serial port {path}: {e}")))?;
+        Ok(SerialPortBytes {
+            port,
+            name: path.to_string(),
+        })
+    }
+}
+
+impl BytePort for SerialPortBytes {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SimError> {
+        use std::io::Write;
+        self.port
+            .write_all(bytes)
+            .and_then(|()| self.port.flush())
+            .map_err(|e| SimError::Build(format!("writing to {}: {e}", self.name)))
+    }
+
+    fn read_byte(&mut self) -> Result<Option<u8>, SimError> {
+        let mut b = [0u8; 1];
+        match self.port.read(&mut b) {
+            Ok(1) => Ok(Some(b[0])),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Ok(None),
+            Err(e) => Err(SimError::Build(format!("reading from {}: {e}", self.name))),
         }
     }
 }

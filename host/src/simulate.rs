@@ -260,22 +260,34 @@ pub fn print_report(r: &SimulationReport) {
     }
 }
 
+/// The sequences a run streams: `count` sequences of `frames` random
+/// frames (uniform over the input format, a fifth of the values at its
+/// limits) from `seed`, or one per wav file through the model's front end.
+pub fn input_sequences(
+    model: &Model,
+    count: usize,
+    frames: usize,
+    seed: u64,
+    wav: &[PathBuf],
+) -> Result<Vec<Vec<Vec<i32>>>> {
+    if wav.is_empty() {
+        let mut r = random::rng(seed);
+        return Ok((0..count)
+            .map(|_| random::frames(&mut r, model, frames, 0.2))
+            .collect());
+    }
+    let input = AudioInput::new(model)?;
+    Ok(wav
+        .iter()
+        .map(|p| input.frames_of_file(p))
+        .collect::<Result<_, _>>()?)
+}
+
 /// Runs `lstm-accel simulate`.
 pub fn run(a: &SimulateArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
     let spec = AcceleratorSpec::new(&model, &a.hw.config()?)?;
-    let sequences: Vec<Vec<Vec<i32>>> = if a.wav.is_empty() {
-        let mut r = random::rng(a.seed);
-        (0..a.sequences)
-            .map(|_| random::frames(&mut r, &model, a.random, 0.2))
-            .collect()
-    } else {
-        let input = AudioInput::new(&model)?;
-        a.wav
-            .iter()
-            .map(|p| input.frames_of_file(p))
-            .collect::<Result<_, _>>()?
-    };
+    let sequences = input_sequences(&model, a.sequences, a.random, a.seed, &a.wav)?;
     let stalls = a.stalls.then_some(Stalls {
         input: 0.3,
         output: 0.5,

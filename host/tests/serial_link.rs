@@ -104,6 +104,29 @@ impl NativeBoard {
     }
 }
 
+impl NativeBoard {
+    /// Noise on the way back too: a flipped bit now and then.
+    fn noisy(&mut self, b: u8) -> u8 {
+        if self.r.random_bool(self.noise / 40.0) {
+            b ^ (1 << self.r.random_range(0..8))
+        } else {
+            b
+        }
+    }
+
+    /// Runs `cycles` clocks; the bytes the board sent meanwhile.
+    fn pump(&mut self, cycles: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..cycles {
+            if let Some(b) = self.step() {
+                let b = self.noisy(b);
+                out.push(b);
+            }
+        }
+        out
+    }
+}
+
 impl BytePort for NativeBoard {
     fn write(&mut self, bytes: &[u8]) -> Result<(), SimError> {
         if self.r.random_bool(self.noise) {
@@ -138,13 +161,7 @@ impl BytePort for NativeBoard {
         let mut waited = 0;
         while waited < self.timeout {
             if let Some(b) = self.step() {
-                // Noise on the way back too: a flipped bit now and then.
-                let b = if self.r.random_bool(self.noise / 40.0) {
-                    b ^ (1 << self.r.random_range(0..8))
-                } else {
-                    b
-                };
-                return Ok(Some(b));
+                return Ok(Some(self.noisy(b)));
             }
             if self.to_board.is_empty() && self.sending.is_empty() {
                 waited += 1;
@@ -232,4 +249,79 @@ fn the_serial_design_lints_and_synthesises_without_latches() {
         s.luts(),
         s.flip_flops()
     );
+}
+
+#[test]
+fn run_drives_a_virtual_board_behind_a_pseudo_terminal() {
+    use serialport::{SerialPort, TTYPort};
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (mut master, slave) = TTYPort::pair().expect("a pseudo-terminal");
+    let name = slave.name().expect("the terminal's name");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = random::rng(43);
+    let model = random::model(&mut r, &ModelShape::ternary(6, &[8], 4, 8));
+    let path = dir.path().join("m.json");
+    model.save(&path).expect("saved");
+    let stop = Arc::new(AtomicBool::new(false));
+    let board = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let hw = HwConfig {
+                lanes: 4,
+                ..HwConfig::default()
+            };
+            let spec = AcceleratorSpec::new(&model, &hw).expect("spec");
+            let top = SerialAccelerator::new(&model, &spec, CPB as u64).expect("design");
+            let mut board = NativeBoard::new(top, 0.1);
+            master
+                .set_timeout(std::time::Duration::from_millis(1))
+                .expect("time-out");
+            let mut buf = [0u8; 4096];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(n) = master.read(&mut buf) {
+                    if n > 0 {
+                        board.write(&buf[..n]).expect("queued");
+                    }
+                }
+                let out = board.pump(2_000);
+                if !out.is_empty() {
+                    master.write_all(&out).expect("to the host");
+                }
+            }
+        })
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .args([
+            "run",
+            "--model",
+            path.to_str().expect("utf-8"),
+            "--lanes",
+            "4",
+            "--port",
+            &name,
+            "--random",
+            "3",
+            "--sequences",
+            "2",
+            "--read-state",
+            "--timeout-ms",
+            "2000",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    stop.store(true, Ordering::Relaxed);
+    board.join().expect("the board thread ends");
+    drop(slave);
+    assert!(
+        out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(rep["frames"], 6);
+    assert_eq!(rep["mismatches"].as_array().map(Vec::len), Some(0));
+    println!("pty run: {}", rep["link"]);
 }
