@@ -6,6 +6,7 @@ pub mod accelerator;
 pub mod blocks;
 pub mod dynamic;
 pub mod flow;
+pub mod fusesoc;
 pub mod layout;
 pub mod link;
 pub mod protocol;

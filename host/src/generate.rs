@@ -1,12 +1,14 @@
 //! `lstm-accel generate`: the accelerator of a model as files: the Verilog
 //! (top module `top`), the spec it was generated from (JSON, with the
-//! predicted cycles per frame), and the memory images of the model's
-//! weights (`$readmemh` text) that the host streams into it. Each file is
-//! written atomically.
+//! predicted cycles per frame), the memory images of the model's weights
+//! (`$readmemh` text) that the host streams into it, and a FuseSoC core
+//! (`lstm_accel_<model>.core` with its Verilog, modules named after the
+//! model) for other projects. Each file is written atomically.
 
 use anyhow::{Context, Result};
 use clap::Args;
 use lstm_accel_hdl::accelerator::verilog;
+use lstm_accel_hdl::fusesoc;
 use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::pack::pack;
 use lstm_accel_model::io::write_atomic;
@@ -56,6 +58,21 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
         Ok(())
     };
     write("accelerator.v".into(), v.as_bytes())?;
+    let module = fusesoc::module_name(&spec.model);
+    write(
+        format!("{module}.v"),
+        fusesoc::renamed_verilog(&v, &module).as_bytes(),
+    )?;
+    let description = format!(
+        "LSTM accelerator for {}: {} lanes, {} cycles per frame",
+        spec.model,
+        spec.hw.lanes,
+        spec.cycles_per_frame()
+    );
+    write(
+        format!("{module}.core"),
+        fusesoc::core_file(&module, &format!("{module}.v"), &description).as_bytes(),
+    )?;
     write(
         "spec.json".into(),
         serde_json::to_string_pretty(&spec)?.as_bytes(),

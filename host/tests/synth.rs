@@ -204,3 +204,58 @@ fn synth_refuses_a_target_that_is_no_part_and_names_a_missing_tool() {
         "{err}"
     );
 }
+
+#[test]
+fn generate_writes_a_fusesoc_core_that_fusesoc_reads_and_lints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = random::rng(6);
+    let mut model = random::model(&mut r, &ModelShape::ternary(8, &[8], 4, 8));
+    model.name = "Small model-1".into();
+    let m = dir.path().join("m.json");
+    model.save(&m).expect("saved");
+    let out = dir.path().join("gen");
+    let run = cli(&[
+        "generate",
+        "--model",
+        m.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let core = out.join("lstm_accel_small_model_1.core");
+    let text = std::fs::read_to_string(&core).expect("core written");
+    assert!(text.starts_with("CAPI=2:"), "{text}");
+    let verilog = std::fs::read_to_string(out.join("lstm_accel_small_model_1.v")).expect("v");
+    assert!(verilog.contains("module lstm_accel_small_model_1("));
+    assert!(
+        !verilog.contains("module top"),
+        "no module named top is left"
+    );
+    let fusesoc = |args: &[&str]| {
+        Command::new("fusesoc")
+            .arg("--cores-root")
+            .arg(&out)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("fusesoc runs (scripts/setup-fpga installs it into .venv)")
+    };
+    let vlnv = "lstm-accel:generated:lstm_accel_small_model_1:0.1.0";
+    let info = fusesoc(&["core-info", vlnv]);
+    let info_text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success() && info_text.contains("lint"),
+        "{info_text}"
+    );
+    let lint = fusesoc(&["run", "--target=lint", vlnv]);
+    assert!(
+        lint.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
