@@ -4,6 +4,7 @@
 
 pub mod accelerator;
 pub mod blocks;
+pub mod board;
 pub mod dynamic;
 pub mod flow;
 pub mod fusesoc;

@@ -8,6 +8,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use lstm_accel_hdl::accelerator::verilog;
+use lstm_accel_hdl::board::{board_design, Board};
 use lstm_accel_hdl::fusesoc;
 use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::pack::pack;
@@ -30,6 +31,14 @@ pub struct GenerateArgs {
     /// Output directory (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write the design for a board (`board.v`: the accelerator behind
+    /// its UART bridge, in the board's top with its PLL) and the board's pin
+    /// constraints: icebreaker, ulx3s, arty-a7.
+    #[arg(long)]
+    pub board: Option<Board>,
+    /// Baud rate of the board's UART.
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -79,6 +88,12 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
     )?;
     for img in &images {
         write(format!("{}.hex", img.name), img.to_readmemh().as_bytes())?;
+    }
+    if let Some(b) = a.board {
+        let d = board_design(&model, &a.hw.config()?, b, a.baud)?;
+        write("board.v".into(), d.verilog.as_bytes())?;
+        let (name, text) = b.constraints();
+        write(name.into(), text.as_bytes())?;
     }
     let rep = Generated {
         files,

@@ -1,4 +1,6 @@
-//! `lstm-accel synth`: a model's accelerator through the open FPGA flow
+//! `lstm-accel synth`: a model's accelerator (alone, or with `--board` in
+//! the board's top with its PLL, UART bridge and pin constraints) through
+//! the open FPGA flow
 //! (`lstm_accel_hdl::flow`): the Verilog, Yosys, nextpnr at the requested
 //! clock, the bitstream. It reports LUTs, flip-flops, carries, block RAM,
 //! SPRAM and DSP use, nextpnr's Fmax, whether the clock is met and the
@@ -12,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_hdl::accelerator::verilog;
+use lstm_accel_hdl::board::{board_design, Board};
 use lstm_accel_hdl::flow::{self, FlowJob, FlowReport, FlowTools, Step};
 use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_model::io::write_atomic;
@@ -35,6 +38,15 @@ pub struct SynthArgs {
     /// and outputs, the bitstream and `synth-report.json`.
     #[arg(long)]
     pub out: PathBuf,
+    /// Build for a board: its top (PLL, UART bridge, LEDs) and pin
+    /// constraints, its part as the target, the clock the PLL makes closest
+    /// to `--clock-mhz`: icebreaker, ulx3s (arty-a7 has no open flow; see
+    /// `generate --board`).
+    #[arg(long)]
+    pub board: Option<Board>,
+    /// Baud rate of the board's UART.
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
     /// Seed of nextpnr's placer.
     #[arg(long, default_value_t = 1)]
     pub seed: u32,
@@ -49,16 +61,41 @@ pub struct SynthArgs {
 /// Runs `lstm-accel synth`.
 pub fn run(a: &SynthArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let hw = a.hw.config()?;
+    let mut hw = a.hw.config()?;
+    if let Some(b) = a.board {
+        match b.target() {
+            Some(t) => hw.target = t,
+            None => bail!(
+                "no open flow builds for the {b} (Xilinx): `lstm-accel generate --board {b}` writes its top and constraints for Vivado"
+            ),
+        }
+    }
     let Some(family) = hw.target.family() else {
         bail!(
             "synth needs a part: --target ice40-up5k, ice40-hx8k, ecp5-25k or ecp5-85k (the configuration names {})",
             hw.target
         );
     };
-    let spec = AcceleratorSpec::new(&model, &hw)?;
+    let (v, top, clock_mhz, constraints) = match a.board {
+        Some(b) => {
+            let d = board_design(&model, &hw, b, a.baud)?;
+            if !a.json {
+                eprintln!(
+                    "{b}: {:.3} MHz from the PLL ({} MHz asked), UART at {} baud ({} clocks per bit)",
+                    d.pll.mhz(),
+                    hw.clock_mhz,
+                    a.baud,
+                    d.clocks_per_bit
+                );
+            }
+            (d.verilog, "board", d.pll.mhz(), Some(b.constraints()))
+        }
+        None => {
+            let spec = AcceleratorSpec::new(&model, &hw)?;
+            (verilog(&model, &spec)?, "top", hw.clock_mhz, None)
+        }
+    };
     let tools = FlowTools::find(family)?;
-    let v = verilog(&model, &spec)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let dir = a.out.canonicalize()?;
     // A report from an earlier run must not pass for this one's.
@@ -68,12 +105,15 @@ pub fn run(a: &SynthArgs) -> Result<()> {
             .with_context(|| format!("removing {}", report_path.display()))?;
     }
     write_atomic(&dir.join("accelerator.v"), v.as_bytes())?;
+    if let Some((name, text)) = constraints {
+        write_atomic(&dir.join(name), text.as_bytes())?;
+    }
     let job = FlowJob {
         target: hw.target,
         sources: vec![PathBuf::from("accelerator.v")],
-        top: "top".into(),
-        constraints: None,
-        clock_mhz: hw.clock_mhz,
+        top: top.into(),
+        constraints: constraints.map(|(name, _)| PathBuf::from(name)),
+        clock_mhz,
         seed: a.seed,
     };
     for step in Step::ALL {

@@ -259,3 +259,123 @@ fn generate_writes_a_fusesoc_core_that_fusesoc_reads_and_lints() {
         String::from_utf8_lossy(&lint.stderr)
     );
 }
+
+/// `synth --board` on a small model: the bitstream, the PLL's clock as the
+/// requested one, the board's constraints used.
+fn board_flow(board: &str, clock: &str) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = random::rng(7);
+    let model = random::model(&mut r, &ModelShape::ternary(8, &[8], 4, 8));
+    let m = dir.path().join("m.json");
+    model.save(&m).expect("saved");
+    let out = dir.path().join("flow");
+    let run = cli(&[
+        "synth",
+        "--model",
+        m.to_str().expect("utf-8"),
+        "--lanes",
+        "4",
+        "--board",
+        board,
+        "--clock-mhz",
+        clock,
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--allow-timing-failure",
+        "--json",
+    ]);
+    assert!(
+        run.status.success(),
+        "synth --board {board} failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let rep: Value = serde_json::from_slice(&run.stdout).expect("JSON report");
+    let bit = out.join(rep["bitstream"].as_str().expect("bitstream"));
+    assert!(std::fs::metadata(&bit).expect("bitstream").len() > 10_000);
+    let pnr = std::fs::read_to_string(out.join("nextpnr.log")).expect("log");
+    for (cell, used) in rep["placed"].as_object().expect("placed") {
+        let u = (
+            used["used"].as_u64().expect("used"),
+            used["available"].as_u64().expect("available"),
+        );
+        assert_eq!(logged_use(&pnr, cell), Some(u), "{cell}");
+    }
+    println!(
+        "{board}: {} LUTs, {} FFs, {} block RAMs, Fmax {:.2} MHz for {} MHz",
+        rep["luts"],
+        rep["flip_flops"],
+        rep["block_rams"]["used"],
+        rep["fmax_mhz"].as_f64().unwrap_or(0.0),
+        rep["clock_mhz"]
+    );
+    rep
+}
+
+#[test]
+fn icebreaker_and_ulx3s_bitstreams_with_pll_and_uart() {
+    let ice = board_flow("icebreaker", "30");
+    assert_eq!(ice["target"], "ice40-up5k");
+    assert_eq!(ice["clock_mhz"].as_f64(), Some(30.0));
+    // A PLL and the pins of the board: 5 I/O (clock, UART, two LEDs).
+    assert_eq!(ice["ios"]["used"].as_u64(), Some(5));
+    let ecp = board_flow("ulx3s", "100");
+    assert_eq!(ecp["target"], "ecp5-85k");
+    assert_eq!(ecp["clock_mhz"].as_f64(), Some(100.0));
+    assert_eq!(ecp["placed"]["EHXPLLL"]["used"].as_u64(), Some(1));
+}
+
+#[test]
+fn the_arty_a7_top_is_written_and_yosys_maps_it_to_xilinx_cells() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut r = random::rng(8);
+    let model = random::model(&mut r, &ModelShape::ternary(8, &[8], 4, 8));
+    let m = dir.path().join("m.json");
+    model.save(&m).expect("saved");
+    let out = dir.path().join("gen");
+    // No open flow for it: synth refuses and says where its files come from.
+    let refused = cli(&[
+        "synth",
+        "--model",
+        m.to_str().expect("utf-8"),
+        "--board",
+        "arty-a7",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("generate --board arty-a7"));
+    let run = cli(&[
+        "generate",
+        "--model",
+        m.to_str().expect("utf-8"),
+        "--board",
+        "arty-a7",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let xdc = std::fs::read_to_string(out.join("arty_a7.xdc")).expect("xdc");
+    for port in ["CLK100MHZ", "uart_txd_in", "uart_rxd_out", "led[0]"] {
+        assert!(xdc.contains(port), "{port}");
+    }
+    let board = std::fs::read_to_string(out.join("board.v")).expect("board.v");
+    let yosys = Command::new("yosys")
+        .args([
+            "-q",
+            "-p",
+            "read_verilog -sv board.v; synth_xilinx -top board",
+        ])
+        .current_dir(&out)
+        .output()
+        .expect("yosys runs");
+    assert!(
+        yosys.status.success(),
+        "{}",
+        String::from_utf8_lossy(&yosys.stderr)
+    );
+    assert!(board.contains("module board(input CLK100MHZ"));
+}
