@@ -55,13 +55,16 @@ pub const GAP_BYTE_TIMES: u64 = 8;
 /// many byte times (a lost `ACK`: the host acknowledges the repeat).
 pub const RESEND_BYTE_TIMES: u64 = 2048;
 
+/// The CRC's polynomial (x^16 + x^12 + x^5 + 1).
+pub const CRC_POLY: u16 = 0x1021;
+
 /// CRC-16/CCITT-FALSE of `bytes`, continuing from `crc`.
 pub fn crc16_update(mut crc: u16, bytes: &[u8]) -> u16 {
     for &b in bytes {
         crc ^= u16::from(b) << 8;
         for _ in 0..8 {
             crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
+                (crc << 1) ^ CRC_POLY
             } else {
                 crc << 1
             };

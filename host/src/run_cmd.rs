@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::simulate::input_sequences;
+use crate::simulate::{input_sequences, print_mismatches};
 use crate::spec_cmd::HwArgs;
 
 /// Arguments of `lstm-accel run`.
@@ -141,13 +141,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         if c.mismatches.is_empty() {
             println!("cross-check: 0 mismatches");
         } else {
-            println!(
-                "cross-check: {} mismatches, first ones:",
-                c.mismatches.len()
-            );
-            for m in c.mismatches.iter().take(10) {
-                println!("  {m}");
-            }
+            print_mismatches(c);
         }
     }
     if !rep.check.mismatches.is_empty() {

@@ -250,13 +250,18 @@ pub fn print_report(r: &SimulationReport) {
             "cross-check: 0 mismatches (every class and logit{state} equals the reference, every frame took the predicted cycles)"
         );
     } else {
-        println!(
-            "cross-check: {} mismatches, first ones:",
-            c.mismatches.len()
-        );
-        for m in c.mismatches.iter().take(10) {
-            println!("  {m}");
-        }
+        print_mismatches(c);
+    }
+}
+
+/// The count of `c`'s mismatches and the first ones.
+pub fn print_mismatches(c: &CrossCheck) {
+    println!(
+        "cross-check: {} mismatches, first ones:",
+        c.mismatches.len()
+    );
+    for m in c.mismatches.iter().take(10) {
+        println!("  {m}");
     }
 }
 

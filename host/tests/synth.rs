@@ -36,6 +36,17 @@ fn logged_use(log: &str, cell: &str) -> Option<(u64, u64)> {
     })
 }
 
+/// Every placed resource of the report is nextpnr's logged utilisation.
+fn assert_placed_as_logged(rep: &Value, pnr: &str) {
+    for (cell, used) in rep["placed"].as_object().expect("placed") {
+        let u = (
+            used["used"].as_u64().expect("used"),
+            used["available"].as_u64().expect("available"),
+        );
+        assert_eq!(logged_use(pnr, cell), Some(u), "{cell}");
+    }
+}
+
 /// Runs `synth --json` on a random ternary model and checks the report
 /// against the logs; returns the report.
 fn synth(dir: &Path, shape: &ModelShape, target: &str, clock: &str, cells: [&str; 3]) -> Value {
@@ -97,13 +108,7 @@ fn synth(dir: &Path, shape: &ModelShape, target: &str, clock: &str, cells: [&str
         assert!(logged_count(&yosys, name, n), "{name} {n} not in yosys.log");
     }
     // nextpnr's placed resources and final Fmax.
-    for (cell, used) in rep["placed"].as_object().expect("placed") {
-        let u = (
-            used["used"].as_u64().expect("used"),
-            used["available"].as_u64().expect("available"),
-        );
-        assert_eq!(logged_use(&pnr, cell), Some(u), "{cell}");
-    }
+    assert_placed_as_logged(&rep, &pnr);
     let fmax = lstm_accel_hdl::flow::log_fmax(&pnr);
     let clocks = rep["clocks"].as_array().expect("clocks");
     assert!(!clocks.is_empty());
@@ -293,13 +298,7 @@ fn board_flow(board: &str, clock: &str) -> Value {
     let bit = out.join(rep["bitstream"].as_str().expect("bitstream"));
     assert!(std::fs::metadata(&bit).expect("bitstream").len() > 10_000);
     let pnr = std::fs::read_to_string(out.join("nextpnr.log")).expect("log");
-    for (cell, used) in rep["placed"].as_object().expect("placed") {
-        let u = (
-            used["used"].as_u64().expect("used"),
-            used["available"].as_u64().expect("available"),
-        );
-        assert_eq!(logged_use(&pnr, cell), Some(u), "{cell}");
-    }
+    assert_placed_as_logged(&rep, &pnr);
     println!(
         "{board}: {} LUTs, {} FFs, {} block RAMs, Fmax {:.2} MHz for {} MHz",
         rep["luts"],

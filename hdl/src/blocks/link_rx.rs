@@ -29,6 +29,7 @@
 //! answer from the parser in the same cycle, which is dropped (the host
 //! asks again).
 
+use super::crc16::Crc16Byte;
 use crate::link;
 use rust_hdl::prelude::*;
 use rust_hdl::widgets::dff::DFF;
@@ -101,8 +102,8 @@ pub struct LinkRx {
     hseq: DFF<Bits<8>>,
     errs: DFF<Bits<16>>,
     buffer: RAM<Bits<32>, 8>,
-    /// The CRC of the running value and this byte (combinational).
-    next_crc: Signal<Local, Bits<16>>,
+    /// The running CRC with the current byte.
+    crc_step: Crc16Byte,
     /// The frame's good data can be taken.
     good: Signal<Local, Bit>,
     /// The sequence before the expected one.
@@ -167,7 +168,7 @@ impl LinkRx {
             hseq: Default::default(),
             errs: Default::default(),
             buffer: RAM::default(),
-            next_crc: Default::default(),
+            crc_step: Default::default(),
             good: Default::default(),
             previous: Default::default(),
             gap_limit: Constant::new(gap.into()),
@@ -205,14 +206,8 @@ impl Logic for LinkRx {
             self.reply_v.d.next = false;
         }
         // CRC-16/CCITT-FALSE of the running value and this byte.
-        self.next_crc.next = self.crc.q.val() ^ (bit_cast::<16, 8>(self.in_byte.val()) << 8);
-        for _i in 0..8 {
-            if self.next_crc.val().get_bit(15) {
-                self.next_crc.next = (self.next_crc.val() << 1) ^ 0x1021;
-            } else {
-                self.next_crc.next = self.next_crc.val() << 1;
-            }
-        }
+        self.crc_step.crc.next = self.crc.q.val();
+        self.crc_step.data.next = self.in_byte.val();
         self.good.next = false;
         // An 8-bit register: the sequence before the expected one, wrapping.
         self.previous.next = self.expected.q.val() - 1;
@@ -234,15 +229,15 @@ impl Logic for LinkRx {
                 }
             } else if self.state.q.val() == 1 {
                 self.kind.d.next = self.in_byte.val();
-                self.crc.d.next = self.next_crc.val();
+                self.crc.d.next = self.crc_step.out.val();
                 self.state.d.next = 2.into();
             } else if self.state.q.val() == 2 {
                 self.seq.d.next = self.in_byte.val();
-                self.crc.d.next = self.next_crc.val();
+                self.crc.d.next = self.crc_step.out.val();
                 self.state.d.next = 3.into();
             } else if self.state.q.val() == 3 {
                 self.count.d.next = self.in_byte.val();
-                self.crc.d.next = self.next_crc.val();
+                self.crc.d.next = self.crc_step.out.val();
                 self.nbytes.d.next = 0.into();
                 if self.in_byte.val() == 0 {
                     self.state.d.next = 5.into();
@@ -250,7 +245,7 @@ impl Logic for LinkRx {
                     self.state.d.next = 4.into();
                 }
             } else if self.state.q.val() == 4 {
-                self.crc.d.next = self.next_crc.val();
+                self.crc.d.next = self.crc_step.out.val();
                 self.word.d.next =
                     (self.word.q.val() >> 8) | (bit_cast::<32, 8>(self.in_byte.val()) << 24);
                 // A word's fourth byte: the whole word into the buffer, if

@@ -13,11 +13,14 @@
 //! Between frames an answer of the receiver goes first, then the data frame.
 //! A frame's bytes are `SYNC`, kind, sequence, count, the payload (least
 //! significant byte first, read from the buffer a byte time ahead) and the
-//! CRC-16/CCITT-FALSE of kind to payload, most significant byte first.
+//! CRC-16/CCITT-FALSE of kind to payload, most significant byte first (each
+//! byte folded in the cycle after it is sent, from a register: the CRC's
+//! bytes leave many cycles later).
 //! (Every mixed expression is parenthesised: `#[hdl_gen]` writes Rust's
 //! expressions into Verilog as they are, and Verilog binds `==` tighter than
 //! `&` and `|`.)
 
+use super::crc16::Crc16Byte;
 use crate::link;
 use rust_hdl::prelude::*;
 use rust_hdl::widgets::dff::DFF;
@@ -92,8 +95,11 @@ pub struct LinkTx {
     out_byte: Signal<Local, Bits<8>>,
     /// Position of the first CRC byte.
     crc_at: Signal<Local, Bits<11>>,
-    /// The CRC with `byte`.
-    next_crc: Signal<Local, Bits<16>>,
+    /// The running CRC with the byte just sent.
+    crc_step: Crc16Byte,
+    /// The byte just sent, and whether it is still to be folded in.
+    sent_byte: DFF<Bits<8>>,
+    fold: DFF<Bit>,
     resend_limit: Constant<Bits<28>>,
     c_sync: Constant<Bits<8>>,
     c_data: Constant<Bits<8>>,
@@ -145,7 +151,9 @@ impl LinkTx {
             buffer: RAM::default(),
             out_byte: Default::default(),
             crc_at: Default::default(),
-            next_crc: Default::default(),
+            crc_step: Default::default(),
+            sent_byte: Default::default(),
+            fold: Default::default(),
             resend_limit: Constant::new(limit.into()),
             c_sync: Constant::new(u64::from(link::SYNC).into()),
             c_data: Constant::new(u64::from(link::D_DATA).into()),
@@ -159,7 +167,7 @@ impl Logic for LinkTx {
     fn update(&mut self) {
         dff_setup!(
             self, clock, wcount, full, closes, tx_seq, sent, again, timer, busy, is_data, f_kind,
-            f_seq, f_count, pos, shown, crc, rs
+            f_seq, f_count, pos, shown, crc, rs, sent_byte, fold
         );
         self.buffer.read_clock.next = self.clock.val();
         self.buffer.write_clock.next = self.clock.val();
@@ -221,13 +229,13 @@ impl Logic for LinkTx {
             self.out_byte.next = self.buffer.read_data.val().get_bits::<8>(24);
         }
         // CRC-16/CCITT-FALSE of the running value and the byte.
-        self.next_crc.next = self.crc.q.val() ^ (bit_cast::<16, 8>(self.out_byte.val()) << 8);
-        for _i in 0..8 {
-            if self.next_crc.val().get_bit(15) {
-                self.next_crc.next = (self.next_crc.val() << 1) ^ 0x1021;
-            } else {
-                self.next_crc.next = self.next_crc.val() << 1;
-            }
+        // A byte sent is folded into the CRC in the next cycle, from a
+        // register (the CRC bytes go out many cycles later).
+        self.crc_step.crc.next = self.crc.q.val();
+        self.crc_step.data.next = self.sent_byte.q.val();
+        self.fold.d.next = false;
+        if self.fold.q.val() {
+            self.crc.d.next = self.crc_step.out.val();
         }
         self.tx_valid.next = self.busy.q.val() & self.shown.q.val();
         self.tx_data.next = self.out_byte.val();
@@ -237,7 +245,8 @@ impl Logic for LinkTx {
                 self.shown.d.next = false;
                 self.pos.d.next = self.pos.q.val() + 1;
                 if (self.pos.q.val() != 0) & (self.pos.q.val() < self.crc_at.val()) {
-                    self.crc.d.next = self.next_crc.val();
+                    self.sent_byte.d.next = self.out_byte.val();
+                    self.fold.d.next = true;
                 }
                 if self.pos.q.val() == self.crc_at.val() + 1 {
                     self.busy.d.next = false;

@@ -13,6 +13,7 @@ pub mod arith;
 pub mod bias_add;
 pub mod collector;
 pub mod controller;
+pub mod crc16;
 pub mod delay_line;
 pub mod gate_unit;
 pub mod lightrnn_decoder;
