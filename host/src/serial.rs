@@ -4,7 +4,9 @@
 //! at most 255 words, each sent until the bridge acknowledges it (again on
 //! `NAK` or after a time-out); the bridge's data frames are acknowledged,
 //! repeats dropped, and reassembled into packets; a frame that arrives
-//! broken is asked for again with `NAK`. Garbage on the line is skipped by
+//! broken is asked for again with `NAK`. A session opens with an empty data
+//! frame that agrees the sequence with the bridge (which keeps its count
+//! over a host restart). Garbage on the line is skipped by
 //! the frame parser's hunt for `SYNC`.
 
 use lstm_accel_hdl::link::{self, packet_frames, Frame, FrameParser, Parsed};
@@ -41,6 +43,8 @@ pub struct SerialLink<P: BytePort> {
     parser: FrameParser,
     /// Sequence of the host's next data frame.
     seq: u8,
+    /// The session's first (empty) frame agreed the sequence with the bridge.
+    synced: bool,
     /// Sequence of the bridge's last data frame taken.
     last_in: Option<u8>,
     /// Words of the packet being reassembled.
@@ -59,6 +63,7 @@ impl<P: BytePort> SerialLink<P> {
             port,
             parser: FrameParser::new(),
             seq: 0,
+            synced: false,
             last_in: None,
             partial: Vec::new(),
             packets: VecDeque::new(),
@@ -140,9 +145,16 @@ impl<P: BytePort> SerialLink<P> {
                     Some(a) if a.kind == link::D_ACK && a.seq == f.seq => return Ok(()),
                     Some(a) if a.kind == link::D_NAK => {
                         self.stats.device_naks += 1;
-                        // The bridge expects another sequence (it kept its
-                        // count over a host restart): renumber.
-                        if a.seq != f.seq && a.seq.wrapping_add(1) != f.seq {
+                        // The bridge expects the next one: it has this frame
+                        // (the NAK answered noise after it).
+                        if a.seq == f.seq.wrapping_add(1) {
+                            return Ok(());
+                        }
+                        // Only the empty frame that opens a session adopts
+                        // the bridge's count (it kept it over a host
+                        // restart); later, another sequence in a NAK is
+                        // stale, and renumbering would pass a frame twice.
+                        if !self.synced && a.seq != f.seq {
                             f.seq = a.seq;
                             self.seq = a.seq;
                         }
@@ -157,6 +169,19 @@ impl<P: BytePort> SerialLink<P> {
 
 impl<P: BytePort> Link for SerialLink<P> {
     fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
+        if !self.synced {
+            // An empty data frame: taken, or acknowledged as a repeat, or
+            // answered with the sequence the bridge expects. Either way the
+            // two ends agree after it, and nothing reaches the accelerator.
+            let mut sync = Frame {
+                kind: link::H_DATA,
+                seq: self.seq,
+                words: Vec::new(),
+            };
+            self.send_frame(&mut sync)?;
+            self.seq = sync.seq.wrapping_add(1);
+            self.synced = true;
+        }
         for mut f in packet_frames(packet, self.seq, link::H_DATA, link::H_DATA_END) {
             f.seq = self.seq;
             self.send_frame(&mut f)?;
