@@ -245,3 +245,23 @@ pub fn icarus_values(sources: &str, top: &str) -> Result<Vec<Vec<i64>>, ToolErro
         })
         .collect())
 }
+
+/// The first cycle where Icarus's values differ from the native engine's,
+/// described with the next few cycles of both (a whole run's values are too
+/// many to print); `None` when every cycle agrees and the counts match.
+pub fn first_difference(icarus: &[Vec<i64>], native: &[Vec<i64>]) -> Option<String> {
+    if icarus.len() != native.len() {
+        return Some(format!(
+            "{} cycles from Icarus, {} from the native engine",
+            icarus.len(),
+            native.len()
+        ));
+    }
+    let t = (0..native.len()).find(|&t| icarus[t] != native[t])?;
+    let end = (t + 3).min(native.len());
+    Some(format!(
+        "cycle {t}: icarus {:?}, native {:?}",
+        &icarus[t..end],
+        &native[t..end]
+    ))
+}

@@ -13,7 +13,7 @@
 use lstm_accel_hdl::blocks::link_rx::LinkRx;
 use lstm_accel_hdl::dynamic::clock_cycle;
 use lstm_accel_hdl::link::{self, packet_frames, Frame};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{first_difference, icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_model::random;
 use rand::Rng;
 use rust_hdl::prelude::*;
@@ -326,13 +326,8 @@ fn icarus_replays_it_cycle_for_cycle_and_it_lints_and_synthesises() {
     // Values are compared where they mean something: data while valid,
     // an answer while it waits, a sequence with its pulse (the registers
     // behind them start undefined in Verilog).
-    assert_eq!(icarus.len(), want.len(), "cycles");
-    if let Some(t) = (0..want.len()).find(|&t| icarus[t] != want[t]) {
-        panic!(
-            "cycle {t}: icarus {:?}, native {:?}",
-            &icarus[t..(t + 3).min(want.len())],
-            &want[t..(t + 3).min(want.len())]
-        );
+    if let Some(d) = first_difference(&icarus, &want) {
+        panic!("{d}");
     }
     let lint = verilator_lint(&verilog, "top").expect("lint is clean");
     assert!(!lint.contains("%Warning"), "{lint}");

@@ -11,7 +11,7 @@
 use lstm_accel_hdl::blocks::link_tx::LinkTx;
 use lstm_accel_hdl::dynamic::{clock_cycle, settle};
 use lstm_accel_hdl::link::{self, Frame, FrameParser, Parsed};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{first_difference, icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_model::random;
 use rand::Rng;
 use rust_hdl::prelude::*;
@@ -316,13 +316,8 @@ fn icarus_replays_it_cycle_for_cycle_and_it_lints_and_synthesises() {
     tb.push_str("    $finish;\nend\nendmodule\n");
     let icarus = icarus_values(&format!("{verilog}\n{tb}"), "tb").expect("icarus runs");
     let want: Vec<Vec<i64>> = b.outputs.iter().map(|o| o.to_vec()).collect();
-    assert_eq!(icarus.len(), want.len(), "cycles");
-    if let Some(t) = (0..want.len()).find(|&t| icarus[t] != want[t]) {
-        panic!(
-            "cycle {t}: icarus {:?}, native {:?}",
-            &icarus[t..(t + 3).min(want.len())],
-            &want[t..(t + 3).min(want.len())]
-        );
+    if let Some(d) = first_difference(&icarus, &want) {
+        panic!("{d}");
     }
     let lint = verilator_lint(&verilog, "top").expect("lint is clean");
     assert!(!lint.contains("%Warning"), "{lint}");
