@@ -43,14 +43,14 @@ use crate::blocks::gate_unit::{GateFunctions, GateUnit};
 use crate::blocks::lightrnn_decoder::{LightRnnDecoder, LightRnnShape};
 use crate::blocks::mac_array::{MacArray, MacShape};
 use crate::blocks::ram::Ram;
-use crate::blocks::requantizer::Requantizer;
+use crate::blocks::requantizer::{Requantizer, PIPELINED_LATENCY};
 use crate::blocks::select::Select;
 use crate::blocks::sequencer::Sequencer;
 use crate::blocks::state_reader::StateReader;
 use crate::blocks::weight_decoder::{WeightDecoder, WeightDecoderShape};
 use crate::dynamic::DynSig;
 use crate::layout::Phase;
-use crate::spec::AcceleratorSpec;
+use crate::spec::{AcceleratorSpec, Placement};
 use lstm_accel_model::activation::Function;
 use lstm_accel_model::cell::CellArith;
 use lstm_accel_model::Model;
@@ -160,16 +160,21 @@ impl Accelerator {
                 &CellArith::new(&f, d, model.rounding),
                 d.cell.bits as usize,
             ));
-            rounding.push(Requantizer::new(acc, d.gate.frac, f.preact, model.rounding));
+            rounding.push(Requantizer::pipelined(
+                acc,
+                d.gate.frac,
+                f.preact,
+                model.rounding,
+            ));
         }
-        rounding.push(Requantizer::new(
+        rounding.push(Requantizer::pipelined(
             acc,
             lay.head.acc_frac,
             lay.head.logits,
             model.rounding,
         ));
         if let Some(l) = &lay.head.light_rnn {
-            rounding.push(Requantizer::new(
+            rounding.push(Requantizer::pipelined(
                 acc,
                 l.acc_frac,
                 lay.head.logits,
@@ -184,11 +189,11 @@ impl Accelerator {
                 Phase::Projection(l) => {
                     let j = lay.layers[l].projection.as_ref();
                     let (frac, format) = j.map_or((0, lay.head.logits), |j| (j.acc_frac, j.format));
-                    rounding.push(Requantizer::new(acc, frac, format, model.rounding));
+                    rounding.push(Requantizer::pipelined(acc, frac, format, model.rounding));
                 }
                 Phase::Factor(of) => {
                     let f = lay.factor(of).map_or(lay.head.logits, |f| f.format);
-                    rounding.push(Requantizer::new(acc, f.frac, f, model.rounding));
+                    rounding.push(Requantizer::pipelined(acc, f.frac, f, model.rounding));
                 }
                 _ => {}
             }
@@ -210,7 +215,14 @@ impl Accelerator {
             ctl: Controller::new(lay),
             seq: Sequencer::new(lay),
             weights: (0..lay.weight_banks)
-                .map(|b| Ram::new(lay.weight_words.max(1), lay.bank_bits(b) as usize))
+                .map(|b| {
+                    let (depth, width) = (lay.weight_words.max(1), lay.bank_bits(b) as usize);
+                    if spec.placement_of("weights") == Some(Placement::Spram) {
+                        Ram::single_port(depth, width)
+                    } else {
+                        Ram::new(depth, width)
+                    }
+                })
                 .collect(),
             wdec: WeightDecoder::new(WeightDecoderShape {
                 lanes: lay.lanes,
@@ -249,7 +261,8 @@ impl Accelerator {
             }),
             bias_delay: DelayLine::new(lay.bias_width as usize, mac_latency),
             bias_add: BiasAdd::new(acc, lay.bias_width as usize, w.shift_bits),
-            done_delay: DelayLine::new(2, 2),
+            // Bias add, then the rounding point.
+            done_delay: DelayLine::new(2, 1 + PIPELINED_LATENCY),
             rounding,
             preact: Select::new(phases, w.value_width, w.phase_bits),
             collector: Collector::new(lay),

@@ -106,7 +106,8 @@ pub struct Slot {
 pub struct Pipeline {
     /// Cycles from a row's last weight word to its pre-activation in the
     /// collector: memory read, shift-add, `ceil(log2 lanes)` adder-tree
-    /// levels, accumulate, bias add, rounding point, collector register.
+    /// levels, accumulate, bias add, rounding point (two stages), collector
+    /// register.
     pub mac_latency: u64,
     /// Cycles between two cells entering one gate unit: five activations
     /// (i, f, g, o, tanh c) shared by `activation_units` evaluators; the gate
@@ -118,8 +119,9 @@ pub struct Pipeline {
     /// Cycles the sequencer takes to switch to the next layer or the head
     /// once the h it waits for is written.
     pub phase_switch: u64,
-    /// Cycles from the last logit to the class: the arg-max register, then
-    /// the sequencer latching the class.
+    /// Cycles from the last logit to the class: the arg-max register, the
+    /// head's drain state ending (registered), then the sequencer latching
+    /// the class.
     pub decode_latency: u64,
     /// Extra cycles a LightRNN head's decode takes: the class-table read
     /// that checks the last column's cell, and the read of the class.
@@ -130,18 +132,20 @@ pub struct Pipeline {
 impl Pipeline {
     /// Depths for a lane count and activation-unit count.
     pub fn new(lanes: usize, activation_units: usize) -> Pipeline {
-        // Memory read, the MAC array itself, bias add, rounding point and the
-        // collector's register.
+        // Memory read, the MAC array itself, bias add, the rounding point's
+        // two stages and the collector's register.
         let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
         // The gate unit, then the write of h into the data memory, which the
         // sequencer sees before it starts the next layer.
         let cell = crate::blocks::gate_unit::GateUnit::LATENCY as u64 + 1;
+        let rounding = crate::blocks::requantizer::PIPELINED_LATENCY as u64;
         Pipeline {
-            mac_latency: mac + 3,
+            mac_latency: mac + 2 + rounding,
             cell_interval: 5u64.div_ceil(activation_units.max(1) as u64),
             cell_latency: cell,
-            phase_switch: 1,
-            decode_latency: 2,
+            // The drain state's registered end, then the switch itself.
+            phase_switch: 2,
+            decode_latency: 3,
             // The decoder's cycles beyond the dense arg-max's one.
             table_latency: crate::blocks::lightrnn_decoder::LightRnnDecoder::LATENCY as u64 - 1,
         }

@@ -16,6 +16,7 @@
 use crate::layout::{code_matrices, codebook_lane_bits, derive_layout, Layout};
 use crate::schedule::{schedule, Pass, Pipeline, Schedule};
 use crate::target::Target;
+use lstm_accel_model::activation::Function;
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::model::{Datapath, Head, Model};
 use serde::{Deserialize, Serialize};
@@ -431,7 +432,7 @@ impl AcceleratorSpec {
         // still has a (zero) weight memory to load.
         layout.weight_words = base.max(1);
         let sched = schedule(&passes, hw.gate_units, pipeline);
-        let memories = memories(hw, &layout)?;
+        let memories = memories(hw, &layout, &activation_tables(model)?)?;
         let ideal = macs as f64 / lanes as f64;
         let res = hw.target.resources();
         let count = |p: Placement| {
@@ -469,16 +470,54 @@ impl AcceleratorSpec {
         })
     }
 
+    /// Where the memory called `name` is placed (`None`: no such memory).
+    pub fn placement_of(&self, name: &str) -> Option<Placement> {
+        self.memories
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.placement)
+    }
+
     /// Predicted cycles per frame.
     pub fn cycles_per_frame(&self) -> u64 {
         self.schedule.cycles_per_frame
     }
 }
 
+/// The ROMs of the table-form activation units, as (name, entries, width):
+/// per layer the gate unit's three sigmoids, its tanh and the cell's tanh,
+/// named as in the design (`act_i[0]` is layer 0's input gate). Piecewise
+/// forms have none.
+fn activation_tables(model: &Model) -> Result<Vec<(String, usize, u32)>, SpecError> {
+    let mut v = Vec::new();
+    for (i, l) in model.layers.iter().enumerate() {
+        let f = l.formats;
+        for (gate, func, input) in [
+            ("i", Function::Sigmoid, f.preact),
+            ("f", Function::Sigmoid, f.preact),
+            ("g", Function::Tanh, f.preact),
+            ("o", Function::Sigmoid, f.preact),
+            ("c", Function::Tanh, f.cell),
+        ] {
+            let unit = model.activation(func, input, f.gate).map_err(|e| {
+                SpecError::Config(format!("layers[{i}] activation of gate {gate}: {e}"))
+            })?;
+            if let Some(t) = unit.table() {
+                v.push((format!("act_{gate}[{i}]"), t.len(), unit.output().width));
+            }
+        }
+    }
+    Ok(v)
+}
+
 /// Every memory of the generated design, placed; the weights go to SPRAM
 /// when block RAM is short and the part has SPRAM. A memory of several
 /// banks counts the blocks of each bank.
-fn memories(hw: &HwConfig, lay: &Layout) -> Result<Vec<Memory>, SpecError> {
+fn memories(
+    hw: &HwConfig,
+    lay: &Layout,
+    activation_tables: &[(String, usize, u32)],
+) -> Result<Vec<Memory>, SpecError> {
     let t = hw.target;
     let place = |name: &str, banks: &[u32], depth: usize| {
         let width: u32 = banks.iter().sum();
@@ -520,6 +559,9 @@ fn memories(hw: &HwConfig, lay: &Layout) -> Result<Vec<Memory>, SpecError> {
     if let Some(l) = &lay.head.light_rnn {
         v.push(place("class_table", &[l.class_width], l.rows * l.cols));
     }
+    for (name, entries, width) in activation_tables {
+        v.push(place(name, &[*width], *entries));
+    }
     let codebooks = lay.codebooks.iter().filter(|&&c| c).count();
     if codebooks > 0 {
         // Registers: every lane reads every entry of the current table.
@@ -555,8 +597,13 @@ fn memories(hw: &HwConfig, lay: &Layout) -> Result<Vec<Memory>, SpecError> {
                 unit: format!("block RAMs of {} bits", res.bram_bits),
                 detail: if res.spram_blocks > 0 {
                     format!(
-                        "; the weights alone would need {spram} of its {} SPRAMs",
-                        res.spram_blocks
+                        "; with the weights in {spram} of its {} SPRAMs the other memories still need {} block RAMs (activation tables: {})",
+                        res.spram_blocks,
+                        used - w.blocks,
+                        v.iter()
+                            .filter(|m| m.name.starts_with("act_"))
+                            .map(|m| m.blocks)
+                            .sum::<u32>()
                     )
                 } else {
                     " and no SPRAM".to_string()

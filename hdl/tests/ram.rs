@@ -1,5 +1,7 @@
 //! The RAM: read-first semantics against a plain vector, Icarus against the
-//! native engine, block RAM inferred by Yosys on iCE40 and ECP5, clean lint.
+//! native engine, block RAM inferred by Yosys on iCE40 and ECP5, clean lint;
+//! the single-port form's no-change semantics the same way, and SPRAM
+//! inferred on the iCE40 UP5K.
 
 use lstm_accel_hdl::blocks::ram::Ram;
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
@@ -12,8 +14,12 @@ use std::fmt::Write;
 /// (write enable, write address, data, read address) per cycle.
 type Op = (bool, i64, i64, i64);
 
-fn build(depth: usize, width: usize) -> Ram {
-    let mut m = Ram::new(depth, width);
+fn build(depth: usize, width: usize, single_port: bool) -> Ram {
+    let mut m = if single_port {
+        Ram::single_port(depth, width)
+    } else {
+        Ram::new(depth, width)
+    };
     m.clock.connect();
     m.write_enable.connect();
     m.write_address.connect();
@@ -39,8 +45,8 @@ fn ops(r: &mut impl Rng, depth: usize, width: usize, n: usize) -> Vec<Op> {
         .collect()
 }
 
-fn run_native(depth: usize, width: usize, ops: &[Op]) -> Vec<i64> {
-    let mut m = build(depth, width);
+fn run_native(depth: usize, width: usize, single_port: bool, ops: &[Op]) -> Vec<i64> {
+    let mut m = build(depth, width, single_port);
     ops.iter()
         .map(|&(we, wa, d, ra)| {
             m.write_enable.next = DynVal(i64::from(we));
@@ -58,7 +64,7 @@ fn reads_return_the_word_before_the_same_cycle_write() {
     let mut r = random::rng(3);
     for (depth, width) in [(1, 4), (5, 9), (64, 16), (300, 24)] {
         let ops = ops(&mut r, depth, width, 400);
-        let got = run_native(depth, width, &ops);
+        let got = run_native(depth, width, false, &ops);
         let mut mem = vec![0i64; depth];
         for (t, &(we, wa, d, ra)) in ops.iter().enumerate() {
             assert_eq!(got[t], mem[ra as usize], "depth {depth} cycle {t}");
@@ -70,11 +76,39 @@ fn reads_return_the_word_before_the_same_cycle_write() {
 }
 
 #[test]
+fn the_single_port_form_keeps_its_read_register_while_writing() {
+    let mut r = random::rng(5);
+    for (depth, width) in [(1, 4), (5, 9), (64, 16), (300, 24)] {
+        let ops = ops(&mut r, depth, width, 400);
+        let got = run_native(depth, width, true, &ops);
+        let mut mem = vec![0i64; depth];
+        let mut out = 0;
+        let mut held = 0;
+        for (t, &(we, wa, d, ra)) in ops.iter().enumerate() {
+            if we {
+                mem[wa as usize] = d;
+                held += 1;
+            } else {
+                out = mem[ra as usize];
+            }
+            assert_eq!(got[t], out, "depth {depth} cycle {t}");
+        }
+        assert!(held > 100, "the test writes often");
+    }
+}
+
+#[test]
 fn icarus_agrees_with_the_native_engine() {
     let mut r = random::rng(4);
+    for single_port in [false, true] {
+        icarus_run(&mut r, single_port);
+    }
+}
+
+fn icarus_run(r: &mut impl Rng, single_port: bool) {
     let (depth, width) = (37, 12);
-    let ops = ops(&mut r, depth, width, 300);
-    let native = run_native(depth, width, &ops);
+    let ops = ops(r, depth, width, 300);
+    let native = run_native(depth, width, single_port, &ops);
     let aw = Ram::address_width(depth) - 1;
     let mut tb = format!(
         "module tb;\nreg clock = 0;\nreg signed [1:0] we = 0;\nreg signed [{aw}:0] wa = 0, ra = 0;\nreg signed [{w}:0] d = 0;\nwire signed [{w}:0] q;\ntop uut(.clock(clock), .write_enable(we), .write_address(wa), .write_data(d), .read_address(ra), .read_data(q));\ninitial begin\n",
@@ -88,16 +122,16 @@ fn icarus_agrees_with_the_native_engine() {
         );
     }
     tb.push_str("    $finish;\nend\nendmodule\n");
-    let verilog = generate_verilog(&build(depth, width));
+    let verilog = generate_verilog(&build(depth, width, single_port));
     let icarus = icarus_values(&format!("{verilog}\n{tb}"), "tb")
         .expect("icarus runs")
         .concat();
-    assert_eq!(icarus, native);
+    assert_eq!(icarus, native, "single port: {single_port}");
 }
 
 #[test]
 fn yosys_infers_block_ram_and_lint_is_clean() {
-    let v = generate_verilog(&build(512, 16));
+    let v = generate_verilog(&build(512, 16, false));
     let lint = verilator_lint(&v, "top").expect("lint is clean");
     assert!(!lint.contains("%Warning"), "{lint}");
     let ice = yosys_synth(&v, "top", Family::Ice40).expect("yosys");
@@ -122,4 +156,26 @@ fn yosys_infers_block_ram_and_lint_is_clean() {
         ecp.count(&["DP16KD"])
     );
     assert!(ice.latches.is_empty() && ecp.latches.is_empty());
+}
+
+#[test]
+fn yosys_maps_the_single_port_form_to_spram_and_lint_is_clean() {
+    use lstm_accel_hdl::Target;
+    let (depth, width) = (3880, 32);
+    let v = generate_verilog(&build(depth, width, true));
+    let lint = verilator_lint(&v, "top").expect("lint is clean");
+    assert!(!lint.contains("%Warning"), "{lint}");
+    let ice = yosys_synth(&v, "top", Family::Ice40).expect("yosys");
+    println!(
+        "{depth} x {width} single-port RAM: iCE40 {} SB_SPRAM256KA, {} SB_RAM40_4K, {} LUTs",
+        ice.count(&["SB_SPRAM256KA"]),
+        ice.count(&["SB_RAM40_4K"]),
+        ice.luts()
+    );
+    assert_eq!(ice.count(&["SB_RAM40_4K"]), 0);
+    assert_eq!(
+        u64::from(Target::Ice40Up5k.spram_blocks_for(depth, width as u32)),
+        ice.count(&["SB_SPRAM256KA"])
+    );
+    assert!(ice.latches.is_empty());
 }

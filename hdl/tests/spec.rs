@@ -49,8 +49,15 @@ fn one_layer_cycle_count_has_the_closed_form_of_the_pipeline() {
     let p = s.pipeline;
     let row_words = 7u64.div_ceil(4) + 5u64.div_ceil(4);
     let head_words = 5u64.div_ceil(4);
-    let expect =
-        4 * 5 * row_words + p.mac_latency + p.cell_latency + 3 * head_words + p.mac_latency + 3;
+    // Rows, the last row's results and cell update, the switch to the head,
+    // its rows and results, and the decode.
+    let expect = 4 * 5 * row_words
+        + p.mac_latency
+        + p.cell_latency
+        + p.phase_switch
+        + 3 * head_words
+        + p.mac_latency
+        + p.decode_latency;
     assert_eq!(s.cycles_per_frame(), expect);
     assert_eq!(s.schedule.mac_busy, 4 * 5 * row_words + 3 * head_words);
 }

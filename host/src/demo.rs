@@ -38,6 +38,10 @@ pub struct DemoArgs {
     /// Frames per sequence.
     #[arg(long, default_value_t = 50)]
     pub frames: usize,
+    /// Cells per layer (64 is the FSDD size; 256 the larger model the
+    /// ECP5 targets are measured with).
+    #[arg(long, default_value_t = 64)]
+    pub hidden: usize,
     /// Width of the data registers (4..=16).
     #[arg(long, default_value_t = 12)]
     pub width: u32,
@@ -75,13 +79,17 @@ const ORIGIN: &str = "generated: a seeded random ternary LSTM (no trained model 
 /// Runs the demo.
 pub fn run(a: &DemoArgs) -> Result<()> {
     let mut rng = random::rng(a.seed);
-    let mut model: Model =
-        random::model(&mut rng, &ModelShape::ternary(40, &[64, 64], 10, a.width));
-    model.name = format!("demo-ternary-2x64-seed{}", a.seed);
-    // Fixed choices rather than random ones: 1024-entry activation tables and
-    // unbiased rounding.
+    if !(1..=1024).contains(&a.hidden) {
+        anyhow::bail!("--hidden {}: cells per layer, 1 to 1024", a.hidden);
+    }
+    let h = a.hidden;
+    let mut model: Model = random::model(&mut rng, &ModelShape::ternary(40, &[h, h], 10, a.width));
+    model.name = format!("demo-ternary-2x{h}-seed{}", a.seed);
+    // Fixed choices rather than random ones: 256-entry activation tables
+    // (one block RAM each on iCE40 and ECP5, so that the model fits the
+    // iCE40 UP5K's 30) and unbiased rounding.
     model.sigmoid = Approx::Lut {
-        index_bits: 10,
+        index_bits: 8,
         range_log2: 3,
     };
     model.tanh = model.sigmoid;

@@ -6,3 +6,4 @@ pub mod crosscheck;
 pub mod driver;
 pub mod pack;
 pub mod serial;
+pub mod virtual_board;

@@ -9,6 +9,7 @@ mod run_cmd;
 mod simulate;
 mod spec_cmd;
 mod synth;
+mod virtual_board_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -55,6 +56,10 @@ enum Command {
     /// Runs the model on a board (or a virtual board) over its serial line
     /// and cross-checks it against the reference.
     Run(run_cmd::RunArgs),
+    /// Runs the serial design (the board top less its PLL and pins) in a
+    /// simulator behind a pseudo-terminal, as a board to test host software
+    /// against.
+    VirtualBoard(virtual_board_cmd::VirtualBoardArgs),
 }
 
 fn main() {
@@ -70,6 +75,7 @@ fn main() {
         Command::Simulate(a) => simulate::run(&a),
         Command::Synth(a) => synth::run(&a),
         Command::Run(a) => run_cmd::run(&a),
+        Command::VirtualBoard(a) => virtual_board_cmd::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

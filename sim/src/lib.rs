@@ -9,9 +9,12 @@
 //! design, driven by a plain clock loop) and [`verilator::VerilatorDevice`]
 //! (the generated Verilog compiled by Verilator). [`link::SimLink`] turns any device
 //! into a packet link with optional random stalls on both streams.
+//! [`serial`] runs the serial design (UART bridge and accelerator) at its
+//! pins in either engine, with the host's end of the line.
 
 pub mod link;
 pub mod native;
+pub mod serial;
 pub mod verilator;
 
 /// One stream word.

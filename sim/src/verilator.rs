@@ -12,10 +12,14 @@
 //! filled under a temporary name and renamed into place, so concurrent
 //! builds and interrupted ones never leave a half-written cache entry.
 //!
+//! The same machinery builds the serial design (UART, link and accelerator)
+//! as a [`VerilatorSerialDevice`] for the virtual board.
+//!
 //! The crates.io `verilator` crate expects Verilator 4's file names; this
 //! engine works with Verilator 5.
 #![allow(unsafe_code)]
 
+use crate::serial::{SerialDevice, SerialPins};
 use crate::{Device, Edge, SimError, StreamWord};
 use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_hdl::tools::{verilator_cc, ToolError};
@@ -72,33 +76,30 @@ type NewFn = unsafe extern "C" fn() -> *mut c_void;
 type FreeFn = unsafe extern "C" fn(*mut c_void);
 type TraceFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
 type CycleFn = unsafe extern "C" fn(*mut c_void, u32, u32, *mut u32) -> u32;
+type SerialCycleFn = unsafe extern "C" fn(*mut c_void, u32) -> u32;
 
-/// The Verilator engine.
-pub struct VerilatorDevice {
+/// Which ports the design's top has, and so which shim it is built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Ports {
+    /// The accelerator's AXI4-Stream ports.
+    Stream,
+    /// The serial design's line and status pins.
+    Serial,
+}
+
+/// A design's loaded library and its live model.
+struct Loaded {
     handle: *mut c_void,
     free: FreeFn,
     trace: TraceFn,
-    cycle: CycleFn,
-    cycles: u64,
     library: PathBuf,
-    // Last: the functions above point into it.
-    _lib: libloading::Library,
+    // Dropped after `Drop::drop` freed the model: the functions point into it.
+    lib: libloading::Library,
 }
 
-impl VerilatorDevice {
-    /// Builds (or takes from the cache) the design of `spec` for `model`.
-    pub fn new(
-        model: &Model,
-        spec: &AcceleratorSpec,
-        options: &VerilatorOptions,
-    ) -> Result<Self, SimError> {
-        Self::from_verilog(&verilog(model, spec)?, options)
-    }
-
-    /// Builds (or takes from the cache) a generated design with the
-    /// accelerator's ports (top module `top`).
-    pub fn from_verilog(verilog: &str, options: &VerilatorOptions) -> Result<Self, SimError> {
-        let library = build(verilog, options)?;
+impl Loaded {
+    fn new(verilog: &str, ports: Ports, options: &VerilatorOptions) -> Result<Self, SimError> {
+        let library = build(verilog, ports, options)?;
         // SAFETY: the library was built by `build` from the shim above; the
         // symbols below have exactly these C signatures, and the `Library`
         // is kept alive (and dropped last) alongside the pointers.
@@ -113,30 +114,29 @@ impl VerilatorDevice {
             let trace: TraceFn = *lib
                 .get::<TraceFn>(b"lstm_accel_trace\0")
                 .map_err(|e| load_error(&library, e))?;
-            let cycle: CycleFn = *lib
-                .get::<CycleFn>(b"lstm_accel_cycle\0")
-                .map_err(|e| load_error(&library, e))?;
             let handle = new();
-            Ok(VerilatorDevice {
+            Ok(Loaded {
                 handle,
                 free,
                 trace,
-                cycle,
-                cycles: 0,
                 library,
-                _lib: lib,
+                lib,
             })
         }
     }
 
-    /// The shared library this device runs.
-    pub fn library(&self) -> &Path {
-        &self.library
+    /// The function `name` of the shim.
+    ///
+    /// # Safety
+    /// `T` must be the function's C signature.
+    unsafe fn function<T: Copy>(&self, name: &[u8]) -> Result<T, SimError> {
+        self.lib
+            .get::<T>(name)
+            .map(|f| *f)
+            .map_err(|e| load_error(&self.library, e))
     }
 
-    /// Records every signal to `path` from now on (needs
-    /// [`VerilatorOptions::trace`]).
-    pub fn record_vcd(&mut self, path: &Path) -> Result<(), SimError> {
+    fn record_vcd(&mut self, path: &Path) -> Result<(), SimError> {
         let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| SimError::Io {
             path: path.display().to_string(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in the path"),
@@ -152,10 +152,52 @@ impl VerilatorDevice {
     }
 }
 
-impl Drop for VerilatorDevice {
+impl Drop for Loaded {
     fn drop(&mut self) {
         // SAFETY: `handle` came from `lstm_accel_new` and is freed once.
         unsafe { (self.free)(self.handle) }
+    }
+}
+
+/// The Verilator engine.
+pub struct VerilatorDevice {
+    cycle: CycleFn,
+    cycles: u64,
+    loaded: Loaded,
+}
+
+impl VerilatorDevice {
+    /// Builds (or takes from the cache) the design of `spec` for `model`.
+    pub fn new(
+        model: &Model,
+        spec: &AcceleratorSpec,
+        options: &VerilatorOptions,
+    ) -> Result<Self, SimError> {
+        Self::from_verilog(&verilog(model, spec)?, options)
+    }
+
+    /// Builds (or takes from the cache) a generated design with the
+    /// accelerator's ports (top module `top`).
+    pub fn from_verilog(verilog: &str, options: &VerilatorOptions) -> Result<Self, SimError> {
+        let loaded = Loaded::new(verilog, Ports::Stream, options)?;
+        // SAFETY: the shim defines it with this signature.
+        let cycle = unsafe { loaded.function::<CycleFn>(b"lstm_accel_cycle\0")? };
+        Ok(VerilatorDevice {
+            cycle,
+            cycles: 0,
+            loaded,
+        })
+    }
+
+    /// The shared library this device runs.
+    pub fn library(&self) -> &Path {
+        &self.loaded.library
+    }
+
+    /// Records every signal to `path` from now on (needs
+    /// [`VerilatorOptions::trace`]).
+    pub fn record_vcd(&mut self, path: &Path) -> Result<(), SimError> {
+        self.loaded.record_vcd(path)
     }
 }
 
@@ -170,7 +212,7 @@ impl Device for VerilatorDevice {
         }
         let mut out = 0u32;
         // SAFETY: `handle` is live until drop; `out` is a valid u32.
-        let r = unsafe { (self.cycle)(self.handle, data, flags, &mut out) };
+        let r = unsafe { (self.cycle)(self.loaded.handle, data, flags, &mut out) };
         self.cycles += 1;
         Edge {
             accepted: r & ACCEPTED != 0,
@@ -178,6 +220,61 @@ impl Device for VerilatorDevice {
                 data: out,
                 last: r & OUT_LAST != 0,
             }),
+        }
+    }
+
+    fn cycles(&self) -> u64 {
+        self.cycles
+    }
+
+    fn engine(&self) -> &'static str {
+        "verilator"
+    }
+}
+
+/// The serial design (UART, link and accelerator) in Verilator.
+pub struct VerilatorSerialDevice {
+    cycle: SerialCycleFn,
+    cycles: u64,
+    loaded: Loaded,
+}
+
+impl VerilatorSerialDevice {
+    /// Builds (or takes from the cache) the serial design of `spec` with
+    /// `clocks_per_bit` clocks per bit.
+    pub fn new(
+        model: &Model,
+        spec: &AcceleratorSpec,
+        clocks_per_bit: u64,
+        options: &VerilatorOptions,
+    ) -> Result<Self, SimError> {
+        let v = lstm_accel_hdl::serial_top::serial_verilog(model, spec, clocks_per_bit)?;
+        let loaded = Loaded::new(&v, Ports::Serial, options)?;
+        // SAFETY: the shim defines it with this signature.
+        let cycle = unsafe { loaded.function::<SerialCycleFn>(b"lstm_accel_serial_cycle\0")? };
+        Ok(VerilatorSerialDevice {
+            cycle,
+            cycles: 0,
+            loaded,
+        })
+    }
+
+    /// Records every signal to `path` from now on (needs
+    /// [`VerilatorOptions::trace`]).
+    pub fn record_vcd(&mut self, path: &Path) -> Result<(), SimError> {
+        self.loaded.record_vcd(path)
+    }
+}
+
+impl SerialDevice for VerilatorSerialDevice {
+    fn cycle(&mut self, rx: bool) -> SerialPins {
+        // SAFETY: `handle` is live until drop.
+        let r = unsafe { (self.cycle)(self.loaded.handle, u32::from(rx)) };
+        self.cycles += 1;
+        SerialPins {
+            tx: r & 1 != 0,
+            busy: r & 2 != 0,
+            link_error: r & 4 != 0,
         }
     }
 
@@ -294,8 +391,8 @@ fn objects(dir: &Path) -> Result<Vec<PathBuf>, SimError> {
 }
 
 /// Builds the shared library of `verilog`, or finds it in the cache.
-fn build(verilog: &str, options: &VerilatorOptions) -> Result<PathBuf, SimError> {
-    let name = key((verilog, options.opt_level, options.trace));
+fn build(verilog: &str, ports: Ports, options: &VerilatorOptions) -> Result<PathBuf, SimError> {
+    let name = key((verilog, ports, options.opt_level, options.trace));
     let dir = options.cache.join(format!("design-{name}"));
     let lib = dir.join("libdesign.so");
     let same = std::fs::read_to_string(dir.join("design.v")).is_ok_and(|v| v == verilog);
@@ -320,6 +417,9 @@ fn build(verilog: &str, options: &VerilatorOptions) -> Result<PathBuf, SimError>
         sources.push(shim);
         let mut b = compiler(options, &tmp.join("o"), &include);
         b.include(&obj).files(&sources);
+        if ports == Ports::Serial {
+            b.define("LSTM_ACCEL_SERIAL", None);
+        }
         let mut objs = b
             .try_compile_intermediates()
             .map_err(|e| SimError::Build(format!("compiling the design: {e}")))?;

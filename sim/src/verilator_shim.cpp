@@ -1,5 +1,6 @@
 // The C interface of a Verilated accelerator (top module `top`), loaded by
-// the Verilator engine (verilator.rs). One call runs one clock cycle, so
+// the Verilator engine (verilator.rs): the stream design, or with
+// LSTM_ACCEL_SERIAL defined the serial design (UART pins instead of streams). One call runs one clock cycle, so
 // that a cycle costs one foreign call and two evaluations: inputs applied
 // with the clock low and settled (the handshakes sampled there, as at a
 // rising edge), then the rising edge. The falling edge is folded into the
@@ -80,6 +81,7 @@ int lstm_accel_trace(void* p, const char* path) {
 #endif
 }
 
+#ifndef LSTM_ACCEL_SERIAL
 uint32_t lstm_accel_cycle(void* p, uint32_t tdata, uint32_t flags, uint32_t* out_data) {
     Handle* h = static_cast<Handle*>(p);
     Vtop* t = h->top;
@@ -108,5 +110,26 @@ uint32_t lstm_accel_cycle(void* p, uint32_t tdata, uint32_t flags, uint32_t* out
     h->cycles += 1;
     return r;
 }
+#else
+// One cycle of the serial design with `rx` as the line in; returns the pins
+// after the rising edge: bit 0 tx, bit 1 busy, bit 2 link_error.
+uint32_t lstm_accel_serial_cycle(void* p, uint32_t rx) {
+    Handle* h = static_cast<Handle*>(p);
+    Vtop* t = h->top;
+    t->clock = 0;
+    t->rx = rx & 1;
+    t->eval();
+#ifdef LSTM_ACCEL_TRACE
+    if (h->vcd) h->vcd->dump(h->cycles * 10000);
+#endif
+    t->clock = 1;
+    t->eval();
+#ifdef LSTM_ACCEL_TRACE
+    if (h->vcd) h->vcd->dump(h->cycles * 10000 + 5000);
+#endif
+    h->cycles += 1;
+    return (t->tx & 1) | ((t->busy & 1) << 1) | ((t->link_error & 1) << 2);
+}
+#endif
 
 }  // extern "C"

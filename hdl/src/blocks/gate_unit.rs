@@ -5,10 +5,10 @@
 //! stage 1-2  i, f, o = sigmoid(z), g = tanh(z)            four activation blocks
 //! stage 3    f*c, i*g                                     two multipliers (c delayed)
 //! stage 4    (f*c << fc_align) + (i*g << ig_align)        exact cell accumulator
-//! stage 5    c' = requantize(.. -> cell)                  rounding point Cell
+//! stage 5-6  c' = requantize(.. -> cell)                  rounding point Cell (two stages)
 //! stage 6-7  tanh(c')                                     activation block
 //! stage 8    o * tanh(c')                                 multiplier (o delayed)
-//! stage 9    h = requantize(.. -> hidden)                 rounding point Hidden
+//! stage 9+   h = requantize(.. -> hidden)                 rounding point Hidden (two stages)
 //! ```
 //! `c'` is ready after [`GateUnit::CELL_LATENCY`] cycles, `h` after
 //! [`GateUnit::LATENCY`]. Every constant comes from the model (`ActivationUnit`,
@@ -17,7 +17,7 @@
 use super::activation_unit::{ActivationBlock, ACTIVATION_LATENCY};
 use super::arith::{Multiplier, ShiftedSum};
 use super::delay_line::DelayLine;
-use super::requantizer::Requantizer;
+use super::requantizer::{Requantizer, PIPELINED_LATENCY};
 use crate::dynamic::DynSig;
 use lstm_accel_model::activation::ActivationUnit;
 use lstm_accel_model::cell::CellArith;
@@ -70,9 +70,9 @@ pub struct GateUnit {
 
 impl GateUnit {
     /// Cycles from the inputs to `c_next`.
-    pub const CELL_LATENCY: usize = ACTIVATION_LATENCY + 3;
+    pub const CELL_LATENCY: usize = ACTIVATION_LATENCY + 2 + PIPELINED_LATENCY;
     /// Cycles from the inputs to `h`.
-    pub const LATENCY: usize = Self::CELL_LATENCY + ACTIVATION_LATENCY + 2;
+    pub const LATENCY: usize = Self::CELL_LATENCY + ACTIVATION_LATENCY + 1 + PIPELINED_LATENCY;
 
     /// A gate unit for a layer's functions, cell arithmetic and exact cell
     /// accumulator width.
@@ -97,11 +97,26 @@ impl GateUnit {
             mul_fc: Multiplier::new(gw, cw),
             mul_ig: Multiplier::new(gw, gw),
             sum: ShiftedSum::new(gw + cw, cell.fc_align, 2 * gw, cell.ig_align, cell_acc_bits),
-            cell_round: Requantizer::new(cell_acc_bits, cell.cell_frac, cell.cell, cell.rounding),
+            // Pipelined, like the hidden output's: the sum's carry chain and
+            // the rounding and saturation were an iCE40 critical path.
+            cell_round: Requantizer::pipelined(
+                cell_acc_bits,
+                cell.cell_frac,
+                cell.cell,
+                cell.rounding,
+            ),
             act_c: ActivationBlock::new(fns.tanh_cell.clone()),
-            o_delay: DelayLine::new(gw, 3 + ACTIVATION_LATENCY),
+            // o waits from its sigmoid until tanh(c') is out.
+            o_delay: DelayLine::new(gw, Self::CELL_LATENCY),
             mul_oc: Multiplier::new(gw, gw),
-            hidden_round: Requantizer::new(2 * gw, 2 * cell.gate.frac, cell.hidden, cell.rounding),
+            // Pipelined: after the o x tanh(c) multiplier, rounding and
+            // saturation in one cycle were an iCE40 critical path.
+            hidden_round: Requantizer::pipelined(
+                2 * gw,
+                2 * cell.gate.frac,
+                cell.hidden,
+                cell.rounding,
+            ),
         }
     }
 }

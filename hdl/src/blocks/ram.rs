@@ -4,6 +4,13 @@
 //! own power-up state; simulators get an initialisation Yosys skips). Written the
 //! way Yosys infers block RAM on iCE40 (SB_RAM40_4K) and ECP5 (DP16KD); the
 //! spec decides which memories are block RAM and how many blocks they take.
+//!
+//! The single-port form ([`Ram::single_port`]) is for memories the spec puts
+//! in the iCE40 UP5K's SPRAM (SB_SPRAM256KA, 16K x 16, one port): one address,
+//! the write address while writing and the read address otherwise, and the
+//! SPRAM's no-change behaviour (a write cycle leaves the read register as it
+//! was). The weights use it: they are written only while loading, when the
+//! datapath reads none, so both forms compute the same.
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use rust_hdl::prelude::*;
@@ -26,6 +33,7 @@ pub struct Ram {
     _mem: Vec<i64>,
     _width: usize,
     _out: i64,
+    _single_port: bool,
 }
 
 impl Ram {
@@ -49,7 +57,22 @@ impl Ram {
             _mem: vec![0; depth],
             _width: width,
             _out: 0,
+            _single_port: false,
         }
+    }
+
+    /// `depth` words of `width` bits in the single-port, no-change form that
+    /// Yosys maps to SPRAM (`ram_style = "huge"`).
+    pub fn single_port(depth: usize, width: usize) -> Self {
+        Ram {
+            _single_port: true,
+            ..Self::new(depth, width)
+        }
+    }
+
+    /// Whether this is the single-port (SPRAM) form.
+    pub fn is_single_port(&self) -> bool {
+        self._single_port
     }
 }
 
@@ -58,15 +81,19 @@ impl Logic for Ram {
         if self.clock.pos_edge() {
             let n = self._mem.len();
             let ra = self.read_address.val().0;
+            let writing = self.write_enable.val().0 != 0;
             // An address past the end reads zero in both engines' terms: the
-            // sequencer never issues one.
-            self._out = if (0..n as i64).contains(&ra) {
-                self._mem[ra as usize]
-            } else {
-                0
-            };
+            // sequencer never issues one. The single-port form keeps its
+            // read register while it writes.
+            if !(self._single_port && writing) {
+                self._out = if (0..n as i64).contains(&ra) {
+                    self._mem[ra as usize]
+                } else {
+                    0
+                };
+            }
             let wa = self.write_address.val().0;
-            if self.write_enable.val().0 != 0 && (0..n as i64).contains(&wa) {
+            if writing && (0..n as i64).contains(&wa) {
                 self._mem[wa as usize] = sext(self.write_data.val().0, self._width);
             }
         }
@@ -76,8 +103,36 @@ impl Logic for Ram {
         self.read_data.connect();
     }
     fn hdl(&self) -> Verilog {
+        let (style, port) = if self._single_port {
+            (
+                "(* ram_style = \"huge\" *) ",
+                format!(
+                    "wire signed [{a1}:0] address = (write_enable != 0) ? write_address : read_address;
+
+always @(posedge clock) begin
+    if (write_enable != 0)
+        mem[address] <= write_data;
+    else
+        read_data <= mem[address];
+end
+",
+                    a1 = Self::address_width(self._mem.len()) - 1
+                ),
+            )
+        } else {
+            (
+                "",
+                "always @(posedge clock) begin
+    if (write_enable != 0)
+        mem[write_address] <= write_data;
+    read_data <= mem[read_address];
+end
+"
+                .to_string(),
+            )
+        };
         Verilog::Custom(format!(
-            "reg signed [{w1}:0] mem [0:{d1}];
+            "{style}reg signed [{w1}:0] mem [0:{d1}];
 integer k;
 
 // Simulators start from zeros, as the native engine does; block RAM powers
@@ -91,12 +146,7 @@ end
 `endif
 initial read_data = 0;
 
-always @(posedge clock) begin
-    if (write_enable != 0)
-        mem[write_address] <= write_data;
-    read_data <= mem[read_address];
-end
-",
+{port}",
             w1 = self._width - 1,
             d = self._mem.len(),
             d1 = self._mem.len() - 1

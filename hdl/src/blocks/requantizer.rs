@@ -4,11 +4,19 @@
 //! of `shift_round` (floor, half-up or half-to-even); then saturation to the
 //! destination's range. The Rust simulation calls `requantize` itself; the
 //! Verilog is generated from the same parameters and checked against it.
+//!
+//! The pipelined form ([`Requantizer::pipelined`], [`PIPELINED_LATENCY`]
+//! cycles) registers the rounded value before the saturation: on an iCE40
+//! the rounding adder's carry chain and the saturation's two comparisons in
+//! one cycle are the accelerator's slowest path after the bias add.
 
 use crate::dynamic::{DynSig, DynVal};
 use crate::verilog::{lit, round_decls, round_stmts};
 use lstm_accel_model::fixed::{requantize, Format, Rounding};
 use rust_hdl::prelude::*;
+
+/// Cycles from input to output of the pipelined form.
+pub const PIPELINED_LATENCY: usize = 2;
 
 /// The requantizer.
 #[derive(LogicBlock)]
@@ -17,13 +25,16 @@ pub struct Requantizer {
     pub clock: Signal<In, Clock>,
     /// The exact value.
     pub x: DynSig<In>,
-    /// The value in the destination format, one cycle later.
+    /// The value in the destination format, one cycle later
+    /// ([`PIPELINED_LATENCY`] in the pipelined form).
     pub y: DynSig<Out>,
     _from_frac: i32,
     _to: Format,
     _mode: Rounding,
     _width: usize,
     _out: i64,
+    _pipelined: bool,
+    _mid: i64,
 }
 
 impl Requantizer {
@@ -38,6 +49,16 @@ impl Requantizer {
             _mode: mode,
             _width: width,
             _out: 0,
+            _pipelined: false,
+            _mid: 0,
+        }
+    }
+
+    /// The same rounding point in [`PIPELINED_LATENCY`] cycles.
+    pub fn pipelined(width: usize, from_frac: i32, to: Format, mode: Rounding) -> Self {
+        Requantizer {
+            _pipelined: true,
+            ..Self::new(width, from_frac, to, mode)
         }
     }
 }
@@ -45,7 +66,15 @@ impl Requantizer {
 impl Logic for Requantizer {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            self._out = requantize(self.x.val().0, self._from_frac, self._to, self._mode);
+            // The model's function is pure, so the pipelined form's two
+            // registers hold its results one and two cycles late.
+            let now = requantize(self.x.val().0, self._from_frac, self._to, self._mode);
+            if self._pipelined {
+                self._out = self._mid;
+                self._mid = now;
+            } else {
+                self._out = now;
+            }
         }
         self.y.next = DynVal(self._out);
     }
@@ -69,8 +98,17 @@ impl Logic for Requantizer {
                 w.max(ow + 1),
             )
         };
+        // The pipelined form saturates a registered copy of the rounded value.
+        let (stage, sat) = if self._pipelined {
+            (
+                format!("reg signed [{}:0] scaled_q;\ninitial scaled_q = 0;\nalways @(posedge clock) scaled_q <= scaled;\n", ww - 1),
+                "scaled_q",
+            )
+        } else {
+            (String::new(), "scaled")
+        };
         Verilog::Custom(format!(
-            "reg signed [{ww1}:0] scaled;\n{decls}\ninitial begin\n    y = 0;\nend\n\nalways @(*) begin\n{rescale}end\n\nalways @(posedge clock) begin\n    if (scaled > {max})\n        y <= {omax};\n    else if (scaled < {min})\n        y <= {omin};\n    else\n        y <= scaled;\nend\n",
+            "reg signed [{ww1}:0] scaled;\n{decls}\ninitial begin\n    y = 0;\nend\n\nalways @(*) begin\n{rescale}end\n\n{stage}always @(posedge clock) begin\n    if ({sat} > {max})\n        y <= {omax};\n    else if ({sat} < {min})\n        y <= {omin};\n    else\n        y <= {sat};\nend\n",
             ww1 = ww - 1,
             max = lit(to.max_raw(), ww),
             min = lit(to.min_raw(), ww),

@@ -58,6 +58,10 @@ struct Regs {
     row: i64,
     weight: i64,
     seen: i64,
+    /// Registered `seen == hidden`: a drain state ends a cycle after its
+    /// last result, which keeps the adder and comparison off the path into
+    /// the counters' enables.
+    full: i64,
     parity: i64,
     // issue
     i_valid: i64,
@@ -330,15 +334,13 @@ impl Logic for Sequencer {
                 // Results of the phase so far: h writes in a layer, logits
                 // in the head (counted in every state: the first ones come
                 // back while later rows are still being issued).
-                if self.h_write.val().0 != 0 || self.logit_valid.val().0 != 0 {
-                    n.seen = r.seen + 1;
-                }
+                let inc = i64::from(self.h_write.val().0 != 0 || self.logit_valid.val().0 != 0);
+                n.seen = r.seen + inc;
+                n.full = i64::from(r.seen + inc == hidden);
                 if self.clear.val().0 != 0 {
                     n.parity = 0;
                 }
             }
-            let hw = i64::from(self.h_write.val().0 != 0);
-            let lv = i64::from(self.logit_valid.val().0 != 0);
             match r.state {
                 IDLE => {
                     if self.start.val().0 != 0 {
@@ -391,7 +393,7 @@ impl Logic for Sequencer {
                     // Every result of the phase is out (an h, a y or t, a
                     // logit): on to the next phase in program order.
                     let n = &mut self._r;
-                    if r.seen + (hw | lv) == hidden {
+                    if r.full != 0 {
                         if k.next_state == FINISH {
                             n.gate = 0;
                             n.state = FINISH;

@@ -94,6 +94,7 @@ impl Sequencer {
 reg [2:0] state;
 reg {pw} layer;
 reg signed [{c1}:0] cell_n, gate, word, row, weight, seen;
+reg full;
 reg signed [31:0] count;
 reg parity_r;
 reg i_valid, i_first, i_last, i_h, s_valid, s_first, s_last, s_h, start_out, done_r;
@@ -109,7 +110,7 @@ wire h_w = h_write != 0;
 wire l_v = logit_valid != 0;
 
 initial begin
-    state = IDLE; layer = 0; cell_n = 0; gate = 0; word = 0; row = 0; weight = 0; seen = 0; count = 0;
+    state = IDLE; layer = 0; cell_n = 0; gate = 0; word = 0; row = 0; weight = 0; seen = 0; full = 0; count = 0;
     parity_r = 0; i_valid = 0; i_first = 0; i_last = 0; i_h = 0; s_valid = 0; s_first = 0; s_last = 0; s_h = 0;
     start_out = 0; done_r = 0; i_weight = 0; i_data = 0; i_row = 0; class_r = 0; cycles_r = 0;
 end
@@ -228,6 +229,7 @@ always @(posedge clock) begin
     count <= count + 1;
     if (h_w || l_v)
         seen <= seen + 1;
+    full <= ((seen + (h_w || l_v)) == k_hidden);
     if (clear != 0)
         parity_r <= 0;
     case (state)
@@ -262,7 +264,7 @@ always @(posedge clock) begin
             end else
                 word <= word + 1;
         end
-        DRAIN, PROJ_DRAIN, HEAD_DRAIN: if (seen + (h_w || l_v) == k_hidden) begin
+        DRAIN, PROJ_DRAIN, HEAD_DRAIN: if (full) begin
             if (k_next_state == FINISH) begin
                 gate <= 0;
                 state <= FINISH;
