@@ -12,7 +12,7 @@
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_host::crosscheck::cross_check;
 use lstm_accel_host::driver::Driver;
-use lstm_accel_host::serial::SerialLink;
+use lstm_accel_host::serial::{BytePort, SerialLink};
 use lstm_accel_host::virtual_board::{LineNoise, SimulatedPort};
 use lstm_accel_model::random::{self, ModelShape};
 use lstm_accel_sim::serial::{NativeSerialDevice, SerialDevice, UartLine};
@@ -176,4 +176,127 @@ fn run_drives_the_verilator_virtual_board_behind_a_pseudo_terminal() {
 #[test]
 fn run_drives_the_native_virtual_board_behind_a_pseudo_terminal() {
     run_against_the_virtual_board_command("native", 8);
+}
+
+/// A bridge that follows the link's rules exactly (takes the expected
+/// sequence, acknowledges a repeat without passing it on, NAKs with the
+/// sequence it expects) with scripted faults: NAKs that answer noise after
+/// a frame it took, and stale NAKs naming an old sequence.
+struct ScriptedBridge {
+    parser: lstm_accel_hdl::link::FrameParser,
+    expected: u8,
+    /// Words passed on to the accelerator.
+    passed: Vec<u32>,
+    /// Data frames seen so far; the fault for the n-th, if any.
+    frames: usize,
+    faults: Vec<(usize, Fault)>,
+    out: std::collections::VecDeque<u8>,
+}
+
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Take the frame, but answer noise after it: NAK naming the next.
+    NakAfterTaking,
+    /// Before handling the frame, a NAK left over from earlier noise,
+    /// naming an old sequence.
+    StaleNak,
+}
+
+impl ScriptedBridge {
+    fn reply(&mut self, kind: u8, seq: u8) {
+        let f = lstm_accel_hdl::link::Frame {
+            kind,
+            seq,
+            words: Vec::new(),
+        };
+        self.out.extend(f.encode());
+    }
+}
+
+impl BytePort for ScriptedBridge {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), lstm_accel_sim::SimError> {
+        use lstm_accel_hdl::link::{Parsed, D_ACK, D_NAK};
+        for &b in bytes {
+            let Parsed::Frame(f) = self.parser.push(b) else {
+                continue;
+            };
+            if !f.is_data() {
+                continue;
+            }
+            let fault = self
+                .faults
+                .iter()
+                .find(|(n, _)| *n == self.frames)
+                .map(|&(_, x)| x);
+            self.frames += 1;
+            if let Some(Fault::StaleNak) = fault {
+                self.reply(D_NAK, self.expected.wrapping_sub(2));
+            }
+            if f.seq == self.expected {
+                self.passed.extend(&f.words);
+                self.expected = self.expected.wrapping_add(1);
+                match fault {
+                    Some(Fault::NakAfterTaking) => self.reply(D_NAK, self.expected),
+                    _ => self.reply(D_ACK, f.seq),
+                }
+            } else if f.seq == self.expected.wrapping_sub(1) {
+                self.reply(D_ACK, f.seq);
+            } else {
+                self.reply(D_NAK, self.expected);
+            }
+        }
+        Ok(())
+    }
+
+    fn read_byte(&mut self) -> Result<Option<u8>, lstm_accel_sim::SimError> {
+        Ok(self.out.pop_front())
+    }
+}
+
+/// NAKs that do not ask for the frame just sent (one naming the next
+/// sequence, answering noise after a frame the bridge took; one naming an
+/// old sequence) never make the host renumber or repeat a frame: every word
+/// reaches the accelerator exactly once, in order.
+#[test]
+fn stale_naks_neither_renumber_nor_repeat_a_frame() {
+    use lstm_accel_sim::link::Link;
+    let bridge = ScriptedBridge {
+        parser: lstm_accel_hdl::link::FrameParser::new(),
+        expected: 0,
+        passed: Vec::new(),
+        frames: 0,
+        // Frame 0 opens the session; 1.. carry the packets' words.
+        faults: vec![
+            (1, Fault::NakAfterTaking),
+            (3, Fault::StaleNak),
+            (5, Fault::NakAfterTaking),
+            (6, Fault::StaleNak),
+        ],
+        out: Default::default(),
+    };
+    let mut link = SerialLink::new(bridge);
+    let packets: Vec<Vec<u32>> = (0..3u32)
+        .map(|p| (0..300).map(|i| p * 1000 + i).collect())
+        .collect();
+    for p in &packets {
+        link.send(p).expect("sent");
+    }
+    let stats = link.stats;
+    let bridge = link.port();
+    let want = packets.concat();
+    assert!(
+        bridge.passed == want,
+        "every word once, in order: {} words passed for {} sent, first difference at word {:?}",
+        bridge.passed.len(),
+        want.len(),
+        bridge.passed.iter().zip(&want).position(|(a, b)| a != b)
+    );
+    // Two frames per packet (255 + 45 words) and the opening one.
+    assert_eq!(
+        bridge.frames,
+        1 + 6 + 2,
+        "two stale NAKs cost one resend each"
+    );
+    assert_eq!(stats.device_naks, 4);
+    assert_eq!(stats.resent, 2);
 }
