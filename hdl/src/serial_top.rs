@@ -1,13 +1,14 @@
 //! The accelerator behind a serial line: a UART, the link's receiving and
-//! transmitting halves ([`crate::link`]) and the accelerator, so that a
-//! board's only connection to its host can be a USB serial cable. `rx` and
-//! `tx` are the line (idle high); `busy` shows a frame running, `link_error`
-//! that a frame was dropped (bad CRC, a gap, or a low stop bit), for LEDs.
-//! Board tops add the clock (and PLL), reset and pins around it.
+//! transmitting halves ([`crate::link`]), a register slice and the
+//! accelerator, so that a board's only connection to its host can be a USB
+//! serial cable. `rx` and `tx` are the line (idle high); `busy` shows a
+//! frame running, `link_error` that a frame was dropped (bad CRC, a gap, or
+//! a low stop bit), for LEDs. Board tops add the clock (and PLL) and pins.
 
 use crate::accelerator::Accelerator;
 use crate::blocks::link_rx::LinkRx;
 use crate::blocks::link_tx::LinkTx;
+use crate::blocks::stream_slice::StreamSlice;
 use crate::blocks::uart::{UartRx, UartTx};
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::spec::AcceleratorSpec;
@@ -92,6 +93,7 @@ pub struct SerialAccelerator {
     pub link_error: Signal<Out, Bit>,
     receiver: UartRx,
     link_in: LinkRx,
+    slice_in: StreamSlice,
     word_in: WordIn,
     accel: Accelerator,
     word_out: WordOut,
@@ -117,6 +119,7 @@ impl SerialAccelerator {
             link_error: Default::default(),
             receiver: UartRx::new(clocks_per_bit),
             link_in: LinkRx::new(clocks_per_bit),
+            slice_in: StreamSlice::default(),
             word_in: WordIn::default(),
             accel: Accelerator::new(model, spec)?,
             word_out: WordOut::new(32),
@@ -134,6 +137,7 @@ impl Logic for SerialAccelerator {
         dff_setup!(self, clock, error_seen);
         self.receiver.clock.next = self.clock.val();
         self.link_in.clock.next = self.clock.val();
+        self.slice_in.clock.next = self.clock.val();
         self.accel.clock.next = self.clock.val();
         self.link_out.clock.next = self.clock.val();
         self.sender.clock.next = self.clock.val();
@@ -141,11 +145,17 @@ impl Logic for SerialAccelerator {
         self.receiver.rx.next = self.rx.val();
         self.link_in.in_byte.next = self.receiver.data.val();
         self.link_in.in_valid.next = self.receiver.valid.val();
-        self.word_in.x.next = self.link_in.s_tdata.val();
+        // A register slice keeps the receiver's frame-buffer read apart
+        // from the accelerator's packet decoder.
+        self.slice_in.in_data.next = self.link_in.s_tdata.val();
+        self.slice_in.in_valid.next = self.link_in.s_tvalid.val();
+        self.slice_in.in_last.next = self.link_in.s_tlast.val();
+        self.link_in.s_tready.next = self.slice_in.in_ready.val();
+        self.word_in.x.next = self.slice_in.out_data.val();
         self.accel.s_tdata.next = self.word_in.y.val();
-        self.accel.s_tvalid.next = self.link_in.s_tvalid.val();
-        self.accel.s_tlast.next = self.link_in.s_tlast.val();
-        self.link_in.s_tready.next = self.accel.s_tready.val();
+        self.accel.s_tvalid.next = self.slice_in.out_valid.val();
+        self.accel.s_tlast.next = self.slice_in.out_last.val();
+        self.slice_in.out_ready.next = self.accel.s_tready.val();
         // Its output stream and the receiver's answers to frames to bytes.
         self.word_out.x.next = self.accel.m_tdata.val();
         self.link_out.m_tdata.next = self.word_out.y.val();

@@ -15,7 +15,10 @@
 //! significant byte first, read from the buffer a byte time ahead) and the
 //! CRC-16/CCITT-FALSE of kind to payload, most significant byte first (each
 //! byte folded in the cycle after it is sent, from a register: the CRC's
-//! bytes leave many cycles later).
+//! bytes leave many cycles later). Each byte reaches the UART from a
+//! register, three cycles after its position is set: the buffer's read, the
+//! payload byte's register, the byte's register (an ECP5 block RAM's read
+//! without its output register leaves little of a 100 MHz cycle).
 //! (Every mixed expression is parenthesised: `#[hdl_gen]` writes Rust's
 //! expressions into Verilog as they are, and Verilog binds `==` tighter than
 //! `&` and `|`.)
@@ -88,11 +91,20 @@ pub struct LinkTx {
     /// The byte at `pos` is valid: a cycle after `pos` moved, so that a
     /// payload byte's buffer read has arrived.
     shown: DFF<Bit>,
+    /// The payload byte at `pos`, registered from the buffer's read
+    /// (`shown2`: it is the current one).
+    word_q: DFF<Bits<8>>,
+    shown2: DFF<Bit>,
+    /// The byte at `pos`, registered (`staged`: it is the current one).
+    byte_q: DFF<Bits<8>>,
+    staged: DFF<Bit>,
     crc: DFF<Bits<16>>,
     rs: DFF<Bits<16>>,
     buffer: RAM<Bits<32>, 8>,
     /// The byte at `pos`.
     out_byte: Signal<Local, Bits<8>>,
+    frame_byte: Signal<Local, Bits<8>>,
+    word_byte: Signal<Local, Bits<8>>,
     /// Position of the first CRC byte.
     crc_at: Signal<Local, Bits<11>>,
     /// The running CRC with the byte just sent.
@@ -146,10 +158,16 @@ impl LinkTx {
             f_count: Default::default(),
             pos: Default::default(),
             shown: Default::default(),
+            word_q: Default::default(),
+            shown2: Default::default(),
+            byte_q: Default::default(),
+            staged: Default::default(),
             crc: Default::default(),
             rs: Default::default(),
             buffer: RAM::default(),
             out_byte: Default::default(),
+            frame_byte: Default::default(),
+            word_byte: Default::default(),
             crc_at: Default::default(),
             crc_step: Default::default(),
             sent_byte: Default::default(),
@@ -167,7 +185,7 @@ impl Logic for LinkTx {
     fn update(&mut self) {
         dff_setup!(
             self, clock, wcount, full, closes, tx_seq, sent, again, timer, busy, is_data, f_kind,
-            f_seq, f_count, pos, shown, crc, rs, sent_byte, fold
+            f_seq, f_count, pos, shown, word_q, shown2, byte_q, staged, crc, rs, sent_byte, fold
         );
         self.buffer.read_clock.next = self.clock.val();
         self.buffer.write_clock.next = self.clock.val();
@@ -207,26 +225,36 @@ impl Logic for LinkTx {
         }
         // The byte at `pos`.
         self.crc_at.next = (bit_cast::<11, 8>(self.f_count.q.val()) << 2) + 4;
+        // Header and CRC bytes come from registers; payload bytes from the
+        // buffer's read, through a 4-way select only (the buffer's block-RAM
+        // clock-to-output leaves little of the cycle).
         if self.pos.q.val() == 0 {
-            self.out_byte.next = self.c_sync.val();
+            self.frame_byte.next = self.c_sync.val();
         } else if self.pos.q.val() == 1 {
-            self.out_byte.next = self.f_kind.q.val();
+            self.frame_byte.next = self.f_kind.q.val();
         } else if self.pos.q.val() == 2 {
-            self.out_byte.next = self.f_seq.q.val();
+            self.frame_byte.next = self.f_seq.q.val();
         } else if self.pos.q.val() == 3 {
-            self.out_byte.next = self.f_count.q.val();
+            self.frame_byte.next = self.f_count.q.val();
         } else if self.pos.q.val() == self.crc_at.val() {
-            self.out_byte.next = self.crc.q.val().get_bits::<8>(8);
-        } else if self.pos.q.val() == self.crc_at.val() + 1 {
-            self.out_byte.next = self.crc.q.val().get_bits::<8>(0);
-        } else if (self.pos.q.val() & 3) == 0 {
-            self.out_byte.next = self.buffer.read_data.val().get_bits::<8>(0);
-        } else if (self.pos.q.val() & 3) == 1 {
-            self.out_byte.next = self.buffer.read_data.val().get_bits::<8>(8);
-        } else if (self.pos.q.val() & 3) == 2 {
-            self.out_byte.next = self.buffer.read_data.val().get_bits::<8>(16);
+            self.frame_byte.next = self.crc.q.val().get_bits::<8>(8);
         } else {
-            self.out_byte.next = self.buffer.read_data.val().get_bits::<8>(24);
+            self.frame_byte.next = self.crc.q.val().get_bits::<8>(0);
+        }
+        if (self.pos.q.val() & 3) == 0 {
+            self.word_byte.next = self.buffer.read_data.val().get_bits::<8>(0);
+        } else if (self.pos.q.val() & 3) == 1 {
+            self.word_byte.next = self.buffer.read_data.val().get_bits::<8>(8);
+        } else if (self.pos.q.val() & 3) == 2 {
+            self.word_byte.next = self.buffer.read_data.val().get_bits::<8>(16);
+        } else {
+            self.word_byte.next = self.buffer.read_data.val().get_bits::<8>(24);
+        }
+        self.word_q.d.next = self.word_byte.val();
+        if (self.pos.q.val() > 3) & (self.pos.q.val() < self.crc_at.val()) {
+            self.out_byte.next = self.word_q.q.val();
+        } else {
+            self.out_byte.next = self.frame_byte.val();
         }
         // CRC-16/CCITT-FALSE of the running value and the byte.
         // A byte sent is folded into the CRC in the next cycle, from a
@@ -237,15 +265,23 @@ impl Logic for LinkTx {
         if self.fold.q.val() {
             self.crc.d.next = self.crc_step.out.val();
         }
-        self.tx_valid.next = self.busy.q.val() & self.shown.q.val();
-        self.tx_data.next = self.out_byte.val();
+        // The byte goes to the UART from a register: the buffer's block-RAM
+        // read and the byte select would otherwise reach the UART's shift
+        // register in one cycle.
+        self.byte_q.d.next = self.out_byte.val();
+        self.tx_valid.next = self.busy.q.val() & self.staged.q.val();
+        self.tx_data.next = self.byte_q.q.val();
         self.shown.d.next = self.busy.q.val();
+        self.shown2.d.next = self.busy.q.val() & self.shown.q.val();
+        self.staged.d.next = self.busy.q.val() & self.shown2.q.val();
         if self.busy.q.val() {
-            if self.tx_ready.val() & self.shown.q.val() {
+            if self.tx_ready.val() & self.staged.q.val() {
                 self.shown.d.next = false;
+                self.shown2.d.next = false;
+                self.staged.d.next = false;
                 self.pos.d.next = self.pos.q.val() + 1;
                 if (self.pos.q.val() != 0) & (self.pos.q.val() < self.crc_at.val()) {
-                    self.sent_byte.d.next = self.out_byte.val();
+                    self.sent_byte.d.next = self.byte_q.q.val();
                     self.fold.d.next = true;
                 }
                 if self.pos.q.val() == self.crc_at.val() + 1 {
@@ -262,6 +298,8 @@ impl Logic for LinkTx {
             self.f_count.d.next = 0.into();
             self.pos.d.next = 0.into();
             self.shown.d.next = false;
+            self.shown2.d.next = false;
+            self.staged.d.next = false;
             self.crc.d.next = 0xffff.into();
         } else if self.full.q.val() & (!self.sent.q.val() | self.again.q.val()) {
             self.busy.d.next = true;
@@ -275,6 +313,8 @@ impl Logic for LinkTx {
             self.f_count.d.next = self.wcount.q.val();
             self.pos.d.next = 0.into();
             self.shown.d.next = false;
+            self.shown2.d.next = false;
+            self.staged.d.next = false;
             self.crc.d.next = 0xffff.into();
             self.sent.d.next = true;
             self.again.d.next = false;

@@ -122,17 +122,65 @@ end
             kw = w(s.class_bits),
             c1 = cw - 1,
         );
-        // Constant tables of the current phase.
-        v.push_str("always @(*) begin\n    case (layer)\n");
+        // Constant tables of the current phase, registered: they are read
+        // at the next values of `layer` and `parity_r`, so that they always
+        // hold the current phase's constants without a table lookup on the
+        // paths that use them (on an iCE40 the lookup feeding the issue
+        // compares was the critical path).
+        let _ = writeln!(
+            v,
+            "reg {pw} layer_n;
+reg parity_n;
+always @(*) begin
+    layer_n = layer;
+    if (state == IDLE && start != 0)
+        layer_n = {first};
+    if ((state == DRAIN || state == PROJ_DRAIN || state == HEAD_DRAIN) && full && k_next_state != FINISH)
+        layer_n = k_next;
+    parity_n = parity_r;
+    if (clear != 0)
+        parity_n = 0;
+    if (state == FINISH && !(gate < {wait}))
+        parity_n = !parity_r;
+end",
+            pw = w(s.phase_bits),
+            first = self._first,
+            wait = self.finish_wait(),
+        );
+        let table_init = {
+            let c0 = self.consts(0, 0);
+            format!(
+                "initial begin
+    k_row_words = {}; k_x_words = {}; k_hidden = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
+    k_x_base = {}; k_h_base = {}; k_h_write = {}; k_next = {}; k_next_state = 3'd{}; k_next_start = {};
+end
+",
+                lit(c0.row_words, cw),
+                lit(c0.x_words, cw),
+                lit(c0.count, cw),
+                lit(i64::from(c0.align_x), cw),
+                lit(i64::from(c0.align_h), cw),
+                lit(i64::from(c0.align_bias), cw),
+                lit(c0.cell_base, cw),
+                lit(c0.x_base, cw),
+                lit(c0.h_base, cw),
+                lit(c0.h_write, cw),
+                lit(c0.next, cw),
+                c0.next_state,
+                c0.next_start,
+            )
+        };
+        v.push_str(&table_init);
+        v.push_str("always @(posedge clock) begin\n    case (layer_n)\n");
         let k = |x: i64| lit(x, cw);
         for l in 0..lay.phase_count() {
             let (c0, c1) = (self.consts(l, 0), self.consts(l, 1));
             let _ = writeln!(
                 v,
                 "        {l}: begin
-            k_row_words = {}; k_x_words = {}; k_hidden = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
-            k_x_base = parity_r ? {} : {}; k_h_base = parity_r ? {} : {}; k_h_write = parity_r ? {} : {};
-            k_next = {}; k_next_state = 3'd{}; k_next_start = {};
+            k_row_words <= {}; k_x_words <= {}; k_hidden <= {}; k_align_x <= {}; k_align_h <= {}; k_align_bias <= {}; k_cell_base <= {};
+            k_x_base <= parity_n ? {} : {}; k_h_base <= parity_n ? {} : {}; k_h_write <= parity_n ? {} : {};
+            k_next <= {}; k_next_state <= 3'd{}; k_next_start <= {};
         end",
                 k(c0.row_words),
                 k(c0.x_words),
@@ -154,8 +202,8 @@ end
         }
         v.push_str(
             "        default: begin
-            k_row_words = 1; k_x_words = 1; k_hidden = 0; k_align_x = 0; k_align_h = 0; k_align_bias = 0; k_cell_base = 0;
-            k_x_base = 0; k_h_base = 0; k_h_write = 0; k_next = 0; k_next_state = 3'd0; k_next_start = 0;
+            k_row_words <= 1; k_x_words <= 1; k_hidden <= 0; k_align_x <= 0; k_align_h <= 0; k_align_bias <= 0; k_cell_base <= 0;
+            k_x_base <= 0; k_h_base <= 0; k_h_write <= 0; k_next <= 0; k_next_state <= 3'd0; k_next_start <= 0;
         end
     endcase
 end
@@ -230,12 +278,12 @@ always @(posedge clock) begin
     if (h_w || l_v)
         seen <= seen + 1;
     full <= ((seen + (h_w || l_v)) == k_hidden);
-    if (clear != 0)
-        parity_r <= 0;
+    layer <= layer_n;
+    parity_r <= parity_n;
     case (state)
         IDLE: if (start != 0) begin
             state <= {first_state};
-            layer <= {first}; cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;
+            cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;
             start_out <= 1;
             count <= 0;
         end
@@ -269,7 +317,6 @@ always @(posedge clock) begin
                 gate <= 0;
                 state <= FINISH;
             end else begin
-                layer <= k_next;
                 cell_n <= 0; gate <= 0; word <= 0; seen <= 0;
                 start_out <= k_next_start;
                 state <= k_next_state;
@@ -281,7 +328,6 @@ always @(posedge clock) begin
             class_r <= argmax;
             cycles_r <= count;
             done_r <= 1;
-            parity_r <= !parity_r;
             state <= IDLE;
         end
     endcase
@@ -291,7 +337,6 @@ end",
                 PROJ => "PROJ",
                 _ => "HEAD",
             },
-            first = self._first,
             data_off = if has_conv { " + cur_d" } else { "" },
             tap_addr = if has_conv { "i_tap" } else { "0" },
             conv_mode = if has_conv { "s_mode" } else { "0" },

@@ -1,0 +1,78 @@
+//! A register slice for a 32-bit AXI4-Stream (data, valid, last; ready
+//! back): every output and the `ready` it gives upstream come from
+//! registers, so no combinational path crosses it in either direction, and
+//! it still moves one word per cycle.
+//!
+//! It is a two-entry skid buffer. The output register holds the word on
+//! offer; `in_ready` is "the skid register is empty". A word taken while the
+//! output is stalled waits in the skid register and moves to the output
+//! when that drains. Words leave in the order they came, none is lost or
+//! repeated, and a word taken at cycle t is on offer from cycle t + 1.
+//!
+//! The serial bridge puts one between the link receiver and the
+//! accelerator: there the receiver's frame buffer (a block RAM read, whose
+//! clock-to-output is 5.8 ns on an ECP5 without its output register) fed
+//! the accelerator's packet decoder in the same cycle.
+
+use rust_hdl::prelude::*;
+use rust_hdl::widgets::dff::DFF;
+use rust_hdl::widgets::dff_setup;
+
+/// The slice.
+#[derive(LogicBlock, Default)]
+pub struct StreamSlice {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Upstream word.
+    pub in_data: Signal<In, Bits<32>>,
+    /// Upstream valid.
+    pub in_valid: Signal<In, Bit>,
+    /// Upstream last.
+    pub in_last: Signal<In, Bit>,
+    /// To upstream: a word offered now is taken.
+    pub in_ready: Signal<Out, Bit>,
+    /// Downstream word.
+    pub out_data: Signal<Out, Bits<32>>,
+    /// Downstream valid.
+    pub out_valid: Signal<Out, Bit>,
+    /// Downstream last.
+    pub out_last: Signal<Out, Bit>,
+    /// From downstream: the word on offer is taken.
+    pub out_ready: Signal<In, Bit>,
+    data: DFF<Bits<32>>,
+    valid: DFF<Bit>,
+    last: DFF<Bit>,
+    skid_data: DFF<Bits<32>>,
+    skid_valid: DFF<Bit>,
+    skid_last: DFF<Bit>,
+}
+
+impl Logic for StreamSlice {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, data, valid, last, skid_data, skid_valid, skid_last);
+        self.in_ready.next = !self.skid_valid.q.val();
+        self.out_data.next = self.data.q.val();
+        self.out_valid.next = self.valid.q.val();
+        self.out_last.next = self.last.q.val();
+        if self.out_ready.val() | !self.valid.q.val() {
+            // The output register is free this cycle: refill it, from the
+            // skid register first (it holds the older word).
+            if self.skid_valid.q.val() {
+                self.data.d.next = self.skid_data.q.val();
+                self.last.d.next = self.skid_last.q.val();
+                self.valid.d.next = true;
+                self.skid_valid.d.next = false;
+            } else {
+                self.data.d.next = self.in_data.val();
+                self.last.d.next = self.in_last.val();
+                self.valid.d.next = self.in_valid.val();
+            }
+        } else if self.in_valid.val() & !self.skid_valid.q.val() {
+            // The output is stalled: a word taken now waits.
+            self.skid_data.d.next = self.in_data.val();
+            self.skid_last.d.next = self.in_last.val();
+            self.skid_valid.d.next = true;
+        }
+    }
+}
