@@ -35,6 +35,7 @@
 //! its shape, loaded over the stream.
 
 use crate::blocks::argmax::ArgMax;
+use crate::blocks::banked_ram::BankedRam;
 use crate::blocks::bias_add::BiasAdd;
 use crate::blocks::collector::Collector;
 use crate::blocks::controller::Controller;
@@ -50,7 +51,7 @@ use crate::blocks::state_reader::StateReader;
 use crate::blocks::weight_decoder::{WeightDecoder, WeightDecoderShape};
 use crate::dynamic::DynSig;
 use crate::layout::Phase;
-use crate::spec::{AcceleratorSpec, Placement};
+use crate::spec::{AcceleratorSpec, Placement, WEIGHT_BANK_DEPTH};
 use lstm_accel_model::activation::Function;
 use lstm_accel_model::cell::CellArith;
 use lstm_accel_model::Model;
@@ -83,6 +84,20 @@ pub struct Accelerator {
     seq: Sequencer,
     weights: Vec<Ram>,
     wdec: WeightDecoder,
+    /// The weights in the banked form (deep memories on ECP5; then
+    /// `weights` is empty).
+    banked_weights: Vec<BankedRam>,
+    /// The MAC array's other inputs, delayed as long as the banked weight
+    /// read takes beyond one cycle (wires otherwise).
+    x_stage: Vec<DelayLine>,
+    tap_stage: Vec<DelayLine>,
+    mode_stage: DelayLine,
+    window_stage: DelayLine,
+    matrix_stage: DelayLine,
+    first_stage: DelayLine,
+    last_stage: DelayLine,
+    valid_stage: DelayLine,
+    shift_stage: DelayLine,
     taps: Vec<Ram>,
     biases: Ram,
     shifts: Vec<Ram>,
@@ -114,6 +129,7 @@ pub struct Accelerator {
     data_raddr: Select,
     h_read: Select,
     _banks: usize,
+    _banked: usize,
     _tap_banks: usize,
     _lanes: usize,
     _layers: usize,
@@ -201,6 +217,26 @@ impl Accelerator {
         let phases = rounding.len();
         debug_assert_eq!(phases, lay.phase_count());
         let mac_latency = MacArray::latency(lay.lanes);
+        let seq = Sequencer::new(lay);
+        let (mode_w, window_w, matrix_w) = (
+            seq.conv_mode.width(),
+            seq.window.width(),
+            seq.matrix.width(),
+        );
+        let (first_w, last_w, valid_w, shift_w) = (
+            seq.mac_first.width(),
+            seq.mac_last.width(),
+            seq.mac_valid.width(),
+            seq.mac_shift.width(),
+        );
+        // A deep weight memory on ECP5 is banked, with a longer read.
+        let bank_depth = hw.weight_banking(lay.weight_words);
+        let extra = spec.pipeline.weight_read_extra as usize;
+        let (plain_banks, banked) = if bank_depth.is_some() {
+            (0, lay.weight_banks)
+        } else {
+            (lay.weight_banks, 0)
+        };
         Ok(Accelerator {
             clock: Signal::default(),
             s_tdata: DynSig::new(32),
@@ -213,8 +249,8 @@ impl Accelerator {
             m_tready: Signal::default(),
             busy: DynSig::new(2),
             ctl: Controller::new(lay),
-            seq: Sequencer::new(lay),
-            weights: (0..lay.weight_banks)
+            seq,
+            weights: (0..plain_banks)
                 .map(|b| {
                     let (depth, width) = (lay.weight_words.max(1), lay.bank_bits(b) as usize);
                     if spec.placement_of("weights") == Some(Placement::Spram) {
@@ -239,6 +275,28 @@ impl Accelerator {
                 mode_bits: w.mode_bits,
                 window_bits: w.window_bits,
             }),
+            banked_weights: (0..banked)
+                .map(|b| {
+                    BankedRam::new(
+                        lay.weight_words,
+                        lay.bank_bits(b) as usize,
+                        bank_depth.unwrap_or(WEIGHT_BANK_DEPTH),
+                    )
+                })
+                .collect(),
+            x_stage: (0..lay.lanes)
+                .map(|_| DelayLine::new(lay.data_width as usize, extra))
+                .collect(),
+            tap_stage: (0..lay.tap_banks)
+                .map(|b| DelayLine::new(lay.tap_bank_bits(b) as usize, extra))
+                .collect(),
+            mode_stage: DelayLine::new(mode_w, extra),
+            window_stage: DelayLine::new(window_w, extra),
+            matrix_stage: DelayLine::new(matrix_w, extra),
+            first_stage: DelayLine::new(first_w, extra),
+            last_stage: DelayLine::new(last_w, extra),
+            valid_stage: DelayLine::new(valid_w, extra),
+            shift_stage: DelayLine::new(shift_w, extra),
             taps: (0..lay.tap_banks)
                 .map(|b| Ram::new(lay.tap_words.max(1), lay.tap_bank_bits(b) as usize))
                 .collect(),
@@ -259,7 +317,7 @@ impl Accelerator {
                 shift_bits: w.shift_bits,
                 acc_width: acc,
             }),
-            bias_delay: DelayLine::new(lay.bias_width as usize, mac_latency),
+            bias_delay: DelayLine::new(lay.bias_width as usize, mac_latency + extra),
             bias_add: BiasAdd::new(acc, lay.bias_width as usize, w.shift_bits),
             // Bias add, then the rounding point.
             done_delay: DelayLine::new(2, 1 + PIPELINED_LATENCY),
@@ -303,7 +361,8 @@ impl Accelerator {
             cell_raddr: Select::new(2, w.cell_addr_bits, 2),
             data_raddr: Select::new(2, w.data_addr_bits, 2),
             h_read: Select::new(lay.lanes, lay.data_width as usize, w.lane_bits),
-            _banks: lay.weight_banks,
+            _banks: plain_banks,
+            _banked: banked,
             _tap_banks: lay.tap_banks,
             _lanes: lay.lanes,
             _layers: nl,
@@ -385,6 +444,14 @@ impl Logic for Accelerator {
             self.weights[b].read_address.next = self.seq.weight_addr.val();
             self.wdec.words[b].next = self.weights[b].read_data.val();
         }
+        for b in 0..self._banked {
+            self.banked_weights[b].clock.next = self.clock.val();
+            self.banked_weights[b].write_enable.next = self.ctl.weight_we[b].val();
+            self.banked_weights[b].write_address.next = self.ctl.load_addr.val();
+            self.banked_weights[b].write_data.next = self.ctl.load_data.val();
+            self.banked_weights[b].read_address.next = self.seq.weight_addr.val();
+            self.wdec.words[b].next = self.banked_weights[b].read_data.val();
+        }
         // Bias and row-shift memories.
         self.biases.write_enable.next = self.ctl.bias_we.val();
         self.biases.write_address.next = self.ctl.load_addr.val();
@@ -406,7 +473,9 @@ impl Logic for Accelerator {
             self.data[k].write_data.next = self.ctl.data_data.val();
             self.data[k].read_address.next = self.data_raddr.y.val();
             self.h_read.xs[k].next = self.data[k].read_data.val();
-            self.mac.xs[k].next = self.data[k].read_data.val();
+            self.x_stage[k].clock.next = self.clock.val();
+            self.x_stage[k].d.next = self.data[k].read_data.val();
+            self.mac.xs[k].next = self.x_stage[k].q.val();
             self.mac.codes[k].next = self.wdec.codes[k].val();
         }
         // Tap memory: structured matrices' block codes.
@@ -416,21 +485,37 @@ impl Logic for Accelerator {
             self.taps[b].write_address.next = self.ctl.load_addr.val();
             self.taps[b].write_data.next = self.ctl.load_data.val();
             self.taps[b].read_address.next = self.seq.tap_addr.val();
-            self.wdec.taps[b].next = self.taps[b].read_data.val();
+            self.tap_stage[b].clock.next = self.clock.val();
+            self.tap_stage[b].d.next = self.taps[b].read_data.val();
+            self.wdec.taps[b].next = self.tap_stage[b].q.val();
         }
-        self.wdec.mode.next = self.seq.conv_mode.val();
-        self.wdec.window.next = self.seq.window.val();
+        self.mode_stage.clock.next = self.clock.val();
+        self.window_stage.clock.next = self.clock.val();
+        self.matrix_stage.clock.next = self.clock.val();
+        self.first_stage.clock.next = self.clock.val();
+        self.last_stage.clock.next = self.clock.val();
+        self.valid_stage.clock.next = self.clock.val();
+        self.shift_stage.clock.next = self.clock.val();
+        self.mode_stage.d.next = self.seq.conv_mode.val();
+        self.window_stage.d.next = self.seq.window.val();
+        self.matrix_stage.d.next = self.seq.matrix.val();
+        self.first_stage.d.next = self.seq.mac_first.val();
+        self.last_stage.d.next = self.seq.mac_last.val();
+        self.valid_stage.d.next = self.seq.mac_valid.val();
+        self.shift_stage.d.next = self.seq.mac_shift.val();
+        self.wdec.mode.next = self.mode_stage.q.val();
+        self.wdec.window.next = self.window_stage.q.val();
         self.wdec.clock.next = self.clock.val();
-        self.wdec.matrix.next = self.seq.matrix.val();
+        self.wdec.matrix.next = self.matrix_stage.q.val();
         self.wdec.table_addr.next = self.ctl.load_addr.val();
         self.wdec.table_data.next = self.ctl.load_data.val();
         for i in 0..self._codebooks {
             self.wdec.table_we[i].next = self.ctl.codebook_we[i].val();
         }
-        self.mac.first.next = self.seq.mac_first.val();
-        self.mac.last.next = self.seq.mac_last.val();
-        self.mac.valid.next = self.seq.mac_valid.val();
-        self.mac.shift.next = self.seq.mac_shift.val();
+        self.mac.first.next = self.first_stage.q.val();
+        self.mac.last.next = self.last_stage.q.val();
+        self.mac.valid.next = self.valid_stage.q.val();
+        self.mac.shift.next = self.shift_stage.q.val();
         // Bias, rounding points.
         self.bias_delay.d.next = self.biases.read_data.val();
         self.bias_add.acc.next = self.mac.acc.val();

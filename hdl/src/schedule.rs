@@ -127,6 +127,11 @@ pub struct Pipeline {
     /// that checks the last column's cell, and the read of the class.
     #[serde(default)]
     pub table_latency: u64,
+    /// Extra cycles of the weight memory's read when it is banked (a deep
+    /// memory on ECP5, see `BankedRam`); the MAC array's other inputs are
+    /// delayed as much, and `mac_latency` includes them.
+    #[serde(default)]
+    pub weight_read_extra: u64,
 }
 
 impl Pipeline {
@@ -148,6 +153,7 @@ impl Pipeline {
             decode_latency: 3,
             // The decoder's cycles beyond the dense arg-max's one.
             table_latency: crate::blocks::lightrnn_decoder::LightRnnDecoder::LATENCY as u64 - 1,
+            weight_read_extra: 0,
         }
     }
 }

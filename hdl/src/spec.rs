@@ -41,6 +41,12 @@ pub struct HwConfig {
     pub clock_mhz: f64,
     /// Target part.
     pub target: Target,
+    /// Banks of this many weight words (a power of two, at least 2): the
+    /// weight memory's banked form, with a pipelined read. Absent:
+    /// automatic (on ECP5, once the weights are deeper than two banks of
+    /// [`WEIGHT_BANK_DEPTH`] words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_bank_depth: Option<usize>,
 }
 
 fn one() -> usize {
@@ -56,6 +62,7 @@ impl Default for HwConfig {
             gate_units: 1,
             clock_mhz: 100.0,
             target: Target::Ecp5_85k,
+            weight_bank_depth: None,
         }
     }
 }
@@ -329,6 +336,13 @@ impl HwConfig {
                 self.gate_units
             )));
         }
+        if let Some(d) = self.weight_bank_depth {
+            if !(d.is_power_of_two() && d >= 2) {
+                return Err(SpecError::Config(format!(
+                    "weight_bank_depth = {d}, allowed a power of two, at least 2"
+                )));
+            }
+        }
         if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= 1000.0) {
             return Err(SpecError::Config(format!(
                 "clock_mhz = {}, allowed (0, 1000]",
@@ -410,7 +424,7 @@ impl AcceleratorSpec {
             })
             .sum();
         let word_bits = code_bits * lanes as u32;
-        let pipeline = Pipeline::new(lanes, hw.activation_units);
+        let mut pipeline = Pipeline::new(lanes, hw.activation_units);
         let mut layout = derive_layout(model, hw.target, lanes, code_bits, 0)?;
         // Weight words in program order: every pass's dense rows.
         let passes = layout.passes();
@@ -431,8 +445,14 @@ impl AcceleratorSpec {
         // At least one word: a model whose matrices are all structured
         // still has a (zero) weight memory to load.
         layout.weight_words = base.max(1);
+        let banking = hw.weight_banking(layout.weight_words);
+        if banking.is_some() {
+            let extra = (crate::blocks::banked_ram::BankedRam::READ_LATENCY - 1) as u64;
+            pipeline.weight_read_extra = extra;
+            pipeline.mac_latency += extra;
+        }
         let sched = schedule(&passes, hw.gate_units, pipeline);
-        let memories = memories(hw, &layout, &activation_tables(model)?)?;
+        let memories = memories(hw, &layout, &activation_tables(model)?, banking)?;
         let ideal = macs as f64 / lanes as f64;
         let res = hw.target.resources();
         let count = |p: Placement| {
@@ -484,6 +504,28 @@ impl AcceleratorSpec {
     }
 }
 
+/// Words per bank of a banked weight memory.
+pub const WEIGHT_BANK_DEPTH: usize = 2048;
+
+impl HwConfig {
+    /// The bank depth of the weight memory when it is banked: the
+    /// configured one when the weights span at least two such banks;
+    /// automatically on ECP5 once they are deeper than two banks of
+    /// [`WEIGHT_BANK_DEPTH`] words (one row of DP16KD at the usual widths),
+    /// when its block RAMs spread over the die and their read, route and
+    /// multiplexer would not fit a 100 MHz cycle. The iCE40 parts run at a
+    /// third of that clock and keep large weights in SPRAM.
+    pub fn weight_banking(&self, weight_words: usize) -> Option<usize> {
+        match self.weight_bank_depth {
+            Some(d) => (weight_words > d).then_some(d),
+            None => {
+                let ecp5 = matches!(self.target, Target::Ecp5_25k | Target::Ecp5_85k);
+                (ecp5 && weight_words > 2 * WEIGHT_BANK_DEPTH).then_some(WEIGHT_BANK_DEPTH)
+            }
+        }
+    }
+}
+
 /// The ROMs of the table-form activation units, as (name, entries, width):
 /// per layer the gate unit's three sigmoids, its tanh and the cell's tanh,
 /// named as in the design (`act_i[0]` is layer 0's input gate). Piecewise
@@ -517,6 +559,7 @@ fn memories(
     hw: &HwConfig,
     lay: &Layout,
     activation_tables: &[(String, usize, u32)],
+    weight_banking: Option<usize>,
 ) -> Result<Vec<Memory>, SpecError> {
     let t = hw.target;
     let place = |name: &str, banks: &[u32], depth: usize| {
@@ -541,6 +584,11 @@ fn memories(
     };
     let weight_banks: Vec<u32> = (0..lay.weight_banks).map(|b| lay.bank_bits(b)).collect();
     let mut v = vec![place("weights", &weight_banks, lay.weight_words)];
+    if let Some(bd) = weight_banking {
+        // Each bank of the banked form is its own memory, all full depth.
+        let per_bank: u32 = weight_banks.iter().map(|&w| t.bram_blocks_for(bd, w)).sum();
+        v[0].blocks = lay.weight_words.div_ceil(bd) as u32 * per_bank;
+    }
     if lay.tap_words > 0 {
         let tap_banks: Vec<u32> = (0..lay.tap_banks).map(|b| lay.tap_bank_bits(b)).collect();
         v.push(place("taps", &tap_banks, lay.tap_words));

@@ -416,3 +416,36 @@ fn low_rank_weight_memory_and_cycles_scale_with_the_rank() {
         dense.cycles_per_frame()
     );
 }
+
+/// A deep weight memory on ECP5 is banked on its own (three cycles more per
+/// row, counted in the prediction); a shallow one, other targets and the
+/// iCE40s are not, unless the configuration asks; a bank depth that is not
+/// a power of two is refused.
+#[test]
+fn deep_weight_memories_on_ecp5_are_banked() {
+    let big = ternary(40, &[256, 256], 10);
+    let small = ternary(40, &[64, 64], 10);
+    let extra = |m: &Model, hw: HwConfig| {
+        let s = AcceleratorSpec::new(m, &hw).expect("spec");
+        (s.pipeline.weight_read_extra, s.cycles_per_frame())
+    };
+    let (banked, cycles) = extra(&big, hw(16, Target::Ecp5_85k));
+    let (plain, generic_cycles) = extra(&big, hw(16, Target::Generic));
+    println!("2x256 at 16 lanes: {cycles} cycles banked on ECP5, {generic_cycles} plain");
+    assert_eq!(banked, 3);
+    assert_eq!(plain, 0);
+    // Three passes (the two layers' rows, the head), each three cycles longer.
+    assert_eq!(cycles - generic_cycles, 3 * 3);
+    assert_eq!(extra(&small, hw(16, Target::Ecp5_85k)).0, 0);
+    let asked = HwConfig {
+        weight_bank_depth: Some(64),
+        ..hw(16, Target::Generic)
+    };
+    assert_eq!(extra(&small, asked).0, 3);
+    let bad = HwConfig {
+        weight_bank_depth: Some(100),
+        ..hw(16, Target::Generic)
+    };
+    let e = AcceleratorSpec::new(&small, &bad).expect_err("refused");
+    assert!(e.to_string().contains("weight_bank_depth = 100"), "{e}");
+}

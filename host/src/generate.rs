@@ -10,7 +10,6 @@ use clap::Args;
 use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_hdl::board::{board_design, Board};
 use lstm_accel_hdl::fusesoc;
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::pack::pack;
 use lstm_accel_model::io::write_atomic;
 use lstm_accel_model::Model;
@@ -55,7 +54,7 @@ struct Generated {
 /// Runs `lstm-accel generate`.
 pub fn run(a: &GenerateArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let spec = AcceleratorSpec::new(&model, &a.hw.config()?)?;
+    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
     let v = verilog(&model, &spec)?;
     let images = pack(&model, &spec)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;

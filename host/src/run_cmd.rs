@@ -10,7 +10,6 @@ use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_hdl::protocol;
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::serial::{LinkStats, SerialLink, SerialPortBytes};
@@ -79,7 +78,7 @@ pub struct RunReport {
 /// Runs `lstm-accel run`.
 pub fn run(a: &RunArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let spec = AcceleratorSpec::new(&model, &a.hw.config()?)?;
+    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
     let sequences = input_sequences(&model, a.sequences, a.random, a.seed, &a.wav)?;
     let port = SerialPortBytes::open(&a.port, a.baud, Duration::from_millis(a.timeout_ms))?;
     let mut driver = Driver::new(SerialLink::new(port), spec.clone());

@@ -291,7 +291,7 @@ pub fn input_sequences(
 /// Runs `lstm-accel simulate`.
 pub fn run(a: &SimulateArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let spec = AcceleratorSpec::new(&model, &a.hw.config()?)?;
+    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
     let sequences = input_sequences(&model, a.sequences, a.random, a.seed, &a.wav)?;
     let stalls = a.stalls.then_some(Stalls {
         input: 0.3,

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig, SpecError};
 use lstm_accel_hdl::Target;
 use lstm_accel_model::model::Model;
 use std::path::PathBuf;
@@ -50,6 +50,29 @@ impl HwArgs {
             hw.clock_mhz = c;
         }
         Ok(hw)
+    }
+}
+
+/// The spec of `model` on `hw`; when the memories do not fit the part, the
+/// error names the largest lane count (halving) at which they do.
+pub fn derive_spec(model: &Model, hw: &HwConfig) -> Result<AcceleratorSpec> {
+    match AcceleratorSpec::new(model, hw) {
+        Err(e @ SpecError::DoesNotFit { .. }) => {
+            let fits = std::iter::successors(Some(hw.lanes / 2), |&l| (l > 1).then_some(l / 2))
+                .take_while(|&l| l >= 1)
+                .find(|&lanes| {
+                    let smaller = HwConfig {
+                        lanes,
+                        ..hw.clone()
+                    };
+                    AcceleratorSpec::new(model, &smaller).is_ok()
+                });
+            match fits {
+                Some(l) => Err(anyhow::anyhow!("{e}; the memories fit with --lanes {l}")),
+                None => Err(e.into()),
+            }
+        }
+        r => Ok(r?),
     }
 }
 
@@ -106,7 +129,7 @@ pub fn print_spec(s: &AcceleratorSpec) {
 /// Runs `lstm-accel spec`.
 pub fn run(a: &SpecArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let s = AcceleratorSpec::new(&model, &a.hw.config()?)?;
+    let s = derive_spec(&model, &a.hw.config()?)?;
     if let Some(p) = &a.out {
         lstm_accel_model::io::write_atomic(p, serde_json::to_string_pretty(&s)?.as_bytes())
             .with_context(|| format!("writing {}", p.display()))?;

@@ -16,7 +16,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_hdl::board::{board_design, Board};
 use lstm_accel_hdl::flow::{self, FlowJob, FlowReport, FlowTools, Step};
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_model::io::write_atomic;
 use lstm_accel_model::Model;
 use std::path::PathBuf;
@@ -76,6 +75,8 @@ pub fn run(a: &SynthArgs) -> Result<()> {
             hw.target
         );
     };
+    // The design must fit the part (the error names a lane count that does).
+    let spec = crate::spec_cmd::derive_spec(&model, &hw)?;
     let (v, top, clock_mhz, constraints) = match a.board {
         Some(b) => {
             let d = board_design(&model, &hw, b, a.baud)?;
@@ -90,10 +91,7 @@ pub fn run(a: &SynthArgs) -> Result<()> {
             }
             (d.verilog, "board", d.pll.mhz(), Some(b.constraints()))
         }
-        None => {
-            let spec = AcceleratorSpec::new(&model, &hw)?;
-            (verilog(&model, &spec)?, "top", hw.clock_mhz, None)
-        }
+        None => (verilog(&model, &spec)?, "top", hw.clock_mhz, None),
     };
     let tools = FlowTools::find(family)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;

@@ -8,7 +8,6 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lstm_accel_hdl::blocks::uart::MIN_CLOCKS_PER_BIT;
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::virtual_board::{serve, LineNoise};
 use lstm_accel_model::Model;
 use lstm_accel_sim::serial::{NativeSerialDevice, SerialDevice, UartLine};
@@ -63,7 +62,7 @@ pub fn run(a: &VirtualBoardArgs) -> Result<()> {
         bail!("--noise {}: a probability, 0 to 1", a.noise);
     }
     let model = Model::load(&a.model)?;
-    let spec = AcceleratorSpec::new(&model, &a.hw.config()?)?;
+    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
     match a.engine {
         Backend::Native => {
             let d = NativeSerialDevice::new(&model, &spec, a.clocks_per_bit)?;

@@ -225,6 +225,44 @@ fn spec_reports_cycles_memories_and_errors() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown target 'ice40-hx9k'"));
     let bad = cli(&["spec", "--model", p, "--lanes", "0"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("lanes = 0"));
+    // With ten 256-entry activation tables the memories of 16 lanes do not
+    // fit the UP5K's block RAM; the error says which lane count does.
+    let mut m = Model::load(Path::new(p)).expect("loads");
+    m.sigmoid = lstm_accel_model::activation::Approx::Lut {
+        index_bits: 8,
+        range_log2: 3,
+    };
+    m.tanh = m.sigmoid;
+    let tables = dir.path().join("tables.json");
+    m.save(&tables).expect("save");
+    let t = tables.to_str().expect("utf-8");
+    let bad = cli(&[
+        "spec",
+        "--model",
+        t,
+        "--lanes",
+        "16",
+        "--target",
+        "ice40-up5k",
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(err.contains("activation tables: 10"), "{err}");
+    assert!(err.contains("the memories fit with --lanes 8"), "{err}");
+    let ok = cli(&[
+        "spec",
+        "--model",
+        t,
+        "--lanes",
+        "8",
+        "--target",
+        "ice40-up5k",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }
 
 #[test]

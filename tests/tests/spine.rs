@@ -482,6 +482,53 @@ fn structured_matrices_run_bit_exact_in_the_predicted_cycles() {
     }
 }
 
+/// The banked weight memory (a pipelined read three cycles longer, the MAC
+/// array's other inputs delayed as much) with small banks, so that every
+/// random model spans several: plain, codebook and LightRNN cases, and
+/// structured ones (whose taps are delayed too), under stalls, in both
+/// engines.
+#[test]
+fn a_banked_weight_memory_runs_bit_exact_in_the_predicted_cycles() {
+    let banked = |(m, hw): (Model, HwConfig), depth: usize| {
+        let hw = HwConfig {
+            weight_bank_depth: Some(depth),
+            ..hw
+        };
+        let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
+        let extra = lstm_accel_hdl::blocks::banked_ram::BankedRam::READ_LATENCY as u64 - 1;
+        assert_eq!(
+            spec.pipeline.weight_read_extra, extra,
+            "the weights are banked"
+        );
+        (m, hw)
+    };
+    let structured = |seed: u64| Mix {
+        structured: true,
+        light_rnn: seed % 2 == 0,
+        ..Mix::of(vec![ScalarKind::Ternary, ScalarKind::Codebook])
+    };
+    for seed in 5000..5006 {
+        check_case(seed, banked(random_case(seed), 4), 4, seed % 2 == 1, native);
+        check_case(
+            seed,
+            banked(case_of(seed, structured(seed)), 8),
+            4,
+            false,
+            native,
+        );
+    }
+    for seed in 5000..5002 {
+        check_case(seed, banked(random_case(seed), 4), 3, false, verilator);
+        check_case(
+            seed,
+            banked(case_of(seed, structured(seed)), 8),
+            3,
+            false,
+            verilator,
+        );
+    }
+}
+
 /// Toeplitz-like matrices (displacement rank r): a first pass of
 /// skew-circulant blocks computes every u = Z-1(h) x exactly, then the rows
 /// run block-circulant over their block row's part of u; with block-circulant
