@@ -35,7 +35,6 @@
 //! its shape, loaded over the stream.
 
 use crate::blocks::argmax::ArgMax;
-use crate::blocks::banked_ram::BankedRam;
 use crate::blocks::bias_add::BiasAdd;
 use crate::blocks::collector::Collector;
 use crate::blocks::controller::Controller;
@@ -51,7 +50,7 @@ use crate::blocks::state_reader::StateReader;
 use crate::blocks::weight_decoder::{WeightDecoder, WeightDecoderShape};
 use crate::dynamic::DynSig;
 use crate::layout::Phase;
-use crate::spec::{AcceleratorSpec, Placement, WEIGHT_BANK_DEPTH};
+use crate::spec::{AcceleratorSpec, Placement};
 use lstm_accel_model::activation::Function;
 use lstm_accel_model::cell::CellArith;
 use lstm_accel_model::Model;
@@ -84,9 +83,6 @@ pub struct Accelerator {
     seq: Sequencer,
     weights: Vec<Ram>,
     wdec: WeightDecoder,
-    /// The weights in the banked form (deep memories on ECP5; then
-    /// `weights` is empty).
-    banked_weights: Vec<BankedRam>,
     /// The MAC array's other inputs, delayed as long as the banked weight
     /// read takes beyond one cycle (wires otherwise).
     x_stage: Vec<DelayLine>,
@@ -129,7 +125,6 @@ pub struct Accelerator {
     data_raddr: Select,
     h_read: Select,
     _banks: usize,
-    _banked: usize,
     _tap_banks: usize,
     _lanes: usize,
     _layers: usize,
@@ -232,11 +227,6 @@ impl Accelerator {
         // A deep weight memory on ECP5 is banked, with a longer read.
         let bank_depth = hw.weight_banking(lay.weight_words);
         let extra = spec.pipeline.weight_read_extra as usize;
-        let (plain_banks, banked) = if bank_depth.is_some() {
-            (0, lay.weight_banks)
-        } else {
-            (lay.weight_banks, 0)
-        };
         Ok(Accelerator {
             clock: Signal::default(),
             s_tdata: DynSig::new(32),
@@ -250,13 +240,15 @@ impl Accelerator {
             busy: DynSig::new(2),
             ctl: Controller::new(lay),
             seq,
-            weights: (0..plain_banks)
+            weights: (0..lay.weight_banks)
                 .map(|b| {
                     let (depth, width) = (lay.weight_words.max(1), lay.bank_bits(b) as usize);
-                    if spec.placement_of("weights") == Some(Placement::Spram) {
-                        Ram::single_port(depth, width)
-                    } else {
-                        Ram::new(depth, width)
+                    match bank_depth {
+                        Some(bd) => Ram::banked(depth, width, bd),
+                        None if spec.placement_of("weights") == Some(Placement::Spram) => {
+                            Ram::single_port(depth, width)
+                        }
+                        None => Ram::new(depth, width),
                     }
                 })
                 .collect(),
@@ -275,15 +267,6 @@ impl Accelerator {
                 mode_bits: w.mode_bits,
                 window_bits: w.window_bits,
             }),
-            banked_weights: (0..banked)
-                .map(|b| {
-                    BankedRam::new(
-                        lay.weight_words,
-                        lay.bank_bits(b) as usize,
-                        bank_depth.unwrap_or(WEIGHT_BANK_DEPTH),
-                    )
-                })
-                .collect(),
             x_stage: (0..lay.lanes)
                 .map(|_| DelayLine::new(lay.data_width as usize, extra))
                 .collect(),
@@ -361,8 +344,7 @@ impl Accelerator {
             cell_raddr: Select::new(2, w.cell_addr_bits, 2),
             data_raddr: Select::new(2, w.data_addr_bits, 2),
             h_read: Select::new(lay.lanes, lay.data_width as usize, w.lane_bits),
-            _banks: plain_banks,
-            _banked: banked,
+            _banks: lay.weight_banks,
             _tap_banks: lay.tap_banks,
             _lanes: lay.lanes,
             _layers: nl,
@@ -443,14 +425,6 @@ impl Logic for Accelerator {
             self.weights[b].write_data.next = self.ctl.load_data.val();
             self.weights[b].read_address.next = self.seq.weight_addr.val();
             self.wdec.words[b].next = self.weights[b].read_data.val();
-        }
-        for b in 0..self._banked {
-            self.banked_weights[b].clock.next = self.clock.val();
-            self.banked_weights[b].write_enable.next = self.ctl.weight_we[b].val();
-            self.banked_weights[b].write_address.next = self.ctl.load_addr.val();
-            self.banked_weights[b].write_data.next = self.ctl.load_data.val();
-            self.banked_weights[b].read_address.next = self.seq.weight_addr.val();
-            self.wdec.words[b].next = self.banked_weights[b].read_data.val();
         }
         // Bias and row-shift memories.
         self.biases.write_enable.next = self.ctl.bias_we.val();

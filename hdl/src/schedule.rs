@@ -128,7 +128,7 @@ pub struct Pipeline {
     #[serde(default)]
     pub table_latency: u64,
     /// Extra cycles of the weight memory's read when it is banked (a deep
-    /// memory on ECP5, see `BankedRam`); the MAC array's other inputs are
+    /// memory on ECP5, see `Ram::banked`); the MAC array's other inputs are
     /// delayed as much, and `mac_latency` includes them.
     #[serde(default)]
     pub weight_read_extra: u64,

@@ -447,7 +447,7 @@ impl AcceleratorSpec {
         layout.weight_words = base.max(1);
         let banking = hw.weight_banking(layout.weight_words);
         if banking.is_some() {
-            let extra = (crate::blocks::banked_ram::BankedRam::READ_LATENCY - 1) as u64;
+            let extra = (crate::blocks::ram::Ram::BANKED_READ_LATENCY - 1) as u64;
             pipeline.weight_read_extra = extra;
             pipeline.mac_latency += extra;
         }

@@ -1,11 +1,15 @@
 //! The RAM: read-first semantics against a plain vector, Icarus against the
 //! native engine, block RAM inferred by Yosys on iCE40 and ECP5, clean lint;
 //! the single-port form's no-change semantics the same way, and SPRAM
-//! inferred on the iCE40 UP5K.
+//! inferred on the iCE40 UP5K; the banked form's four-cycle reads and
+//! one-cycle-late writes the same way, and each of its banks (the last one
+//! full depth too) in block RAMs of its own on ECP5, with the read and bank
+//! registers in flip-flops.
 
-use lstm_accel_hdl::blocks::ram::Ram;
+use lstm_accel_hdl::blocks::ram::{Ram, RamForm};
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
 use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::Target;
 use lstm_accel_model::random;
 use rand::Rng;
 use rust_hdl::prelude::*;
@@ -14,11 +18,11 @@ use std::fmt::Write;
 /// (write enable, write address, data, read address) per cycle.
 type Op = (bool, i64, i64, i64);
 
-fn build(depth: usize, width: usize, single_port: bool) -> Ram {
-    let mut m = if single_port {
-        Ram::single_port(depth, width)
-    } else {
-        Ram::new(depth, width)
+fn build(depth: usize, width: usize, form: RamForm) -> Ram {
+    let mut m = match form {
+        RamForm::DualPort => Ram::new(depth, width),
+        RamForm::SinglePort => Ram::single_port(depth, width),
+        RamForm::Banked(bank) => Ram::banked(depth, width, bank),
     };
     m.clock.connect();
     m.write_enable.connect();
@@ -45,8 +49,8 @@ fn ops(r: &mut impl Rng, depth: usize, width: usize, n: usize) -> Vec<Op> {
         .collect()
 }
 
-fn run_native(depth: usize, width: usize, single_port: bool, ops: &[Op]) -> Vec<i64> {
-    let mut m = build(depth, width, single_port);
+fn run_native(depth: usize, width: usize, form: RamForm, ops: &[Op]) -> Vec<i64> {
+    let mut m = build(depth, width, form);
     ops.iter()
         .map(|&(we, wa, d, ra)| {
             m.write_enable.next = DynVal(i64::from(we));
@@ -64,7 +68,7 @@ fn reads_return_the_word_before_the_same_cycle_write() {
     let mut r = random::rng(3);
     for (depth, width) in [(1, 4), (5, 9), (64, 16), (300, 24)] {
         let ops = ops(&mut r, depth, width, 400);
-        let got = run_native(depth, width, false, &ops);
+        let got = run_native(depth, width, RamForm::DualPort, &ops);
         let mut mem = vec![0i64; depth];
         for (t, &(we, wa, d, ra)) in ops.iter().enumerate() {
             assert_eq!(got[t], mem[ra as usize], "depth {depth} cycle {t}");
@@ -80,7 +84,7 @@ fn the_single_port_form_keeps_its_read_register_while_writing() {
     let mut r = random::rng(5);
     for (depth, width) in [(1, 4), (5, 9), (64, 16), (300, 24)] {
         let ops = ops(&mut r, depth, width, 400);
-        let got = run_native(depth, width, true, &ops);
+        let got = run_native(depth, width, RamForm::SinglePort, &ops);
         let mut mem = vec![0i64; depth];
         let mut out = 0;
         let mut held = 0;
@@ -100,15 +104,15 @@ fn the_single_port_form_keeps_its_read_register_while_writing() {
 #[test]
 fn icarus_agrees_with_the_native_engine() {
     let mut r = random::rng(4);
-    for single_port in [false, true] {
-        icarus_run(&mut r, single_port);
+    for form in [RamForm::DualPort, RamForm::SinglePort, RamForm::Banked(16)] {
+        icarus_run(&mut r, form);
     }
 }
 
-fn icarus_run(r: &mut impl Rng, single_port: bool) {
+fn icarus_run(r: &mut impl Rng, form: RamForm) {
     let (depth, width) = (37, 12);
     let ops = ops(r, depth, width, 300);
-    let native = run_native(depth, width, single_port, &ops);
+    let native = run_native(depth, width, form, &ops);
     let aw = Ram::address_width(depth) - 1;
     let mut tb = format!(
         "module tb;\nreg clock = 0;\nreg signed [1:0] we = 0;\nreg signed [{aw}:0] wa = 0, ra = 0;\nreg signed [{w}:0] d = 0;\nwire signed [{w}:0] q;\ntop uut(.clock(clock), .write_enable(we), .write_address(wa), .write_data(d), .read_address(ra), .read_data(q));\ninitial begin\n",
@@ -122,16 +126,16 @@ fn icarus_run(r: &mut impl Rng, single_port: bool) {
         );
     }
     tb.push_str("    $finish;\nend\nendmodule\n");
-    let verilog = generate_verilog(&build(depth, width, single_port));
+    let verilog = generate_verilog(&build(depth, width, form));
     let icarus = icarus_values(&format!("{verilog}\n{tb}"), "tb")
         .expect("icarus runs")
         .concat();
-    assert_eq!(icarus, native, "single port: {single_port}");
+    assert_eq!(icarus, native, "{form:?}");
 }
 
 #[test]
 fn yosys_infers_block_ram_and_lint_is_clean() {
-    let v = generate_verilog(&build(512, 16, false));
+    let v = generate_verilog(&build(512, 16, RamForm::DualPort));
     let lint = verilator_lint(&v, "top").expect("lint is clean");
     assert!(!lint.contains("%Warning"), "{lint}");
     let ice = yosys_synth(&v, "top", Family::Ice40).expect("yosys");
@@ -146,7 +150,6 @@ fn yosys_infers_block_ram_and_lint_is_clean() {
     assert_eq!(ice.count(&["SB_RAM40_4K"]), 2);
     assert_eq!(ecp.count(&["DP16KD"]), 1);
     // The spec's block-RAM estimate agrees with what Yosys infers.
-    use lstm_accel_hdl::Target;
     assert_eq!(
         u64::from(Target::Ice40Up5k.bram_blocks_for(512, 16)),
         ice.count(&["SB_RAM40_4K"])
@@ -160,9 +163,8 @@ fn yosys_infers_block_ram_and_lint_is_clean() {
 
 #[test]
 fn yosys_maps_the_single_port_form_to_spram_and_lint_is_clean() {
-    use lstm_accel_hdl::Target;
     let (depth, width) = (3880, 32);
-    let v = generate_verilog(&build(depth, width, true));
+    let v = generate_verilog(&build(depth, width, RamForm::SinglePort));
     let lint = verilator_lint(&v, "top").expect("lint is clean");
     assert!(!lint.contains("%Warning"), "{lint}");
     let ice = yosys_synth(&v, "top", Family::Ice40).expect("yosys");
@@ -178,4 +180,56 @@ fn yosys_maps_the_single_port_form_to_spram_and_lint_is_clean() {
         ice.count(&["SB_SPRAM256KA"])
     );
     assert!(ice.latches.is_empty());
+}
+
+#[test]
+fn the_banked_form_reads_in_four_cycles_and_writes_a_cycle_late() {
+    let mut r = random::rng(71);
+    for (depth, width, bank) in [(5, 4, 2), (37, 9, 8), (300, 24, 64)] {
+        let ops = ops(&mut r, depth, width, 500);
+        let got = run_native(depth, width, RamForm::Banked(bank), &ops);
+        // Writes land a cycle after they are presented.
+        let mut mem = vec![0i64; depth];
+        let mut pending: Option<(i64, i64)> = None;
+        let mut reads = Vec::new();
+        for &(we, wa, d, ra) in &ops {
+            reads.push(mem[ra as usize]);
+            if let Some((a, v)) = pending.take() {
+                mem[a as usize] = v;
+            }
+            if we {
+                pending = Some((wa, d));
+            }
+        }
+        let l = Ram::BANKED_READ_LATENCY;
+        assert_eq!(
+            got[l - 1..],
+            reads[..reads.len() - (l - 1)],
+            "depth {depth}"
+        );
+        assert!(got[..l - 1].iter().all(|&v| v == 0));
+    }
+}
+
+#[test]
+fn yosys_maps_each_bank_to_its_own_block_rams_on_ecp5() {
+    let (depth, width, bank) = (5000, 32, 2048);
+    let v = generate_verilog(&build(depth, width, RamForm::Banked(bank)));
+    let lint = verilator_lint(&v, "top").expect("lint is clean");
+    assert!(!lint.contains("%Warning"), "{lint}");
+    let s = yosys_synth(&v, "top", Family::Ecp5).expect("yosys");
+    let t = Target::Ecp5_85k;
+    let per_bank = t.bram_blocks_for(bank, width as u32);
+    println!(
+        "{depth} x {width} in banks of {bank}: {} DP16KD ({per_bank} per bank), {} FFs, {} LUTs",
+        s.count(&["DP16KD"]),
+        s.flip_flops(),
+        s.luts()
+    );
+    // Three banks, the last one full depth too.
+    assert_eq!(s.count(&["DP16KD"]), u64::from(3 * per_bank));
+    // The read registers are the block RAMs' own; per bank two more in
+    // flip-flops, and the result's.
+    assert!(s.flip_flops() >= (2 * 3 + 1) * width as u64);
+    assert!(s.latches.is_empty());
 }

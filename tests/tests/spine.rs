@@ -495,7 +495,7 @@ fn a_banked_weight_memory_runs_bit_exact_in_the_predicted_cycles() {
             ..hw
         };
         let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
-        let extra = lstm_accel_hdl::blocks::banked_ram::BankedRam::READ_LATENCY as u64 - 1;
+        let extra = lstm_accel_hdl::blocks::ram::Ram::BANKED_READ_LATENCY as u64 - 1;
         assert_eq!(
             spec.pipeline.weight_read_extra, extra,
             "the weights are banked"

@@ -10,7 +10,6 @@ pub mod activation_unit;
 pub mod adder_tree;
 pub mod argmax;
 pub mod arith;
-pub mod banked_ram;
 pub mod bias_add;
 pub mod collector;
 pub mod controller;

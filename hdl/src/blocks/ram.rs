@@ -11,9 +11,37 @@
 //! SPRAM's no-change behaviour (a write cycle leaves the read register as it
 //! was). The weights use it: they are written only while loading, when the
 //! datapath reads none, so both forms compute the same.
+//!
+//! The banked form ([`Ram::banked`]) is for deep memories on ECP5: a memory
+//! deeper than one block RAM becomes, in Yosys, a column of blocks whose
+//! outputs meet in a multiplexer, and a large weight memory spreads its
+//! blocks over the whole die, so a block's read (5.8 ns clock-to-output on an
+//! ECP5 without its output register), the route across the die and the
+//! multiplexer do not fit one 100 MHz cycle. Here each bank is one block-RAM
+//! row deep (the last one full depth too: a shorter one would be built from
+//! blocks of another shape, stacked behind a multiplexer), its read goes
+//! through two registers (the placer keeps the first near the block), and the
+//! bank multiplexer has a register of its own: a word arrives
+//! [`Ram::BANKED_READ_LATENCY`] cycles after its address. Writes are
+//! registered before they fan out to the banks, so they land a cycle after
+//! they are presented; a read returns the word as it was at the cycle its
+//! address was presented.
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use rust_hdl::prelude::*;
+use std::collections::VecDeque;
+use std::fmt::Write;
+
+/// The form a RAM is generated in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RamForm {
+    /// One write and one registered read port (block RAM).
+    DualPort,
+    /// One port, no change of the read register while writing (SPRAM).
+    SinglePort,
+    /// Banks of this many words, read in `BANKED_READ_LATENCY` cycles.
+    Banked(usize),
+}
 
 /// The RAM.
 #[derive(LogicBlock)]
@@ -28,15 +56,23 @@ pub struct Ram {
     pub write_data: DynSig<In>,
     /// Read address.
     pub read_address: DynSig<In>,
-    /// The word at the read address of the previous cycle.
+    /// The word at the read address of the previous cycle
+    /// ([`Ram::read_latency`] cycles before).
     pub read_data: DynSig<Out>,
     _mem: Vec<i64>,
     _width: usize,
     _out: i64,
-    _single_port: bool,
+    _form: RamForm,
+    /// The banked form's read pipeline, newest first.
+    _pipe: VecDeque<i64>,
+    /// The banked form's registered write: address and word.
+    _write: Option<(i64, i64)>,
 }
 
 impl Ram {
+    /// Cycles from a read address to its word in the banked form.
+    pub const BANKED_READ_LATENCY: usize = 4;
+
     /// Address signals are one bit wider than the largest address so that
     /// they stay non-negative as signed values.
     pub fn address_width(depth: usize) -> usize {
@@ -57,7 +93,9 @@ impl Ram {
             _mem: vec![0; depth],
             _width: width,
             _out: 0,
-            _single_port: false,
+            _form: RamForm::DualPort,
+            _pipe: VecDeque::new(),
+            _write: None,
         }
     }
 
@@ -65,36 +103,84 @@ impl Ram {
     /// Yosys maps to SPRAM (`ram_style = "huge"`).
     pub fn single_port(depth: usize, width: usize) -> Self {
         Ram {
-            _single_port: true,
+            _form: RamForm::SinglePort,
             ..Self::new(depth, width)
         }
     }
 
-    /// Whether this is the single-port (SPRAM) form.
-    pub fn is_single_port(&self) -> bool {
-        self._single_port
+    /// `depth` words of `width` bits in banks of `bank_depth` words (a
+    /// power of two, at least 2; `depth` spans at least two banks), read in
+    /// [`Ram::BANKED_READ_LATENCY`] cycles.
+    pub fn banked(depth: usize, width: usize, bank_depth: usize) -> Self {
+        assert!(bank_depth.is_power_of_two() && bank_depth >= 2 && depth > bank_depth);
+        Ram {
+            _form: RamForm::Banked(bank_depth),
+            _pipe: vec![0; Self::BANKED_READ_LATENCY].into(),
+            ..Self::new(depth, width)
+        }
+    }
+
+    /// The form.
+    pub fn form(&self) -> RamForm {
+        self._form
+    }
+
+    /// Cycles from a read address to its word.
+    pub fn read_latency(&self) -> usize {
+        match self._form {
+            RamForm::Banked(_) => Self::BANKED_READ_LATENCY,
+            _ => 1,
+        }
+    }
+
+    /// The word at `a` (zero past the end: the sequencer never reads there).
+    fn word(&self, a: i64) -> i64 {
+        usize::try_from(a)
+            .ok()
+            .and_then(|a| self._mem.get(a).copied())
+            .unwrap_or(0)
+    }
+
+    fn store(&mut self, a: i64, word: i64) {
+        if let Some(m) = usize::try_from(a).ok().and_then(|a| self._mem.get_mut(a)) {
+            *m = word;
+        }
+    }
+
+    /// One rising edge of the banked form.
+    fn banked_edge(&mut self) {
+        let word = self.word(self.read_address.val().0);
+        self._pipe.pop_back();
+        self._pipe.push_front(word);
+        if let Some((a, d)) = self._write.take() {
+            self.store(a, d);
+        }
+        if self.write_enable.val().0 != 0 {
+            self._write = Some((
+                self.write_address.val().0,
+                sext(self.write_data.val().0, self._width),
+            ));
+        }
+        self._out = self._pipe.back().copied().unwrap_or(0);
     }
 }
 
 impl Logic for Ram {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let n = self._mem.len();
-            let ra = self.read_address.val().0;
-            let writing = self.write_enable.val().0 != 0;
-            // An address past the end reads zero in both engines' terms: the
-            // sequencer never issues one. The single-port form keeps its
-            // read register while it writes.
-            if !(self._single_port && writing) {
-                self._out = if (0..n as i64).contains(&ra) {
-                    self._mem[ra as usize]
-                } else {
-                    0
-                };
-            }
-            let wa = self.write_address.val().0;
-            if writing && (0..n as i64).contains(&wa) {
-                self._mem[wa as usize] = sext(self.write_data.val().0, self._width);
+            if let RamForm::Banked(_) = self._form {
+                self.banked_edge();
+            } else {
+                let writing = self.write_enable.val().0 != 0;
+                // The single-port form keeps its read register while it
+                // writes.
+                if !(self._form == RamForm::SinglePort && writing) {
+                    self._out = self.word(self.read_address.val().0);
+                }
+                if writing {
+                    let d = sext(self.write_data.val().0, self._width);
+                    self.store(self.write_address.val().0, d);
+                }
             }
         }
         self.read_data.next = DynVal(self._out);
@@ -103,7 +189,10 @@ impl Logic for Ram {
         self.read_data.connect();
     }
     fn hdl(&self) -> Verilog {
-        let (style, port) = if self._single_port {
+        if let RamForm::Banked(bank_depth) = self._form {
+            return Verilog::Custom(self.banked_verilog(bank_depth));
+        }
+        let (style, port) = if self._form == RamForm::SinglePort {
             (
                 "(* ram_style = \"huge\" *) ",
                 format!(
@@ -151,5 +240,93 @@ initial read_data = 0;
             d = self._mem.len(),
             d1 = self._mem.len() - 1
         ))
+    }
+}
+
+impl Ram {
+    /// The banked form's Verilog: per bank a memory one block-RAM row deep,
+    /// its read register (the block's own) and two more, then the registered
+    /// bank multiplexer; the write port registered once.
+    fn banked_verilog(&self, bank_depth: usize) -> String {
+        let w1 = self._width - 1;
+        let depth = self._mem.len();
+        let bd = bank_depth;
+        let lb = bd.trailing_zeros() as usize;
+        let banks = depth.div_ceil(bd);
+        let aw = Ram::address_width(depth);
+        // The bank is the address's bits above the word's (the top one is
+        // the always-zero sign bit of the address signal).
+        let sb = aw - lb;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "// Simulators start from zeros, as the native engine does; block RAM powers
+// up at zero by itself.
+integer k;
+reg [{sb1}:0] sel1, sel2, sel3;
+reg wq_en;
+reg signed [{a1}:0] wq_addr;
+reg signed [{w1}:0] wq_data;
+initial begin
+    sel1 = 0;
+    sel2 = 0;
+    sel3 = 0;
+    read_data = 0;
+    wq_en = 0;
+    wq_addr = 0;
+    wq_data = 0;
+end",
+            sb1 = sb - 1,
+            a1 = aw - 1,
+        );
+        for b in 0..banks {
+            // Every bank full depth, the last too: a shorter one would be
+            // built from blocks of another shape, stacked, with a
+            // multiplexer between them and its register.
+            let d = bd;
+            let _ = writeln!(
+                s,
+                "reg signed [{w1}:0] mem{b} [0:{d1}];
+reg signed [{w1}:0] rd{b}, q{b}, p{b};
+`ifndef SYNTHESIS
+initial begin
+    for (k = 0; k < {d}; k = k + 1)
+        mem{b}[k] = 0;
+end
+`endif
+initial begin
+    rd{b} = 0;
+    q{b} = 0;
+    p{b} = 0;
+end",
+                d1 = d - 1
+            );
+        }
+        let _ = writeln!(
+            s,
+            "wire [{lb1}:0] wlow = wq_addr[{lb1}:0];
+wire [{sb1}:0] wbank = wq_addr[{a1}:{lb}];
+wire [{lb1}:0] rlow = read_address[{lb1}:0];
+wire [{sb1}:0] rbank = read_address[{a1}:{lb}];",
+            lb1 = lb - 1,
+            sb1 = sb - 1,
+            a1 = aw - 1,
+        );
+        s.push_str("\nalways @(posedge clock) begin\n    wq_en <= (write_enable != 0);\n    wq_addr <= write_address;\n    wq_data <= write_data;\n");
+        for b in 0..banks {
+            let _ = writeln!(
+                s,
+                "    if (wq_en && wbank == {b})\n        mem{b}[wlow] <= wq_data;\n    rd{b} <= mem{b}[rlow];\n    q{b} <= rd{b};\n    p{b} <= q{b};"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "    sel1 <= rbank;\n    sel2 <= sel1;\n    sel3 <= sel2;\n    case (sel3)"
+        );
+        for b in 0..banks {
+            let _ = writeln!(s, "        {b}: read_data <= p{b};");
+        }
+        s.push_str("        default: read_data <= 0;\n    endcase\nend\n");
+        s
     }
 }
