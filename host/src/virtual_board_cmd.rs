@@ -105,8 +105,9 @@ fn serve_on_terminal<D: SerialDevice>(device: D, a: &VirtualBoardArgs) -> Result
     // The slave side stays open here, so that the terminal outlives the
     // clients that open and close it.
     let _slave = slave;
-    let stats = serve(&mut line, &mut noise, &mut master, &AtomicBool::new(false))
+    // Never stopped from here: it serves until the process ends, or fails
+    // with the terminal.
+    serve(&mut line, &mut noise, &mut master, &AtomicBool::new(false))
         .with_context(|| format!("serving {path}"))?;
-    eprintln!("{stats:?}");
     Ok(())
 }
