@@ -6,7 +6,7 @@
 
 use lstm_accel_model::random::{self, ModelShape};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn cli(args: &[&str]) -> Output {
@@ -47,13 +47,24 @@ fn assert_placed_as_logged(rep: &Value, pnr: &str) {
     }
 }
 
+/// A random ternary model of `shape` from `seed`, saved in `dir`.
+fn model_file(dir: &Path, shape: &ModelShape, seed: u64) -> PathBuf {
+    let mut r = random::rng(seed);
+    let m = dir.join("model.json");
+    random::model(&mut r, shape).save(&m).expect("model saved");
+    m
+}
+
+/// The 1 x 8 ternary model (8 inputs, 4 classes) the board and refusal
+/// tests build.
+fn small_model_file(dir: &Path, seed: u64) -> PathBuf {
+    model_file(dir, &ModelShape::ternary(8, &[8], 4, 8), seed)
+}
+
 /// Runs `synth --json` on a random ternary model and checks the report
 /// against the logs; returns the report.
 fn synth(dir: &Path, shape: &ModelShape, target: &str, clock: &str, cells: [&str; 3]) -> Value {
-    let mut r = random::rng(5);
-    let model = random::model(&mut r, shape);
-    let m = dir.join("model.json");
-    model.save(&m).expect("model saved");
+    let m = model_file(dir, shape, 5);
     let out = dir.join("flow");
     let out_s = out.to_str().expect("utf-8");
     let run = cli(&[
@@ -172,10 +183,7 @@ fn ice40_bitstream_and_report_for_a_small_model() {
 #[test]
 fn synth_refuses_a_target_that_is_no_part_and_names_a_missing_tool() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut r = random::rng(1);
-    let model = random::model(&mut r, &ModelShape::ternary(8, &[8], 4, 8));
-    let m = dir.path().join("m.json");
-    model.save(&m).expect("saved");
+    let m = small_model_file(dir.path(), 1);
     let m = m.to_str().expect("utf-8");
     let out = dir.path().join("o");
     let out = out.to_str().expect("utf-8");
@@ -269,10 +277,7 @@ fn generate_writes_a_fusesoc_core_that_fusesoc_reads_and_lints() {
 /// requested one, the board's constraints used.
 fn board_flow(board: &str, clock: &str) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut r = random::rng(7);
-    let model = random::model(&mut r, &ModelShape::ternary(8, &[8], 4, 8));
-    let m = dir.path().join("m.json");
-    model.save(&m).expect("saved");
+    let m = small_model_file(dir.path(), 7);
     let out = dir.path().join("flow");
     let run = cli(&[
         "synth",
@@ -326,10 +331,7 @@ fn icebreaker_and_ulx3s_bitstreams_with_pll_and_uart() {
 #[test]
 fn the_arty_a7_top_is_written_and_yosys_maps_it_to_xilinx_cells() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut r = random::rng(8);
-    let model = random::model(&mut r, &ModelShape::ternary(8, &[8], 4, 8));
-    let m = dir.path().join("m.json");
-    model.save(&m).expect("saved");
+    let m = small_model_file(dir.path(), 8);
     let out = dir.path().join("gen");
     // No open flow for it: synth refuses and says where its files come from.
     let refused = cli(&[

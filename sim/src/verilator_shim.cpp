@@ -22,6 +22,19 @@ struct Handle {
     VerilatedVcdC* vcd;
 #endif
 };
+// Ends a cycle whose inputs were applied and settled with the clock low:
+// records that half, then the rising edge, and counts the cycle.
+void rising_edge(Handle* h) {
+#ifdef LSTM_ACCEL_TRACE
+    if (h->vcd) h->vcd->dump(h->cycles * 10000);
+#endif
+    h->top->clock = 1;
+    h->top->eval();
+#ifdef LSTM_ACCEL_TRACE
+    if (h->vcd) h->vcd->dump(h->cycles * 10000 + 5000);
+#endif
+    h->cycles += 1;
+}
 }  // namespace
 
 extern "C" {
@@ -99,15 +112,7 @@ uint32_t lstm_accel_cycle(void* p, uint32_t tdata, uint32_t flags, uint32_t* out
         *out_data = static_cast<uint32_t>(t->m_tdata);
     }
     if (t->busy & 1) r |= BUSY;
-#ifdef LSTM_ACCEL_TRACE
-    if (h->vcd) h->vcd->dump(h->cycles * 10000);
-#endif
-    t->clock = 1;
-    t->eval();
-#ifdef LSTM_ACCEL_TRACE
-    if (h->vcd) h->vcd->dump(h->cycles * 10000 + 5000);
-#endif
-    h->cycles += 1;
+    rising_edge(h);
     return r;
 }
 #else
@@ -119,15 +124,7 @@ uint32_t lstm_accel_serial_cycle(void* p, uint32_t rx) {
     t->clock = 0;
     t->rx = rx & 1;
     t->eval();
-#ifdef LSTM_ACCEL_TRACE
-    if (h->vcd) h->vcd->dump(h->cycles * 10000);
-#endif
-    t->clock = 1;
-    t->eval();
-#ifdef LSTM_ACCEL_TRACE
-    if (h->vcd) h->vcd->dump(h->cycles * 10000 + 5000);
-#endif
-    h->cycles += 1;
+    rising_edge(h);
     return (t->tx & 1) | ((t->busy & 1) << 1) | ((t->link_error & 1) << 2);
 }
 #endif
