@@ -44,6 +44,7 @@ use crate::blocks::lightrnn_decoder::{LightRnnDecoder, LightRnnShape};
 use crate::blocks::mac_array::{MacArray, MacShape};
 use crate::blocks::ram::Ram;
 use crate::blocks::requantizer::{Requantizer, PIPELINED_LATENCY};
+use crate::blocks::reset_hold::ResetHold;
 use crate::blocks::select::Select;
 use crate::blocks::sequencer::Sequencer;
 use crate::blocks::state_reader::StateReader;
@@ -61,6 +62,11 @@ use rust_hdl::prelude::*;
 pub struct Accelerator {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Reset request (synchronised inside, any length): the stream
+    /// controller and the sequencer go idle, a frame that runs is dropped,
+    /// the status counters clear; the memories keep their contents, and
+    /// the weights that were completely loaded stay usable.
+    pub reset: Signal<In, Bit>,
     /// Input stream data.
     pub s_tdata: DynSig<In>,
     /// Input stream valid.
@@ -79,6 +85,7 @@ pub struct Accelerator {
     pub m_tready: Signal<In, Bit>,
     /// Nonzero while a frame runs.
     pub busy: DynSig<Out>,
+    reset_hold: ResetHold,
     ctl: Controller,
     seq: Sequencer,
     weights: Vec<Ram>,
@@ -98,6 +105,14 @@ pub struct Accelerator {
     biases: Ram,
     shifts: Vec<Ram>,
     data: Vec<Ram>,
+    /// The data memories' write port, registered once: the controller's
+    /// write decode (from the stream's handshake) and the sixteen banks'
+    /// write enables sit in separate cycles. A write lands a cycle late;
+    /// nothing reads a word that soon (a frame's first read comes three
+    /// cycles after its last word, a phase's two cycles after its last h).
+    data_we_stage: Vec<DelayLine>,
+    data_addr_stage: DelayLine,
+    data_data_stage: DelayLine,
     cells: Ram,
     logits: Ram,
     mac: MacArray,
@@ -166,11 +181,28 @@ impl Accelerator {
                 tanh: unit(Function::Tanh, f.preact, f.gate)?,
                 tanh_cell: unit(Function::Tanh, f.cell, f.gate)?,
             };
-            gates.push(GateUnit::new(
-                &fns,
-                &CellArith::new(&f, d, model.rounding),
-                d.cell.bits as usize,
-            ));
+            // On ECP5 a table in block RAM uses the block's output register.
+            let ecp5 = hw.target.family() == Some(crate::tools::Family::Ecp5);
+            let in_bram = |g: &str| {
+                ecp5 && spec.placement_of(&format!("act_{g}[{}]", gates.len()))
+                    == Some(Placement::BlockRam)
+            };
+            let tables = [
+                in_bram("i"),
+                in_bram("f"),
+                in_bram("g"),
+                in_bram("o"),
+                in_bram("c"),
+            ];
+            gates.push(
+                GateUnit::with_activation_registers(
+                    &fns,
+                    &CellArith::new(&f, d, model.rounding),
+                    d.cell.bits as usize,
+                    spec.pipeline.second_activation_register,
+                )
+                .with_dp16kd_tables(tables),
+            );
             rounding.push(Requantizer::pipelined(
                 acc,
                 d.gate.frac,
@@ -210,6 +242,9 @@ impl Accelerator {
             }
         }
         let phases = rounding.len();
+        let second = spec.pipeline.second_activation_register;
+        let (cell_latency, gate_latency) =
+            (GateUnit::cell_latency(second), GateUnit::latency(second));
         debug_assert_eq!(phases, lay.phase_count());
         let mac_latency = MacArray::latency(lay.lanes);
         let seq = Sequencer::new(lay);
@@ -229,6 +264,7 @@ impl Accelerator {
         let extra = spec.pipeline.weight_read_extra as usize;
         Ok(Accelerator {
             clock: Signal::default(),
+            reset: Signal::default(),
             s_tdata: DynSig::new(32),
             s_tvalid: Signal::default(),
             s_tlast: Signal::default(),
@@ -238,12 +274,17 @@ impl Accelerator {
             m_tlast: Signal::default(),
             m_tready: Signal::default(),
             busy: DynSig::new(2),
+            reset_hold: ResetHold::new(spec.pipeline.drain_cycles()),
             ctl: Controller::new(lay),
             seq,
             weights: (0..lay.weight_banks)
                 .map(|b| {
                     let (depth, width) = (lay.weight_words.max(1), lay.bank_bits(b) as usize);
                     match bank_depth {
+                        // On ECP5 the banks' blocks use their output register.
+                        Some(bd) if hw.target.family() == Some(crate::tools::Family::Ecp5) => {
+                            Ram::banked(depth, width, bd).with_dp16kd()
+                        }
                         Some(bd) => Ram::banked(depth, width, bd),
                         None if spec.placement_of("weights") == Some(Placement::Spram) => {
                             Ram::single_port(depth, width)
@@ -284,12 +325,28 @@ impl Accelerator {
                 .map(|b| Ram::new(lay.tap_words.max(1), lay.tap_bank_bits(b) as usize))
                 .collect(),
             biases: Ram::new(lay.rows, lay.bias_width as usize),
+            // Read two cycles ahead of the MAC array, through the block's
+            // own output register on ECP5 (the sequencer adds the word to
+            // the alignment as it comes).
             shifts: (0..usize::from(lay.row_shifts))
-                .map(|_| Ram::new(lay.rows, 2 * lay.row_shift_bits as usize))
+                .map(|_| {
+                    let r =
+                        Ram::new(lay.rows, 2 * lay.row_shift_bits as usize).with_output_register();
+                    if hw.target.family() == Some(crate::tools::Family::Ecp5)
+                        && spec.placement_of("row_shifts") == Some(Placement::BlockRam)
+                    {
+                        r.with_dp16kd()
+                    } else {
+                        r
+                    }
+                })
                 .collect(),
             data: (0..lay.lanes)
                 .map(|_| Ram::new(lay.data_words, lay.data_width as usize))
                 .collect(),
+            data_we_stage: (0..lay.lanes).map(|_| DelayLine::new(2, 1)).collect(),
+            data_addr_stage: DelayLine::new(w.data_addr_bits, 1),
+            data_data_stage: DelayLine::new(lay.data_width as usize, 1),
             cells: Ram::new(lay.cells.max(1), lay.cell_width as usize),
             logits: Ram::new(lay.head.rows, lay.head.logits.width as usize),
             mac: MacArray::new(MacShape {
@@ -310,13 +367,13 @@ impl Accelerator {
             gates,
             c_select: Select::new(nl, lay.cell_width as usize, w.phase_bits),
             h_select: Select::new(nl, lay.data_width as usize, w.phase_bits),
-            y_delay: DelayLine::new(lay.data_width as usize, GateUnit::LATENCY),
+            y_delay: DelayLine::new(lay.data_width as usize, gate_latency),
             h_out: Select::new(2, lay.data_width as usize, 2),
-            c_we: DelayLine::new(2, GateUnit::CELL_LATENCY),
-            c_addr: DelayLine::new(w.cell_addr_bits, GateUnit::CELL_LATENCY),
-            h_we: DelayLine::new(2, GateUnit::LATENCY),
-            h_word: DelayLine::new(w.data_addr_bits, GateUnit::LATENCY),
-            h_lane: DelayLine::new(w.lane_bits, GateUnit::LATENCY),
+            c_we: DelayLine::new(2, cell_latency),
+            c_addr: DelayLine::new(w.cell_addr_bits, cell_latency),
+            h_we: DelayLine::new(2, gate_latency),
+            h_word: DelayLine::new(w.data_addr_bits, gate_latency),
+            h_lane: DelayLine::new(w.lane_bits, gate_latency),
             argmax: ArgMax::new(lay.head.logits.width as usize, lay.head.first_rows()),
             lightrnn: lay
                 .head
@@ -359,6 +416,7 @@ impl Accelerator {
     pub fn for_simulation(model: &Model, spec: &AcceleratorSpec) -> Result<Self, crate::SpecError> {
         let mut a = Accelerator::new(model, spec)?;
         a.clock.connect();
+        a.reset.connect();
         a.s_tdata.connect();
         a.s_tvalid.connect();
         a.s_tlast.connect();
@@ -372,6 +430,7 @@ impl Logic for Accelerator {
     #[hdl_gen]
     fn update(&mut self) {
         // Clocks.
+        self.reset_hold.clock.next = self.clock.val();
         self.ctl.clock.next = self.clock.val();
         self.seq.clock.next = self.clock.val();
         self.biases.clock.next = self.clock.val();
@@ -390,6 +449,10 @@ impl Logic for Accelerator {
         self.y_delay.clock.next = self.clock.val();
         self.argmax.clock.next = self.clock.val();
         self.reader.clock.next = self.clock.val();
+        // Reset: the control blocks, held while the datapath drains.
+        self.reset_hold.request.next = self.reset.val();
+        self.ctl.reset.next = self.reset_hold.reset.val();
+        self.seq.reset.next = self.reset_hold.reset.val();
         // Streams.
         self.ctl.s_tdata.next = self.s_tdata.val();
         self.ctl.s_tvalid.next = self.s_tvalid.val();
@@ -440,11 +503,17 @@ impl Logic for Accelerator {
             self.seq.row_shift[s].next = self.shifts[s].read_data.val();
         }
         // Data memory and MAC array.
+        self.data_addr_stage.clock.next = self.clock.val();
+        self.data_data_stage.clock.next = self.clock.val();
+        self.data_addr_stage.d.next = self.ctl.data_addr.val();
+        self.data_data_stage.d.next = self.ctl.data_data.val();
         for k in 0..self._lanes {
             self.data[k].clock.next = self.clock.val();
-            self.data[k].write_enable.next = self.ctl.data_we[k].val();
-            self.data[k].write_address.next = self.ctl.data_addr.val();
-            self.data[k].write_data.next = self.ctl.data_data.val();
+            self.data_we_stage[k].clock.next = self.clock.val();
+            self.data_we_stage[k].d.next = self.ctl.data_we[k].val();
+            self.data[k].write_enable.next = self.data_we_stage[k].q.val();
+            self.data[k].write_address.next = self.data_addr_stage.q.val();
+            self.data[k].write_data.next = self.data_data_stage.q.val();
             self.data[k].read_address.next = self.data_raddr.y.val();
             self.h_read.xs[k].next = self.data[k].read_data.val();
             self.x_stage[k].clock.next = self.clock.val();

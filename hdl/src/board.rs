@@ -2,7 +2,8 @@
 //! ([`crate::serial_top`], module `top`) on a board's pins, with the PLL
 //! that makes the design's clock from the board's oscillator, the UART on
 //! the USB serial bridge, and two LEDs (a frame runs; the link dropped a
-//! frame). Each board's pin constraints are `constraints/<board>` in the
+//! frame), and a reset button (held in reset too until the PLL locks; see
+//! [`crate::blocks::reset_hold`]). Each board's pin constraints are `constraints/<board>` in the
 //! repository (read here at build time), for its toolchain: `.pcf`
 //! (nextpnr-ice40), `.lpf` (nextpnr-ecp5), `.xdc` (Vivado, for the Arty A7:
 //! no Xilinx flow runs in this project, so that top is written, checked by
@@ -84,11 +85,12 @@ impl Board {
         match self {
             Board::Icebreaker => format!(
                 "// iCEBreaker: 12 MHz in, {mhz:.3} MHz from the PLL; UART on the FTDI's\n\
-// second channel; LEDG on while a frame runs, LEDR once the link dropped a frame.\n\
-module board(input CLK, input RX, output TX, output LEDR_N, output LEDG_N);\n\
-    wire clk, busy, link_error;\n\
+// second channel; LEDG on while a frame runs, LEDR once the link dropped a frame;\n\
+// the user button (BTN_N, low when pressed) resets.\n\
+module board(input CLK, input BTN_N, input RX, output TX, output LEDR_N, output LEDG_N);\n\
+    wire clk, locked, busy, link_error;\n\
 {pll}\
-    top core(.clock(clk), .rx(RX), .tx(TX), .busy(busy), .link_error(link_error));\n\
+    top core(.clock(clk), .reset(!BTN_N || !locked), .rx(RX), .tx(TX), .busy(busy), .link_error(link_error));\n\
     assign LEDG_N = ~busy;\n\
     assign LEDR_N = ~link_error;\n\
 endmodule\n",
@@ -97,13 +99,14 @@ endmodule\n",
             ),
             Board::Ulx3s => format!(
                 "// ULX3S: 25 MHz in, {mhz:.3} MHz from the PLL; UART on the FT231X;\n\
-// led[0] on while a frame runs, led[1] once the link dropped a frame.\n\
-module board(input clk_25mhz, input ftdi_txd, output ftdi_rxd, output [7:0] led, output wifi_gpio0);\n\
-    wire clk, busy, link_error;\n\
+// led[0] on while a frame runs, led[1] once the link dropped a frame;\n\
+// a short press of the PWR button (btn_pwr_n, low when pressed) resets.\n\
+module board(input clk_25mhz, input btn_pwr_n, input ftdi_txd, output ftdi_rxd, output [7:0] led, output wifi_gpio0);\n\
+    wire clk, locked, busy, link_error;\n\
     // Keeps the ESP32 from resetting the FPGA.\n\
     assign wifi_gpio0 = 1'b1;\n\
 {pll}\
-    top core(.clock(clk), .rx(ftdi_txd), .tx(ftdi_rxd), .busy(busy), .link_error(link_error));\n\
+    top core(.clock(clk), .reset(!btn_pwr_n || !locked), .rx(ftdi_txd), .tx(ftdi_rxd), .busy(busy), .link_error(link_error));\n\
     assign led = {{6'b0, link_error, busy}};\n\
 endmodule\n",
                 mhz = pll.mhz(),
@@ -111,10 +114,11 @@ endmodule\n",
             ),
             Board::ArtyA7 => "// Arty A7 (untested: no Xilinx flow runs here): the 100 MHz oscillator\n\
 // clocks the design directly; UART on the FTDI; LD4 on while a frame runs,\n\
-// LD5 once the link dropped a frame.\n\
-module board(input CLK100MHZ, input uart_txd_in, output uart_rxd_out, output [3:0] led);\n\
+// LD5 once the link dropped a frame; the RESET button (ck_rst, low when\n\
+// pressed) resets.\n\
+module board(input CLK100MHZ, input ck_rst, input uart_txd_in, output uart_rxd_out, output [3:0] led);\n\
     wire busy, link_error;\n\
-    top core(.clock(CLK100MHZ), .rx(uart_txd_in), .tx(uart_rxd_out), .busy(busy), .link_error(link_error));\n\
+    top core(.clock(CLK100MHZ), .reset(!ck_rst), .rx(uart_txd_in), .tx(uart_rxd_out), .busy(busy), .link_error(link_error));\n\
     assign led = {2'b0, link_error, busy};\n\
 endmodule\n"
                 .to_string(),
@@ -193,7 +197,8 @@ impl Pll {
         }
     }
 
-    /// Its instance, from pin `input` to wire `output`.
+    /// Its instance, from pin `input` to wire `output`, with its lock on
+    /// wire `locked` (a top without a PLL has no such wire).
     fn instance(&self, input: &str, output: &str) -> String {
         match *self {
             Pll::Ice40 {
@@ -206,7 +211,7 @@ impl Pll {
                 "    SB_PLL40_PAD #(\n\
         .FEEDBACK_PATH(\"SIMPLE\"), .DIVR(4'd{divr}), .DIVF(7'd{divf}), .DIVQ(3'd{divq}),\n\
         .FILTER_RANGE(3'd{filter_range})\n\
-    ) pll (.PACKAGEPIN({input}), .PLLOUTGLOBAL({output}), .RESETB(1'b1), .BYPASS(1'b0));\n"
+    ) pll (.PACKAGEPIN({input}), .PLLOUTGLOBAL({output}), .LOCK(locked), .RESETB(1'b1), .BYPASS(1'b0));\n"
             ),
             Pll::Ecp5 {
                 clki_div,
@@ -222,7 +227,7 @@ impl Pll {
         .DPHASE_SOURCE(\"DISABLED\"), .OUTDIVIDER_MUXA(\"DIVA\"), .CLKOP_ENABLE(\"ENABLED\"),\n\
         .CLKI_DIV({clki_div}), .CLKFB_DIV({clkfb_div}), .CLKOP_DIV({clkop_div}),\n\
         .CLKOP_CPHASE({cphase}), .CLKOP_FPHASE(0), .FEEDBK_PATH(\"CLKOP\")\n\
-    ) pll (.RST(1'b0), .STDBY(1'b0), .CLKI({input}), .CLKOP({output}), .CLKFB({output}),\n\
+    ) pll (.RST(1'b0), .STDBY(1'b0), .CLKI({input}), .CLKOP({output}), .CLKFB({output}), .LOCK(locked),\n\
         .PHASESEL0(1'b0), .PHASESEL1(1'b0), .PHASEDIR(1'b1), .PHASESTEP(1'b1),\n\
         .PHASELOADREG(1'b1), .PLLWAKESYNC(1'b0), .ENCLKOP(1'b0));\n",
                 cphase = clkop_div / 2

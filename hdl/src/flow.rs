@@ -199,6 +199,11 @@ pub struct FlowReport {
     pub carries: u64,
     /// Block RAMs (`SB_RAM40_4K` / `DP16KD`, placed).
     pub block_rams: Utilisation,
+    /// The block RAMs the spec predicted for the design (its memories,
+    /// and a board's serial bridge), for comparison with `block_rams`;
+    /// not a tool's figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_block_rams: Option<u32>,
     /// Large single-port RAMs (`SB_SPRAM256KA`, placed; none on ECP5).
     pub sprams: Utilisation,
     /// Hard multipliers (`SB_MAC16` / `MULT18X18D`, placed).
@@ -531,6 +536,7 @@ pub fn report(job: &FlowJob, tools: &FlowTools, dir: &Path) -> Result<FlowReport
         carries,
         cells,
         block_rams: bram,
+        predicted_block_rams: None,
         sprams: spram,
         dsps: dsp,
         logic_cells: lc,

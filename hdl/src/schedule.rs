@@ -132,17 +132,42 @@ pub struct Pipeline {
     /// delayed as much, and `mac_latency` includes them.
     #[serde(default)]
     pub weight_read_extra: u64,
+    /// The activations have a second output register (ECP5 designs: a
+    /// table's block-RAM read and the route to the multipliers); the gate
+    /// unit's latencies include it.
+    #[serde(default)]
+    pub second_activation_register: bool,
 }
 
 impl Pipeline {
-    /// Depths for a lane count and activation-unit count.
-    pub fn new(lanes: usize, activation_units: usize) -> Pipeline {
+    /// Cycles a word the sequencer issued can still act after its issue:
+    /// its row's result on the MAC path, the gate unit and the write of
+    /// its h, the class's decode, with the issue registers and a margin of
+    /// two cycles. The accelerator holds its reset this long, so that
+    /// nothing of a frame it cut short is left in the datapath.
+    pub fn drain_cycles(&self) -> u64 {
+        2 + self.mac_latency
+            + self.cell_latency
+            + self.phase_switch
+            + self.decode_latency
+            + self.table_latency
+            + 2
+    }
+
+    /// Depths for a lane count and activation-unit count, with activations
+    /// of a second output register or not.
+    pub fn new(
+        lanes: usize,
+        activation_units: usize,
+        second_activation_register: bool,
+    ) -> Pipeline {
         // Memory read, the MAC array itself, bias add, the rounding point's
         // two stages and the collector's register.
         let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
         // The gate unit, then the write of h into the data memory, which the
         // sequencer sees before it starts the next layer.
-        let cell = crate::blocks::gate_unit::GateUnit::LATENCY as u64 + 1;
+        let cell =
+            crate::blocks::gate_unit::GateUnit::latency(second_activation_register) as u64 + 1;
         let rounding = crate::blocks::requantizer::PIPELINED_LATENCY as u64;
         Pipeline {
             mac_latency: mac + 2 + rounding,
@@ -154,6 +179,7 @@ impl Pipeline {
             // The decoder's cycles beyond the dense arg-max's one.
             table_latency: crate::blocks::lightrnn_decoder::LightRnnDecoder::LATENCY as u64 - 1,
             weight_read_extra: 0,
+            second_activation_register,
         }
     }
 }

@@ -3,11 +3,14 @@
 //! accelerator, so that a board's only connection to its host can be a USB
 //! serial cable. `rx` and `tx` are the line (idle high); `busy` shows a
 //! frame running, `link_error` that a frame was dropped (bad CRC, a gap, or
-//! a low stop bit), for LEDs. Board tops add the clock (and PLL) and pins.
+//! a low stop bit), for LEDs; `reset` starts everything over (see
+//! [`crate::blocks::reset_hold`]). Board tops add the clock (and PLL) and
+//! pins.
 
 use crate::accelerator::Accelerator;
 use crate::blocks::link_rx::LinkRx;
 use crate::blocks::link_tx::LinkTx;
+use crate::blocks::reset_hold::ResetHold;
 use crate::blocks::stream_slice::StreamSlice;
 use crate::blocks::uart::{UartRx, UartTx};
 use crate::dynamic::{sext, DynSig, DynVal};
@@ -16,6 +19,9 @@ use lstm_accel_model::Model;
 use rust_hdl::prelude::*;
 use rust_hdl::widgets::dff::DFF;
 use rust_hdl::widgets::dff_setup;
+
+/// Cycles the UART and the link stay in reset after the request ends.
+const SERIAL_RESET_HOLD: u64 = 16;
 
 /// A 32-bit word from a fixed-width signal to the accelerator's dynamic one.
 #[derive(LogicBlock)]
@@ -83,6 +89,10 @@ impl Logic for WordOut {
 pub struct SerialAccelerator {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Reset request (asynchronous, any length; a board's button or its
+    /// PLL not locked): the UART, the link and the accelerator start over,
+    /// each frame in flight dropped; loaded weights stay usable.
+    pub reset: Signal<In, Bit>,
     /// Serial line from the host.
     pub rx: Signal<In, Bit>,
     /// Serial line to the host.
@@ -91,6 +101,7 @@ pub struct SerialAccelerator {
     pub busy: Signal<Out, Bit>,
     /// A frame was dropped since power-up.
     pub link_error: Signal<Out, Bit>,
+    reset_hold: ResetHold,
     receiver: UartRx,
     link_in: LinkRx,
     slice_in: StreamSlice,
@@ -113,10 +124,15 @@ impl SerialAccelerator {
     ) -> Result<Self, crate::SpecError> {
         Ok(SerialAccelerator {
             clock: Default::default(),
+            reset: Default::default(),
             rx: Default::default(),
             tx: Default::default(),
             busy: Default::default(),
             link_error: Default::default(),
+            // The accelerator holds its own reset longer, for its datapath
+            // to drain; meanwhile it takes no word (back-pressure, nothing
+            // is lost).
+            reset_hold: ResetHold::new(SERIAL_RESET_HOLD),
             receiver: UartRx::new(clocks_per_bit),
             link_in: LinkRx::new(clocks_per_bit),
             slice_in: StreamSlice::default(),
@@ -135,12 +151,21 @@ impl Logic for SerialAccelerator {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, error_seen);
+        self.reset_hold.clock.next = self.clock.val();
         self.receiver.clock.next = self.clock.val();
         self.link_in.clock.next = self.clock.val();
         self.slice_in.clock.next = self.clock.val();
         self.accel.clock.next = self.clock.val();
         self.link_out.clock.next = self.clock.val();
         self.sender.clock.next = self.clock.val();
+        // Reset.
+        self.reset_hold.request.next = self.reset.val();
+        self.receiver.reset.next = self.reset_hold.reset.val();
+        self.link_in.reset.next = self.reset_hold.reset.val();
+        self.slice_in.reset.next = self.reset_hold.reset.val();
+        self.accel.reset.next = self.reset_hold.reset.val();
+        self.link_out.reset.next = self.reset_hold.reset.val();
+        self.sender.reset.next = self.reset_hold.reset.val();
         // Line to bytes to frames to the accelerator's input stream.
         self.receiver.rx.next = self.rx.val();
         self.link_in.in_byte.next = self.receiver.data.val();
@@ -178,6 +203,9 @@ impl Logic for SerialAccelerator {
         self.busy.next = self.busy_out.y.val().any();
         if self.receiver.frame_error.val() | (self.link_in.errors.val() != 0) {
             self.error_seen.d.next = true;
+        }
+        if self.reset_hold.reset.val() {
+            self.error_seen.d.next = false;
         }
         self.link_error.next = self.error_seen.q.val();
     }

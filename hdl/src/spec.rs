@@ -114,7 +114,8 @@ pub enum Placement {
     BlockRam,
     /// Single-port RAM (iCE40 UP5K).
     Spram,
-    /// Flip-flops / LUTs (small memories).
+    /// Logic: flip-flops and LUTs, or distributed RAM on ECP5 (small
+    /// memories; see `Target::in_block_ram`).
     Logic,
 }
 
@@ -424,7 +425,9 @@ impl AcceleratorSpec {
             })
             .sum();
         let word_bits = code_bits * lanes as u32;
-        let mut pipeline = Pipeline::new(lanes, hw.activation_units);
+        // ECP5 designs give the activations a second output register.
+        let ecp5 = hw.target.family() == Some(crate::tools::Family::Ecp5);
+        let mut pipeline = Pipeline::new(lanes, hw.activation_units, ecp5);
         let mut layout = derive_layout(model, hw.target, lanes, code_bits, 0)?;
         // Weight words in program order: every pass's dense rows.
         let passes = layout.passes();
@@ -562,31 +565,41 @@ fn memories(
     weight_banking: Option<usize>,
 ) -> Result<Vec<Memory>, SpecError> {
     let t = hw.target;
-    let place = |name: &str, banks: &[u32], depth: usize| {
+    // Each bank is its own memory in the Verilog, mapped on its own.
+    let place_as = |name: &str, banks: &[u32], depth: usize, rom: bool| {
         let width: u32 = banks.iter().sum();
-        if depth * width as usize <= 256 {
-            Memory {
-                name: name.into(),
-                depth,
-                width,
-                placement: Placement::Logic,
-                blocks: 0,
-            }
-        } else {
-            Memory {
-                name: name.into(),
-                depth,
-                width,
-                placement: Placement::BlockRam,
-                blocks: banks.iter().map(|&w| t.bram_blocks_for(depth, w)).sum(),
-            }
+        let blocks: u32 = banks
+            .iter()
+            .filter(|&&w| t.in_block_ram(depth, w, rom))
+            .map(|&w| t.bram_blocks_for(depth, w))
+            .sum();
+        Memory {
+            name: name.into(),
+            depth,
+            width,
+            placement: if blocks > 0 {
+                Placement::BlockRam
+            } else {
+                Placement::Logic
+            },
+            blocks,
         }
     };
+    let place = |name: &str, banks: &[u32], depth: usize| place_as(name, banks, depth, false);
     let weight_banks: Vec<u32> = (0..lay.weight_banks).map(|b| lay.bank_bits(b)).collect();
     let mut v = vec![place("weights", &weight_banks, lay.weight_words)];
+    // On ECP5 the banked weights and a row-shift memory in block RAM are
+    // `DP16KD` instances (their output register), of the RAM's own shapes.
+    let ecp5 = t.family() == Some(crate::tools::Family::Ecp5);
+    let blocks_of = |depth: usize, w: u32| {
+        let inst = ecp5
+            .then(|| crate::blocks::ram::Ram::dp16kd_blocks_for(depth, w as usize))
+            .flatten();
+        inst.unwrap_or_else(|| t.bram_blocks_for(depth, w))
+    };
     if let Some(bd) = weight_banking {
         // Each bank of the banked form is its own memory, all full depth.
-        let per_bank: u32 = weight_banks.iter().map(|&w| t.bram_blocks_for(bd, w)).sum();
+        let per_bank: u32 = weight_banks.iter().map(|&w| blocks_of(bd, w)).sum();
         v[0].blocks = lay.weight_words.div_ceil(bd) as u32 * per_bank;
     }
     if lay.tap_words > 0 {
@@ -594,7 +607,11 @@ fn memories(
         v.push(place("taps", &tap_banks, lay.tap_words));
     }
     if lay.row_shifts {
-        v.push(place("row_shifts", &[2 * lay.row_shift_bits], lay.rows));
+        let mut m = place("row_shifts", &[2 * lay.row_shift_bits], lay.rows);
+        if m.placement == Placement::BlockRam {
+            m.blocks = blocks_of(lay.rows, 2 * lay.row_shift_bits);
+        }
+        v.push(m);
     }
     v.push(place("biases", &[lay.bias_width], lay.rows));
     v.push(place("cells", &[lay.cell_width], lay.cells));
@@ -608,7 +625,13 @@ fn memories(
         v.push(place("class_table", &[l.class_width], l.rows * l.cols));
     }
     for (name, entries, width) in activation_tables {
-        v.push(place(name, &[*width], *entries));
+        let mut m = place_as(name, &[*width], *entries, true);
+        // On ECP5 a table in block RAM is `DP16KD` blocks of 18-bit words
+        // (`ActivationBlock::with_dp16kd`).
+        if ecp5 && m.placement == Placement::BlockRam && *entries <= 1024 {
+            m.blocks = width.div_ceil(18);
+        }
+        v.push(m);
     }
     let codebooks = lay.codebooks.iter().filter(|&&c| c).count();
     if codebooks > 0 {

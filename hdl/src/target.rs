@@ -117,6 +117,39 @@ impl Target {
             .unwrap_or(u32::MAX)
     }
 
+    /// Whether the flow's Yosys puts a `depth x width` memory with one
+    /// registered read port (and one write port, unless it is a `rom`) in
+    /// block RAM on this part; otherwise it becomes logic: flip-flops and
+    /// LUTs on iCE40, distributed RAM (`TRELLIS_DPR16X4`, 16 x 4 each) and
+    /// LUTs on ECP5, LUTs for a ROM. Measured with the flow's own builds over
+    /// depths 4 to 1024 and widths 2 to 32 (random ROM contents):
+    /// - iCE40 (`synth_ice40`, Yosys 0.23): a RAM from 8 words and more than
+    ///   64 bits,
+    ///   a ROM from 128 words and more than 1024 bits;
+    /// - ECP5 (`synth_ecp5`, Yosys 0.70): a ROM from 128 words and more than
+    ///   2048 bits; a RAM when
+    ///   its distributed form costs more: `memory_libmap` weighs 4 per
+    ///   16 x 4 cell, plus the read multiplexer of a memory deeper than 16
+    ///   (fitted: 0.4 per extra 16 words per bit), against 128 per block
+    ///   RAM;
+    /// - the generic target (no mapping): above 256 bits.
+    pub fn in_block_ram(self, depth: usize, width: u32, rom: bool) -> bool {
+        let bits = depth as u64 * u64::from(width);
+        match self {
+            Target::Ice40Up5k | Target::Ice40Hx8k if rom => depth >= 128 && bits > 1024,
+            Target::Ice40Up5k | Target::Ice40Hx8k => depth >= 8 && bits > 64,
+            Target::Ecp5_25k | Target::Ecp5_85k if rom => depth >= 128 && bits > 2048,
+            Target::Ecp5_25k | Target::Ecp5_85k => {
+                // Costs times ten, in integers.
+                let rows = depth.div_ceil(16) as u64;
+                let cells = rows * u64::from(width.div_ceil(4));
+                let distributed = 40 * cells + 4 * (rows - 1) * u64::from(width);
+                distributed >= 1280 * u64::from(self.bram_blocks_for(depth, width))
+            }
+            Target::Generic => bits > 256,
+        }
+    }
+
     /// SPRAM blocks (16K x 16) a `depth x width` memory occupies.
     pub fn spram_blocks_for(self, depth: usize, width: u32) -> u32 {
         (depth.div_ceil(16_384) as u32) * width.div_ceil(16)
@@ -147,5 +180,71 @@ impl std::str::FromStr for Target {
                     Target::ALL.map(|t| t.to_string()).join(", ")
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Points measured with the flow's Yosys builds (depth, width, block RAM).
+    #[test]
+    fn the_block_ram_rule_matches_the_measured_mappings() {
+        let ice40_ram = [
+            (8, 16, true),
+            (8, 12, true),
+            (8, 8, false),
+            (4, 32, false),
+            (16, 8, true),
+            (16, 4, false),
+            (32, 4, true),
+            (32, 2, false),
+            (64, 2, true),
+        ];
+        let ice40_rom = [
+            (128, 12, true),
+            (128, 8, false),
+            (256, 4, false),
+            (256, 8, true),
+            (64, 40, false),
+            (1024, 2, true),
+            (512, 2, false),
+        ];
+        let ecp5_ram = [
+            (16, 32, false),
+            (32, 32, false),
+            (64, 32, true),
+            (64, 16, false),
+            (64, 48, false),
+            (112, 12, false),
+            (120, 12, true),
+            (128, 8, false),
+            (128, 16, true),
+            (256, 4, false),
+            (256, 8, true),
+            (512, 2, true),
+            (96, 24, true),
+            (80, 36, true),
+        ];
+        let ecp5_rom = [
+            (128, 16, false),
+            (128, 17, true),
+            (256, 8, false),
+            (256, 9, true),
+            (256, 12, true),
+            (64, 40, false),
+            (1024, 2, false),
+            (1024, 3, true),
+        ];
+        for (t, rom, points) in [
+            (Target::Ice40Up5k, false, &ice40_ram[..]),
+            (Target::Ice40Hx8k, true, &ice40_rom[..]),
+            (Target::Ecp5_85k, false, &ecp5_ram[..]),
+            (Target::Ecp5_25k, true, &ecp5_rom[..]),
+        ] {
+            for &(d, w, bram) in points {
+                assert_eq!(t.in_block_ram(d, w, rom), bram, "{t} {d} x {w} rom {rom}");
+            }
+        }
     }
 }

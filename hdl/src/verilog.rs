@@ -62,3 +62,45 @@ pub fn round_decls(width: usize, shift: u32, mode: Rounding, tmp: &str) -> Strin
         shift - 1
     )
 }
+
+/// The `initial` block giving a block's registers their power-up values,
+/// from their list `a = 0; b = IDLE;` (the one list [`reset_clause`] reads
+/// too, so power-up and reset cannot drift apart).
+pub fn initial_block(inits: &str) -> String {
+    format!("initial begin\n    {}\nend\n", inits.trim())
+}
+
+/// The statement that puts the registers of `inits` (as for
+/// [`initial_block`]) back to their power-up values while `reset` is high.
+/// It ends the `always` block that assigns them: the last nonblocking
+/// assignment wins, so reset overrides whatever the block did this cycle.
+pub fn reset_clause(inits: &str) -> String {
+    let body: Vec<String> = inits
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("{};", s.replacen(" = ", " <= ", 1)))
+        .collect();
+    format!(
+        "    if (reset) begin\n        {}\n    end\n",
+        body.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_clause_assigns_the_initial_values() {
+        let inits = "state = IDLE; k = 0;\n    m = 2'd1;";
+        assert_eq!(
+            initial_block(inits),
+            "initial begin\n    state = IDLE; k = 0;\n    m = 2'd1;\nend\n"
+        );
+        assert_eq!(
+            reset_clause(inits),
+            "    if (reset) begin\n        state <= IDLE; k <= 0; m <= 2'd1;\n    end\n"
+        );
+    }
+}

@@ -7,7 +7,8 @@
 //! and a false `SYNC` cut off by a pause are skipped; a frame sent again
 //! after its `ACK` is acknowledged and not passed on twice; a frame that
 //! arrives while the buffer is still being sent is dropped unanswered; the
-//! host's `ACK`s and `NAK`s come out as pulses. Icarus replays the same
+//! host's `ACK`s and `NAK`s come out as pulses. A reset in the middle of a
+//! frame forgets it and expects sequence 0 again. Icarus replays the same
 //! inputs cycle for cycle; Verilator lints it and Yosys synthesises it.
 
 use lstm_accel_hdl::blocks::link_rx::LinkRx;
@@ -29,6 +30,7 @@ struct In {
     byte: Option<u8>,
     ready: bool,
     taken: bool,
+    reset: bool,
 }
 
 /// Outputs after one cycle's edge.
@@ -54,6 +56,8 @@ struct Bench {
     host: Vec<(bool, u8)>,
     r: rand_chacha::ChaCha8Rng,
     stall: f64,
+    /// The reset input's level.
+    resetting: bool,
 }
 
 impl Bench {
@@ -64,6 +68,7 @@ impl Bench {
         uut.in_valid.connect();
         uut.s_tready.connect();
         uut.reply_taken.connect();
+        uut.reset.connect();
         uut.connect_all();
         Bench {
             uut,
@@ -74,6 +79,7 @@ impl Bench {
             host: Vec::new(),
             r: random::rng(seed),
             stall,
+            resetting: false,
         }
     }
 
@@ -96,8 +102,14 @@ impl Bench {
         u.in_valid.next = byte.is_some();
         u.s_tready.next = ready;
         u.reply_taken.next = taken;
+        u.reset.next = self.resetting;
         clock_cycle(u, |u| &mut u.clock);
-        self.inputs.push(In { byte, ready, taken });
+        self.inputs.push(In {
+            byte,
+            ready,
+            taken,
+            reset: self.resetting,
+        });
         let out = Out {
             tdata: u.s_tdata.val().index() as u32,
             tvalid: u.s_tvalid.val(),
@@ -132,6 +144,13 @@ impl Bench {
         for _ in 0..cycles {
             self.cycle(None);
         }
+    }
+
+    /// Holds reset for `cycles` cycles.
+    fn reset(&mut self, cycles: usize) {
+        self.resetting = true;
+        self.idle(cycles);
+        self.resetting = false;
     }
 
     /// Sends `f` until it is answered `ACK(f.seq)`; returns the answers.
@@ -276,6 +295,49 @@ fn repeats_wrong_sequences_busy_buffers_and_host_answers() {
     assert_eq!(stalled.words, vec![(5, false), (6, true), (7, true)]);
 }
 
+/// Two packets' frames, then half of a third's bytes, then a reset: the
+/// cut frame is forgotten (no words, no answer), and the receiver expects
+/// sequence 0 again with its error count cleared.
+fn reset_in_the_middle_of_a_frame(b: &mut Bench) {
+    let f0 = Frame {
+        kind: link::H_DATA_END,
+        seq: 0,
+        words: vec![1, 2],
+    };
+    b.send_acked(&f0, true);
+    let f1 = Frame {
+        kind: link::H_DATA_END,
+        seq: 1,
+        words: vec![3],
+    };
+    b.send_acked(&f1, false);
+    let cut = Frame {
+        kind: link::H_DATA_END,
+        seq: 2,
+        words: vec![4, 5, 6],
+    }
+    .encode();
+    b.send(&cut[..cut.len() / 2]);
+    let (words, replies) = (b.words.len(), b.replies.len());
+    b.reset(3);
+    b.idle(20);
+    assert_eq!((b.words.len(), b.replies.len()), (words, replies));
+    assert_eq!(b.uut.errors.val().index(), 0, "error count cleared");
+    let again = Frame {
+        kind: link::H_DATA_END,
+        seq: 0,
+        words: vec![7, 8],
+    };
+    let answers = b.send_acked(&again, false);
+    assert_eq!(answers, vec![(link::D_ACK, 0)], "sequence 0 expected again");
+    assert_eq!(&b.words[words..], &[(7, false), (8, true)]);
+}
+
+#[test]
+fn a_reset_forgets_a_cut_frame_and_expects_sequence_zero() {
+    reset_in_the_middle_of_a_frame(&mut Bench::new(27, 0.2));
+}
+
 #[test]
 fn icarus_replays_it_cycle_for_cycle_and_it_lints_and_synthesises() {
     let mut b = Bench::new(25, 0.4);
@@ -286,20 +348,22 @@ fn icarus_replays_it_cycle_for_cycle_and_it_lints_and_synthesises() {
     }
     b.send(&[0x7e, 0x03, 0x05, 0x00, 0x12, 0x34]);
     b.idle(60);
+    reset_in_the_middle_of_a_frame(&mut b);
     let mut uut = LinkRx::new(CPB);
     uut.connect_all();
     let verilog = generate_verilog(&uut);
     let mut tb = String::from(
-        "module tb;\nreg clock = 0;\nreg [7:0] byte_in = 0;\nreg byte_valid = 0, ready = 0, taken = 0;\nwire [31:0] tdata;\nwire tvalid, tlast, reply_valid, host_ack, host_nak;\nwire [7:0] reply_kind, reply_seq, host_seq;\nwire [15:0] errors;\ntop uut(.clock(clock), .in_byte(byte_in), .in_valid(byte_valid), .s_tdata(tdata), .s_tvalid(tvalid), .s_tlast(tlast), .s_tready(ready), .reply_valid(reply_valid), .reply_kind(reply_kind), .reply_seq(reply_seq), .reply_taken(taken), .host_ack(host_ack), .host_nak(host_nak), .host_seq(host_seq), .errors(errors));\ninitial begin\n",
+        "module tb;\nreg clock = 0;\nreg [7:0] byte_in = 0;\nreg byte_valid = 0, ready = 0, taken = 0, rst = 0;\nwire [31:0] tdata;\nwire tvalid, tlast, reply_valid, host_ack, host_nak;\nwire [7:0] reply_kind, reply_seq, host_seq;\nwire [15:0] errors;\ntop uut(.clock(clock), .reset(rst), .in_byte(byte_in), .in_valid(byte_valid), .s_tdata(tdata), .s_tvalid(tvalid), .s_tlast(tlast), .s_tready(ready), .reply_valid(reply_valid), .reply_kind(reply_kind), .reply_seq(reply_seq), .reply_taken(taken), .host_ack(host_ack), .host_nak(host_nak), .host_seq(host_seq), .errors(errors));\ninitial begin\n",
     );
     for i in &b.inputs {
         let _ = writeln!(
             tb,
-            "    byte_in = {}; byte_valid = {}; ready = {}; taken = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d %0d %0d %0d %0d %0d %0d %0d\", tvalid ? tdata : 0, tvalid, tlast, reply_valid, reply_valid ? reply_kind : 0, reply_valid ? reply_seq : 0, host_ack, host_nak, (host_ack | host_nak) ? host_seq : 0);",
+            "    byte_in = {}; byte_valid = {}; ready = {}; taken = {}; rst = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d %0d %0d %0d %0d %0d %0d %0d\", tvalid ? tdata : 0, tvalid, tlast, reply_valid, reply_valid ? reply_kind : 0, reply_valid ? reply_seq : 0, host_ack, host_nak, (host_ack | host_nak) ? host_seq : 0);",
             i.byte.unwrap_or(0),
             u8::from(i.byte.is_some()),
             u8::from(i.ready),
-            u8::from(i.taken)
+            u8::from(i.taken),
+            u8::from(i.reset)
         );
     }
     tb.push_str("    $finish;\nend\nendmodule\n");

@@ -5,7 +5,8 @@
 //! from the stream until the host acknowledges; the receiver's answers go
 //! out whole between data frames. A host `NAK` brings the frame again; a lost
 //! `ACK` brings it again after the time-out, and the host's repeated `ACK`
-//! moves on. Icarus replays the same inputs cycle for cycle; Verilator lints
+//! moves on. A reset cuts the frame on the line and the numbering starts
+//! over. Icarus replays the same inputs cycle for cycle; Verilator lints
 //! it and Yosys synthesises it.
 
 use lstm_accel_hdl::blocks::link_tx::LinkTx;
@@ -30,6 +31,7 @@ struct In {
     ack: Option<u8>,
     nak: bool,
     tx_ready: bool,
+    reset: bool,
 }
 
 struct Bench {
@@ -58,6 +60,7 @@ impl Bench {
         uut.host_nak.connect();
         uut.host_seq.connect();
         uut.tx_ready.connect();
+        uut.reset.connect();
         uut.connect_all();
         // The outputs settle before the first cycle's inputs are decided.
         settle(&mut uut, 100);
@@ -98,6 +101,7 @@ impl Bench {
         u.host_nak.next = i.nak;
         u.host_seq.next = u64::from(i.ack.unwrap_or(0)).into();
         u.tx_ready.next = i.tx_ready;
+        u.reset.next = i.reset;
         // The reply is taken in this cycle when the transmitter says so
         // (combinationally, before the edge).
         settle(u, 100);
@@ -206,6 +210,52 @@ fn run(
     got
 }
 
+/// Offers `words` as one packet, each word until taken.
+fn offer(b: &mut Bench, words: &[u32]) {
+    for (k, &w) in words.iter().enumerate() {
+        let i = In {
+            data: w,
+            valid: true,
+            last: k + 1 == words.len(),
+            ..In::default()
+        };
+        while !b.cycle(i).0 {}
+    }
+}
+
+/// A packet whose data frame a reset cuts while it is on the line: nothing
+/// more of it goes out, the stream is taken again at once, and the next
+/// packet leaves as sequence 0 (the bridge's numbering starts over).
+fn reset_while_sending(b: &mut Bench) {
+    offer(b, &[11, 12, 13, 14, 15]);
+    b.idle(BYTE * 8);
+    let frames = b.frames.len();
+    for _ in 0..3 {
+        b.cycle(In {
+            reset: true,
+            ..In::default()
+        });
+    }
+    b.idle(BYTE * 60);
+    assert_eq!(b.frames.len(), frames, "the cut frame never completes");
+    assert!(b.uut.m_tready.val(), "the buffer is empty");
+    // The host gives up on the cut frame after the pause.
+    b.parser.abandon();
+    offer(b, &[21, 22]);
+    b.idle(BYTE * 30);
+    let f = b.frames.last().expect("a frame");
+    assert_eq!((f.seq, f.words.clone()), (0, vec![21, 22]));
+}
+
+#[test]
+fn a_reset_cuts_the_frame_on_the_line_and_numbering_starts_over() {
+    let mut b = Bench::new(38);
+    let mut r = random::rng(39);
+    let ps = packets(&mut r, &[4]);
+    assert_eq!(run(&mut b, &ps, |_| false, |_| false), ps.concat());
+    reset_while_sending(&mut b);
+}
+
 fn packets(r: &mut impl Rng, sizes: &[usize]) -> Vec<Vec<u32>> {
     sizes
         .iter()
@@ -292,17 +342,18 @@ fn icarus_replays_it_cycle_for_cycle_and_it_lints_and_synthesises() {
     let got = run(&mut b, &ps, |_| false, |s| s == 0);
     assert_eq!(got, ps.concat());
     b.idle(20);
+    reset_while_sending(&mut b);
     let mut uut = LinkTx::new(CPB);
     uut.connect_all();
     let verilog = generate_verilog(&uut);
     let mut tb = String::from(
-        "module tb;\nreg clock = 0;\nreg [31:0] data = 0;\nreg valid = 0, last = 0, rv = 0, ack = 0, nak = 0, ready = 0;\nreg [7:0] rk = 0, rs = 0, hs = 0;\nwire [7:0] tx_data;\nwire tx_valid, m_tready, reply_taken;\nwire [15:0] resends;\ntop uut(.clock(clock), .m_tdata(data), .m_tvalid(valid), .m_tlast(last), .m_tready(m_tready), .reply_valid(rv), .reply_kind(rk), .reply_seq(rs), .reply_taken(reply_taken), .host_ack(ack), .host_nak(nak), .host_seq(hs), .tx_data(tx_data), .tx_valid(tx_valid), .tx_ready(ready), .resends(resends));\ninitial begin\n",
+        "module tb;\nreg clock = 0;\nreg [31:0] data = 0;\nreg valid = 0, last = 0, rv = 0, ack = 0, nak = 0, ready = 0, rst = 0;\nreg [7:0] rk = 0, rs = 0, hs = 0;\nwire [7:0] tx_data;\nwire tx_valid, m_tready, reply_taken;\nwire [15:0] resends;\ntop uut(.clock(clock), .reset(rst), .m_tdata(data), .m_tvalid(valid), .m_tlast(last), .m_tready(m_tready), .reply_valid(rv), .reply_kind(rk), .reply_seq(rs), .reply_taken(reply_taken), .host_ack(ack), .host_nak(nak), .host_seq(hs), .tx_data(tx_data), .tx_valid(tx_valid), .tx_ready(ready), .resends(resends));\ninitial begin\n",
     );
     for i in &b.inputs {
         let (k, s) = i.reply.unwrap_or((0, 0));
         let _ = writeln!(
             tb,
-            "    data = {}; valid = {}; last = {}; rv = {}; rk = {k}; rs = {s}; ack = {}; nak = {}; hs = {}; ready = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d %0d %0d\", tx_valid, tx_valid ? tx_data : 0, m_tready, reply_taken);",
+            "    data = {}; valid = {}; last = {}; rv = {}; rk = {k}; rs = {s}; ack = {}; nak = {}; hs = {}; ready = {}; rst = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d %0d %0d\", tx_valid, tx_valid ? tx_data : 0, m_tready, reply_taken);",
             i.data,
             u8::from(i.valid),
             u8::from(i.last),
@@ -310,7 +361,8 @@ fn icarus_replays_it_cycle_for_cycle_and_it_lints_and_synthesises() {
             u8::from(i.ack.is_some()),
             u8::from(i.nak),
             i.ack.unwrap_or(0),
-            u8::from(i.tx_ready)
+            u8::from(i.tx_ready),
+            u8::from(i.reset)
         );
     }
     tb.push_str("    $finish;\nend\nendmodule\n");

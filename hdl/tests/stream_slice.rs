@@ -1,7 +1,8 @@
 //! The stream register slice passes every word once, in order, at one word
 //! per cycle when nothing stalls, under random valid and ready on both
 //! sides (native engine, against a queue); Icarus runs the generated
-//! Verilog cycle for cycle like the native engine; Verilator lints it and
+//! Verilog cycle for cycle like the native engine, resets included;
+//! Verilator lints it and
 //! Yosys synthesises it without latches.
 
 use lstm_accel_hdl::blocks::stream_slice::StreamSlice;
@@ -12,8 +13,8 @@ use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
-/// Per cycle: (word offered, if any, with its last flag; out_ready).
-type Drive = (Option<(u32, bool)>, bool);
+/// Per cycle: (word offered, if any, with its last flag; out_ready; reset).
+type Drive = (Option<(u32, bool)>, bool, bool);
 
 /// Per cycle, before the edge: in_ready, out_valid, out_data, out_last.
 type Seen = (bool, bool, u32, bool);
@@ -28,14 +29,21 @@ fn slice() -> StreamSlice {
     s.in_valid.connect();
     s.in_last.connect();
     s.out_ready.connect();
+    s.reset.connect();
     s.connect_all();
     s
 }
 
 /// Offers words 1, 2, 3, ... (held until taken, as AXI requires) with
 /// random gaps, and random out_ready; `p_in` and `p_ready` are their
-/// probabilities.
-fn run_native(r: &mut impl Rng, cycles: usize, p_in: f64, p_ready: f64) -> (Vec<Drive>, Vec<Seen>) {
+/// probabilities, `p_reset` that of a reset in a cycle.
+fn run_native(
+    r: &mut impl Rng,
+    cycles: usize,
+    p_in: f64,
+    p_ready: f64,
+    p_reset: f64,
+) -> (Vec<Drive>, Vec<Seen>) {
     let mut s = slice();
     let mut next = 1u32;
     let mut offer: Option<(u32, bool)> = None;
@@ -46,11 +54,13 @@ fn run_native(r: &mut impl Rng, cycles: usize, p_in: f64, p_ready: f64) -> (Vec<
             next += 1;
         }
         let ready = r.random_bool(p_ready);
+        let reset = r.random_bool(p_reset);
         let (d, l) = offer.unwrap_or((0, false));
         s.in_data.next = u64::from(d).into();
         s.in_valid.next = offer.is_some();
         s.in_last.next = l;
         s.out_ready.next = ready;
+        s.reset.next = reset;
         settle(&mut s, 100);
         let now = (
             s.in_ready.val(),
@@ -58,7 +68,7 @@ fn run_native(r: &mut impl Rng, cycles: usize, p_in: f64, p_ready: f64) -> (Vec<
             s.out_data.val().index() as u32,
             s.out_last.val(),
         );
-        drives.push((offer, ready));
+        drives.push((offer, ready, reset));
         seen.push(now);
         if offer.is_some() && now.0 {
             offer = None;
@@ -72,7 +82,7 @@ fn run_native(r: &mut impl Rng, cycles: usize, p_in: f64, p_ready: f64) -> (Vec<
 fn transfers(drives: &[Drive], seen: &[Seen]) -> (Vec<Word>, Vec<Word>) {
     let mut taken = Vec::new();
     let mut out = Vec::new();
-    for (&(offer, ready), &(in_ready, valid, data, last)) in drives.iter().zip(seen) {
+    for (&(offer, ready, _), &(in_ready, valid, data, last)) in drives.iter().zip(seen) {
         if let (Some(w), true) = (offer, in_ready) {
             taken.push(w);
         }
@@ -87,7 +97,7 @@ fn transfers(drives: &[Drive], seen: &[Seen]) -> (Vec<Word>, Vec<Word>) {
 fn every_word_passes_once_in_order_under_random_stalls() {
     let mut r = random::rng(61);
     for (p_in, p_ready) in [(0.5, 0.5), (0.9, 0.3), (0.3, 0.9), (1.0, 1.0), (1.0, 0.1)] {
-        let (drives, seen) = run_native(&mut r, 3000, p_in, p_ready);
+        let (drives, seen) = run_native(&mut r, 3000, p_in, p_ready, 0.0);
         let (taken, out) = transfers(&drives, &seen);
         assert!(taken.len() > 200, "{p_in}/{p_ready}: {} words", taken.len());
         // At most two words inside the slice at the end.
@@ -104,7 +114,7 @@ fn every_word_passes_once_in_order_under_random_stalls() {
 #[test]
 fn it_moves_a_word_per_cycle_when_nothing_stalls() {
     let mut r = random::rng(62);
-    let (drives, seen) = run_native(&mut r, 1000, 1.0, 1.0);
+    let (drives, seen) = run_native(&mut r, 1000, 1.0, 1.0, 0.0);
     let (_, out) = transfers(&drives, &seen);
     // The first word is on offer from the second cycle on.
     assert_eq!(out.len(), 999);
@@ -114,19 +124,21 @@ fn it_moves_a_word_per_cycle_when_nothing_stalls() {
 #[test]
 fn icarus_runs_it_like_the_native_engine_and_it_lints_and_synthesises() {
     let mut r = random::rng(63);
-    let (drives, seen) = run_native(&mut r, 600, 0.7, 0.6);
+    // With resets now and then: both engines drop the same words.
+    let (drives, seen) = run_native(&mut r, 600, 0.7, 0.6, 0.03);
     let verilog = generate_verilog(&slice());
     let mut tb = String::from(
-        "module tb;\nreg clock = 0;\nreg [31:0] d = 0;\nreg v = 0, l = 0, rdy = 0;\nwire [31:0] od;\nwire ir, ov, ol;\ntop uut(.clock(clock), .in_data(d), .in_valid(v), .in_last(l), .in_ready(ir), .out_data(od), .out_valid(ov), .out_last(ol), .out_ready(rdy));\ninitial begin\n",
+        "module tb;\nreg clock = 0;\nreg [31:0] d = 0;\nreg v = 0, l = 0, rdy = 0, rst = 0;\nwire [31:0] od;\nwire ir, ov, ol;\ntop uut(.clock(clock), .reset(rst), .in_data(d), .in_valid(v), .in_last(l), .in_ready(ir), .out_data(od), .out_valid(ov), .out_last(ol), .out_ready(rdy));\ninitial begin\n",
     );
-    for &(offer, ready) in &drives {
+    for &(offer, ready, reset) in &drives {
         let (dd, ll) = offer.unwrap_or((0, false));
         let _ = writeln!(
             tb,
-            "    d = {dd}; v = {}; l = {}; rdy = {};\n    #1 $display(\"%0d %0d %0d %0d\", ir, ov, od, ol);\n    #4 clock = 1; #5 clock = 0;",
+            "    d = {dd}; v = {}; l = {}; rdy = {}; rst = {};\n    #1 $display(\"%0d %0d %0d %0d\", ir, ov, od, ol);\n    #4 clock = 1; #5 clock = 0;",
             u8::from(offer.is_some()),
             u8::from(ll),
-            u8::from(ready)
+            u8::from(ready),
+            u8::from(reset)
         );
     }
     tb.push_str("    $finish;\nend\nendmodule\n");

@@ -1,8 +1,9 @@
 //! The UART: bytes sent by `UartTx` arrive intact through `UartRx` at every
 //! rate, each bit `clocks_per_bit` cycles long on the line; a glitch shorter
 //! than half a bit is no start bit; a low stop bit is a frame error, and the
-//! next good frame is received. Icarus runs the same loopback (noise
-//! included) cycle for cycle like the native engine; Verilator lints it and
+//! next good frame is received; a reset drops the byte on the line and the
+//! line idles. Icarus runs the same loopback (noise and resets included)
+//! cycle for cycle like the native engine; Verilator lints it and
 //! Yosys synthesises it for iCE40 and ECP5 without latches.
 
 use lstm_accel_hdl::blocks::uart::{UartRx, UartTx};
@@ -17,6 +18,7 @@ use std::fmt::Write;
 #[derive(LogicBlock)]
 struct Loopback {
     clock: Signal<In, Clock>,
+    reset: Signal<In, Bit>,
     data: Signal<In, Bits<8>>,
     valid: Signal<In, Bit>,
     noise: Signal<In, Bit>,
@@ -33,6 +35,7 @@ impl Loopback {
     fn new(cpb: u64) -> Self {
         let mut l = Loopback {
             clock: Default::default(),
+            reset: Default::default(),
             data: Default::default(),
             valid: Default::default(),
             noise: Default::default(),
@@ -45,6 +48,7 @@ impl Loopback {
             receiver: UartRx::new(cpb),
         };
         l.clock.connect();
+        l.reset.connect();
         l.data.connect();
         l.valid.connect();
         l.noise.connect();
@@ -58,6 +62,8 @@ impl Logic for Loopback {
     fn update(&mut self) {
         self.sender.clock.next = self.clock.val();
         self.receiver.clock.next = self.clock.val();
+        self.sender.reset.next = self.reset.val();
+        self.receiver.reset.next = self.reset.val();
         self.sender.data.next = self.data.val();
         self.sender.valid.next = self.valid.val();
         self.receiver.rx.next = self.sender.tx.val() ^ self.noise.val();
@@ -75,14 +81,21 @@ type Seen = (bool, bool, bool, u8, bool);
 /// Runs the loopback: each cycle offers `offer[t]` (a byte or nothing) with
 /// `noise[t]` on the line.
 fn run(cpb: u64, offer: &[Option<u8>], noise: &[bool]) -> Vec<Seen> {
+    run_with_resets(cpb, offer, noise, &vec![false; offer.len()])
+}
+
+/// [`run`] with both halves' reset at `resets[t]`.
+fn run_with_resets(cpb: u64, offer: &[Option<u8>], noise: &[bool], resets: &[bool]) -> Vec<Seen> {
     let mut l = Loopback::new(cpb);
     offer
         .iter()
         .zip(noise)
-        .map(|(&o, &n)| {
+        .zip(resets)
+        .map(|((&o, &n), &reset)| {
             l.data.next = u64::from(o.unwrap_or(0)).into();
             l.valid.next = o.is_some();
             l.noise.next = n;
+            l.reset.next = reset;
             clock_cycle(&mut l, |l| &mut l.clock);
             (
                 l.ready.val(),
@@ -201,27 +214,51 @@ fn glitches_are_no_start_bits_and_a_low_stop_bit_is_a_frame_error() {
 }
 
 #[test]
+fn a_reset_cuts_the_byte_on_the_line_and_the_next_one_arrives() {
+    let cpb = 8u64;
+    let c = cpb as usize;
+    // 0x3c from cycle 0, reset for 2 cycles in its fourth bit, 0xa5 later.
+    let mut offer = vec![Some(0x3c); 2];
+    offer.extend(vec![None; 4 * c]);
+    offer.extend(vec![Some(0xa5); 2]);
+    offer.extend(vec![None; 14 * c]);
+    let mut resets = vec![false; offer.len()];
+    resets[3 * c] = true;
+    resets[3 * c + 1] = true;
+    let noise = vec![false; offer.len()];
+    let seen = run_with_resets(cpb, &offer, &noise, &resets);
+    assert_eq!(received(&seen), vec![0xa5], "the cut byte is dropped");
+    // From the edge in reset on, the line idles high until the next start bit.
+    let next_start = 4 * c + 2;
+    assert!(seen[3 * c + 1..next_start].iter().all(|s| s.1), "idle line");
+    assert!(!seen.iter().any(|s| s.4), "no frame error at the receiver");
+}
+
+#[test]
 fn icarus_agrees_with_noise_and_it_lints_and_synthesises() {
     let mut r = random::rng(13);
     let cpb = 5u64;
     let bytes: Vec<u8> = (0..12).map(|_| r.random()).collect();
     let offer = offers(&mut r, &bytes, cpb);
-    // Sparse noise: single-cycle flips.
+    // Sparse noise: single-cycle flips; sparser resets.
     let noise: Vec<bool> = (0..offer.len()).map(|_| r.random_bool(0.01)).collect();
-    let native = run(cpb, &offer, &noise);
+    let resets: Vec<bool> = (0..offer.len()).map(|_| r.random_bool(0.003)).collect();
+    assert!(resets.iter().any(|&x| x));
+    let native = run_with_resets(cpb, &offer, &noise, &resets);
     let mut l = Loopback::new(cpb);
     l.connect_all();
     let verilog = generate_verilog(&l);
     let mut tb = String::from(
-        "module tb;\nreg clock = 0;\nreg [7:0] data = 0;\nreg valid = 0, noise = 0;\nwire ready, line, got, bad;\nwire [7:0] byte_out;\ntop uut(.clock(clock), .data(data), .valid(valid), .noise(noise), .ready(ready), .line(line), .got(got), .rx_byte(byte_out), .bad(bad));\ninitial begin\n",
+        "module tb;\nreg clock = 0;\nreg [7:0] data = 0;\nreg valid = 0, noise = 0, rst = 0;\nwire ready, line, got, bad;\nwire [7:0] byte_out;\ntop uut(.clock(clock), .reset(rst), .data(data), .valid(valid), .noise(noise), .ready(ready), .line(line), .got(got), .rx_byte(byte_out), .bad(bad));\ninitial begin\n",
     );
-    for (o, &n) in offer.iter().zip(&noise) {
+    for ((o, &n), &x) in offer.iter().zip(&noise).zip(&resets) {
         let _ = writeln!(
             tb,
-            "    data = {}; valid = {}; noise = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d %0d %0d %0d\", ready, line, got, byte_out, bad);",
+            "    data = {}; valid = {}; noise = {}; rst = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d %0d %0d %0d\", ready, line, got, byte_out, bad);",
             o.unwrap_or(0),
             u8::from(o.is_some()),
-            u8::from(n)
+            u8::from(n),
+            u8::from(x)
         );
     }
     tb.push_str("    $finish;\nend\nendmodule\n");

@@ -97,6 +97,11 @@ impl<L: Link> Driver<L> {
         &mut self.link
     }
 
+    /// Gives the link back.
+    pub fn into_link(self) -> L {
+        self.link
+    }
+
     /// Loads `model`'s weights, biases and row shifts.
     pub fn load(&mut self, model: &Model) -> Result<(), DriverError> {
         for img in pack(model, &self.spec)? {

@@ -77,6 +77,12 @@ impl<P: BytePort> SerialLink<P> {
         &mut self.port
     }
 
+    /// Ends the session and gives the port back (a new `SerialLink` on it
+    /// agrees the sequences with the bridge afresh).
+    pub fn into_port(self) -> P {
+        self.port
+    }
+
     fn answer(&mut self, kind: u8, seq: u8) -> Result<(), SimError> {
         let f = Frame {
             kind,

@@ -129,7 +129,15 @@ pub fn run(a: &SynthArgs) -> Result<()> {
             );
         }
     }
-    let rep = flow::report(&job, &tools, &dir)?;
+    let mut rep = flow::report(&job, &tools, &dir)?;
+    // The spec's memories; a board adds the serial bridge's two frame
+    // buffers (256 x 32 each).
+    let bridge = if a.board.is_some() {
+        2 * hw.target.bram_blocks_for(256, 32)
+    } else {
+        0
+    };
+    rep.predicted_block_rams = Some(spec.estimate.bram_blocks.0 + bridge);
     write_atomic(&report_path, serde_json::to_string_pretty(&rep)?.as_bytes())?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
@@ -166,7 +174,10 @@ fn print_report(r: &FlowReport, dir: &std::path::Path) {
     println!("  flip-flops   {}", r.flip_flops);
     println!("  carries      {}", r.carries);
     println!("  logic cells  {}", u(r.logic_cells));
-    println!("  block RAM    {}", u(r.block_rams));
+    match r.predicted_block_rams {
+        Some(p) => println!("  block RAM    {} (spec: {p})", u(r.block_rams)),
+        None => println!("  block RAM    {}", u(r.block_rams)),
+    }
     if r.sprams.available > 0 {
         println!("  SPRAM        {}", u(r.sprams));
     }

@@ -113,6 +113,11 @@ impl<D: SerialDevice> SimulatedPort<D> {
         &self.line
     }
 
+    /// The line, mutably (to pump it, or press the board's reset).
+    pub fn line_mut(&mut self) -> &mut UartLine<D> {
+        &mut self.line
+    }
+
     /// The noise and what it did.
     pub fn noise(&self) -> &LineNoise {
         &self.noise

@@ -40,6 +40,9 @@ pub trait Device {
     /// Runs one clock cycle with `input` offered on the input stream
     /// (`None`: `tvalid` low) and `out_ready` as the output stream's `tready`.
     fn cycle(&mut self, input: Option<StreamWord>, out_ready: bool) -> Edge;
+    /// Drives the design's reset input from the next cycle on (high: a
+    /// reset request, which the design conditions and holds itself).
+    fn set_reset(&mut self, asserted: bool);
     /// Cycles run so far.
     fn cycles(&self) -> u64;
     /// The engine's name (`native`, `verilator`).

@@ -6,6 +6,7 @@
 //! `tready` on random cycles (seeded), so every handshake path is exercised.
 
 use crate::{Device, SimError, StreamWord};
+use lstm_accel_hdl::blocks::reset_hold::ResetHold;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -103,6 +104,28 @@ impl<D: Device> SimLink<D> {
             }
         }
         Ok(())
+    }
+
+    /// Resets the device, as a board's reset button would: holds its reset
+    /// request for `cycles` cycles (at least one), offering nothing and
+    /// discarding what comes out, then releases it and goes on discarding
+    /// for the cycles the request takes to reach the design's reset
+    /// (`ResetHold::LATENCY`): whatever the device sends before its reset
+    /// takes hold belongs to the old session. Words still queued and words
+    /// received but not yet read are dropped: the host starts over. The
+    /// device holds its own reset a little longer and takes no word until
+    /// it ends; words sent next simply wait.
+    pub fn reset_device(&mut self, cycles: u64) {
+        self.pending.clear();
+        self.received.clear();
+        self.device.set_reset(true);
+        for _ in 0..cycles.max(1) {
+            self.device.cycle(None, true);
+        }
+        self.device.set_reset(false);
+        for _ in 0..ResetHold::LATENCY {
+            self.device.cycle(None, true);
+        }
     }
 
     /// Runs `n` cycles.

@@ -20,6 +20,7 @@ const SETTLE: usize = 200;
 /// The native engine.
 pub struct NativeDevice {
     uut: Accelerator,
+    reset: bool,
     cycles: u64,
     vcd: Option<VCDProbe<BufWriter<File>>>,
 }
@@ -29,6 +30,7 @@ impl NativeDevice {
     pub fn new(model: &Model, spec: &AcceleratorSpec) -> Result<Self, SimError> {
         Ok(NativeDevice {
             uut: Accelerator::for_simulation(model, spec)?,
+            reset: false,
             cycles: 0,
             vcd: None,
         })
@@ -62,6 +64,7 @@ impl NativeDevice {
 /// of the engine's time.
 fn latch_inputs(u: &mut Accelerator) {
     u.clock.update_all();
+    u.reset.update_all();
     u.s_tdata.update_all();
     u.s_tvalid.update_all();
     u.s_tlast.update_all();
@@ -79,6 +82,7 @@ impl Device for NativeDevice {
         // inputs: nothing in the design acts on it, and one settling pass
         // fewer per cycle is a third of the engine's time.
         u.clock.next = Clock { clk: false };
+        u.reset.next = self.reset;
         u.s_tdata.next = DynVal(i64::from(w.data as i32));
         u.s_tvalid.next = input.is_some();
         u.s_tlast.next = w.last;
@@ -99,6 +103,10 @@ impl Device for NativeDevice {
         self.dump(t + 5_000);
         self.cycles += 1;
         Edge { accepted, output }
+    }
+
+    fn set_reset(&mut self, asserted: bool) {
+        self.reset = asserted;
     }
 
     fn cycles(&self) -> u64 {

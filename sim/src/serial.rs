@@ -38,6 +38,8 @@ pub struct SerialPins {
 pub trait SerialDevice {
     /// Runs one clock cycle with `rx` as the line into the design.
     fn cycle(&mut self, rx: bool) -> SerialPins;
+    /// Drives the design's reset input from the next cycle on.
+    fn set_reset(&mut self, asserted: bool);
     /// Cycles run so far.
     fn cycles(&self) -> u64;
     /// The engine's name (`native`, `verilator`).
@@ -59,6 +61,7 @@ impl NativeSerialDevice {
     ) -> Result<Self, SimError> {
         let mut top = SerialAccelerator::new(model, spec, clocks_per_bit)?;
         top.clock.connect();
+        top.reset.connect();
         top.rx.connect();
         top.connect_all();
         top.rx.next = true;
@@ -76,6 +79,10 @@ impl SerialDevice for NativeSerialDevice {
             busy: self.top.busy.val(),
             link_error: self.top.link_error.val(),
         }
+    }
+
+    fn set_reset(&mut self, asserted: bool) {
+        self.top.reset.next = asserted;
     }
 
     fn cycles(&self) -> u64 {
@@ -216,5 +223,10 @@ impl<D: SerialDevice> UartLine<D> {
     /// The device.
     pub fn device(&self) -> &D {
         &self.device
+    }
+
+    /// The device, mutably (its reset input).
+    pub fn device_mut(&mut self) -> &mut D {
+        &mut self.device
     }
 }

@@ -162,6 +162,7 @@ impl Drop for Loaded {
 /// The Verilator engine.
 pub struct VerilatorDevice {
     cycle: CycleFn,
+    reset: bool,
     cycles: u64,
     loaded: Loaded,
 }
@@ -184,6 +185,7 @@ impl VerilatorDevice {
         let cycle = unsafe { loaded.function::<CycleFn>(b"lstm_accel_cycle\0")? };
         Ok(VerilatorDevice {
             cycle,
+            reset: false,
             cycles: 0,
             loaded,
         })
@@ -210,6 +212,9 @@ impl Device for VerilatorDevice {
         if out_ready {
             flags |= 4;
         }
+        if self.reset {
+            flags |= 8;
+        }
         let mut out = 0u32;
         // SAFETY: `handle` is live until drop; `out` is a valid u32.
         let r = unsafe { (self.cycle)(self.loaded.handle, data, flags, &mut out) };
@@ -221,6 +226,10 @@ impl Device for VerilatorDevice {
                 last: r & OUT_LAST != 0,
             }),
         }
+    }
+
+    fn set_reset(&mut self, asserted: bool) {
+        self.reset = asserted;
     }
 
     fn cycles(&self) -> u64 {
@@ -235,6 +244,7 @@ impl Device for VerilatorDevice {
 /// The serial design (UART, link and accelerator) in Verilator.
 pub struct VerilatorSerialDevice {
     cycle: SerialCycleFn,
+    reset: bool,
     cycles: u64,
     loaded: Loaded,
 }
@@ -254,6 +264,7 @@ impl VerilatorSerialDevice {
         let cycle = unsafe { loaded.function::<SerialCycleFn>(b"lstm_accel_serial_cycle\0")? };
         Ok(VerilatorSerialDevice {
             cycle,
+            reset: false,
             cycles: 0,
             loaded,
         })
@@ -269,13 +280,18 @@ impl VerilatorSerialDevice {
 impl SerialDevice for VerilatorSerialDevice {
     fn cycle(&mut self, rx: bool) -> SerialPins {
         // SAFETY: `handle` is live until drop.
-        let r = unsafe { (self.cycle)(self.loaded.handle, u32::from(rx)) };
+        let pins = u32::from(rx) | (u32::from(self.reset) << 1);
+        let r = unsafe { (self.cycle)(self.loaded.handle, pins) };
         self.cycles += 1;
         SerialPins {
             tx: r & 1 != 0,
             busy: r & 2 != 0,
             link_error: r & 4 != 0,
         }
+    }
+
+    fn set_reset(&mut self, asserted: bool) {
+        self.reset = asserted;
     }
 
     fn cycles(&self) -> u64 {
@@ -392,7 +408,8 @@ fn objects(dir: &Path) -> Result<Vec<PathBuf>, SimError> {
 
 /// Builds the shared library of `verilog`, or finds it in the cache.
 fn build(verilog: &str, ports: Ports, options: &VerilatorOptions) -> Result<PathBuf, SimError> {
-    let name = key((verilog, ports, options.opt_level, options.trace));
+    // The shim is part of the key: an entry built with another shim is not reused.
+    let name = key((verilog, SHIM, ports, options.opt_level, options.trace));
     let dir = options.cache.join(format!("design-{name}"));
     let lib = dir.join("libdesign.so");
     let same = std::fs::read_to_string(dir.join("design.v")).is_ok_and(|v| v == verilog);

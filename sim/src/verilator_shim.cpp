@@ -44,6 +44,7 @@ enum : uint32_t {
     IN_VALID = 1u,
     IN_LAST = 2u,
     OUT_READY = 4u,
+    RESET = 8u,
     ACCEPTED = 1u,
     OUT_VALID = 2u,
     OUT_LAST = 4u,
@@ -59,6 +60,7 @@ void* lstm_accel_new(void) {
     h->top = new Vtop(&h->ctx, "top");
     h->cycles = 0;
     h->top->clock = 0;
+    h->top->reset = 0;
     h->top->eval();
     return h;
 }
@@ -103,6 +105,7 @@ uint32_t lstm_accel_cycle(void* p, uint32_t tdata, uint32_t flags, uint32_t* out
     t->s_tvalid = (flags & IN_VALID) ? 1 : 0;
     t->s_tlast = (flags & IN_LAST) ? 1 : 0;
     t->m_tready = (flags & OUT_READY) ? 1 : 0;
+    t->reset = (flags & RESET) ? 1 : 0;
     t->eval();
     uint32_t r = 0;
     if ((flags & IN_VALID) && t->s_tready) r |= ACCEPTED;
@@ -116,13 +119,15 @@ uint32_t lstm_accel_cycle(void* p, uint32_t tdata, uint32_t flags, uint32_t* out
     return r;
 }
 #else
-// One cycle of the serial design with `rx` as the line in; returns the pins
+// One cycle of the serial design with bit 0 of `pins` as the line in and
+// bit 1 as the reset request; returns the pins
 // after the rising edge: bit 0 tx, bit 1 busy, bit 2 link_error.
-uint32_t lstm_accel_serial_cycle(void* p, uint32_t rx) {
+uint32_t lstm_accel_serial_cycle(void* p, uint32_t pins) {
     Handle* h = static_cast<Handle*>(p);
     Vtop* t = h->top;
     t->clock = 0;
-    t->rx = rx & 1;
+    t->rx = pins & 1;
+    t->reset = (pins >> 1) & 1;
     t->eval();
     rising_edge(h);
     return (t->tx & 1) | ((t->busy & 1) << 1) | ((t->link_error & 1) << 2);

@@ -39,6 +39,9 @@ impl<D: Device> Device for Corrupting<D> {
         }
         e
     }
+    fn set_reset(&mut self, asserted: bool) {
+        self.inner.set_reset(asserted);
+    }
     fn cycles(&self) -> u64 {
         self.inner.cycles()
     }

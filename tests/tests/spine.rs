@@ -529,6 +529,31 @@ fn a_banked_weight_memory_runs_bit_exact_in_the_predicted_cycles() {
     }
 }
 
+/// ECP5 designs: the activations' second output register, the banked
+/// weights (small banks, so that small models have several), the row-shift
+/// memory's output register and the registered data-memory writes, in both
+/// engines (simulators run the plain-Verilog form of the `DP16KD`
+/// instances).
+#[test]
+fn ecp5_designs_run_bit_exact_in_the_predicted_cycles() {
+    let ecp5 = |(m, hw): (Model, HwConfig)| {
+        let hw = HwConfig {
+            target: Target::Ecp5_85k,
+            weight_bank_depth: Some(8),
+            ..hw
+        };
+        let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
+        assert!(spec.pipeline.second_activation_register);
+        (m, hw)
+    };
+    for seed in 6000..6006 {
+        check_case(seed, ecp5(random_case(seed)), 4, seed % 2 == 1, native);
+    }
+    for seed in 6000..6002 {
+        check_case(seed, ecp5(random_case(seed)), 3, false, verilator);
+    }
+}
+
 /// Toeplitz-like matrices (displacement rank r): a first pass of
 /// skew-circulant blocks computes every u = Z-1(h) x exactly, then the rows
 /// run block-circulant over their block row's part of u; with block-circulant

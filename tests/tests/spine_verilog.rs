@@ -179,7 +179,7 @@ wire signed [1:0] busy;
 reg [32:0] words [0:{n1}];
 integer i = 0;
 integer cycle = 0;
-top uut(.clock(clock), .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tlast(s_tlast), .s_tready(s_tready),
+top uut(.clock(clock), .reset(1'b0), .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tlast(s_tlast), .s_tready(s_tready),
         .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tlast(m_tlast), .m_tready(m_tready), .busy(busy));
 initial begin",
         n1 = n.max(1) - 1

@@ -1,8 +1,12 @@
 //! The activation unit: sigmoid or tanh of a fixed-point value, as the
 //! model's `ActivationUnit` defines it, in two registered stages and an
-//! output register (`ACTIVATION_LATENCY` cycles in all). The output register
-//! keeps the table's block-RAM read (whose clock-to-output is the slowest
-//! delay in an ECP5 design) apart from the multipliers the result feeds.
+//! output register (`ACTIVATION_LATENCY` cycles in all), which keeps the
+//! table's block-RAM read apart from the multipliers the result feeds. ECP5
+//! designs add a second output register
+//! ([`ActivationBlock::with_second_output_register`]): a block's read
+//! (5.8 ns clock-to-output without its own output register) and the route
+//! from it to the multiplier's DSP did not fit 10 ns together; there the
+//! first output register is the block's own ([`ActivationBlock::with_dp16kd`]).
 //!
 //! - Table form: the input is clamped to the table's range, the index is a
 //!   bit slice of `x - lo` (stage 1), the entry is read from a ROM (stage 2),
@@ -15,7 +19,7 @@
 //!
 //! Every constant (breakpoints, shifts, intercepts, table entries, rounding)
 //! comes from `ActivationUnit`, and the Rust simulation evaluates the model's
-//! own `eval`, delayed by the two stages; the Verilog is generated from the
+//! own `eval`, delayed by the registers; the Verilog is generated from the
 //! same constants and checked against `eval` over whole input domains.
 
 use crate::dynamic::{DynSig, DynVal};
@@ -42,6 +46,11 @@ pub struct ActivationBlock {
     _stage: i64,
     _out: i64,
     _held: i64,
+    _last: i64,
+    /// A second output register.
+    _second: bool,
+    /// The table as ECP5 `DP16KD` blocks in synthesis.
+    _dp16kd: bool,
 }
 
 impl ActivationBlock {
@@ -54,8 +63,132 @@ impl ActivationBlock {
             _stage: 0,
             _out: unit.eval(0),
             _held: unit.eval(0),
+            _last: unit.eval(0),
             _unit: unit,
+            _second: false,
+            _dp16kd: false,
         }
+    }
+
+    /// A second output register (one cycle more).
+    pub fn with_second_output_register(mut self) -> Self {
+        self._second = true;
+        self
+    }
+
+    /// Cycles from input to output.
+    pub fn latency(&self) -> usize {
+        ACTIVATION_LATENCY + usize::from(self._second)
+    }
+
+    /// With a second output register, and in synthesis (Yosys defines
+    /// `SYNTHESIS`) the table as ECP5
+    /// `DP16KD` blocks (18-bit words, 1024 deep, the entries as their
+    /// initial contents) whose output register is the unit's output
+    /// register (the first of the two): the block's read then leaves it
+    /// 0.95 ns after the clock instead of 5.8, and the route has the cycle.
+    /// Yosys's inference never uses that register. Tables of up to 1024
+    /// entries; a unit without a table is unchanged. Simulators run the
+    /// same registers in plain Verilog (the output register's power-up
+    /// value differs, zero against the entry of x = 0; no valid result
+    /// comes out before the pipeline has been filled).
+    pub fn with_dp16kd(mut self) -> Self {
+        self.enable_dp16kd();
+        self
+    }
+
+    /// [`ActivationBlock::with_dp16kd`] in place.
+    pub(crate) fn enable_dp16kd(&mut self) {
+        self._second = true;
+        self._dp16kd = self._unit.lut().is_some_and(|l| l.entries.len() <= 1024);
+    }
+
+    /// Whether the table is `DP16KD` blocks in synthesis.
+    pub fn uses_dp16kd(&self) -> bool {
+        self._dp16kd
+    }
+
+    /// The table's `DP16KD` blocks, 18 bits of each entry per block, read
+    /// at `index` into their output registers, which drive `y1`.
+    fn dp16kd_verilog(&self) -> String {
+        let Some(l) = self._unit.lut() else {
+            return String::new();
+        };
+        let ow = self._unit.output().width as usize;
+        let ib = (usize::BITS - (l.entries.len().max(2) - 1).leading_zeros()) as usize;
+        let blocks = ow.div_ceil(18);
+        let mask = (1u128 << ow) - 1;
+        let mut s = format!(
+            "wire [{}:0] rom_do;
+",
+            blocks * 18 - 1
+        );
+        for j in 0..blocks {
+            // INITVAL_xx: sixteen 18-bit words, each in 20 bits.
+            let mut params = Vec::new();
+            for xx in 0..64 {
+                // 320 bits, least significant first.
+                let mut bits = [false; 320];
+                for i in 0..16 {
+                    let a = xx * 16 + i;
+                    let e = l.entries.get(a).map_or(0, |&e| (e as i128 as u128) & mask);
+                    let word = (e >> (18 * j)) & 0x3ffff;
+                    for b in 0..18 {
+                        bits[i * 20 + b] = (word >> b) & 1 == 1;
+                    }
+                }
+                let hex: String = bits
+                    .chunks(4)
+                    .rev()
+                    .map(|n| {
+                        let d = n
+                            .iter()
+                            .rev()
+                            .fold(0u32, |acc, &b| (acc << 1) | u32::from(b));
+                        char::from_digit(d, 16).unwrap_or('0')
+                    })
+                    .collect();
+                params.push(format!(".INITVAL_{xx:02X}(320'h{hex})"));
+            }
+            let adb = (0..14)
+                .map(|k| {
+                    if (4..4 + ib).contains(&k) {
+                        format!(".ADB{k}(index[{}])", k - 4)
+                    } else {
+                        format!(".ADB{k}(1'b0)")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let ada = (0..14)
+                .map(|k| format!(".ADA{k}(1'b0)"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let dia = (0..18)
+                .map(|k| format!(".DIA{k}(1'b0), .DIB{k}(1'b0)"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let dob = (0..18)
+                .map(|k| format!(".DOB{k}(rom_do[{}])", j * 18 + k))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                s,
+                "DP16KD #(.DATA_WIDTH_A(18), .DATA_WIDTH_B(18), .REGMODE_A(\"NOREG\"), .REGMODE_B(\"OUTREG\"),
+    .RESETMODE(\"SYNC\"), .ASYNC_RESET_RELEASE(\"SYNC\"), .CSDECODE_A(\"0b000\"), .CSDECODE_B(\"0b000\"),
+    .WRITEMODE_A(\"NORMAL\"), .WRITEMODE_B(\"NORMAL\"), .GSR(\"DISABLED\"),
+    {params}) table_{j} (
+    .CLKA(clock), .CEA(1'b0), .OCEA(1'b0), .WEA(1'b0), .RSTA(1'b0), .CSA0(1'b0), .CSA1(1'b0), .CSA2(1'b0),
+    {ada},
+    .CLKB(clock), .CEB(1'b1), .OCEB(1'b1), .WEB(1'b0), .RSTB(1'b0), .CSB0(1'b0), .CSB1(1'b0), .CSB2(1'b0),
+    {adb},
+    {dia},
+    {dob});",
+                params = params.join(",\n    "),
+            );
+        }
+        let _ = writeln!(s, "wire signed [{w1}:0] y1 = rom_do[{w1}:0];", w1 = ow - 1);
+        s
     }
 
     fn lut_verilog(&self) -> String {
@@ -169,11 +302,12 @@ impl ActivationBlock {
 impl Logic for ActivationBlock {
     fn update(&mut self) {
         if self.clock.pos_edge() {
+            self._last = self._held;
             self._held = self._out;
             self._out = self._unit.eval(self._stage);
             self._stage = self.x.val().0;
         }
-        self.y.next = DynVal(self._held);
+        self.y.next = DynVal(if self._second { self._last } else { self._held });
     }
     fn connect(&mut self) {
         self.y.connect();
@@ -184,12 +318,33 @@ impl Logic for ActivationBlock {
         } else {
             self.pwl_verilog()
         };
-        // The two stages compute `y0`; the output register holds it.
+        // The two stages compute `y0`; the output register holds it, or two
+        // (`y1` the block's own in the `DP16KD` form).
         let ow = self._unit.output().width as usize;
-        Verilog::Custom(format!(
-            "reg signed [{}:0] y0;\ninitial y = {};\n{body}\nalways @(posedge clock) y <= y0;\n",
+        if !self._second {
+            return Verilog::Custom(format!(
+                "reg signed [{w1}:0] y0;\n{body}\ninitial y = {init};\nalways @(posedge clock) y <= y0;\n",
+                w1 = ow - 1,
+                init = lit(self._out, ow)
+            ));
+        }
+        let first = format!(
+            "reg signed [{}:0] y1;\ninitial y1 = {};\nalways @(posedge clock) y1 <= y0;\n",
             ow - 1,
             lit(self._out, ow)
+        );
+        let first = if self._dp16kd {
+            format!(
+                "`ifndef SYNTHESIS\n{first}`else\n{}`endif\n",
+                self.dp16kd_verilog()
+            )
+        } else {
+            first
+        };
+        Verilog::Custom(format!(
+            "reg signed [{w1}:0] y0;\n{body}\n{first}initial y = {init};\nalways @(posedge clock) y <= y1;\n",
+            w1 = ow - 1,
+            init = lit(self._out, ow)
         ))
     }
 }

@@ -11,13 +11,20 @@
 //! A logit is read from the logit memory and registered in the two cycles
 //! before it is sent (synchronous read, then a register that keeps the
 //! memory's slow read apart from the output mux), so logits leave at most
-//! one every three cycles; so do the values of a `STATE_REPLY`, read from the cell and data memories at
-//! the addresses the state reader walks (`reading` hands it their read
-//! ports, `sr_next` moves it on).
+//! one every three cycles. The values of a `STATE_REPLY` leave one every
+//! four: they are read from the cell and data memories at the addresses the
+//! state reader walks (`reading`, a register, hands it their read ports;
+//! `sr_next` moves it on, a cycle later).
+//!
+//! A reset (conditioned by [`super::reset_hold`]) returns it to idle and
+//! clears its counters, takes no input word while it lasts, and keeps the
+//! record of complete loads: the memories keep their contents, and a load
+//! a reset cut short had already cleared its bit.
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
 use crate::protocol::{self as p, header};
+use crate::verilog::{initial_block, reset_clause};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -33,6 +40,12 @@ const SEND: u8 = 6;
 /// address: the synchronous read, then the register that holds the value
 /// before the output mux (a block RAM's read is slow to leave it).
 const READ_WAIT: u8 = 2;
+
+/// The registers' power-up values, which reset restores (all but `loaded`).
+const RESET_VALUES: &str =
+    "state = IDLE; target = 0; remaining = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
+    err_opcode = 0; err_length = 0; err_refused = 0; k = 0; laddr = 0; class_r = 0; cycles_r = 0;
+    m_data = 0; kind = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0; reading_w = 0;";
 
 /// What a `SEND` sends.
 const RESULT: u8 = 0;
@@ -71,6 +84,10 @@ struct Regs {
 pub struct Controller {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Synchronous reset: back to idle with every counter cleared, except
+    /// the record of which memories hold a complete load (their contents
+    /// survive a reset, and a load cut short by one never counts).
+    pub reset: Signal<In, Bit>,
     /// Input stream data.
     pub s_tdata: DynSig<In>,
     /// Input stream valid.
@@ -166,6 +183,7 @@ impl Controller {
         let s = lay.widths();
         Controller {
             clock: Signal::default(),
+            reset: Signal::default(),
             s_tdata: DynSig::new(32),
             s_tvalid: Signal::default(),
             s_tlast: Signal::default(),
@@ -218,8 +236,10 @@ impl Controller {
         }
     }
 
+    /// Whether an input word is taken this cycle: never during reset
+    /// (upstream waits, nothing is lost).
     fn ready(&self) -> bool {
-        matches!(self._r.state, IDLE | LOAD | FRAME | DISCARD)
+        !self.reset.val() && matches!(self._r.state, IDLE | LOAD | FRAME | DISCARD)
     }
 
     /// The last word index of the packet being sent.
@@ -461,7 +481,8 @@ impl Controller {
                     n.m_last = old.k == last_k;
                     n.k = old.k + 1;
                     if self.read_from_memory(old.k) {
-                        n.lwait = READ_WAIT;
+                        // The state reader moves a cycle after the take.
+                        n.lwait = READ_WAIT + u8::from(old.kind == STATE);
                         if old.kind == RESULT {
                             n.laddr = old.laddr + 1;
                         }
@@ -475,6 +496,12 @@ impl Controller {
         }
         if old.state != SEND && old.m_valid && self.m_tready.val() {
             n.m_valid = false;
+        }
+        if self.reset.val() {
+            n = Regs {
+                loaded: n.loaded,
+                ..Regs::default()
+            };
         }
         self._r = n;
     }
@@ -613,7 +640,8 @@ reg [1:0] kind;
 reg [1:0] lwait;
 reg m_valid, m_last, start_r, clear_r;
 reg [31:0] word;
-wire ready = (state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD);
+// No word is taken during reset: upstream waits (nothing is lost).
+wire ready = !reset && ((state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD));
 wire accept = s_tvalid && ready;
 wire [31:0] din = s_tdata;
 wire [7:0] op = din[31:24];
@@ -622,7 +650,11 @@ wire [{k1}:0] last_k = (kind == 2'd1) ? {status_words} : ((kind == 2'd2) ? {stat
 wire from_memory = (kind == 2'd0) ? (k > {fixed}) : ((kind == 2'd2) && (k >= 1));
 wire free = !m_valid || m_tready;
 wire takes = (state == SEND) && (k <= last_k) && free && !(from_memory && lwait != 0);
-wire reading_w = (state == SEND) && (kind == 2'd2);
+// `state == SEND && kind == STATE` as a register of its own, set and
+// cleared on the transitions into and out of that state: it selects the
+// read ports of the data and cell memories, and from a flip-flop the
+// select reaches them in time.
+reg reading_w;
 wire signed [31:0] logit_in = logit_data;
 wire signed [31:0] c_in = c_read;
 wire signed [31:0] h_in = h_read;
@@ -632,12 +664,7 @@ always @(posedge clock) begin
     logit_ext <= logit_in; c_ext <= c_in; h_ext <= h_in;
 end
 
-initial begin
-    state = IDLE; target = 0; remaining = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
-    err_opcode = 0; err_length = 0; err_refused = 0; loaded = 0; k = 0; laddr = 0; class_r = 0; cycles_r = 0;
-    m_data = 0; kind = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0;
-end
-
+{initial}
 always @(*) begin
     if (kind == 2'd2) begin
         if (k == 0) word = 32'h{state_header:08x};
@@ -660,6 +687,7 @@ always @(*) begin
     endcase
 end
 ",
+            initial = initial_block(&format!("{RESET_VALUES} loaded = 0;")),
             status_words = p::STATUS_WORDS,
             state_words = p::state_words(lay),
             state_header = header(p::STATE_REPLY, p::state_words(lay)),
@@ -767,6 +795,7 @@ always @(posedge clock) begin
                         state <= CLEAR; addr <= 0; clear_r <= 1;
                     end else begin
                         state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 2'd{read_wait};
+                        reading_w <= (op == 8'h{read_state:02x});
                     end
                 end else begin
                     err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
@@ -845,13 +874,15 @@ always @(posedge clock) begin
             m_last <= (k == last_k);
             k <= k + 1;
             if (from_memory) begin
-                lwait <= 2'd{read_wait};
+                lwait <= (kind == 2'd2) ? 2'd{state_wait} : 2'd{read_wait};
                 if (kind == 2'd0)
                     laddr <= laddr + 1;
             end
         end
-        if (k > last_k)
+        if (k > last_k) begin
             state <= IDLE;
+            reading_w <= 0;
+        end
     end
     default: ;
     endcase
@@ -871,7 +902,13 @@ end",
             lanes = lay.lanes,
             clear = p::clear_cycles(lay),
             read_wait = READ_WAIT,
+            state_wait = READ_WAIT + 1,
         );
+        // Reset's clause ends the block that assigns the registers.
+        assert!(v.ends_with("endcase\nend\n"));
+        v.truncate(v.len() - "end\n".len());
+        v.push_str(&reset_clause(RESET_VALUES));
+        v.push_str("end\n");
         v
     }
 }

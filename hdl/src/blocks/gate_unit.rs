@@ -69,14 +69,68 @@ pub struct GateUnit {
 }
 
 impl GateUnit {
-    /// Cycles from the inputs to `c_next`.
-    pub const CELL_LATENCY: usize = ACTIVATION_LATENCY + 2 + PIPELINED_LATENCY;
-    /// Cycles from the inputs to `h`.
-    pub const LATENCY: usize = Self::CELL_LATENCY + ACTIVATION_LATENCY + 1 + PIPELINED_LATENCY;
+    /// The activation tables of gates i, f, g, o and of tanh(c) for which
+    /// `which` is true as ECP5 `DP16KD` blocks with their output register,
+    /// in synthesis ([`ActivationBlock::with_dp16kd`]); for a unit built
+    /// with second output registers only (the block's is the first).
+    pub fn with_dp16kd_tables(mut self, which: [bool; 5]) -> Self {
+        let units = [
+            &mut self.act_i,
+            &mut self.act_f,
+            &mut self.act_g,
+            &mut self.act_o,
+            &mut self.act_c,
+        ];
+        for (unit, on) in units.into_iter().zip(which) {
+            if on && unit.latency() > ACTIVATION_LATENCY {
+                unit.enable_dp16kd();
+            }
+        }
+        self
+    }
+
+    /// Cycles from the inputs to `c_next` (activations with one output
+    /// register).
+    pub const CELL_LATENCY: usize = Self::cell_latency(false);
+    /// Cycles from the inputs to `h` (activations with one output
+    /// register).
+    pub const LATENCY: usize = Self::latency(false);
+
+    /// Cycles from the inputs to `c_next`, with activations of a
+    /// `second` output register or not.
+    pub const fn cell_latency(second: bool) -> usize {
+        ACTIVATION_LATENCY + second as usize + 2 + PIPELINED_LATENCY
+    }
+
+    /// Cycles from the inputs to `h`, with activations of a `second`
+    /// output register or not.
+    pub const fn latency(second: bool) -> usize {
+        Self::cell_latency(second) + ACTIVATION_LATENCY + second as usize + 1 + PIPELINED_LATENCY
+    }
 
     /// A gate unit for a layer's functions, cell arithmetic and exact cell
     /// accumulator width.
     pub fn new(fns: &GateFunctions, cell: &CellArith, cell_acc_bits: usize) -> Self {
+        Self::with_activation_registers(fns, cell, cell_acc_bits, false)
+    }
+
+    /// [`GateUnit::new`] with activations of a `second` output register
+    /// (ECP5 designs, [`ActivationBlock::with_second_output_register`]).
+    pub fn with_activation_registers(
+        fns: &GateFunctions,
+        cell: &CellArith,
+        cell_acc_bits: usize,
+        second: bool,
+    ) -> Self {
+        let act = |u: &lstm_accel_model::activation::ActivationUnit| {
+            let b = ActivationBlock::new(u.clone());
+            if second {
+                b.with_second_output_register()
+            } else {
+                b
+            }
+        };
+        let al = ACTIVATION_LATENCY + usize::from(second);
         let zw = fns.sigmoid.input().width as usize;
         let gw = cell.gate.width as usize;
         let cw = cell.cell.width as usize;
@@ -89,11 +143,11 @@ impl GateUnit {
             c: DynSig::new(cw),
             c_next: DynSig::new(cw),
             h: DynSig::new(cell.hidden.width as usize),
-            act_i: ActivationBlock::new(fns.sigmoid.clone()),
-            act_f: ActivationBlock::new(fns.sigmoid.clone()),
-            act_g: ActivationBlock::new(fns.tanh.clone()),
-            act_o: ActivationBlock::new(fns.sigmoid.clone()),
-            c_delay: DelayLine::new(cw, ACTIVATION_LATENCY),
+            act_i: act(&fns.sigmoid),
+            act_f: act(&fns.sigmoid),
+            act_g: act(&fns.tanh),
+            act_o: act(&fns.sigmoid),
+            c_delay: DelayLine::new(cw, al),
             mul_fc: Multiplier::new(gw, cw),
             mul_ig: Multiplier::new(gw, gw),
             sum: ShiftedSum::new(gw + cw, cell.fc_align, 2 * gw, cell.ig_align, cell_acc_bits),
@@ -105,9 +159,9 @@ impl GateUnit {
                 cell.cell,
                 cell.rounding,
             ),
-            act_c: ActivationBlock::new(fns.tanh_cell.clone()),
+            act_c: act(&fns.tanh_cell),
             // o waits from its sigmoid until tanh(c') is out.
-            o_delay: DelayLine::new(gw, Self::CELL_LATENCY),
+            o_delay: DelayLine::new(gw, Self::cell_latency(second)),
             mul_oc: Multiplier::new(gw, gw),
             // Pipelined: after the o x tanh(c) multiplier, rounding and
             // saturation in one cycle were an iCE40 critical path.

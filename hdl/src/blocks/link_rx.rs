@@ -41,6 +41,9 @@ use rust_hdl::widgets::ramrom::ram::RAM;
 pub struct LinkRx {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Synchronous reset: hunting for `SYNC`, expecting sequence 0, the
+    /// buffer free, no answer pending, the error count cleared.
+    pub reset: Signal<In, Bit>,
     /// A byte from the UART.
     pub in_byte: Signal<In, Bits<8>>,
     /// `in_byte` is new this cycle.
@@ -129,6 +132,7 @@ impl LinkRx {
         );
         LinkRx {
             clock: Default::default(),
+            reset: Default::default(),
             in_byte: Default::default(),
             in_valid: Default::default(),
             s_tdata: Default::default(),
@@ -331,6 +335,18 @@ impl Logic for LinkRx {
                     }
                 }
             }
+        }
+        if self.reset.val() {
+            self.state.d.next = 0.into();
+            self.take.d.next = false;
+            self.gap.d.next = 0.into();
+            self.expected.d.next = 0.into();
+            self.sending.d.next = false;
+            self.shown.d.next = false;
+            self.reply_v.d.next = false;
+            self.ack_p.d.next = false;
+            self.nak_p.d.next = false;
+            self.errs.d.next = 0.into();
         }
         self.reply_valid.next = self.reply_v.q.val();
         self.reply_kind.next = self.reply_k.q.val();

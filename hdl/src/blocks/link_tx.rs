@@ -35,6 +35,10 @@ use rust_hdl::widgets::ramrom::ram::RAM;
 pub struct LinkTx {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Synchronous reset: the buffer empty, sequence 0, nothing being sent
+    /// (a frame cut short fails its CRC at the host), the resend count
+    /// cleared.
+    pub reset: Signal<In, Bit>,
     /// The accelerator's output word.
     pub m_tdata: Signal<In, Bits<32>>,
     /// A word is offered.
@@ -129,6 +133,7 @@ impl LinkTx {
         );
         LinkTx {
             clock: Default::default(),
+            reset: Default::default(),
             m_tdata: Default::default(),
             m_tvalid: Default::default(),
             m_tlast: Default::default(),
@@ -322,6 +327,21 @@ impl Logic for LinkTx {
             if self.sent.q.val() {
                 self.rs.d.next = self.rs.q.val() + 1;
             }
+        }
+        if self.reset.val() {
+            self.wcount.d.next = 0.into();
+            self.full.d.next = false;
+            self.closes.d.next = false;
+            self.tx_seq.d.next = 0.into();
+            self.sent.d.next = false;
+            self.again.d.next = false;
+            self.timer.d.next = 0.into();
+            self.busy.d.next = false;
+            self.shown.d.next = false;
+            self.shown2.d.next = false;
+            self.staged.d.next = false;
+            self.fold.d.next = false;
+            self.rs.d.next = 0.into();
         }
         self.resends.next = self.rs.q.val();
     }

@@ -22,6 +22,7 @@ pub mod link_tx;
 pub mod mac_array;
 pub mod ram;
 pub mod requantizer;
+pub mod reset_hold;
 pub mod select;
 pub mod sequencer;
 pub mod shift_add_lane;

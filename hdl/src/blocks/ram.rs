@@ -67,6 +67,13 @@ pub struct Ram {
     _pipe: VecDeque<i64>,
     /// The banked form's registered write: address and word.
     _write: Option<(i64, i64)>,
+    /// The banked form's banks, or the memory with an output register, as
+    /// ECP5 `DP16KD` instances with their output register, for synthesis.
+    _dp16kd: bool,
+    /// The dual-port form with a second read register (read latency 2).
+    _out_reg: bool,
+    /// Its first read register.
+    _rd: i64,
 }
 
 impl Ram {
@@ -96,6 +103,9 @@ impl Ram {
             _form: RamForm::DualPort,
             _pipe: VecDeque::new(),
             _write: None,
+            _dp16kd: false,
+            _out_reg: false,
+            _rd: 0,
         }
     }
 
@@ -120,6 +130,54 @@ impl Ram {
         }
     }
 
+    /// The banked form with each bank, in synthesis (Yosys defines
+    /// `SYNTHESIS`), as ECP5 `DP16KD` blocks whose output register holds
+    /// the bank's first read register: a block's read then leaves it 0.95 ns
+    /// after the clock instead of 5.8, and the route to the next register
+    /// has the rest of the cycle. Yosys's inference never uses that
+    /// register, so the blocks are instantiated; simulators run the same
+    /// registers in plain Verilog. Bank depths of 2048 words and more only
+    /// (the 9-, 4-, 2- and 1-bit shapes, whose addresses need no byte
+    /// enables); other forms and depths are unchanged.
+    pub fn with_dp16kd(mut self) -> Self {
+        self._dp16kd = match self._form {
+            RamForm::Banked(bd) => Self::dp16kd_shape(bd, self._width).is_some(),
+            RamForm::DualPort if self._out_reg => {
+                Self::dp16kd_shape(self._mem.len(), self._width).is_some()
+            }
+            _ => false,
+        };
+        self
+    }
+
+    /// The dual-port form with a second register after the read (read
+    /// latency 2): the register a block RAM has at its output, which
+    /// [`Ram::with_dp16kd`] uses on ECP5. Other forms are unchanged.
+    pub fn with_output_register(mut self) -> Self {
+        self._out_reg = self._form == RamForm::DualPort;
+        self
+    }
+
+    /// The `DP16KD` shape (depth of one block, data width) that holds a
+    /// `depth x width` memory in one row of blocks, in the fewest blocks
+    /// (the wider of two that tie).
+    pub fn dp16kd_shape(depth: usize, width: usize) -> Option<(usize, usize)> {
+        DP16KD_SHAPES
+            .into_iter()
+            .filter(|&(d, _)| depth <= d)
+            .min_by_key(|&(_, w)| width.div_ceil(w))
+    }
+
+    /// `DP16KD` blocks of a `depth x width` memory in that shape.
+    pub fn dp16kd_blocks_for(depth: usize, width: usize) -> Option<u32> {
+        Self::dp16kd_shape(depth, width).map(|(_, w)| width.div_ceil(w) as u32)
+    }
+
+    /// Whether the banks are `DP16KD` instances in synthesis.
+    pub fn uses_dp16kd(&self) -> bool {
+        self._dp16kd
+    }
+
     /// The form.
     pub fn form(&self) -> RamForm {
         self._form
@@ -129,6 +187,7 @@ impl Ram {
     pub fn read_latency(&self) -> usize {
         match self._form {
             RamForm::Banked(_) => Self::BANKED_READ_LATENCY,
+            _ if self._out_reg => 2,
             _ => 1,
         }
     }
@@ -174,7 +233,10 @@ impl Logic for Ram {
                 let writing = self.write_enable.val().0 != 0;
                 // The single-port form keeps its read register while it
                 // writes.
-                if !(self._form == RamForm::SinglePort && writing) {
+                if self._out_reg {
+                    self._out = self._rd;
+                    self._rd = self.word(self.read_address.val().0);
+                } else if !(self._form == RamForm::SinglePort && writing) {
                     self._out = self.word(self.read_address.val().0);
                 }
                 if writing {
@@ -206,6 +268,32 @@ always @(posedge clock) begin
 end
 ",
                     a1 = Self::address_width(self._mem.len()) - 1
+                ),
+            )
+        } else if self._out_reg {
+            (
+                "",
+                format!(
+                    "{}reg signed [{w1}:0] rd;
+initial rd = 0;
+always @(posedge clock) begin
+    if (write_enable != 0)
+        mem[write_address] <= write_data;
+    rd <= mem[read_address];
+    read_data <= rd;
+end
+{}",
+                    if self._dp16kd {
+                        "`ifndef SYNTHESIS\n"
+                    } else {
+                        ""
+                    },
+                    if self._dp16kd {
+                        format!("`else\n{}`endif\n", self.dp16kd_memory())
+                    } else {
+                        String::new()
+                    },
+                    w1 = self._width - 1,
                 ),
             )
         } else {
@@ -244,6 +332,74 @@ initial read_data = 0;
 }
 
 impl Ram {
+    /// The banks as `DP16KD` blocks (`q{b}`: the output register's word):
+    /// port A writes the registered write, port B reads, both always
+    /// enabled; the address sits in the top bits of `AD*` (the shapes used
+    /// need no byte enables below it). Power-up contents are not set:
+    /// every weight is loaded before a frame runs.
+    fn dp16kd_banks(&self, bank_depth: usize) -> String {
+        let w = self._width;
+        let lb = bank_depth.trailing_zeros() as usize;
+        let banks = self._mem.len().div_ceil(bank_depth);
+        let mut s = String::from(
+            "// Each bank's blocks with their output register (REGMODE_B = OUTREG),
+// which Yosys's block-RAM inference leaves unused: 0.95 ns from the clock
+// to the block's output instead of 5.8 on an ECP5 of speed grade 6.
+",
+        );
+        let shape = Self::dp16kd_shape(bank_depth, w).unwrap_or((bank_depth, 9));
+        for b in 0..banks {
+            let _ = writeln!(
+                s,
+                "wire we{b} = wq_en && (wbank == {b});
+wire signed [{w1}:0] q{b};",
+                w1 = w - 1,
+            );
+            s.push_str(&dp16kd_blocks(
+                &format!("bank{b}"),
+                shape,
+                w,
+                &format!("we{b}"),
+                ("wlow", lb),
+                "wq_data",
+                ("rlow", lb),
+                &format!("q{b}"),
+            ));
+        }
+        s
+    }
+
+    /// The memory with its output register as `DP16KD` blocks (the
+    /// dual-port form with [`Ram::with_output_register`]).
+    fn dp16kd_memory(&self) -> String {
+        let shape = Self::dp16kd_shape(self._mem.len(), self._width).unwrap_or((2048, 9));
+        let aw = (Self::address_width(self._mem.len()) - 1).max(1);
+        format!(
+            "// The block's output register (REGMODE_B = OUTREG) holds the second read
+// register: 0.95 ns from the clock to the block's output instead of 5.8.
+// (Unsigned copies of the addresses: Yosys 0.70 re-reads a module that
+// wires a signed signal to a primitive, and loses it after flattening.)
+wire signed [{w1}:0] dob_word;
+wire wen = (write_enable != 0);
+wire [{a1}:0] wa_u = write_address[{a1}:0];
+wire [{a1}:0] ra_u = read_address[{a1}:0];
+{}always @(*) read_data = dob_word;
+",
+            dp16kd_blocks(
+                "block",
+                shape,
+                self._width,
+                "wen",
+                ("wa_u", aw),
+                "write_data",
+                ("ra_u", aw),
+                "dob_word",
+            ),
+            w1 = self._width - 1,
+            a1 = aw - 1,
+        )
+    }
+
     /// The banked form's Verilog: per bank a memory one block-RAM row deep,
     /// its read register (the block's own) and two more, then the registered
     /// bank multiplexer; the write port registered once.
@@ -279,29 +435,6 @@ end",
             sb1 = sb - 1,
             a1 = aw - 1,
         );
-        for b in 0..banks {
-            // Every bank full depth, the last too: a shorter one would be
-            // built from blocks of another shape, stacked, with a
-            // multiplexer between them and its register.
-            let d = bd;
-            let _ = writeln!(
-                s,
-                "reg signed [{w1}:0] mem{b} [0:{d1}];
-reg signed [{w1}:0] rd{b}, q{b}, p{b};
-`ifndef SYNTHESIS
-initial begin
-    for (k = 0; k < {d}; k = k + 1)
-        mem{b}[k] = 0;
-end
-`endif
-initial begin
-    rd{b} = 0;
-    q{b} = 0;
-    p{b} = 0;
-end",
-                d1 = d - 1
-            );
-        }
         let _ = writeln!(
             s,
             "wire [{lb1}:0] wlow = wq_addr[{lb1}:0];
@@ -312,12 +445,49 @@ wire [{sb1}:0] rbank = read_address[{a1}:{lb}];",
             sb1 = sb - 1,
             a1 = aw - 1,
         );
-        s.push_str("\nalways @(posedge clock) begin\n    wq_en <= (write_enable != 0);\n    wq_addr <= write_address;\n    wq_data <= write_data;\n");
+        if self._dp16kd {
+            s.push_str("`ifdef SYNTHESIS\n");
+            s.push_str(&self.dp16kd_banks(bank_depth));
+            s.push_str("`else\n");
+        }
         for b in 0..banks {
+            // Every bank full depth, the last too: a shorter one would be
+            // built from blocks of another shape, stacked, with a
+            // multiplexer between them and its register.
+            let d = bd;
             let _ = writeln!(
                 s,
-                "    if (wq_en && wbank == {b})\n        mem{b}[wlow] <= wq_data;\n    rd{b} <= mem{b}[rlow];\n    q{b} <= rd{b};\n    p{b} <= q{b};"
+                "reg signed [{w1}:0] mem{b} [0:{d1}];
+reg signed [{w1}:0] rd{b}, q{b};
+`ifndef SYNTHESIS
+initial begin
+    for (k = 0; k < {d}; k = k + 1)
+        mem{b}[k] = 0;
+end
+`endif
+initial begin
+    rd{b} = 0;
+    q{b} = 0;
+end
+always @(posedge clock) begin
+    if (wq_en && wbank == {b})
+        mem{b}[wlow] <= wq_data;
+    rd{b} <= mem{b}[rlow];
+    q{b} <= rd{b};
+end",
+                d1 = d - 1
             );
+        }
+        if self._dp16kd {
+            s.push_str("`endif\n");
+        }
+        for b in 0..banks {
+            let _ = writeln!(s, "reg signed [{w1}:0] p{b};\ninitial p{b} = 0;");
+        }
+
+        s.push_str("\nalways @(posedge clock) begin\n    wq_en <= (write_enable != 0);\n    wq_addr <= write_address;\n    wq_data <= write_data;\n");
+        for b in 0..banks {
+            let _ = writeln!(s, "    p{b} <= q{b};");
         }
         let _ = writeln!(
             s,
@@ -329,4 +499,90 @@ wire [{sb1}:0] rbank = read_address[{a1}:{lb}];",
         s.push_str("        default: read_data <= 0;\n    endcase\nend\n");
         s
     }
+}
+
+/// The `DP16KD` port shapes the RAM instantiates (depth, data width): the
+/// true dual-port ones. The word address sits in the top bits of `AD*`;
+/// the 18-bit shape's two low bits are its byte enables.
+const DP16KD_SHAPES: [(usize, usize); 5] =
+    [(1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)];
+
+/// `DP16KD` blocks named `{name}_{i}` of `shape` (from [`DP16KD_SHAPES`])
+/// holding a memory `width` bits wide: port A writes `data` at `waddr` (its
+/// low `bits`) when `we`, port B reads at `raddr` into the output
+/// register, whose word drives the wire `out`. Both ports are always
+/// enabled; an 18-bit port writes both its bytes.
+#[allow(clippy::too_many_arguments)]
+fn dp16kd_blocks(
+    name: &str,
+    (depth, dw): (usize, usize),
+    width: usize,
+    we: &str,
+    (waddr, wbits): (&str, usize),
+    data: &str,
+    (raddr, rbits): (&str, usize),
+    out: &str,
+) -> String {
+    let low = 14 - depth.trailing_zeros() as usize;
+    let blocks = width.div_ceil(dw);
+    let address = |port: char, signal: &str, bits: usize| -> String {
+        (0..14)
+            .map(|k| {
+                if dw == 18 && k < 2 && port == 'A' {
+                    // The byte enables of the write.
+                    format!(".AD{port}{k}(1'b1)")
+                } else if k < low || k - low >= bits {
+                    format!(".AD{port}{k}(1'b0)")
+                } else {
+                    format!(".AD{port}{k}({signal}[{}])", k - low)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = format!(
+        "wire [{n1}:0] {name}_do;
+wire [{n1}:0] {name}_di = {{{{{pad}{{1'b0}}}}, {data}}};
+assign {out} = {name}_do[{w1}:0];
+",
+        n1 = blocks * dw - 1,
+        pad = blocks * dw - width,
+        w1 = width - 1,
+    );
+    for i in 0..blocks {
+        let di = (0..18)
+            .map(|j| {
+                if j < dw {
+                    format!(".DIA{j}({name}_di[{}])", i * dw + j)
+                } else {
+                    format!(".DIA{j}(1'b0)")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let dob = (0..dw)
+            .map(|j| format!(".DOB{j}({name}_do[{}])", i * dw + j))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let dib = (0..18)
+            .map(|j| format!(".DIB{j}(1'b0)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            s,
+            "DP16KD #(.DATA_WIDTH_A({dw}), .DATA_WIDTH_B({dw}), .REGMODE_A(\"NOREG\"), .REGMODE_B(\"OUTREG\"),
+    .RESETMODE(\"SYNC\"), .ASYNC_RESET_RELEASE(\"SYNC\"), .CSDECODE_A(\"0b000\"), .CSDECODE_B(\"0b000\"),
+    .WRITEMODE_A(\"NORMAL\"), .WRITEMODE_B(\"NORMAL\"), .GSR(\"DISABLED\")) {name}_{i} (
+    .CLKA(clock), .CEA(1'b1), .OCEA(1'b1), .WEA({we}), .RSTA(1'b0), .CSA0(1'b0), .CSA1(1'b0), .CSA2(1'b0),
+    {ada},
+    {di},
+    .CLKB(clock), .CEB(1'b1), .OCEB(1'b1), .WEB(1'b0), .RSTB(1'b0), .CSB0(1'b0), .CSB1(1'b0), .CSB2(1'b0),
+    {adb},
+    {dib},
+    {dob});",
+            ada = address('A', waddr, wbits),
+            adb = address('B', raddr, rbits),
+        );
+    }
+    s
 }

@@ -10,7 +10,8 @@
 //!
 //! While `active` is low the reader holds the first position, so the first
 //! address is on the memories before the controller asks for its value;
-//! `advance` (high for the cycle a value is sent) moves to the next one.
+//! `advance` (high for the cycle a value is sent) moves to the next one, a
+//! cycle later (it is registered first).
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
@@ -49,6 +50,10 @@ pub struct StateReader {
     _lay: Layout,
     _s: Widths,
     _r: Regs,
+    /// `advance`, registered: the position moves a cycle after the value
+    /// is sent, so the controller's output handshake and this block's
+    /// address arithmetic sit in separate cycles.
+    _adv: bool,
 }
 
 impl StateReader {
@@ -67,6 +72,7 @@ impl StateReader {
             _lay: lay.clone(),
             _s: s,
             _r: Regs::default(),
+            _adv: false,
         };
         r._r = r.first();
         r
@@ -123,11 +129,12 @@ impl Logic for StateReader {
         if self.clock.pos_edge() {
             self._r = if self.active.val().0 == 0 {
                 self.first()
-            } else if self.advance.val().0 != 0 {
+            } else if self._adv {
                 self.advance(self._r, (self.parity.val().0 & 1) as usize)
             } else {
                 self._r
             };
+            self._adv = self.advance.val().0 != 0;
         }
         let (r, s) = (self._r, self._s);
         self.cell_addr.next = DynVal(sext(r.cell, s.cell_addr_bits));
@@ -195,9 +202,11 @@ impl StateReader {
 reg is_h_r;
 reg [{w1}:0] hidden, next_cell, h_base;
 
+reg adv_r;
 initial begin
-    layer_r = 0; unit_r = 0; word_r = 0; lane_r = 0; cell_r = {cell}; is_h_r = 0;
+    layer_r = 0; unit_r = 0; word_r = 0; lane_r = 0; cell_r = {cell}; is_h_r = 0; adv_r = 0;
 end
+always @(posedge clock) adv_r <= (advance != 0);
 
 always @(*) begin
     case (layer_r)
@@ -214,7 +223,7 @@ end
 always @(posedge clock) begin
     if (active == 0) begin
         layer_r <= 0; unit_r <= 0; word_r <= 0; lane_r <= 0; cell_r <= {cell}; is_h_r <= 0;
-    end else if (advance != 0) begin
+    end else if (adv_r) begin
         if (unit_r + 1 < hidden) begin
             unit_r <= unit_r + 1;
             if (is_h_r) begin

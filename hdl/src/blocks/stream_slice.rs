@@ -23,6 +23,8 @@ use rust_hdl::widgets::dff_setup;
 pub struct StreamSlice {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Synchronous reset: both registers empty (their words are dropped).
+    pub reset: Signal<In, Bit>,
     /// Upstream word.
     pub in_data: Signal<In, Bits<32>>,
     /// Upstream valid.
@@ -73,6 +75,10 @@ impl Logic for StreamSlice {
             self.skid_data.d.next = self.in_data.val();
             self.skid_last.d.next = self.in_last.val();
             self.skid_valid.d.next = true;
+        }
+        if self.reset.val() {
+            self.valid.d.next = false;
+            self.skid_valid.d.next = false;
         }
     }
 }

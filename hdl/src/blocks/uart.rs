@@ -24,6 +24,9 @@ use rust_hdl::widgets::dff_with_init::DFFWithInit;
 pub struct UartTx {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Synchronous reset: the line idles from the next cycle (a byte cut
+    /// short ends as a framing error at the far end).
+    pub reset: Signal<In, Bit>,
     /// The byte to send.
     pub data: Signal<In, Bits<8>>,
     /// A byte is offered.
@@ -52,6 +55,7 @@ impl UartTx {
         assert!((MIN_CLOCKS_PER_BIT..65_536).contains(&clocks_per_bit));
         UartTx {
             clock: Default::default(),
+            reset: Default::default(),
             data: Default::default(),
             valid: Default::default(),
             ready: Default::default(),
@@ -87,6 +91,9 @@ impl Logic for UartTx {
                 self.count.d.next = self.count.q.val() - 1;
             }
         }
+        if self.reset.val() {
+            self.left.d.next = 0.into();
+        }
     }
 }
 
@@ -95,6 +102,8 @@ impl Logic for UartTx {
 pub struct UartRx {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Synchronous reset: back to waiting for a start bit.
+    pub reset: Signal<In, Bit>,
     /// The serial line (asynchronous).
     pub rx: Signal<In, Bit>,
     /// The last byte received.
@@ -129,6 +138,7 @@ impl UartRx {
         assert!((MIN_CLOCKS_PER_BIT..65_536).contains(&clocks_per_bit));
         UartRx {
             clock: Default::default(),
+            reset: Default::default(),
             rx: Default::default(),
             data: Default::default(),
             valid: Default::default(),
@@ -194,6 +204,11 @@ impl Logic for UartRx {
             } else {
                 self.bad.d.next = true;
             }
+        }
+        if self.reset.val() {
+            self.state.d.next = 0.into();
+            self.got.d.next = false;
+            self.bad.d.next = false;
         }
         self.data.next = self.held.q.val();
         self.valid.next = self.got.q.val();

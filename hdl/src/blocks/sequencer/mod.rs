@@ -26,8 +26,9 @@
 //! `mac_*` controls, which are the issue flags delayed one cycle, and
 //! `mac_shift`, the matrix alignment plus the row's shift. The row-shift
 //! memory is read at `shift_addr`, the row being issued, one cycle ahead of
-//! the other memories, and its word is registered: the block RAM's slow read
-//! and the add then sit in separate cycles. `cycles` is the number of cycles
+//! the other memories, through its output register (read latency 2, the
+//! block RAM's own on ECP5): the block's read and the add then sit in
+//! separate cycles. `cycles` is the number of cycles
 //! from the first issued word to `done`, the quantity the schedule predicts.
 
 mod phases;
@@ -84,7 +85,6 @@ struct Regs {
     i_mode: i64,
     s_win: i64,
     s_mode: i64,
-    s_rs: i64,
     // stage 1
     s_valid: i64,
     s_first: i64,
@@ -102,6 +102,9 @@ struct Regs {
 pub struct Sequencer {
     /// Clock.
     pub clock: Signal<In, Clock>,
+    /// Synchronous reset: idle, parity 0, nothing issued; the words already
+    /// in the datapath drain while it is held.
+    pub reset: Signal<In, Bit>,
     /// Nonzero for one cycle: a frame is in the data memory, run it.
     pub start: DynSig<In>,
     /// Nonzero for one cycle: state was cleared, the next frame has parity 0.
@@ -179,6 +182,7 @@ impl Sequencer {
         let s = lay.widths();
         Sequencer {
             clock: Signal::default(),
+            reset: Signal::default(),
             start: DynSig::new(2),
             clear: DynSig::new(2),
             h_write: DynSig::new(2),
@@ -315,10 +319,8 @@ impl Logic for Sequencer {
             let k = self.consts(r.layer as usize, r.parity as usize);
             // Cells of a layer, rows of the head or of a projection.
             let hidden = k.count;
-            let rs = self.row_shift.first().map_or(0, |w| w.val().0);
             {
                 let n = &mut self._r;
-                n.s_rs = rs;
                 n.s_valid = r.i_valid;
                 n.s_first = r.i_first;
                 n.s_last = r.i_last;
@@ -424,6 +426,9 @@ impl Logic for Sequencer {
                     }
                 }
             }
+            if self.reset.val() {
+                self._r = Regs::default();
+            }
         }
         self.outputs();
     }
@@ -490,7 +495,8 @@ impl Sequencer {
         // The word's part's alignment plus its row's shift for that part.
         let (rs_x, rs_h) = if lay.row_shifts {
             let m = (1i64 << lay.row_shift_bits) - 1;
-            (r.s_rs & m, (r.s_rs >> lay.row_shift_bits) & m)
+            let rs = self.row_shift.first().map_or(0, |w| w.val().0);
+            (rs & m, (rs >> lay.row_shift_bits) & m)
         } else {
             (0, 0)
         };

@@ -4,8 +4,19 @@
 use super::phases::state_of;
 use super::Sequencer;
 use super::{PROJ, ROWS};
-use crate::verilog::lit;
+use crate::verilog::{initial_block, lit, reset_clause};
 use std::fmt::Write;
+
+/// The power-up values of the main block's registers, which reset restores.
+const RESET_VALUES: &str = "state = IDLE; layer = 0; cell_n = 0; gate = 0; word = 0; row = 0; weight = 0; seen = 0; full = 0; count = 0;
+    parity_r = 0; i_valid = 0; i_first = 0; i_last = 0; i_h = 0; s_valid = 0; s_first = 0; s_last = 0; s_h = 0;
+    start_out = 0; done_r = 0; i_weight = 0; i_data = 0; i_row = 0; class_r = 0; cycles_r = 0;";
+
+/// The structured parts' counters that the main block assigns: a reset in
+/// the middle of a row must not leave a tap word count behind (a phase's
+/// start does not clear them; a part's last word does). The per-gate block
+/// counters need none: a phase's first cell reads its constants instead.
+const CONV_RESET_VALUES: &str = "sub = 0; tw = 0; i_tap = 0; i_win = 0; i_mode = 0;";
 
 /// The issue of a word in a design with structured matrices: the tap word
 /// and window of a structured part; the weight address steps on dense
@@ -108,19 +119,14 @@ reg [2:0] k_next_state;
 reg k_next_start;
 wire h_w = h_write != 0;
 wire l_v = logit_valid != 0;
-
-initial begin
-    state = IDLE; layer = 0; cell_n = 0; gate = 0; word = 0; row = 0; weight = 0; seen = 0; full = 0; count = 0;
-    parity_r = 0; i_valid = 0; i_first = 0; i_last = 0; i_h = 0; s_valid = 0; s_first = 0; s_last = 0; s_h = 0;
-    start_out = 0; done_r = 0; i_weight = 0; i_data = 0; i_row = 0; class_r = 0; cycles_r = 0;
-end
-",
+{initial}",
             pw = w(s.phase_bits),
             ww = w(s.weight_addr_bits),
             dw = w(s.data_addr_bits),
             rw = w(s.row_addr_bits),
             kw = w(s.class_bits),
             c1 = cw - 1,
+            initial = initial_block(RESET_VALUES),
         );
         // Constant tables of the current phase, registered: they are read
         // at the next values of `layer` and `parity_r`, so that they always
@@ -142,6 +148,11 @@ always @(*) begin
         parity_n = 0;
     if (state == FINISH && !(gate < {wait}))
         parity_n = !parity_r;
+    // Reset: the tables then hold phase 0's constants, as at power-up.
+    if (reset) begin
+        layer_n = 0;
+        parity_n = 0;
+    end
 end",
             pw = w(s.phase_bits),
             first = self._first,
@@ -217,10 +228,9 @@ end
             let b = lay.row_shift_bits;
             let _ = writeln!(
                 v,
-                "// The row-shift word of the word at the MAC array, registered.
-reg [{h1}:0] s_rs;
-initial s_rs = 0;
-always @(posedge clock) s_rs <= row_shift$0;
+                "// The row-shift word of the word at the MAC array (the memory's
+// output register).
+wire [{h1}:0] s_rs = row_shift$0;
 wire signed [{c1}:0] rs_x = {{{pad}'d0, s_rs[{x1}:0]}};
 wire signed [{c1}:0] rs_h = {{{pad}'d0, s_rs[{h1}:{b}]}};",
                 c1 = cw - 1,
@@ -331,7 +341,7 @@ always @(posedge clock) begin
             state <= IDLE;
         end
     endcase
-end",
+{reset}end",
             first_state = match state_of(lay, self._first) {
                 ROWS => "ROWS",
                 PROJ => "PROJ",
@@ -347,6 +357,11 @@ end",
                 "            weight <= weight + 1;\n"
             },
             wait = self.finish_wait(),
+            reset = reset_clause(&if has_conv {
+                format!("{RESET_VALUES} {CONV_RESET_VALUES}")
+            } else {
+                RESET_VALUES.to_string()
+            }),
         );
         v
     }
