@@ -9,6 +9,7 @@
 //! integers.
 
 pub mod features;
+pub mod fsdd;
 pub mod resample;
 pub mod wav;
 

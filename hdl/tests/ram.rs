@@ -6,17 +6,15 @@
 //! full depth too) in block RAMs of its own on ECP5, with the read and bank
 //! registers in flip-flops.
 
+mod ram_bench;
+
 use lstm_accel_hdl::blocks::ram::{Ram, RamForm};
-use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{verilator_lint, yosys_synth, Family};
 use lstm_accel_hdl::Target;
 use lstm_accel_model::random;
+use ram_bench::{icarus_reads, Op};
 use rand::Rng;
 use rust_hdl::prelude::*;
-use std::fmt::Write;
-
-/// (write enable, write address, data, read address) per cycle.
-type Op = (bool, i64, i64, i64);
 
 fn build(depth: usize, width: usize, form: RamForm) -> Ram {
     let mut m = match form {
@@ -50,17 +48,7 @@ fn ops(r: &mut impl Rng, depth: usize, width: usize, n: usize) -> Vec<Op> {
 }
 
 fn run_native(depth: usize, width: usize, form: RamForm, ops: &[Op]) -> Vec<i64> {
-    let mut m = build(depth, width, form);
-    ops.iter()
-        .map(|&(we, wa, d, ra)| {
-            m.write_enable.next = DynVal(i64::from(we));
-            m.write_address.next = DynVal(wa);
-            m.write_data.next = DynVal(d);
-            m.read_address.next = DynVal(ra);
-            clock_cycle(&mut m, |m| &mut m.clock);
-            m.read_data.val().0
-        })
-        .collect()
+    ram_bench::run_native(&mut build(depth, width, form), ops)
 }
 
 #[test]
@@ -113,23 +101,8 @@ fn icarus_run(r: &mut impl Rng, form: RamForm) {
     let (depth, width) = (37, 12);
     let ops = ops(r, depth, width, 300);
     let native = run_native(depth, width, form, &ops);
-    let aw = Ram::address_width(depth) - 1;
-    let mut tb = format!(
-        "module tb;\nreg clock = 0;\nreg signed [1:0] we = 0;\nreg signed [{aw}:0] wa = 0, ra = 0;\nreg signed [{w}:0] d = 0;\nwire signed [{w}:0] q;\ntop uut(.clock(clock), .write_enable(we), .write_address(wa), .write_data(d), .read_address(ra), .read_data(q));\ninitial begin\n",
-        w = width - 1
-    );
-    for &(we, wa, d, ra) in &ops {
-        let _ = writeln!(
-            tb,
-            "    we = {}; wa = {wa}; d = {d}; ra = {ra};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d\", q);",
-            u8::from(we)
-        );
-    }
-    tb.push_str("    $finish;\nend\nendmodule\n");
     let verilog = generate_verilog(&build(depth, width, form));
-    let icarus = icarus_values(&format!("{verilog}\n{tb}"), "tb")
-        .expect("icarus runs")
-        .concat();
+    let icarus = icarus_reads(&verilog, "", depth, width, &ops);
     assert_eq!(icarus, native, "{form:?}");
 }
 

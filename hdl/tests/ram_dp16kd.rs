@@ -10,16 +10,15 @@
 //! model's `eval` over the whole input domain in Icarus; Yosys maps them to exactly the blocks the spec
 //! counts, with the output register set, and Verilator lints them.
 
+mod ram_bench;
+
 use lstm_accel_hdl::blocks::ram::{Ram, RamForm};
-use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
 use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
 use lstm_accel_model::random;
+use ram_bench::{icarus_reads, run_native, Op};
 use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
-
-/// (write enable, write address, data, read address) per cycle.
-type Op = (bool, i64, i64, i64);
 
 fn build(depth: usize, width: usize, form: RamForm) -> Ram {
     let mut m = match form {
@@ -49,19 +48,6 @@ fn ops(r: &mut impl Rng, depth: usize, width: usize, n: usize) -> Vec<Op> {
                 hot[r.random_range(0..hot.len())]
             };
             (r.random_bool(0.5), wa, r.random_range(-lim..lim), ra)
-        })
-        .collect()
-}
-
-fn run_native(m: &mut Ram, ops: &[Op]) -> Vec<i64> {
-    ops.iter()
-        .map(|&(we, wa, d, ra)| {
-            m.write_enable.next = DynVal(i64::from(we));
-            m.write_address.next = DynVal(wa);
-            m.write_data.next = DynVal(d);
-            m.read_address.next = DynVal(ra);
-            clock_cycle(m, |m| &mut m.clock);
-            m.read_data.val().0
         })
         .collect()
 }
@@ -188,27 +174,15 @@ fn icarus_run(r: &mut impl Rng, depth: usize, width: usize, form: RamForm) {
     let mut m = build(depth, width, form);
     assert!(m.uses_dp16kd(), "{form:?}");
     let native = run_native(&mut m, &ops);
-    let aw = Ram::address_width(depth) - 1;
-    let mut tb = format!(
-        "module tb;\nreg clock = 0;\nreg signed [1:0] we = 0;\nreg signed [{aw}:0] wa = 0, ra = 0;\nreg signed [{w}:0] d = 0;\nwire signed [{w}:0] q;\ntop uut(.clock(clock), .write_enable(we), .write_address(wa), .write_data(d), .read_address(ra), .read_data(q));\ninitial begin\n",
-        w = width - 1
-    );
-    for &(we, wa, d, ra) in &ops {
-        let _ = writeln!(
-            tb,
-            "    we = {}; wa = {wa}; d = {d}; ra = {ra};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d\", q);",
-            u8::from(we)
-        );
-    }
-    tb.push_str("    $finish;\nend\nendmodule\n");
     let verilog = generate_verilog(&build(depth, width, form));
     assert!(verilog.contains("REGMODE_B(\"OUTREG\")"));
-    let icarus = icarus_values(
-        &format!("`define SYNTHESIS\n{verilog}\n{}\n{tb}", dp16kd_model()),
-        "tb",
-    )
-    .expect("icarus runs")
-    .concat();
+    let icarus = icarus_reads(
+        &format!("`define SYNTHESIS\n{verilog}"),
+        &dp16kd_model(),
+        depth,
+        width,
+        &ops,
+    );
     assert_eq!(icarus, native, "{depth} x {width} {form:?}");
 }
 

@@ -8,6 +8,9 @@
 //! the predicted cycles, numbered from 0. The reset request lasts from one
 //! cycle to a few (the design holds it itself), at random points.
 
+mod engines;
+
+use engines::{native, verilator};
 use lstm_accel_hdl::protocol::loaded_mask;
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
@@ -16,8 +19,6 @@ use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::SimLink;
-use lstm_accel_sim::native::NativeDevice;
-use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
 use lstm_accel_sim::Device;
 use rand::Rng;
 
@@ -166,18 +167,6 @@ fn reset_and_check<D: Device>(
             assert_eq!(s.h, h, "h of layer {l}, frame {i}, {ctx}");
         }
     }
-}
-
-fn native(m: &Model, spec: &AcceleratorSpec) -> NativeDevice {
-    NativeDevice::new(m, spec).expect("design")
-}
-
-fn verilator(m: &Model, spec: &AcceleratorSpec) -> VerilatorDevice {
-    let options = VerilatorOptions {
-        opt_level: 0,
-        ..VerilatorOptions::new(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilator"))
-    };
-    VerilatorDevice::new(m, spec, &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 const POINTS: [Point; 3] = [Point::MidFrame, Point::MidLoad, Point::HeldResult];

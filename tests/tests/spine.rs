@@ -7,6 +7,9 @@
 //! (`cargo test --release -p lstm-accel-tests --test spine -- --ignored`);
 //! the suite runs a slice of each.
 
+mod engines;
+
+use engines::{native, verilator};
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
 use lstm_accel_host::driver::Driver;
@@ -15,8 +18,6 @@ use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::{SimLink, Stalls};
-use lstm_accel_sim::native::NativeDevice;
-use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
 use lstm_accel_sim::Device;
 use rand::Rng;
 
@@ -263,21 +264,6 @@ fn check_case<D: Device>(
     assert_eq!(st.frames as usize, frames);
     assert_eq!((st.bad_opcode, st.bad_length, st.refused), (0, 0, 0));
     frames
-}
-
-fn native(m: &Model, spec: &AcceleratorSpec) -> NativeDevice {
-    NativeDevice::new(m, spec).expect("design")
-}
-
-/// The Verilator engine, built without optimisation (a sweep compiles a
-/// design per model; each runs only a few thousand cycles), cached under
-/// the target directory.
-fn verilator(m: &Model, spec: &AcceleratorSpec) -> VerilatorDevice {
-    let options = VerilatorOptions {
-        opt_level: 0,
-        ..VerilatorOptions::new(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilator"))
-    };
-    VerilatorDevice::new(m, spec, &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn only_seed() -> Option<u64> {
