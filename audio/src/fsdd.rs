@@ -86,9 +86,15 @@ impl Fsdd {
     /// The folder to read: `dir` if given, else [`DATA_ENV`], else
     /// [`DEFAULT_DIR`].
     pub fn locate(dir: Option<&Path>) -> PathBuf {
+        Self::locate_from(dir, Path::new(""))
+    }
+
+    /// [`Fsdd::locate`] with [`DEFAULT_DIR`] taken from `root`, the
+    /// project's root (tests run in their crate's folder).
+    pub fn locate_from(dir: Option<&Path>, root: &Path) -> PathBuf {
         dir.map(Path::to_path_buf)
             .or_else(|| std::env::var_os(DATA_ENV).map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
+            .unwrap_or_else(|| root.join(DEFAULT_DIR))
     }
 
     /// Lists `dir/recordings` (or `dir` itself when it holds the wav

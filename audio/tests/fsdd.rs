@@ -4,17 +4,11 @@
 //! and digit in both, each leave-one-speaker-out split 2,000 / 500, and the
 //! files are 8 kHz mono that the wav reader takes.
 
-use lstm_accel_audio::fsdd::{Fsdd, Split, DATA_ENV, DEFAULT_DIR};
-use std::path::PathBuf;
+use lstm_accel_audio::fsdd::{Fsdd, Split};
+use std::path::Path;
 
 fn data() -> Fsdd {
-    let dir = std::env::var_os(DATA_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(DEFAULT_DIR)
-        });
+    let dir = Fsdd::locate_from(None, &Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
     Fsdd::open(&dir).unwrap_or_else(|e| panic!("FSDD: {e}"))
 }
 

@@ -9,6 +9,7 @@ mod run_cmd;
 mod simulate;
 mod spec_cmd;
 mod synth;
+mod train_cmd;
 mod virtual_board_cmd;
 
 use anyhow::Result;
@@ -60,6 +61,9 @@ enum Command {
     /// simulator behind a pseudo-terminal, as a board to test host software
     /// against.
     VirtualBoard(virtual_board_cmd::VirtualBoardArgs),
+    /// Trains the float LSTM classifier on FSDD (spoken digits) and
+    /// reports its accuracy per split.
+    Train(train_cmd::TrainArgs),
 }
 
 fn main() {
@@ -76,6 +80,7 @@ fn main() {
         Command::Synth(a) => synth::run(&a),
         Command::Run(a) => run_cmd::run(&a),
         Command::VirtualBoard(a) => virtual_board_cmd::run(&a),
+        Command::Train(a) => train_cmd::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

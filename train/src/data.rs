@@ -1,0 +1,113 @@
+//! Feature sequences for training: each recording through the front end
+//! (`lstm_accel_audio::FeatureExtractor`, the implementation the host driver
+//! uses), normalised with the training set's per-feature mean and standard
+//! deviation, which become the front end's `mean` and `std` so that a model
+//! trained here sees the same numbers on the device.
+
+use crate::TrainError;
+use lstm_accel_audio::fsdd::Utterance;
+use lstm_accel_audio::FeatureExtractor;
+use lstm_accel_model::frontend::FrontEnd;
+
+/// One labelled sequence.
+#[derive(Clone, Debug)]
+pub struct Example {
+    /// Frames of features.
+    pub frames: Vec<Vec<f32>>,
+    /// The class (the spoken digit).
+    pub label: usize,
+}
+
+/// The raw (not yet normalised) features of `utterances`; `progress` is
+/// called after each file.
+pub fn extract(
+    utterances: &[&Utterance],
+    front_end: &FrontEnd,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<Example>, TrainError> {
+    let fx = FeatureExtractor::new(front_end);
+    utterances
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let rec = lstm_accel_audio::wav::read(&u.path)?;
+            let samples = lstm_accel_audio::resample::resample(
+                &rec.samples,
+                rec.sample_rate,
+                front_end.sample_rate,
+            );
+            let frames = fx.raw(&samples);
+            progress(i + 1);
+            if frames.is_empty() {
+                return Err(TrainError::Config(format!(
+                    "{}: shorter than one analysis window",
+                    u.path.display()
+                )));
+            }
+            Ok(Example {
+                frames,
+                label: usize::from(u.digit),
+            })
+        })
+        .collect()
+}
+
+/// Per-feature mean and standard deviation over every frame of `set`.
+pub fn statistics(set: &[Example]) -> (Vec<f32>, Vec<f32>) {
+    let n = set
+        .first()
+        .and_then(|e| e.frames.first())
+        .map_or(0, Vec::len);
+    let mut sum = vec![0f64; n];
+    let mut sq = vec![0f64; n];
+    let mut count = 0f64;
+    for f in set.iter().flat_map(|e| &e.frames) {
+        for (k, &v) in f.iter().enumerate() {
+            sum[k] += f64::from(v);
+            sq[k] += f64::from(v) * f64::from(v);
+        }
+        count += 1.0;
+    }
+    let count = count.max(1.0);
+    let mean: Vec<f32> = sum.iter().map(|s| (s / count) as f32).collect();
+    let std = sq
+        .iter()
+        .zip(&sum)
+        .map(|(q, s)| ((q / count - (s / count).powi(2)).max(1e-8)).sqrt() as f32)
+        .collect();
+    (mean, std)
+}
+
+/// `(v - mean) / std` per feature, in place.
+pub fn normalise(set: &mut [Example], mean: &[f32], std: &[f32]) {
+    for f in set.iter_mut().flat_map(|e| e.frames.iter_mut()) {
+        for ((v, m), s) in f.iter_mut().zip(mean).zip(std) {
+            *v = (*v - m) / s;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalised_features_have_zero_mean_and_unit_deviation() {
+        let mut set = vec![
+            Example {
+                frames: vec![vec![1.0, 10.0], vec![3.0, 30.0]],
+                label: 0,
+            },
+            Example {
+                frames: vec![vec![5.0, 50.0]],
+                label: 1,
+            },
+        ];
+        let (mean, std) = statistics(&set);
+        assert!((mean[0] - 3.0).abs() < 1e-6 && (mean[1] - 30.0).abs() < 1e-5);
+        normalise(&mut set, &mean, &std);
+        let (m2, s2) = statistics(&set);
+        assert!(m2.iter().all(|m| m.abs() < 1e-5), "{m2:?}");
+        assert!(s2.iter().all(|s| (s - 1.0).abs() < 1e-4), "{s2:?}");
+    }
+}
