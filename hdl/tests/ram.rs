@@ -17,18 +17,11 @@ use rand::Rng;
 use rust_hdl::prelude::*;
 
 fn build(depth: usize, width: usize, form: RamForm) -> Ram {
-    let mut m = match form {
+    ram_bench::connected(match form {
         RamForm::DualPort => Ram::new(depth, width),
         RamForm::SinglePort => Ram::single_port(depth, width),
         RamForm::Banked(bank) => Ram::banked(depth, width, bank),
-    };
-    m.clock.connect();
-    m.write_enable.connect();
-    m.write_address.connect();
-    m.write_data.connect();
-    m.read_address.connect();
-    m.connect_all();
-    m
+    })
 }
 
 fn ops(r: &mut impl Rng, depth: usize, width: usize, n: usize) -> Vec<Op> {

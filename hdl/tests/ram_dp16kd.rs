@@ -21,18 +21,13 @@ use rust_hdl::prelude::*;
 use std::fmt::Write;
 
 fn build(depth: usize, width: usize, form: RamForm) -> Ram {
-    let mut m = match form {
-        RamForm::Banked(bank) => Ram::banked(depth, width, bank),
-        _ => Ram::new(depth, width).with_output_register(),
-    }
-    .with_dp16kd();
-    m.clock.connect();
-    m.write_enable.connect();
-    m.write_address.connect();
-    m.write_data.connect();
-    m.read_address.connect();
-    m.connect_all();
-    m
+    ram_bench::connected(
+        match form {
+            RamForm::Banked(bank) => Ram::banked(depth, width, bank),
+            _ => Ram::new(depth, width).with_output_register(),
+        }
+        .with_dp16kd(),
+    )
 }
 
 fn ops(r: &mut impl Rng, depth: usize, width: usize, n: usize) -> Vec<Op> {

@@ -4,10 +4,22 @@
 use lstm_accel_hdl::blocks::ram::Ram;
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
 use lstm_accel_hdl::tools::icarus_values;
+use rust_hdl::prelude::*;
 use std::fmt::Write;
 
 /// (write enable, write address, data, read address) per cycle.
 pub type Op = (bool, i64, i64, i64);
+
+/// `m` ready to simulate: its inputs marked driven.
+pub fn connected(mut m: Ram) -> Ram {
+    m.clock.connect();
+    m.write_enable.connect();
+    m.write_address.connect();
+    m.write_data.connect();
+    m.read_address.connect();
+    m.connect_all();
+    m
+}
 
 /// The read port after each cycle's edge, in the native engine.
 pub fn run_native(m: &mut Ram, ops: &[Op]) -> Vec<i64> {
