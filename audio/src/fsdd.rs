@@ -45,6 +45,16 @@ pub enum Split {
     LeaveOut(String),
 }
 
+impl Split {
+    /// Whether `u` belongs to the test set.
+    pub fn is_test(&self, u: &Utterance) -> bool {
+        match self {
+            Split::Own => u.index < TEST_INDICES,
+            Split::LeaveOut(s) => &u.speaker == s,
+        }
+    }
+}
+
 /// Why the dataset could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FsddError {
@@ -141,21 +151,24 @@ impl Fsdd {
         s.into_iter().map(String::from).collect()
     }
 
-    /// The training and test sets of `split`.
-    pub fn split(&self, split: &Split) -> Result<(Vec<&Utterance>, Vec<&Utterance>), FsddError> {
-        if let Split::LeaveOut(s) = split {
-            if !self.utterances.iter().any(|u| &u.speaker == s) {
-                return Err(FsddError::Speaker {
+    /// Whether `split` can be made of this data (a held-out speaker must
+    /// have recordings).
+    pub fn check(&self, split: &Split) -> Result<(), FsddError> {
+        match split {
+            Split::LeaveOut(s) if !self.utterances.iter().any(|u| &u.speaker == s) => {
+                Err(FsddError::Speaker {
                     speaker: s.clone(),
                     known: self.speakers().join(", "),
-                });
+                })
             }
+            _ => Ok(()),
         }
-        let is_test = |u: &Utterance| match split {
-            Split::Own => u.index < TEST_INDICES,
-            Split::LeaveOut(s) => &u.speaker == s,
-        };
-        Ok(self.utterances.iter().partition(|u| !is_test(u)))
+    }
+
+    /// The training and test sets of `split`.
+    pub fn split(&self, split: &Split) -> Result<(Vec<&Utterance>, Vec<&Utterance>), FsddError> {
+        self.check(split)?;
+        Ok(self.utterances.iter().partition(|u| !split.is_test(u)))
     }
 }
 

@@ -163,6 +163,7 @@ impl Accelerator {
             )));
         }
         let lay = &spec.layout;
+        let ecp5 = hw.target.is_ecp5();
         let dp = model.datapath();
         let w = lay.widths();
         let nl = lay.layers.len();
@@ -182,7 +183,6 @@ impl Accelerator {
                 tanh_cell: unit(Function::Tanh, f.cell, f.gate)?,
             };
             // On ECP5 a table in block RAM uses the block's output register.
-            let ecp5 = hw.target.family() == Some(crate::tools::Family::Ecp5);
             let in_bram = |g: &str| {
                 ecp5 && spec.placement_of(&format!("act_{g}[{}]", gates.len()))
                     == Some(Placement::BlockRam)
@@ -282,9 +282,7 @@ impl Accelerator {
                     let (depth, width) = (lay.weight_words.max(1), lay.bank_bits(b) as usize);
                     match bank_depth {
                         // On ECP5 the banks' blocks use their output register.
-                        Some(bd) if hw.target.family() == Some(crate::tools::Family::Ecp5) => {
-                            Ram::banked(depth, width, bd).with_dp16kd()
-                        }
+                        Some(bd) if ecp5 => Ram::banked(depth, width, bd).with_dp16kd(),
                         Some(bd) => Ram::banked(depth, width, bd),
                         None if spec.placement_of("weights") == Some(Placement::Spram) => {
                             Ram::single_port(depth, width)
@@ -332,9 +330,7 @@ impl Accelerator {
                 .map(|_| {
                     let r =
                         Ram::new(lay.rows, 2 * lay.row_shift_bits as usize).with_output_register();
-                    if hw.target.family() == Some(crate::tools::Family::Ecp5)
-                        && spec.placement_of("row_shifts") == Some(Placement::BlockRam)
-                    {
+                    if ecp5 && spec.placement_of("row_shifts") == Some(Placement::BlockRam) {
                         r.with_dp16kd()
                     } else {
                         r

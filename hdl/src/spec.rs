@@ -426,7 +426,7 @@ impl AcceleratorSpec {
             .sum();
         let word_bits = code_bits * lanes as u32;
         // ECP5 designs give the activations a second output register.
-        let ecp5 = hw.target.family() == Some(crate::tools::Family::Ecp5);
+        let ecp5 = hw.target.is_ecp5();
         let mut pipeline = Pipeline::new(lanes, hw.activation_units, ecp5);
         let mut layout = derive_layout(model, hw.target, lanes, code_bits, 0)?;
         // Weight words in program order: every pass's dense rows.
@@ -521,10 +521,8 @@ impl HwConfig {
     pub fn weight_banking(&self, weight_words: usize) -> Option<usize> {
         match self.weight_bank_depth {
             Some(d) => (weight_words > d).then_some(d),
-            None => {
-                let ecp5 = matches!(self.target, Target::Ecp5_25k | Target::Ecp5_85k);
-                (ecp5 && weight_words > 2 * WEIGHT_BANK_DEPTH).then_some(WEIGHT_BANK_DEPTH)
-            }
+            None => (self.target.is_ecp5() && weight_words > 2 * WEIGHT_BANK_DEPTH)
+                .then_some(WEIGHT_BANK_DEPTH),
         }
     }
 }
@@ -590,7 +588,7 @@ fn memories(
     let mut v = vec![place("weights", &weight_banks, lay.weight_words)];
     // On ECP5 the banked weights and a row-shift memory in block RAM are
     // `DP16KD` instances (their output register), of the RAM's own shapes.
-    let ecp5 = t.family() == Some(crate::tools::Family::Ecp5);
+    let ecp5 = t.is_ecp5();
     let blocks_of = |depth: usize, w: u32| {
         let inst = ecp5
             .then(|| crate::blocks::ram::Ram::dp16kd_blocks_for(depth, w as usize))
@@ -629,7 +627,7 @@ fn memories(
         // On ECP5 a table in block RAM is `DP16KD` blocks of 18-bit words
         // (`ActivationBlock::with_dp16kd`).
         if ecp5 && m.placement == Placement::BlockRam && *entries <= 1024 {
-            m.blocks = width.div_ceil(18);
+            m.blocks = blocks_of(*entries, *width);
         }
         v.push(m);
     }

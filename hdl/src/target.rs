@@ -107,6 +107,12 @@ impl Target {
         }
     }
 
+    /// Whether the part is an ECP5 (its designs use the block RAMs' output
+    /// registers and bank deep weight memories).
+    pub fn is_ecp5(self) -> bool {
+        matches!(self, Target::Ecp5_25k | Target::Ecp5_85k)
+    }
+
     /// Block RAMs a `depth x width` memory occupies.
     pub fn bram_blocks_for(self, depth: usize, width: u32) -> u32 {
         self.resources()

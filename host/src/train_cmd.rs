@@ -105,17 +105,17 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let mut reports = Vec::new();
     let mut parameters = 0;
     for split in &splits {
-        let (train_u, _) = fsdd.split(split)?;
+        fsdd.check(split)?;
         let name = match split {
             Split::Own => "own".to_string(),
             Split::LeaveOut(s) => format!("speaker:{s}"),
         };
         let (mut train, mut test) = (Vec::new(), Vec::new());
         for (u, ex) in fsdd.utterances().iter().zip(&features) {
-            if train_u.iter().any(|t| std::ptr::eq(*t, u)) {
-                train.push(ex.clone());
-            } else {
+            if split.is_test(u) {
                 test.push(ex.clone());
+            } else {
+                train.push(ex.clone());
             }
         }
         let (mean, std) = statistics(&train);
