@@ -2,8 +2,10 @@
 //! generator. Each subcommand prints a human report, or JSON with `--json`.
 
 mod demo;
+mod eval;
 mod generate;
 mod import;
+mod plot;
 mod report;
 mod run_cmd;
 mod simulate;
@@ -64,6 +66,10 @@ enum Command {
     /// Trains the float LSTM classifier on FSDD (spoken digits) and
     /// reports its accuracy per split.
     Train(train_cmd::TrainArgs),
+    /// Measures model files on FSDD: bit-exact accuracy, confusion, weight
+    /// bits, compression; optionally on the simulated accelerator, and a
+    /// plot of accuracy against weight bits.
+    Eval(eval::EvalArgs),
 }
 
 fn main() {
@@ -81,6 +87,7 @@ fn main() {
         Command::Run(a) => run_cmd::run(&a),
         Command::VirtualBoard(a) => virtual_board_cmd::run(&a),
         Command::Train(a) => train_cmd::run(&a),
+        Command::Eval(a) => eval::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,19 +1,69 @@
-//! `lstm-accel train`: trains the float LSTM classifier on FSDD and reports
-//! its accuracy on the chosen split: the dataset's own (indices 0-4 are the
+//! `lstm-accel train`: trains the LSTM classifier on FSDD and reports its
+//! accuracy on the chosen split: the dataset's own (indices 0-4 are the
 //! test set), one speaker held out, or every speaker held out in turn (the
 //! speaker-independent accuracy, per speaker). Features come from the
 //! model front end (`FrontEnd::speech_8k`, MFCC), normalised with the
 //! training set's statistics.
+//!
+//! Float by default; with `--quant` (a method, or `--quant-spec` a
+//! `QuantSpec` file) every matrix is trained quantized (Ott et al.'s
+//! quantization-aware training), deterministic or `--stochastic`, and the
+//! exported model file (`--out`) holds exactly the trained weights. The
+//! report then also gives the accuracy of the bit-exact reference model of
+//! that file (what the accelerator computes). `--init` starts from a float
+//! model (`--save-float` writes one); with `--epochs 0` that is
+//! post-training quantization.
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::fsdd::{Fsdd, Split};
+use lstm_accel_compress::{MatrixSpec, QuantSpec, ScalarSpec, Structure};
 use lstm_accel_model::frontend::FrontEnd;
-use lstm_accel_train::data::{extract, normalise, statistics};
-use lstm_accel_train::float::{accuracy, confusion, Epoch, FloatLstm, TrainConfig};
+use lstm_accel_model::import::{export_safetensors, import_safetensors, ImportNames};
+use lstm_accel_train::data::{extract, SplitSet};
+use lstm_accel_train::export::{export_model, reference_predictions};
+use lstm_accel_train::network::{accuracy, confusion, Epoch, LstmClassifier, TrainConfig};
 use serde::Serialize;
 use std::path::PathBuf;
+
+/// Weight quantization methods (every matrix, head included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuantMethod {
+    /// No quantization: a float network (export needs a method).
+    Float,
+    /// `{-a, 0, +b}`: a 3-entry codebook with 8-bit entries (scale not
+    /// restricted to a power of two; one stored value per code).
+    Ternary,
+    /// `{-1, 0, +1} * 2^e`, a power-of-two scale per row: shift-add.
+    Pow2Ternary,
+    /// `0, ±2^e` over `--octaves` exponents, a power-of-two scale per row.
+    Pow2,
+}
+
+impl QuantMethod {
+    /// The matrix spec of the method.
+    pub fn matrix_spec(self, octaves: u32) -> Option<MatrixSpec> {
+        let dense = |per_row, scalar| MatrixSpec {
+            structure: Structure::Dense { per_row },
+            scalar,
+        };
+        match self {
+            QuantMethod::Float => None,
+            QuantMethod::Ternary => Some(dense(
+                false,
+                ScalarSpec::Codebook {
+                    entries: 3,
+                    width: 8,
+                    pow2: false,
+                },
+            )),
+            QuantMethod::Pow2Ternary => Some(dense(true, ScalarSpec::Ternary)),
+            QuantMethod::Pow2 => Some(dense(true, ScalarSpec::Pow2 { octaves })),
+        }
+    }
+}
 
 /// Arguments of `lstm-accel train`.
 #[derive(Args)]
@@ -28,24 +78,62 @@ pub struct TrainArgs {
     /// Cells per layer.
     #[arg(long, default_value_t = 64)]
     pub hidden: usize,
+    /// Project each layer's output to this size (`y = P h`, feeding the
+    /// layer's recurrence and the next layer: a shared low-rank factor).
+    #[arg(long)]
+    pub projection: Option<usize>,
     /// LSTM layers.
     #[arg(long, default_value_t = 2)]
     pub layers: usize,
-    /// Passes over the training set.
+    /// Passes over the training set (0 with --init: post-training
+    /// quantization).
     #[arg(long, default_value_t = 30)]
     pub epochs: usize,
     /// Sequences per batch.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
-    /// Learning rate (AdamW).
+    /// Initial learning rate (AdamW, cosine decay).
     #[arg(long, default_value_t = 0.005)]
     pub lr: f64,
     /// MFCC coefficients per frame.
     #[arg(long, default_value_t = 13)]
     pub mfcc: usize,
-    /// Seed of the initialisation and the batch order.
+    /// Seed of the initialisation, the batch order and stochastic codes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Weight quantization trained in the loop.
+    #[arg(long, value_enum, default_value_t = QuantMethod::Float, conflicts_with = "quant_spec")]
+    pub quant: QuantMethod,
+    /// Structure of every matrix, trained as such (its least-squares
+    /// projection in every forward pass): `dense`, `block-toeplitz:K`,
+    /// `block-circulant:K`, `toeplitz-like:K:R` or `low-rank:R`. Needs a
+    /// scalar code (`--quant`).
+    #[arg(long, default_value = "dense")]
+    pub structure: String,
+    /// Exponents of `--quant pow2`.
+    #[arg(long, default_value_t = 4)]
+    pub octaves: u32,
+    /// Stochastic rounding of ternary and power-of-two codes in training
+    /// (the exported codes are a seeded stochastic draw too).
+    #[arg(long)]
+    pub stochastic: bool,
+    /// A whole `QuantSpec` (JSON: matrix spec, per-matrix overrides,
+    /// register widths) instead of `--quant`.
+    #[arg(long)]
+    pub quant_spec: Option<PathBuf>,
+    /// Width of the accelerator's data registers (4..=16) of the export.
+    #[arg(long, default_value_t = 12)]
+    pub width: u32,
+    /// Start from this float model (safetensors, PyTorch layout) instead of
+    /// a random one.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Write the trained shadow weights as a float model (safetensors).
+    #[arg(long)]
+    pub save_float: Option<PathBuf>,
+    /// Write the quantized model file (needs --quant or --quant-spec).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -57,8 +145,21 @@ struct SplitReport {
     split: String,
     train_examples: usize,
     test_examples: usize,
+    /// The network's accuracy (quantized weights where constrained, float
+    /// activations).
     test_accuracy: f64,
+    /// The exported model's bit-exact reference accuracy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference_accuracy: Option<f64>,
     confusion: Vec<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference_confusion: Option<Vec<Vec<usize>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight_bits: Option<u64>,
+    /// Parameters the exported model stores (structured matrices store
+    /// fewer than their dense shadows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored_parameters: Option<usize>,
     epochs: Vec<Epoch>,
     seconds: f64,
 }
@@ -67,12 +168,119 @@ struct SplitReport {
 struct Report {
     data: String,
     config: TrainConfig,
+    quant: Option<QuantSpec>,
     parameters: usize,
     splits: Vec<SplitReport>,
 }
 
+fn quant_spec(a: &TrainArgs) -> Result<Option<QuantSpec>> {
+    let mut spec = match &a.quant_spec {
+        Some(p) => {
+            if a.structure != "dense" {
+                bail!("--structure and --quant-spec both describe the matrices: give one");
+            }
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_str::<QuantSpec>(&text)
+                .with_context(|| format!("{}: not a quantization spec", p.display()))?
+        }
+        None => {
+            let Some(mut matrix) = a.quant.matrix_spec(a.octaves) else {
+                if a.stochastic {
+                    bail!("--stochastic needs a quantization (--quant or --quant-spec)");
+                }
+                if a.structure != "dense" {
+                    bail!(
+                        "--structure {} needs a scalar code for its parameters (--quant)",
+                        a.structure
+                    );
+                }
+                return Ok(None);
+            };
+            let mut name = format!("fsdd-{:?}", a.quant).to_lowercase();
+            if let Some(s) = parse_structure(&a.structure)? {
+                matrix.structure = s;
+                name = format!("{name}-{}", a.structure.replace(':', ""));
+            }
+            QuantSpec {
+                name,
+                matrix,
+                data_width: a.width,
+                ..QuantSpec::default()
+            }
+        }
+    };
+    if a.stochastic {
+        let codebook = std::iter::once(&spec.matrix)
+            .chain(spec.overrides.values())
+            .any(|m| matches!(m.scalar, ScalarSpec::Codebook { .. }));
+        if codebook {
+            bail!("--stochastic rounds ternary and power-of-two codes; codebooks (--quant ternary) are fitted deterministically");
+        }
+        spec.stochastic_seed = Some(a.seed);
+    }
+    Ok(Some(spec))
+}
+
+/// `--structure`: `None` for `dense` (the method's own dense form).
+fn parse_structure(s: &str) -> Result<Option<Structure>> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let num = |i: usize| -> Result<usize> {
+        parts
+            .get(i)
+            .and_then(|p| p.parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .with_context(|| format!("--structure {s}: part {} is not a positive number", i + 1))
+    };
+    let arity = |n: usize| {
+        if parts.len() == n {
+            Ok(())
+        } else {
+            bail!("--structure {s}: {} takes {} number(s)", parts[0], n - 1)
+        }
+    };
+    Ok(Some(match parts[0] {
+        "dense" => {
+            arity(1)?;
+            return Ok(None);
+        }
+        "block-toeplitz" => {
+            arity(2)?;
+            Structure::BlockToeplitz { block: num(1)? }
+        }
+        "block-circulant" => {
+            arity(2)?;
+            Structure::BlockCirculant { block: num(1)? }
+        }
+        "toeplitz-like" => {
+            arity(3)?;
+            Structure::ToeplitzLike {
+                block: num(1)?,
+                rank: num(2)?,
+            }
+        }
+        "low-rank" => {
+            arity(2)?;
+            Structure::LowRank { rank: num(1)? }
+        }
+        other => bail!(
+            "--structure {other}: expected dense, block-toeplitz:K, block-circulant:K, toeplitz-like:K:R or low-rank:R"
+        ),
+    }))
+}
+
 /// Runs `lstm-accel train`.
 pub fn run(a: &TrainArgs) -> Result<()> {
+    if !(1..=40).contains(&a.mfcc) {
+        bail!("--mfcc {}: between 1 and the 40 mel bands", a.mfcc);
+    }
+    let quant = quant_spec(a)?;
+    if a.out.is_some() && quant.is_none() {
+        bail!("--out writes a quantized model: give --quant or --quant-spec (--save-float writes the float one)");
+    }
+    if a.init.is_none() && a.epochs == 0 {
+        bail!("--epochs 0 trains nothing; it quantizes a model given with --init");
+    }
     let dir = Fsdd::locate(a.data.as_deref());
     let fsdd = Fsdd::open(&dir)?;
     let splits = match a.split.as_str() {
@@ -83,12 +291,31 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             None => bail!("--split {s}: expected own, speaker:NAME or speakers"),
         },
     };
-    if !(1..=40).contains(&a.mfcc) {
-        bail!("--mfcc {}: between 1 and the 40 mel bands", a.mfcc);
+    for s in &splits {
+        fsdd.check(s)?;
     }
+    if splits.len() > 1 && (a.out.is_some() || a.save_float.is_some() || a.init.is_some()) {
+        bail!("--out, --save-float and --init take one split (own or speaker:NAME), not every speaker");
+    }
+    let init = match &a.init {
+        Some(p) => {
+            let m = import_safetensors(p, &ImportNames::default())?;
+            if m.input_size != a.mfcc {
+                bail!(
+                    "{}: the model takes {} features per frame, --mfcc is {}",
+                    p.display(),
+                    m.input_size,
+                    a.mfcc
+                );
+            }
+            Some(m)
+        }
+        None => None,
+    };
     let fe = FrontEnd::speech_8k(Some(a.mfcc));
     let cfg = TrainConfig {
         hidden: a.hidden,
+        projection: a.projection,
         layers: a.layers,
         classes: 10,
         epochs: a.epochs,
@@ -105,27 +332,20 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let mut reports = Vec::new();
     let mut parameters = 0;
     for split in &splits {
-        fsdd.check(split)?;
         let name = match split {
             Split::Own => "own".to_string(),
             Split::LeaveOut(s) => format!("speaker:{s}"),
         };
-        let (mut train, mut test) = (Vec::new(), Vec::new());
-        for (u, ex) in fsdd.utterances().iter().zip(&features) {
-            if split.is_test(u) {
-                test.push(ex.clone());
-            } else {
-                train.push(ex.clone());
-            }
-        }
-        let (mean, std) = statistics(&train);
-        normalise(&mut train, &mean, &std);
-        normalise(&mut test, &mean, &std);
+        let set = SplitSet::new(&fsdd, split, &features)?;
         let started = std::time::Instant::now();
-        let mut net = FloatLstm::new(a.mfcc, &cfg)?;
+        let start = match &init {
+            Some(m) => m.clone(),
+            None => LstmClassifier::new(a.mfcc, &cfg)?.to_float()?,
+        };
+        let mut net = LstmClassifier::from_float(&start, quant.as_ref())?;
         parameters = net.parameters();
         let bar = progress_bar(!a.json, cfg.epochs as u64, &name);
-        let epochs = net.train(&train, &test, &cfg, |e, ep| {
+        let epochs = net.train(&set.train, &set.test, &cfg, |e, ep| {
             bar.set_position(e as u64);
             bar.set_message(format!(
                 "{name}: loss {:.3}, train {:.1} %, test {:.1} %",
@@ -135,31 +355,64 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             ));
         })?;
         bar.finish_and_clear();
-        let predicted = net.predict(&test, cfg.batch)?;
-        let report = SplitReport {
+        let predicted = net.predict(&set.test, cfg.batch)?;
+        let trained = net.to_float()?;
+        if let Some(p) = &a.save_float {
+            export_safetensors(&trained, p, &ImportNames::default())?;
+        }
+        let mut report = SplitReport {
             split: name,
-            train_examples: train.len(),
-            test_examples: test.len(),
-            test_accuracy: accuracy(&predicted, &test),
-            confusion: confusion(&predicted, &test, cfg.classes),
+            train_examples: set.train.len(),
+            test_examples: set.test.len(),
+            test_accuracy: accuracy(&predicted, &set.test),
+            reference_accuracy: None,
+            confusion: confusion(&predicted, &set.test, cfg.classes),
+            reference_confusion: None,
+            weight_bits: None,
+            stored_parameters: None,
             epochs,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: 0.0,
         };
+        if let Some(q) = &quant {
+            let model = export_model(&trained, q, &set.front_end(&fe), &set.train)?;
+            let predicted = reference_predictions(&model, &set.test)?;
+            report.reference_accuracy = Some(accuracy(&predicted, &set.test));
+            report.reference_confusion = Some(confusion(&predicted, &set.test, cfg.classes));
+            report.weight_bits = Some(model.weight_bits().total());
+            report.stored_parameters = Some(model.params());
+            if let Some(p) = &a.out {
+                model
+                    .save(p)
+                    .with_context(|| format!("writing {}", p.display()))?;
+            }
+        }
+        report.seconds = started.elapsed().as_secs_f64();
         if !a.json {
-            println!(
-                "{}: {:.2} % of {} test recordings ({} training), {:.0} s",
+            print!(
+                "{}: {:.2} % of {} test recordings ({} training)",
                 report.split,
                 100.0 * report.test_accuracy,
                 report.test_examples,
                 report.train_examples,
-                report.seconds
             );
+            if let (Some(r), Some(p), Some(b)) = (
+                report.reference_accuracy,
+                report.stored_parameters,
+                report.weight_bits,
+            ) {
+                print!(
+                    ", bit-exact model {:.2} % ({p} parameters, {b} weight bits)",
+                    100.0 * r
+                );
+            }
+            println!(", {:.0} s", report.seconds);
         }
         reports.push(report);
     }
     let report = Report {
         data: fsdd.dir().display().to_string(),
         config: cfg,
+        quant,
         parameters,
         splits: reports,
     };
@@ -167,13 +420,28 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "float LSTM {} x {} on {} MFCC, {} parameters",
-            report.config.layers, report.config.hidden, a.mfcc, report.parameters
+            "LSTM {} x {} on {} MFCC ({}), {} parameters",
+            report.config.layers,
+            report.config.hidden,
+            a.mfcc,
+            report
+                .quant
+                .as_ref()
+                .map_or("float".to_string(), |q| serde_json::to_string(&q.matrix)
+                    .unwrap_or_default()),
+            report.parameters
         );
         if report.splits.len() > 1 {
-            let mean = report.splits.iter().map(|s| s.test_accuracy).sum::<f64>()
-                / report.splits.len() as f64;
-            println!("speaker-independent mean: {:.2} %", 100.0 * mean);
+            let mean = |f: &dyn Fn(&SplitReport) -> Option<f64>| {
+                let v: Vec<f64> = report.splits.iter().filter_map(f).collect();
+                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+            };
+            if let Some(m) = mean(&|s| Some(s.test_accuracy)) {
+                println!("speaker-independent mean: {:.2} %", 100.0 * m);
+            }
+            if let Some(m) = mean(&|s| s.reference_accuracy) {
+                println!("speaker-independent mean, bit-exact: {:.2} %", 100.0 * m);
+            }
         }
     }
     Ok(())

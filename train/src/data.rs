@@ -5,7 +5,7 @@
 //! trained here sees the same numbers on the device.
 
 use crate::TrainError;
-use lstm_accel_audio::fsdd::Utterance;
+use lstm_accel_audio::fsdd::{Fsdd, Split, Utterance};
 use lstm_accel_audio::FeatureExtractor;
 use lstm_accel_model::frontend::FrontEnd;
 
@@ -50,6 +50,61 @@ pub fn extract(
             })
         })
         .collect()
+}
+
+/// A split's examples, normalised with its training set's statistics.
+pub struct SplitSet {
+    /// Training examples.
+    pub train: Vec<Example>,
+    /// Test examples.
+    pub test: Vec<Example>,
+    /// Per-feature mean of the raw training features.
+    pub mean: Vec<f32>,
+    /// Per-feature standard deviation of the raw training features.
+    pub std: Vec<f32>,
+}
+
+impl SplitSet {
+    /// `features[i]` is the raw features of `fsdd.utterances()[i]`; the
+    /// recordings `split` tests on go to the test set, the others to the
+    /// training set, and both are normalised with the training set's
+    /// statistics.
+    pub fn new(fsdd: &Fsdd, split: &Split, features: &[Example]) -> Result<SplitSet, TrainError> {
+        fsdd.check(split)?;
+        if features.len() != fsdd.utterances().len() {
+            return Err(TrainError::Config(format!(
+                "{} feature sequences for {} recordings",
+                features.len(),
+                fsdd.utterances().len()
+            )));
+        }
+        let (mut train, mut test) = (Vec::new(), Vec::new());
+        for (u, ex) in fsdd.utterances().iter().zip(features) {
+            if split.is_test(u) {
+                test.push(ex.clone());
+            } else {
+                train.push(ex.clone());
+            }
+        }
+        let (mean, std) = statistics(&train);
+        normalise(&mut train, &mean, &std);
+        normalise(&mut test, &mean, &std);
+        Ok(SplitSet {
+            train,
+            test,
+            mean,
+            std,
+        })
+    }
+
+    /// `front_end` with this split's normalisation.
+    pub fn front_end(&self, front_end: &FrontEnd) -> FrontEnd {
+        FrontEnd {
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+            ..front_end.clone()
+        }
+    }
 }
 
 /// Per-feature mean and standard deviation over every frame of `set`.

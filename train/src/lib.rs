@@ -1,11 +1,15 @@
 //! Training of LSTM speech classifiers on FSDD (`lstm_accel_audio::fsdd`):
 //! the recordings become feature sequences through the model's own front
 //! end ([`data`]), and a float LSTM (layers of LSTM cells, a linear head on
-//! the last frame's h) is trained with candle on the CPU ([`float`]). The
-//! compression methods build on the float model.
+//! the last frame's output) is trained with candle on the CPU
+//! ([`network`]), float or with its matrices quantized in the forward pass
+//! ([`weights`]), and exported to the accelerator's model file with its
+//! bit-exact accuracy ([`export`]).
 
 pub mod data;
-pub mod float;
+pub mod export;
+pub mod network;
+pub mod weights;
 
 /// Why training could not run.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +23,9 @@ pub enum TrainError {
     /// The tensor library failed.
     #[error("training: {0}")]
     Tensor(#[from] candle_core::Error),
+    /// A model could not be built or run.
+    #[error(transparent)]
+    Model(#[from] lstm_accel_model::error::ModelError),
     /// The configuration cannot train.
     #[error("{0}")]
     Config(String),

@@ -2,13 +2,20 @@
 //! recordings of two digits (its own split: indices 5-49 train, 0-4 test,
 //! every speaker), a small LSTM tells the held-out recordings apart far
 //! above chance, the same seed trains the same weights, and the confusion
-//! matrix counts every test recording once.
+//! matrix counts every test recording once. Trained quantized, it exports a
+//! model file whose bit-exact reference does the same from the wav files.
 
 use lstm_accel_audio::fsdd::{Fsdd, Split, Utterance};
+use lstm_accel_audio::AudioInput;
+use lstm_accel_compress::{MatrixSpec, QuantSpec, ScalarSpec, Structure};
+use lstm_accel_model::encoding::Matrix;
+use lstm_accel_model::float::{FloatMatrix, FloatModel};
 use lstm_accel_model::frontend::FrontEnd;
+use lstm_accel_model::reference::Reference;
 use lstm_accel_train::data::{extract, normalise, statistics, Example};
-use lstm_accel_train::float::{accuracy, confusion, FloatLstm, TrainConfig};
-use std::path::Path;
+use lstm_accel_train::export::{export_model, reference_predictions};
+use lstm_accel_train::network::{accuracy, confusion, LstmClassifier, TrainConfig};
+use std::path::{Path, PathBuf};
 
 /// Digits 0 and 1 of `v`, every `every`-th.
 fn pick(v: Vec<&Utterance>, every: usize) -> Vec<&Utterance> {
@@ -18,35 +25,53 @@ fn pick(v: Vec<&Utterance>, every: usize) -> Vec<&Utterance> {
         .collect()
 }
 
-fn two_digits() -> (Vec<Example>, Vec<Example>) {
+struct TwoDigits {
+    train: Vec<Example>,
+    test: Vec<Example>,
+    test_files: Vec<PathBuf>,
+    front_end: FrontEnd,
+}
+
+fn two_digits() -> TwoDigits {
     let dir = Fsdd::locate_from(None, &Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
     let f = Fsdd::open(&dir).unwrap_or_else(|e| panic!("FSDD: {e}"));
     let (train, test) = f.split(&Split::Own).expect("split");
     let fe = FrontEnd::speech_8k(Some(13));
     // A third of the training recordings.
-    let mut train = extract(&pick(train, 3), &fe, |_| {}).expect("features");
-    let mut test = extract(&pick(test, 1), &fe, |_| {}).expect("features");
-    let (mean, std) = statistics(&train);
-    normalise(&mut train, &mean, &std);
-    normalise(&mut test, &mean, &std);
-    (train, test)
+    let test = pick(test, 1);
+    let mut train_ex = extract(&pick(train, 3), &fe, |_| {}).expect("features");
+    let mut test_ex = extract(&test, &fe, |_| {}).expect("features");
+    let (mean, std) = statistics(&train_ex);
+    normalise(&mut train_ex, &mean, &std);
+    normalise(&mut test_ex, &mean, &std);
+    TwoDigits {
+        train: train_ex,
+        test: test_ex,
+        test_files: test.iter().map(|u| u.path.clone()).collect(),
+        front_end: FrontEnd { mean, std, ..fe },
+    }
+}
+
+fn small(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        hidden: 16,
+        projection: None,
+        layers: 1,
+        classes: 2,
+        epochs,
+        batch: 16,
+        learning_rate: 0.01,
+        seed: 3,
+    }
 }
 
 #[test]
 fn a_small_lstm_learns_two_spoken_digits() {
-    let (train, test) = two_digits();
+    let TwoDigits { train, test, .. } = two_digits();
     assert_eq!((train.len(), test.len()), (150, 50));
-    let cfg = TrainConfig {
-        hidden: 16,
-        layers: 1,
-        classes: 2,
-        epochs: 6,
-        batch: 16,
-        learning_rate: 0.01,
-        seed: 3,
-    };
-    let mut net = FloatLstm::new(13, &cfg).expect("model");
-    assert_eq!(net.parameters(), 4 * 16 * (13 + 16 + 2) + 16 * 2 + 2);
+    let cfg = small(6);
+    let mut net = LstmClassifier::new(13, &cfg).expect("model");
+    assert_eq!(net.parameters(), 4 * 16 * (13 + 16 + 1) + 16 * 2 + 2);
     let epochs = net.train(&train, &test, &cfg, |_, _| {}).expect("trains");
     assert_eq!(epochs.len(), 6);
     assert!(epochs[5].loss < epochs[0].loss, "{epochs:?}");
@@ -61,9 +86,130 @@ fn a_small_lstm_learns_two_spoken_digits() {
     let m = confusion(&predicted, &test, 2);
     assert_eq!(m.iter().flatten().sum::<usize>(), test.len());
     // The same seed, the same training.
-    let mut again = FloatLstm::new(13, &cfg).expect("model");
+    let mut again = LstmClassifier::new(13, &cfg).expect("model");
     let epochs2 = again.train(&train, &test, &cfg, |_, _| {}).expect("trains");
     assert_eq!(epochs2[5].loss, epochs[5].loss);
+}
+
+/// Quantization-aware training from a float network: the exported file
+/// holds the quantized shadow weights, its bit-exact reference classifies
+/// the held-out recordings, and the host's audio path (wav file through the
+/// model's own front end) gives the reference the same integers as training
+/// did, recording for recording.
+#[test]
+fn a_quantization_aware_model_exports_what_it_trained_and_the_audio_path_agrees() {
+    let d = two_digits();
+    let mut float = LstmClassifier::new(13, &small(6)).expect("model");
+    float
+        .train(&d.train, &d.test, &small(6), |_, _| {})
+        .expect("trains");
+    let spec = QuantSpec {
+        name: "two-digits".into(),
+        matrix: MatrixSpec {
+            structure: Structure::Dense { per_row: true },
+            scalar: ScalarSpec::Ternary,
+        },
+        data_width: 12,
+        ..QuantSpec::default()
+    };
+    let mut qat =
+        LstmClassifier::from_float(&float.to_float().expect("float"), Some(&spec)).expect("qat");
+    let cfg = TrainConfig {
+        learning_rate: 0.003,
+        ..small(4)
+    };
+    qat.train(&d.train, &d.test, &cfg, |_, _| {})
+        .expect("trains");
+    let shadow = qat.to_float().expect("float");
+    let model = export_model(&shadow, &spec, &d.front_end, &d.train).expect("exports");
+    // Every matrix of the file is its shadow quantized by the spec.
+    let file = FloatModel::from_model(&model);
+    for (f, s) in file.layers.iter().zip(&shadow.layers) {
+        for (fm, sm) in [(&f.w_x, &s.w_x), (&f.w_h, &s.w_h)] {
+            let q = lstm_accel_compress::quantize_matrix(sm, &spec.matrix).expect("quantizes");
+            assert_eq!(FloatMatrix::from_matrix(&q), *fm);
+            assert!(fm
+                .data
+                .iter()
+                .all(|&w| w == 0.0 || (w.abs().log2().fract() == 0.0)));
+        }
+    }
+    let predicted = reference_predictions(&model, &d.test).expect("runs");
+    let acc = accuracy(&predicted, &d.test);
+    println!("two digits, ternary QAT, bit-exact: {:.1} %", 100.0 * acc);
+    assert!(acc >= 0.85, "{acc}");
+    // The host's path from the wav files.
+    let input = AudioInput::new(&model).expect("front end");
+    let mut reference = Reference::new(&model).expect("reference");
+    for (file, &p) in d.test_files.iter().zip(&predicted) {
+        reference.reset();
+        for frame in input.frames_of_file(file).expect("reads") {
+            reference.step(&frame).expect("steps");
+        }
+        assert_eq!(reference.class(), p, "{}", file.display());
+    }
+}
+
+/// Structured matrices trained as such (every forward pass uses the
+/// block-circulant projection of the shadow, quantized), with a projected
+/// output shared by the recurrence and the head: the file stores the
+/// structure's parameters only, and still tells the digits apart.
+#[test]
+fn a_structured_projected_network_trains_and_exports_its_structure() {
+    let d = two_digits();
+    let cfg = TrainConfig {
+        projection: Some(8),
+        ..small(8)
+    };
+    let spec = QuantSpec {
+        name: "circulant".into(),
+        matrix: MatrixSpec {
+            structure: Structure::BlockCirculant { block: 4 },
+            scalar: ScalarSpec::Pow2 { octaves: 6 },
+        },
+        data_width: 12,
+        ..QuantSpec::default()
+    };
+    let start = LstmClassifier::new(13, &cfg)
+        .expect("model")
+        .to_float()
+        .expect("float");
+    assert_eq!(
+        start.layers[0]
+            .projection
+            .as_ref()
+            .map(|p| (p.rows, p.cols)),
+        Some((8, 16))
+    );
+    let mut net = LstmClassifier::from_float(&start, Some(&spec)).expect("structured");
+    net.train(&d.train, &d.test, &cfg, |_, _| {})
+        .expect("trains");
+    let model = export_model(
+        &net.to_float().expect("float"),
+        &spec,
+        &d.front_end,
+        &d.train,
+    )
+    .expect("exports");
+    let l = &model.layers[0];
+    assert!(matches!(l.w_h, Matrix::BlockCirculant(_)), "{:?}", l.w_h);
+    assert!(l.projection.is_some());
+    // 64 x 13 and 64 x 8 in 4 x 4 circulant blocks: 16 x 4 and 16 x 2
+    // blocks of 4 parameters; the projection 8 x 16 (2 x 4 blocks); the
+    // head 2 x 8 (1 x 2 blocks); biases 64 + 2.
+    assert_eq!(
+        model.params(),
+        16 * 4 * 4 + 16 * 2 * 4 + 2 * 4 * 4 + 2 * 4 + 64 + 2
+    );
+    let acc = accuracy(
+        &reference_predictions(&model, &d.test).expect("runs"),
+        &d.test,
+    );
+    println!(
+        "two digits, block-circulant with projection, bit-exact: {:.1} %",
+        100.0 * acc
+    );
+    assert!(acc >= 0.8, "{acc}");
 }
 
 #[test]
@@ -72,6 +218,6 @@ fn a_configuration_that_cannot_train_is_refused() {
         layers: 0,
         ..TrainConfig::default()
     };
-    let e = FloatLstm::new(13, &bad).err().expect("refused");
+    let e = LstmClassifier::new(13, &bad).err().expect("refused");
     assert!(e.to_string().contains("needs layers"), "{e}");
 }

@@ -1,0 +1,128 @@
+//! `lstm-accel train` and `eval` on FSDD, end to end: a quantization-aware
+//! model is exported, post-training quantization of its saved shadow
+//! weights reproduces the same file, `eval` finds through the wav files
+//! the accuracy training reported, the simulated accelerator classifies
+//! the recordings exactly as the reference does, the plot is drawn, and
+//! bad requests end with clear errors and nothing written.
+
+use lstm_accel_model::model::Model;
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    // From the repository root, where the default data folder is found.
+    Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+fn fails(args: &[&str], says: &str) {
+    let out = cli(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(err.contains(says), "{args:?}: {err}");
+}
+
+#[test]
+fn train_exports_a_quantized_model_that_eval_and_the_accelerator_agree_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n).to_str().expect("utf-8").to_string();
+    let (m, f, m2, svg) = (p("m.json"), p("f.safetensors"), p("m2.json"), p("acc.svg"));
+    let small = [
+        "--hidden", "8", "--layers", "1", "--batch", "64", "--quant", "pow2", "--json",
+    ];
+    let mut args = vec!["train", "--epochs", "2", "--out", &m, "--save-float", &f];
+    args.extend(small);
+    let t = json(&args);
+    let split = &t["splits"][0];
+    assert_eq!(split["test_examples"], 250);
+    let trained = split["reference_accuracy"]
+        .as_f64()
+        .expect("bit-exact accuracy");
+    assert!(trained > 0.2, "{trained}: no better than chance");
+    // Post-training quantization of the saved shadow weights is the file.
+    let mut args = vec!["train", "--epochs", "0", "--init", &f, "--out", &m2];
+    args.extend(small);
+    let ptq = json(&args);
+    assert_eq!(
+        ptq["splits"][0]["reference_accuracy"].as_f64(),
+        Some(trained)
+    );
+    assert_eq!(
+        Model::load(&m).expect("loads"),
+        Model::load(&m2).expect("loads")
+    );
+    // The wav files through the model's own front end: the same accuracy.
+    let e = json(&["eval", "--model", &m, "--json"]);
+    assert_eq!(e[0]["accuracy"].as_f64(), Some(trained));
+    assert_eq!(e[0]["recordings"], 250);
+    let bits = e[0]["weight_bits"].as_f64().expect("bits");
+    let dense = e[0]["dense_parameters"].as_f64().expect("dense");
+    assert_eq!(
+        e[0]["compression_ratio"].as_f64(),
+        Some(32.0 * dense / bits)
+    );
+    let confusion: u64 = e[0]["confusion"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .flat_map(|r| {
+            r.as_array()
+                .expect("row")
+                .iter()
+                .map(|c| c.as_u64().expect("count"))
+        })
+        .sum();
+    assert_eq!(confusion, 250);
+    // The accelerator, cycle-accurate, on every 50th recording.
+    let e = json(&[
+        "eval", "--model", &m, &m2, "--every", "50", "--engine", "native", "--plot", &svg, "--json",
+    ]);
+    for row in e.as_array().expect("rows") {
+        assert_eq!(row["recordings"], 5);
+        assert_eq!(row["engine"]["mismatches"], 0);
+        assert_eq!(row["engine"]["accuracy"], row["accuracy"]);
+        assert!(row["engine"]["frames"].as_u64().expect("frames") > 5 * 20);
+    }
+    let plot = std::fs::read_to_string(&svg).expect("plot written");
+    assert!(
+        plot.contains("<svg") && plot.contains("fsdd-pow2"),
+        "{plot}"
+    );
+}
+
+#[test]
+fn bad_training_and_evaluation_requests_are_refused_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("m.json");
+    let out = out.to_str().expect("utf-8");
+    fails(&["train", "--out", out], "--quant");
+    fails(
+        &["train", "--quant", "ternary", "--stochastic"],
+        "codebooks",
+    );
+    fails(&["train", "--stochastic"], "needs a quantization");
+    fails(&["train", "--epochs", "0"], "--init");
+    fails(&["train", "--split", "speaker:nobody"], "jackson");
+    fails(
+        &[
+            "train", "--split", "speakers", "--out", out, "--quant", "pow2",
+        ],
+        "one split",
+    );
+    fails(&["eval", "--model", out], "m.json");
+    fails(&["eval", "--model", out, "--every", "0"], "--every 0");
+    assert!(!dir.path().join("m.json").exists());
+}
