@@ -350,7 +350,15 @@ pub fn codebook(w: &[f64], entries: usize, width: u32, pow2: bool) -> Result<Val
     .validate()?;
     let mut sorted: Vec<f64> = w.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let means = kmeans_zero(&sorted, entries - 1);
+    // Weights that already take few values (soft weight-sharing's snapped
+    // ones) keep them exactly; k-means could merge a small cluster.
+    let mut distinct: Vec<f64> = sorted.iter().copied().filter(|&x| x != 0.0).collect();
+    distinct.dedup();
+    let means = if distinct.len() < entries {
+        distinct
+    } else {
+        kmeans_zero(&sorted, entries - 1)
+    };
     let m = means.iter().fold(0f64, |m, x| m.max(x.abs()));
     let lim = 1i64 << (width - 1);
     let mut raws: Vec<i32> = Vec::new();

@@ -247,3 +247,16 @@ fn bad_parameters_are_refused_with_a_reason() {
         assert_eq!(scalar::decode(&v), z);
     }
 }
+
+/// Weights that take fewer distinct values than the codebook has entries
+/// (a snapped, shared-weight matrix) keep exactly those values, however
+/// unbalanced their counts: k-means would merge a rare cluster.
+#[test]
+fn a_codebook_keeps_few_distinct_values_exactly() {
+    let mut w = vec![0.0; 50];
+    w.extend(vec![0.375; 1000]);
+    w.extend(vec![-0.75; 5]);
+    w.extend(vec![0.875; 5]);
+    let v = scalar::codebook(&w, 4, 8, false).expect("codebook");
+    assert_eq!(scalar::decode(&v), w);
+}

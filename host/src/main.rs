@@ -6,6 +6,7 @@ mod eval;
 mod generate;
 mod import;
 mod plot;
+mod rank_budget;
 mod report;
 mod run_cmd;
 mod simulate;

@@ -12,8 +12,12 @@
 //! report then also gives the accuracy of the bit-exact reference model of
 //! that file (what the accelerator computes). `--init` starts from a float
 //! model (`--save-float` writes one); with `--epochs 0` that is
-//! post-training quantization.
+//! post-training quantization. `--soft-sharing J` retrains under a
+//! Gaussian-mixture prior and snaps the weights to a J-entry codebook
+//! (Ullrich et al.).
 
+use crate::rank_budget::{choose_ranks, BudgetKind};
+use crate::spec_cmd::HwArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,6 +28,8 @@ use lstm_accel_model::import::{export_safetensors, import_safetensors, ImportNam
 use lstm_accel_train::data::{extract, SplitSet};
 use lstm_accel_train::export::{export_model, reference_predictions};
 use lstm_accel_train::network::{accuracy, confusion, Epoch, LstmClassifier, TrainConfig};
+use lstm_accel_train::prior::MixturePrior;
+use lstm_accel_train::rank::{RankSearch, SearchConfig};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -110,6 +116,33 @@ pub struct TrainArgs {
     /// scalar code (`--quant`).
     #[arg(long, default_value = "dense")]
     pub structure: String,
+    /// Soft weight-sharing with this many mixture components (2..=16, the
+    /// zero one included): retraining (from --init) under a learned
+    /// Gaussian-mixture prior, then every weight snapped to its component's
+    /// mean, a codebook of that many entries.
+    #[arg(long, conflicts_with_all = ["quant", "quant_spec", "stochastic"])]
+    pub soft_sharing: Option<usize>,
+    /// Weight of the mixture prior in the loss (per weight, against the
+    /// mean cross-entropy).
+    #[arg(long, default_value_t = 0.05)]
+    pub tau: f64,
+    /// Fixed mixing weight of the prior's zero component.
+    #[arg(long, default_value_t = 0.5)]
+    pub zero_mix: f64,
+    /// Round the codebook's means to signed powers of two (shift-add).
+    #[arg(long)]
+    pub pow2_means: bool,
+    /// Factorise every LSTM matrix as `U V` (from --init), the ranks chosen
+    /// together by a continuous search so that the model stays within
+    /// this budget (`--budget-kind`); the factors' codes come from --quant.
+    #[arg(long, conflicts_with_all = ["soft_sharing", "quant_spec"])]
+    pub rank_budget: Option<f64>,
+    /// What --rank-budget counts.
+    #[arg(long, value_enum, default_value_t = BudgetKind::Params)]
+    pub budget_kind: BudgetKind,
+    /// Hardware configuration a cycles budget is predicted for.
+    #[command(flatten)]
+    pub hw: HwArgs,
     /// Exponents of `--quant pow2`.
     #[arg(long, default_value_t = 4)]
     pub octaves: u32,
@@ -160,6 +193,9 @@ struct SplitReport {
     /// fewer than their dense shadows).
     #[serde(skip_serializing_if = "Option::is_none")]
     stored_parameters: Option<usize>,
+    /// The rank search, with --rank-budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranks: Option<RankSearch>,
     epochs: Vec<Epoch>,
     seconds: f64,
 }
@@ -183,6 +219,24 @@ fn quant_spec(a: &TrainArgs) -> Result<Option<QuantSpec>> {
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             serde_json::from_str::<QuantSpec>(&text)
                 .with_context(|| format!("{}: not a quantization spec", p.display()))?
+        }
+        None if a.soft_sharing.is_some() => {
+            let entries = a.soft_sharing.unwrap_or_default();
+            let structure =
+                parse_structure(&a.structure)?.unwrap_or(Structure::Dense { per_row: false });
+            QuantSpec {
+                name: format!("fsdd-soft-sharing-{entries}"),
+                matrix: MatrixSpec {
+                    structure,
+                    scalar: ScalarSpec::Codebook {
+                        entries,
+                        width: 8,
+                        pow2: a.pow2_means,
+                    },
+                },
+                data_width: a.width,
+                ..QuantSpec::default()
+            }
         }
         None => {
             let Some(mut matrix) = a.quant.matrix_spec(a.octaves) else {
@@ -274,7 +328,10 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     if !(1..=40).contains(&a.mfcc) {
         bail!("--mfcc {}: between 1 and the 40 mel bands", a.mfcc);
     }
-    let quant = quant_spec(a)?;
+    let mut quant = quant_spec(a)?;
+    if a.rank_budget.is_some() && (a.init.is_none() || quant.is_none() || a.structure != "dense") {
+        bail!("--rank-budget factorises a trained float model: give --init and a scalar code (--quant), no --structure");
+    }
     if a.out.is_some() && quant.is_none() {
         bail!("--out writes a quantized model: give --quant or --quant-spec (--save-float writes the float one)");
     }
@@ -342,7 +399,45 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             Some(m) => m.clone(),
             None => LstmClassifier::new(a.mfcc, &cfg)?.to_float()?,
         };
-        let mut net = LstmClassifier::from_float(&start, quant.as_ref())?;
+        let mut ranks = None;
+        if let (Some(budget), Some(q)) = (a.rank_budget, &quant) {
+            let bar = progress_bar(!a.json, 0, "rank search");
+            let search_cfg = SearchConfig {
+                seed: a.seed,
+                ..SearchConfig::default()
+            };
+            let (spec, search) = choose_ranks(
+                &start,
+                q,
+                (a.budget_kind, budget),
+                &a.hw.config()?,
+                &set.train,
+                &search_cfg,
+                |stage, e, n| {
+                    bar.set_length(n as u64);
+                    bar.set_position(e as u64);
+                    bar.set_message(format!("rank search, {stage} stage"));
+                },
+            )?;
+            bar.finish_and_clear();
+            quant = Some(spec);
+            ranks = Some(search);
+        }
+        let mut net = match (&quant, a.soft_sharing) {
+            (Some(q), Some(components)) => {
+                let mut net = LstmClassifier::structured_float(&start, q)?;
+                let prior = MixturePrior::new(
+                    components,
+                    net.max_abs_weight()?,
+                    a.zero_mix,
+                    a.tau,
+                    a.pow2_means,
+                )?;
+                net.set_prior(prior);
+                net
+            }
+            _ => LstmClassifier::from_float(&start, quant.as_ref())?,
+        };
         parameters = net.parameters();
         let bar = progress_bar(!a.json, cfg.epochs as u64, &name);
         let epochs = net.train(&set.train, &set.test, &cfg, |e, ep| {
@@ -355,6 +450,9 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             ));
         })?;
         bar.finish_and_clear();
+        if net.prior().is_some() {
+            net.snap_to_prior()?;
+        }
         let predicted = net.predict(&set.test, cfg.batch)?;
         let trained = net.to_float()?;
         if let Some(p) = &a.save_float {
@@ -370,6 +468,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             reference_confusion: None,
             weight_bits: None,
             stored_parameters: None,
+            ranks,
             epochs,
             seconds: 0.0,
         };
@@ -406,6 +505,25 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                 );
             }
             println!(", {:.0} s", report.seconds);
+            if let Some(r) = &report.ranks {
+                let list: Vec<String> = r
+                    .choices
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} {}/{} ({:.1})",
+                            c.path, c.rank, c.full_rank, c.continuous
+                        )
+                    })
+                    .collect();
+                println!(
+                    "ranks: {}; cost {} of budget {} (every rank 1: {})",
+                    list.join(", "),
+                    r.cost,
+                    r.budget,
+                    r.smallest_cost
+                );
+            }
         }
         reports.push(report);
     }

@@ -9,6 +9,9 @@
 pub mod data;
 pub mod export;
 pub mod network;
+pub mod prior;
+pub mod rank;
+pub mod shadow;
 pub mod weights;
 
 /// Why training could not run.

@@ -16,6 +16,7 @@
 //! here (or imported from PyTorch) is the start of a quantized one.
 
 use crate::data::Example;
+use crate::prior::MixturePrior;
 use crate::weights::{Constraint, TrainedMatrix};
 use crate::TrainError;
 use candle_core::{DType, Device, Tensor, Var, D};
@@ -73,7 +74,7 @@ impl Default for TrainConfig {
 /// One epoch's figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct Epoch {
-    /// Mean training loss.
+    /// Mean training cross-entropy (a prior's term not included).
     pub loss: f32,
     /// Training-set accuracy (as the batches ran).
     pub train_accuracy: f64,
@@ -97,7 +98,22 @@ pub struct LstmClassifier {
     head_w: TrainedMatrix,
     head_b: Var,
     stochastic_seed: Option<u64>,
+    prior: Option<MixturePrior>,
+    rank_penalty: Option<RankPenalty>,
     device: Device,
+}
+
+/// The rank search's budget term: the soft-rank matrices' cost, linear in
+/// their ranks (`costs[m]` per unit of rank, in the order of the model's
+/// matrices), against what the budget leaves them.
+#[derive(Clone, Debug)]
+pub struct RankPenalty {
+    /// Cost of one unit of rank, per soft-rank matrix.
+    pub costs: Vec<f64>,
+    /// What the budget leaves the soft-rank matrices.
+    pub budget: f64,
+    /// Weight of the overrun in the loss.
+    pub lambda: f64,
 }
 
 /// The weights of one forward pass (quantized where constrained).
@@ -159,16 +175,41 @@ impl LstmClassifier {
         model: &FloatModel,
         quant: Option<&QuantSpec>,
     ) -> Result<LstmClassifier, TrainError> {
+        LstmClassifier::build(model, quant, true)
+    }
+
+    /// A classifier whose matrices have `quant`'s structures, trained in
+    /// float (the forward pass uses the structured shadows themselves): the
+    /// start of soft weight-sharing, whose codebook comes after training.
+    pub fn structured_float(
+        model: &FloatModel,
+        quant: &QuantSpec,
+    ) -> Result<LstmClassifier, TrainError> {
+        LstmClassifier::build(model, Some(quant), false)
+    }
+
+    fn build(
+        model: &FloatModel,
+        quant: Option<&QuantSpec>,
+        quantized_forward: bool,
+    ) -> Result<LstmClassifier, TrainError> {
         model
             .validate()
             .map_err(|e| TrainError::Config(e.to_string()))?;
         let device = Device::Cpu;
         let constraint = |path: &str| match quant {
             None => Constraint::Float,
-            Some(q) => Constraint::Quantized {
-                spec: q.overrides.get(path).unwrap_or(&q.matrix).clone(),
-                stochastic: q.stochastic_seed.is_some(),
-            },
+            Some(q) => {
+                let spec = q.overrides.get(path).unwrap_or(&q.matrix).clone();
+                if quantized_forward {
+                    Constraint::Quantized {
+                        spec,
+                        stochastic: q.stochastic_seed.is_some(),
+                    }
+                } else {
+                    Constraint::Structured(spec.structure)
+                }
+            }
         };
         let matrix = |path: String, m: &FloatMatrix| {
             let c = constraint(&path);
@@ -207,8 +248,53 @@ impl LstmClassifier {
             head_w: matrix("head.w".into(), w)?,
             head_b: vector(bias)?,
             stochastic_seed: quant.and_then(|q| q.stochastic_seed),
+            prior: None,
+            rank_penalty: None,
             device,
         })
+    }
+
+    /// Retrain under `prior` (soft weight-sharing): its negative log
+    /// likelihood of every matrix parameter joins the loss, and its own
+    /// parameters are learned too.
+    pub fn set_prior(&mut self, prior: MixturePrior) {
+        self.prior = Some(prior);
+    }
+
+    /// The prior set, if any.
+    pub fn prior(&self) -> Option<&MixturePrior> {
+        self.prior.as_ref()
+    }
+
+    /// Every trainable matrix parameter (a structure's own values).
+    fn matrix_params(&self) -> Vec<Tensor> {
+        self.matrices()
+            .flat_map(|m| m.vars().into_iter().map(|v| v.as_tensor().clone()))
+            .collect()
+    }
+
+    /// The largest magnitude of any matrix parameter.
+    pub fn max_abs_weight(&self) -> Result<f64, TrainError> {
+        let mut m = 0f64;
+        for t in self.matrix_params() {
+            m = m.max(f64::from(t.abs()?.max_all()?.to_scalar::<f32>()?));
+        }
+        Ok(m)
+    }
+
+    /// Moves every matrix parameter to its prior's codebook value (soft
+    /// weight-sharing's quantization); an error without a prior.
+    pub fn snap_to_prior(&mut self) -> Result<(), TrainError> {
+        let prior = self
+            .prior
+            .as_ref()
+            .ok_or_else(|| TrainError::Config("no prior to snap the weights to".into()))?;
+        for m in self.matrices() {
+            for v in m.vars() {
+                v.set(&prior.snap(v.as_tensor())?)?;
+            }
+        }
+        Ok(())
     }
 
     /// The shadow weights as a float model (the input of the exporter).
@@ -246,10 +332,120 @@ impl LstmClassifier {
             .chain(std::iter::once(&self.head_w))
     }
 
+    fn matrices_mut(&mut self) -> impl Iterator<Item = &mut TrainedMatrix> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| [Some(&mut l.w_x), Some(&mut l.w_h), l.projection.as_mut()])
+            .flatten()
+            .chain(std::iter::once(&mut self.head_w))
+    }
+
+    /// The rank search's network: `model`'s weights, fixed, with the
+    /// matrices at `paths` relaxed to soft ranks, whose continuous ranks
+    /// alone are trained, under [`RankPenalty`] (`costs` per path).
+    pub fn with_soft_ranks(
+        model: &FloatModel,
+        paths: &[String],
+        penalty: RankPenalty,
+    ) -> Result<LstmClassifier, TrainError> {
+        if penalty.costs.len() != paths.len() {
+            return Err(TrainError::Config(format!(
+                "{} rank costs for {} matrices",
+                penalty.costs.len(),
+                paths.len()
+            )));
+        }
+        let mut net = LstmClassifier::build(model, None, true)?;
+        let device = net.device.clone();
+        let mut found = 0;
+        for m in net.matrices_mut() {
+            if paths.contains(&m.path) {
+                *m = TrainedMatrix::soft_rank(m.path.clone(), &m.shadow()?, &device)?;
+                found += 1;
+            }
+        }
+        if found != paths.len() {
+            return Err(TrainError::Config(format!(
+                "rank search: of {paths:?} only {found} are matrices of the model"
+            )));
+        }
+        // The costs in the order the network keeps its matrices.
+        let costs = net
+            .matrices()
+            .filter(|m| m.is_soft_rank())
+            .filter_map(|m| paths.iter().position(|p| *p == m.path))
+            .map(|i| penalty.costs[i])
+            .collect();
+        net.rank_penalty = Some(RankPenalty { costs, ..penalty });
+        Ok(net)
+    }
+
+    /// Sets the soft-rank masks' temperature (the search's stages).
+    pub fn set_rank_temperature(&mut self, t: f64) {
+        for m in self.matrices_mut() {
+            if let Some((_, temp)) = m.soft_rank_state() {
+                *temp = t;
+            }
+        }
+    }
+
+    /// The continuous ranks, per soft-rank matrix path.
+    pub fn soft_ranks(&mut self) -> Result<Vec<(String, f64)>, TrainError> {
+        let mut out = Vec::new();
+        for m in self.matrices_mut() {
+            let path = m.path.clone();
+            if let Some((rho, _)) = m.soft_rank_state() {
+                out.push((path, f64::from(rho.as_tensor().to_vec1::<f32>()?[0])));
+            }
+        }
+        Ok(out)
+    }
+
+    fn rank_vars(&self) -> Vec<Var> {
+        self.matrices()
+            .filter(|m| m.is_soft_rank())
+            .flat_map(|m| m.vars().into_iter().cloned())
+            .collect()
+    }
+
+    /// `lambda * max(0, sum_m c_m rho_m - budget) / budget`.
+    fn rank_loss(&self, p: &RankPenalty) -> Result<Tensor, TrainError> {
+        let rhos = Tensor::cat(
+            &self
+                .rank_vars()
+                .iter()
+                .map(|v| v.as_tensor().clone())
+                .collect::<Vec<_>>(),
+            0,
+        )?;
+        let c: Vec<f32> = p.costs.iter().map(|&c| c as f32).collect();
+        let n = c.len();
+        let cost = rhos
+            .mul(&Tensor::from_vec(c, n, &self.device)?)?
+            .sum_all()?;
+        Ok(((cost - p.budget)?.relu()? * (p.lambda / p.budget.max(1e-9)))?)
+    }
+
     fn vars(&self) -> Vec<Var> {
-        let mut v: Vec<Var> = self.matrices().map(|m| m.var().clone()).collect();
+        let mut v: Vec<Var> = self
+            .matrices()
+            .flat_map(|m| m.vars().into_iter().cloned())
+            .collect();
         v.extend(self.layers.iter().map(|l| l.bias.clone()));
         v.push(self.head_b.clone());
+        v
+    }
+
+    /// Every variable the optimiser updates: the network's and the prior's;
+    /// in a rank search the continuous ranks only.
+    fn trained_vars(&self) -> Vec<Var> {
+        if self.rank_penalty.is_some() {
+            return self.rank_vars();
+        }
+        let mut v = self.vars();
+        if let Some(p) = &self.prior {
+            v.extend(p.vars());
+        }
         v
     }
 
@@ -390,7 +586,7 @@ impl LstmClassifier {
             return Err(TrainError::Config("no training examples".into()));
         }
         let mut opt = candle_nn::AdamW::new(
-            self.vars(),
+            self.trained_vars(),
             candle_nn::ParamsAdamW {
                 lr: cfg.learning_rate,
                 weight_decay: 1e-4,
@@ -417,9 +613,16 @@ impl LstmClassifier {
                 let w = self.pass_weights(codes.as_mut().map(|r| r as &mut dyn RngCore))?;
                 let (x, last, y) = self.batch(b)?;
                 let logits = self.forward(&w, &x, &last)?;
-                let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+                let ce = candle_nn::loss::cross_entropy(&logits, &y)?;
+                let mut loss = match &self.prior {
+                    Some(p) => (&ce + p.penalty(&self.matrix_params())?)?,
+                    None => ce.clone(),
+                };
+                if let Some(p) = &self.rank_penalty {
+                    loss = (loss + self.rank_loss(p)?)?;
+                }
                 opt.backward_step(&loss)?;
-                loss_sum += loss.to_scalar::<f32>()? * b.len() as f32;
+                loss_sum += ce.to_scalar::<f32>()? * b.len() as f32;
                 let p = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
                 right += p
                     .iter()

@@ -1,7 +1,8 @@
 //! Trainable weight matrices and the matrix each one lends the forward pass.
 //!
-//! A matrix is a full-precision *shadow* (a candle `Var`, `rows x cols`,
-//! row-major like `FloatMatrix`) and a [`Constraint`]. Unconstrained, the
+//! A matrix is a full-precision *shadow* (the parameters of its structure,
+//! [`crate::shadow`]: every entry of a dense matrix, the few values of a
+//! structured one) and a [`Constraint`]. Unconstrained, the
 //! forward pass uses the shadow itself. Quantized (Ott et al.'s
 //! quantization-aware training), it uses `Q(W)`, the matrix the accelerator
 //! will hold: `compress::quantize_matrix_with` with the matrix's own spec
@@ -14,9 +15,10 @@
 //! `sign(w)` with probability `|w| / 2^exp`; power of two: the neighbouring
 //! exponent with linear probability), unbiased, which acts as a regulariser.
 
+use crate::shadow::Shadow;
 use crate::TrainError;
 use candle_core::{Device, Tensor, Var};
-use lstm_accel_compress::{decode_matrix, quantize_matrix_with, MatrixSpec};
+use lstm_accel_compress::{decode_matrix, quantize_matrix_with, MatrixSpec, Structure};
 use lstm_accel_model::float::FloatMatrix;
 use rand::RngCore;
 
@@ -25,6 +27,8 @@ use rand::RngCore;
 pub enum Constraint {
     /// The shadow itself (float training).
     Float,
+    /// The shadow in a structure, its values in float.
+    Structured(Structure),
     /// The shadow quantized as `spec` says, straight-through gradient.
     Quantized {
         /// Structure and scalar code of the matrix.
@@ -38,7 +42,7 @@ pub enum Constraint {
 pub struct TrainedMatrix {
     /// Tensor path in the model (`layers[0].w_x`, `head.w`), for errors.
     pub path: String,
-    shadow: Var,
+    shadow: Shadow,
     rows: usize,
     cols: usize,
     constraint: Constraint,
@@ -52,23 +56,62 @@ impl TrainedMatrix {
         constraint: Constraint,
         device: &Device,
     ) -> Result<Self, TrainError> {
-        if let Constraint::Quantized { spec, .. } = &constraint {
+        let spec = match &constraint {
+            Constraint::Float => None,
+            Constraint::Structured(s) => Some(MatrixSpec {
+                structure: s.clone(),
+                scalar: lstm_accel_compress::ScalarSpec::Ternary,
+            }),
+            Constraint::Quantized { spec, .. } => Some(spec.clone()),
+        };
+        if let Some(spec) = spec {
             spec.check(m.rows, m.cols)
                 .map_err(|e| TrainError::Config(format!("{path}: {e}")))?;
         }
-        let t = Tensor::from_vec(m.data.clone(), (m.rows, m.cols), device)?;
+        let structure = match &constraint {
+            Constraint::Float => Structure::Dense { per_row: false },
+            Constraint::Structured(s) => s.clone(),
+            Constraint::Quantized { spec, .. } => spec.structure.clone(),
+        };
         Ok(TrainedMatrix {
+            shadow: Shadow::fit(m, &structure, device)?,
             path,
-            shadow: Var::from_tensor(&t)?,
             rows: m.rows,
             cols: m.cols,
             constraint,
         })
     }
 
-    /// The variable the optimiser updates.
-    pub fn var(&self) -> &Var {
-        &self.shadow
+    /// The rank search's relaxation of `m` (float, [`Shadow::SoftRank`]).
+    pub fn soft_rank(path: String, m: &FloatMatrix, device: &Device) -> Result<Self, TrainError> {
+        Ok(TrainedMatrix {
+            shadow: Shadow::soft_rank(m, device)?,
+            path,
+            rows: m.rows,
+            cols: m.cols,
+            constraint: Constraint::Float,
+        })
+    }
+
+    /// The continuous rank and the mask's temperature setter of a soft-rank
+    /// matrix; `None` for others.
+    pub fn soft_rank_state(&mut self) -> Option<(&Var, &mut f64)> {
+        match &mut self.shadow {
+            Shadow::SoftRank {
+                rho, temperature, ..
+            } => Some((rho, temperature)),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a soft-rank relaxation.
+    pub fn is_soft_rank(&self) -> bool {
+        matches!(self.shadow, Shadow::SoftRank { .. })
+    }
+
+    /// The variables the optimiser updates (the structure's parameters).
+    pub fn vars(&self) -> Vec<&Var> {
+        self.shadow.vars()
     }
 
     /// The constraint.
@@ -78,16 +121,20 @@ impl TrainedMatrix {
 
     /// The shadow weights.
     pub fn shadow(&self) -> Result<FloatMatrix, TrainError> {
-        let data = self.shadow.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        let data = self
+            .shadow
+            .matrix(self.rows, self.cols)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
         Ok(FloatMatrix::new(self.rows, self.cols, data))
     }
 
     /// The matrix the forward pass uses. `rng` draws stochastic codes when
     /// the constraint asks for them and the pass is a training one (`Some`).
     pub fn forward(&self, rng: Option<&mut (dyn RngCore + '_)>) -> Result<Tensor, TrainError> {
-        let w = self.shadow.as_tensor();
+        let w = self.shadow.matrix(self.rows, self.cols)?;
         let Constraint::Quantized { spec, stochastic } = &self.constraint else {
-            return Ok(w.clone());
+            return Ok(w);
         };
         let rng = if *stochastic { rng } else { None };
         let q = self.quantized(spec, rng)?;
@@ -112,7 +159,7 @@ impl TrainedMatrix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lstm_accel_compress::{ScalarSpec, Structure};
+    use lstm_accel_compress::ScalarSpec;
 
     fn matrix() -> FloatMatrix {
         FloatMatrix::new(2, 4, vec![0.9, -0.05, 0.4, -0.7, 0.02, 0.3, -0.6, 0.1])
@@ -146,7 +193,7 @@ mod tests {
         let c = Tensor::from_vec((1..=8).map(|v| v as f32).collect(), (2, 4), &Device::Cpu)?;
         let grads = fwd.mul(&c)?.sum_all()?.backward()?;
         let g = grads
-            .get(m.var().as_tensor())
+            .get(m.vars()[0].as_tensor())
             .ok_or_else(|| TrainError::Config("no gradient".into()))?
             .flatten_all()?
             .to_vec1::<f32>()?;

@@ -15,6 +15,9 @@ use lstm_accel_model::reference::Reference;
 use lstm_accel_train::data::{extract, normalise, statistics, Example};
 use lstm_accel_train::export::{export_model, reference_predictions};
 use lstm_accel_train::network::{accuracy, confusion, LstmClassifier, TrainConfig};
+use lstm_accel_train::prior::MixturePrior;
+use lstm_accel_train::rank::{search_ranks, SearchConfig};
+use lstm_accel_train::TrainError;
 use std::path::{Path, PathBuf};
 
 /// Digits 0 and 1 of `v`, every `every`-th.
@@ -220,4 +223,118 @@ fn a_configuration_that_cannot_train_is_refused() {
     };
     let e = LstmClassifier::new(13, &bad).err().expect("refused");
     assert!(e.to_string().contains("needs layers"), "{e}");
+}
+
+/// Soft weight-sharing: retrained under the mixture prior and snapped,
+/// every matrix holds at most as many distinct values as the mixture has
+/// components, the codebook file stores exactly those, and the snapped
+/// network still tells the digits apart.
+#[test]
+fn soft_weight_sharing_snaps_every_matrix_to_the_mixtures_codebook() {
+    let d = two_digits();
+    let mut float = LstmClassifier::new(13, &small(6)).expect("model");
+    float
+        .train(&d.train, &d.test, &small(6), |_, _| {})
+        .expect("trains");
+    let spec = QuantSpec {
+        name: "shared".into(),
+        matrix: MatrixSpec {
+            structure: Structure::Dense { per_row: false },
+            scalar: ScalarSpec::Codebook {
+                entries: 4,
+                width: 8,
+                pow2: false,
+            },
+        },
+        data_width: 12,
+        ..QuantSpec::default()
+    };
+    let mut net = LstmClassifier::structured_float(&float.to_float().expect("float"), &spec)
+        .expect("network");
+    let prior =
+        MixturePrior::new(4, net.max_abs_weight().expect("max"), 0.5, 0.05, false).expect("prior");
+    net.set_prior(prior);
+    let cfg = TrainConfig {
+        learning_rate: 0.003,
+        ..small(4)
+    };
+    net.train(&d.train, &d.test, &cfg, |_, _| {})
+        .expect("trains");
+    net.snap_to_prior().expect("snaps");
+    let book = net.prior().expect("prior").codebook().expect("codebook");
+    let snapped = net.to_float().expect("float");
+    let mut distinct = std::collections::BTreeSet::new();
+    for l in &snapped.layers {
+        for w in l.w_x.data.iter().chain(&l.w_h.data) {
+            assert!(book.contains(w), "{w} is not in {book:?}");
+            distinct.insert(w.to_bits());
+        }
+    }
+    assert!(distinct.len() <= 4);
+    let model = export_model(&snapped, &spec, &d.front_end, &d.train).expect("exports");
+    let file = FloatModel::from_model(&model);
+    for (f, s) in file.layers.iter().zip(&snapped.layers) {
+        for (a, b) in f.w_x.data.iter().zip(&s.w_x.data) {
+            // The entries are stored with 8 bits: within half a step.
+            assert!(
+                (a - b).abs() <= 1.0 / 128.0 * b.abs().max(1.0),
+                "{a} vs {b}"
+            );
+        }
+    }
+    let acc = accuracy(
+        &reference_predictions(&model, &d.test).expect("runs"),
+        &d.test,
+    );
+    println!(
+        "two digits, soft weight-sharing (4 entries), bit-exact: {:.1} %",
+        100.0 * acc
+    );
+    assert!(acc >= 0.8, "{acc}");
+}
+
+/// The rank search keeps the true cost within the budget, fills it, and
+/// with a budget that affords every term keeps every matrix at full rank.
+#[test]
+fn the_rank_search_chooses_ranks_within_the_budget() {
+    let d = two_digits();
+    let mut float = LstmClassifier::new(13, &small(6)).expect("model");
+    float
+        .train(&d.train, &d.test, &small(6), |_, _| {})
+        .expect("trains");
+    let float = float.to_float().expect("float");
+    let paths = vec!["layers[0].w_x".to_string(), "layers[0].w_h".to_string()];
+    let (rows, cols_x, cols_h) = (64, 13, 16);
+    // Parameters of the factors: r (rows + cols) each.
+    let cost = |r: &[usize]| -> Result<f64, TrainError> {
+        Ok((r[0] * (rows + cols_x) + r[1] * (rows + cols_h)) as f64)
+    };
+    let cfg = SearchConfig {
+        examples: 60,
+        coarse_epochs: 2,
+        fine_epochs: 1,
+        ..SearchConfig::default()
+    };
+    let budget = 1200.0;
+    let s = search_ranks(&float, &paths, budget, &cost, &d.train, &cfg, |_, _, _| {})
+        .expect("searches");
+    let ranks: Vec<usize> = s.choices.iter().map(|c| c.rank).collect();
+    println!("ranks within {budget}: {ranks:?}, cost {}", s.cost);
+    assert!(s.cost <= budget && s.cost == cost(&ranks).expect("cost"));
+    // Filled: one more term of either matrix would not fit.
+    assert!(budget - s.cost < (rows + cols_x) as f64 || ranks[0] == 13);
+    assert!(ranks
+        .iter()
+        .zip([13, 16])
+        .all(|(&r, f)| (1..=f).contains(&r)));
+    assert_eq!(s.choices[0].unit_cost, (rows + cols_x) as f64);
+    let all =
+        search_ranks(&float, &paths, 1e9, &cost, &d.train, &cfg, |_, _, _| {}).expect("searches");
+    assert_eq!(
+        all.choices.iter().map(|c| c.rank).collect::<Vec<_>>(),
+        vec![13, 16]
+    );
+    let e = search_ranks(&float, &paths, 10.0, &cost, &d.train, &cfg, |_, _, _| {})
+        .expect_err("a budget below rank 1 is refused");
+    assert!(e.to_string().contains("every rank 1"), "{e}");
 }
