@@ -16,12 +16,26 @@ pub struct Recording {
 
 /// Reads a wav file; the error names the file and what is wrong with it.
 pub fn read(path: &Path) -> Result<Recording, AudioError> {
-    let fail = |problem: String| AudioError::Wav {
+    let file = std::fs::File::open(path).map_err(|e| AudioError::Wav {
         path: path.display().to_string(),
+        problem: format!("cannot open: {e}"),
+    })?;
+    decode(std::io::BufReader::new(file), &path.display().to_string())
+}
+
+/// Reads wav data from memory (e.g. a recording built into the program);
+/// `name` is what an error calls it.
+pub fn read_bytes(bytes: &[u8], name: &str) -> Result<Recording, AudioError> {
+    decode(std::io::Cursor::new(bytes), name)
+}
+
+fn decode<R: std::io::Read>(input: R, name: &str) -> Result<Recording, AudioError> {
+    let fail = |problem: String| AudioError::Wav {
+        path: name.to_string(),
         problem,
     };
     let mut reader =
-        hound::WavReader::open(path).map_err(|e| fail(format!("not a readable wav file: {e}")))?;
+        hound::WavReader::new(input).map_err(|e| fail(format!("not a readable wav file: {e}")))?;
     let spec = reader.spec();
     let channels = usize::from(spec.channels);
     if channels == 0 {

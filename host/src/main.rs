@@ -2,6 +2,7 @@
 //! generator. Each subcommand prints a human report, or JSON with `--json`.
 
 mod demo;
+mod demo_speech;
 mod eval;
 mod generate;
 mod import;

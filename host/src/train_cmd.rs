@@ -129,6 +129,10 @@ pub struct TrainArgs {
     /// Fixed mixing weight of the prior's zero component.
     #[arg(long, default_value_t = 0.5)]
     pub zero_mix: f64,
+    /// After snapping, fine-tune this many epochs with the codebook in the
+    /// loop (fitted to every matrix in each forward pass).
+    #[arg(long, default_value_t = 0, requires = "soft_sharing")]
+    pub sharing_finetune: usize,
     /// Round the codebook's means to signed powers of two (shift-add).
     #[arg(long)]
     pub pow2_means: bool,
@@ -450,8 +454,29 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             ));
         })?;
         bar.finish_and_clear();
+        let mut epochs = epochs;
         if net.prior().is_some() {
             net.snap_to_prior()?;
+            if let (Some(q), true) = (&quant, a.sharing_finetune > 0) {
+                // Hard sharing: the codebook fitted to every matrix in each
+                // forward pass (starting from the snapped values), the
+                // gradient straight through.
+                let tune = TrainConfig {
+                    epochs: a.sharing_finetune,
+                    learning_rate: a.lr / 2.0,
+                    ..cfg.clone()
+                };
+                net = LstmClassifier::from_float(&net.to_float()?, Some(q))?;
+                let bar = progress_bar(!a.json, tune.epochs as u64, &name);
+                epochs.extend(net.train(&set.train, &set.test, &tune, |e, ep| {
+                    bar.set_position(e as u64);
+                    bar.set_message(format!(
+                        "{name}, codebook fine-tuning: test {:.1} %",
+                        100.0 * ep.test_accuracy
+                    ));
+                })?);
+                bar.finish_and_clear();
+            }
         }
         let predicted = net.predict(&set.test, cfg.batch)?;
         let trained = net.to_float()?;

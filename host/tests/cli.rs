@@ -34,6 +34,7 @@ fn demo_cross_checks_the_reference_against_the_float_twin() {
     let m = m.to_str().expect("utf-8");
     let v = json(&[
         "demo",
+        "--random",
         "--sequences",
         "4",
         "--frames",
@@ -51,12 +52,46 @@ fn demo_cross_checks_the_reference_against_the_float_twin() {
     // The saved model is the one the demo ran.
     let model = Model::load(m).expect("demo model loads");
     assert_eq!(model.layers.len(), 2);
-    let human = cli(&["demo", "--sequences", "2", "--frames", "5"]);
+    let human = cli(&["demo", "--random", "--sequences", "2", "--frames", "5"]);
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
         text.contains("generated") && text.contains("fixed vs float"),
         "{text}"
     );
+    // Random-model options need --random.
+    let out = cli(&["demo", "--hidden", "32"]);
+    assert!(!out.status.success());
+}
+
+/// The default demo: the shipped trained model hears the shipped speech,
+/// the design classifies the first recording exactly as the reference, and
+/// the model file it saves takes wav files through its front end.
+#[test]
+fn demo_classifies_the_shipped_speech_with_the_shipped_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = dir.path().join("digits.json");
+    let m = m.to_str().expect("utf-8");
+    let v = json(&["demo", "--sim-recordings", "1", "--json", "--save-model", m]);
+    assert!(v["model_origin"]
+        .as_str()
+        .expect("origin")
+        .contains("trained"));
+    let recs = v["recordings"].as_array().expect("recordings");
+    assert_eq!(recs.len(), 10);
+    for (d, r) in recs.iter().enumerate() {
+        assert_eq!(r["spoken"], d);
+        assert!(r["frames"].as_u64().expect("frames") > 50, "{r}");
+    }
+    assert_eq!(recs[0]["design_class"], recs[0]["reference_class"]);
+    assert!(recs[1]["design_class"].is_null());
+    assert_eq!(
+        v["simulation"]["mismatches"].as_array().map(Vec::len),
+        Some(0)
+    );
+    // Most synthetic digits are heard right (the voice is not a training one).
+    assert!(v["reference_right"].as_u64().expect("right") >= 6, "{v}");
+    let model = Model::load(m).expect("loads");
+    assert!(model.input.front_end.is_some());
 }
 
 #[test]

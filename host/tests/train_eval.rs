@@ -126,3 +126,99 @@ fn bad_training_and_evaluation_requests_are_refused_clearly() {
     fails(&["eval", "--model", out, "--every", "0"], "--every 0");
     assert!(!dir.path().join("m.json").exists());
 }
+
+/// Soft weight-sharing and the rank budget from the command line: the
+/// shared model's matrices hold at most the mixture's entries; the
+/// factorised model stays within its parameter and its cycle budget, as the
+/// written file measures.
+#[test]
+fn soft_sharing_and_rank_budgets_hold_in_the_written_models() {
+    use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
+    use lstm_accel_model::encoding::{Matrix, ScalarCode};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n).to_str().expect("utf-8").to_string();
+    let (f, shared, params, cycles) = (p("f.safetensors"), p("s.json"), p("p.json"), p("c.json"));
+    let small = ["--hidden", "16", "--layers", "1", "--batch", "64", "--json"];
+    let mut args = vec!["train", "--epochs", "2", "--save-float", &f];
+    args.extend(small);
+    json(&args);
+    let mut args = vec![
+        "train",
+        "--init",
+        &f,
+        "--soft-sharing",
+        "3",
+        "--tau",
+        "5",
+        "--epochs",
+        "1",
+        "--sharing-finetune",
+        "1",
+        "--out",
+        &shared,
+    ];
+    args.extend(small);
+    let s = json(&args);
+    assert!(s["splits"][0]["reference_accuracy"].as_f64().is_some());
+    let model = Model::load(&shared).expect("loads");
+    for (path, m) in model.matrices() {
+        let Matrix::Dense(d) = m else {
+            panic!("{path}: {m:?}")
+        };
+        let ScalarCode::Codebook { values, .. } = &d.values.code else {
+            panic!("{path}: not a codebook")
+        };
+        assert!(values.len() <= 3, "{path}: {values:?}");
+    }
+    let mut args = vec![
+        "train",
+        "--init",
+        &f,
+        "--rank-budget",
+        "1500",
+        "--quant",
+        "pow2",
+        "--epochs",
+        "1",
+        "--out",
+        &params,
+    ];
+    args.extend(small);
+    let r = json(&args);
+    let ranks = &r["splits"][0]["ranks"];
+    let model = Model::load(&params).expect("loads");
+    assert_eq!(ranks["cost"].as_f64(), Some(model.params() as f64));
+    assert!(model.params() <= 1500, "{}", model.params());
+    assert!(matches!(model.layers[0].w_h, Matrix::LowRank(_)));
+    // A cycle budget, for the default hardware configuration.
+    let mut args = vec![
+        "train",
+        "--init",
+        &f,
+        "--rank-budget",
+        "255",
+        "--budget-kind",
+        "cycles",
+        "--quant",
+        "pow2",
+        "--epochs",
+        "1",
+        "--out",
+        &cycles,
+    ];
+    args.extend(small);
+    let r = json(&args);
+    let model = Model::load(&cycles).expect("loads");
+    let predicted = AcceleratorSpec::new(&model, &HwConfig::default())
+        .expect("spec")
+        .cycles_per_frame();
+    assert_eq!(
+        r["splits"][0]["ranks"]["cost"].as_f64(),
+        Some(predicted as f64)
+    );
+    assert!(predicted <= 255, "{predicted}");
+    fails(
+        &["train", "--rank-budget", "100", "--quant", "pow2"],
+        "--init",
+    );
+}

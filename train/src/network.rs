@@ -28,6 +28,9 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+/// How much faster than the weights a mixture prior's parameters learn.
+pub const PRIOR_LR_FACTOR: f64 = 10.0;
+
 /// The cell clipping of trained layers: the accelerator's standard cell
 /// format holds `|c| < 8` (`standard_formats`), so training sees the same
 /// saturation.
@@ -436,17 +439,13 @@ impl LstmClassifier {
         v
     }
 
-    /// Every variable the optimiser updates: the network's and the prior's;
-    /// in a rank search the continuous ranks only.
+    /// Every network variable the optimiser updates; in a rank search the
+    /// continuous ranks only (a prior's have their own optimiser).
     fn trained_vars(&self) -> Vec<Var> {
         if self.rank_penalty.is_some() {
             return self.rank_vars();
         }
-        let mut v = self.vars();
-        if let Some(p) = &self.prior {
-            v.extend(p.vars());
-        }
-        v
+        self.vars()
     }
 
     /// Trainable numbers: every weight (shadow) and bias.
@@ -593,6 +592,19 @@ impl LstmClassifier {
                 ..Default::default()
             },
         )?;
+        // The prior's means, variances and mixing weights move faster than
+        // the weights, so that components follow the clusters they form.
+        let mut prior_opt = match &self.prior {
+            Some(p) => Some(candle_nn::AdamW::new(
+                p.vars(),
+                candle_nn::ParamsAdamW {
+                    lr: PRIOR_LR_FACTOR * cfg.learning_rate,
+                    weight_decay: 0.0,
+                    ..Default::default()
+                },
+            )?),
+            None => None,
+        };
         // Batches of similar lengths; their order shuffled every epoch.
         let mut order: Vec<&Example> = train.iter().collect();
         order.sort_by_key(|e| e.frames.len());
@@ -621,7 +633,11 @@ impl LstmClassifier {
                 if let Some(p) = &self.rank_penalty {
                     loss = (loss + self.rank_loss(p)?)?;
                 }
-                opt.backward_step(&loss)?;
+                let grads = loss.backward()?;
+                opt.step(&grads)?;
+                if let Some(p) = prior_opt.as_mut() {
+                    p.step(&grads)?;
+                }
                 loss_sum += ce.to_scalar::<f32>()? * b.len() as f32;
                 let p = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
                 right += p
