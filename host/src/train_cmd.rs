@@ -23,9 +23,11 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::fsdd::{Fsdd, Split};
 use lstm_accel_compress::{MatrixSpec, QuantSpec, ScalarSpec, Structure};
+use lstm_accel_model::float::FloatModel;
 use lstm_accel_model::frontend::FrontEnd;
 use lstm_accel_model::import::{export_safetensors, import_safetensors, ImportNames};
-use lstm_accel_train::data::{extract, SplitSet};
+use lstm_accel_model::Model;
+use lstm_accel_train::data::{extract, extract_at_speed, SplitSet};
 use lstm_accel_train::export::{export_model, reference_predictions};
 use lstm_accel_train::network::{accuracy, confusion, Epoch, LstmClassifier, TrainConfig};
 use lstm_accel_train::prior::MixturePrior;
@@ -119,8 +121,9 @@ pub struct TrainArgs {
     /// Soft weight-sharing with this many mixture components (2..=16, the
     /// zero one included): retraining (from --init) under a learned
     /// Gaussian-mixture prior, then every weight snapped to its component's
-    /// mean, a codebook of that many entries.
-    #[arg(long, conflicts_with_all = ["quant", "quant_spec", "stochastic"])]
+    /// mean, a codebook of that many entries. The matrices keep the
+    /// structures of --structure, or of --quant-spec (its codes replaced).
+    #[arg(long, conflicts_with_all = ["quant", "stochastic"])]
     pub soft_sharing: Option<usize>,
     /// Weight of the mixture prior in the loss (per weight, against the
     /// mean cross-entropy).
@@ -161,8 +164,8 @@ pub struct TrainArgs {
     /// Width of the accelerator's data registers (4..=16) of the export.
     #[arg(long, default_value_t = 12)]
     pub width: u32,
-    /// Start from this float model (safetensors, PyTorch layout) instead of
-    /// a random one.
+    /// Start from this float model (safetensors, PyTorch layout), or from
+    /// the decoded weights of a model file (.json), instead of a random one.
     #[arg(long)]
     pub init: Option<PathBuf>,
     /// Write the trained shadow weights as a float model (safetensors).
@@ -171,6 +174,10 @@ pub struct TrainArgs {
     /// Write the quantized model file (needs --quant or --quant-spec).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Speed perturbation: every training recording also played at these
+    /// speeds (e.g. `0.9,1.1`), for voices the training set lacks.
+    #[arg(long, value_delimiter = ',')]
+    pub speed_perturb: Vec<f64>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -221,8 +228,21 @@ fn quant_spec(a: &TrainArgs) -> Result<Option<QuantSpec>> {
             }
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_json::from_str::<QuantSpec>(&text)
-                .with_context(|| format!("{}: not a quantization spec", p.display()))?
+            let mut spec = serde_json::from_str::<QuantSpec>(&text)
+                .with_context(|| format!("{}: not a quantization spec", p.display()))?;
+            if let Some(entries) = a.soft_sharing {
+                // The spec's structures, every code the shared codebook.
+                let book = ScalarSpec::Codebook {
+                    entries,
+                    width: 8,
+                    pow2: a.pow2_means,
+                };
+                for m in std::iter::once(&mut spec.matrix).chain(spec.overrides.values_mut()) {
+                    m.scalar = book.clone();
+                }
+                spec.name = format!("{}-soft-sharing-{entries}", spec.name);
+            }
+            spec
         }
         None if a.soft_sharing.is_some() => {
             let entries = a.soft_sharing.unwrap_or_default();
@@ -360,7 +380,12 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     }
     let init = match &a.init {
         Some(p) => {
-            let m = import_safetensors(p, &ImportNames::default())?;
+            // A model file starts from its decoded weights.
+            let m = if p.extension().is_some_and(|e| e == "json") {
+                FloatModel::from_model(&Model::load(p)?)
+            } else {
+                import_safetensors(p, &ImportNames::default())?
+            };
             if m.input_size != a.mfcc {
                 bail!(
                     "{}: the model takes {} features per frame, --mfcc is {}",
@@ -390,6 +415,19 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let features = extract(&all, &fe, |i| bar.set_position(i as u64))
         .with_context(|| format!("reading {}", fsdd.dir().display()))?;
     bar.finish_and_clear();
+    let mut perturbed = Vec::with_capacity(a.speed_perturb.len());
+    for &speed in &a.speed_perturb {
+        let bar = progress_bar(
+            !a.json,
+            all.len() as u64,
+            &format!("features at speed {speed}"),
+        );
+        perturbed.push(
+            extract_at_speed(&all, &fe, speed, |i| bar.set_position(i as u64))
+                .with_context(|| format!("reading {}", fsdd.dir().display()))?,
+        );
+        bar.finish_and_clear();
+    }
     let mut reports = Vec::new();
     let mut parameters = 0;
     for split in &splits {
@@ -397,7 +435,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             Split::Own => "own".to_string(),
             Split::LeaveOut(s) => format!("speaker:{s}"),
         };
-        let set = SplitSet::new(&fsdd, split, &features)?;
+        let set = SplitSet::new(&fsdd, split, &features, &perturbed)?;
         let started = std::time::Instant::now();
         let start = match &init {
             Some(m) => m.clone(),

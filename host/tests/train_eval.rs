@@ -64,6 +64,17 @@ fn train_exports_a_quantized_model_that_eval_and_the_accelerator_agree_on() {
         Model::load(&m).expect("loads"),
         Model::load(&m2).expect("loads")
     );
+    // A model file starts a new run from its decoded weights: quantized
+    // again the same way, its matrices are the same.
+    let m3 = p("m3.json");
+    let mut args = vec!["train", "--epochs", "0", "--init", &m, "--out", &m3];
+    args.extend(small);
+    json(&args);
+    let (a, b) = (
+        Model::load(&m).expect("loads"),
+        Model::load(&m3).expect("loads"),
+    );
+    assert_eq!(a.matrices(), b.matrices());
     // The wav files through the model's own front end: the same accuracy.
     let e = json(&["eval", "--model", &m, "--json"]);
     assert_eq!(e[0]["accuracy"].as_f64(), Some(trained));

@@ -23,19 +23,35 @@ pub struct Example {
 pub fn extract(
     utterances: &[&Utterance],
     front_end: &FrontEnd,
+    progress: impl FnMut(usize),
+) -> Result<Vec<Example>, TrainError> {
+    extract_at_speed(utterances, front_end, 1.0, progress)
+}
+
+/// [`extract`] of the recordings played `speed` times as fast (speed
+/// perturbation: tempo and pitch scaled together, as a faster or slower,
+/// higher or lower voice): a recording at rate `r` is resampled as if it
+/// were at `r * speed`.
+pub fn extract_at_speed(
+    utterances: &[&Utterance],
+    front_end: &FrontEnd,
+    speed: f64,
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<Example>, TrainError> {
+    if !(0.5..=2.0).contains(&speed) {
+        return Err(TrainError::Config(format!(
+            "speed {speed}: perturbations between 0.5 and 2"
+        )));
+    }
     let fx = FeatureExtractor::new(front_end);
     utterances
         .iter()
         .enumerate()
         .map(|(i, u)| {
             let rec = lstm_accel_audio::wav::read(&u.path)?;
-            let samples = lstm_accel_audio::resample::resample(
-                &rec.samples,
-                rec.sample_rate,
-                front_end.sample_rate,
-            );
+            let played = (f64::from(rec.sample_rate) * speed).round() as u32;
+            let samples =
+                lstm_accel_audio::resample::resample(&rec.samples, played, front_end.sample_rate);
             let frames = fx.raw(&samples);
             progress(i + 1);
             if frames.is_empty() {
@@ -69,21 +85,34 @@ impl SplitSet {
     /// recordings `split` tests on go to the test set, the others to the
     /// training set, and both are normalised with the training set's
     /// statistics.
-    pub fn new(fsdd: &Fsdd, split: &Split, features: &[Example]) -> Result<SplitSet, TrainError> {
+    ///
+    /// `perturbed` are further feature sets of every recording (speed
+    /// perturbations, [`extract_at_speed`]); their training recordings join
+    /// the training set, their test recordings are left out.
+    pub fn new(
+        fsdd: &Fsdd,
+        split: &Split,
+        features: &[Example],
+        perturbed: &[Vec<Example>],
+    ) -> Result<SplitSet, TrainError> {
         fsdd.check(split)?;
-        if features.len() != fsdd.utterances().len() {
+        let n = fsdd.utterances().len();
+        if let Some(bad) = std::iter::once(features)
+            .chain(perturbed.iter().map(Vec::as_slice))
+            .find(|f| f.len() != n)
+        {
             return Err(TrainError::Config(format!(
-                "{} feature sequences for {} recordings",
-                features.len(),
-                fsdd.utterances().len()
+                "{} feature sequences for {n} recordings",
+                bad.len()
             )));
         }
         let (mut train, mut test) = (Vec::new(), Vec::new());
-        for (u, ex) in fsdd.utterances().iter().zip(features) {
+        for (i, u) in fsdd.utterances().iter().enumerate() {
             if split.is_test(u) {
-                test.push(ex.clone());
+                test.push(features[i].clone());
             } else {
-                train.push(ex.clone());
+                train.push(features[i].clone());
+                train.extend(perturbed.iter().map(|p| p[i].clone()));
             }
         }
         let (mean, std) = statistics(&train);

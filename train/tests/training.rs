@@ -12,7 +12,7 @@ use lstm_accel_model::encoding::Matrix;
 use lstm_accel_model::float::{FloatMatrix, FloatModel};
 use lstm_accel_model::frontend::FrontEnd;
 use lstm_accel_model::reference::Reference;
-use lstm_accel_train::data::{extract, normalise, statistics, Example};
+use lstm_accel_train::data::{extract, extract_at_speed, normalise, statistics, Example};
 use lstm_accel_train::export::{export_model, reference_predictions};
 use lstm_accel_train::network::{accuracy, confusion, LstmClassifier, TrainConfig};
 use lstm_accel_train::prior::MixturePrior;
@@ -337,4 +337,32 @@ fn the_rank_search_chooses_ranks_within_the_budget() {
     let e = search_ranks(&float, &paths, 10.0, &cost, &d.train, &cfg, |_, _, _| {})
         .expect_err("a budget below rank 1 is refused");
     assert!(e.to_string().contains("every rank 1"), "{e}");
+}
+
+/// Speed perturbation plays a recording faster or slower: its frames
+/// scale with the inverse of the speed, and speed 1 is the plain features.
+#[test]
+fn speed_perturbation_scales_a_recordings_length() {
+    let dir = Fsdd::locate_from(None, &Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    let f = Fsdd::open(&dir).expect("FSDD");
+    let some: Vec<&Utterance> = f.utterances().iter().step_by(250).collect();
+    let fe = FrontEnd::speech_8k(Some(13));
+    let plain = extract(&some, &fe, |_| {}).expect("features");
+    assert_eq!(
+        extract_at_speed(&some, &fe, 1.0, |_| {}).expect("features")[0].frames,
+        plain[0].frames
+    );
+    for speed in [0.8, 1.25] {
+        let p = extract_at_speed(&some, &fe, speed, |_| {}).expect("features");
+        for (a, b) in plain.iter().zip(&p) {
+            let expected = a.frames.len() as f64 / speed;
+            assert!(
+                (b.frames.len() as f64 - expected).abs() <= 3.0,
+                "speed {speed}: {} frames, {} at speed 1",
+                b.frames.len(),
+                a.frames.len()
+            );
+        }
+    }
+    assert!(extract_at_speed(&some, &fe, 3.0, |_| {}).is_err());
 }
