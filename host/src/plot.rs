@@ -1,5 +1,5 @@
 //! Plots of evaluations (plotters, SVG): accuracy against weight bits, one
-//! labelled point per model, bits on a log axis because compression
+//! point per model labelled with its file's name, bits on a log axis because compression
 //! methods span orders of magnitude. SVG text is drawn by the viewer, so
 //! no font library is needed.
 
@@ -19,6 +19,14 @@ const DARK: [RGBColor; 8] = [
     RGBColor(90, 90, 90),
     RGBColor(120, 70, 20),
 ];
+
+/// A point's label: the model file's name without its extension (names
+/// inside files repeat across methods).
+fn label(e: &ModelEval) -> String {
+    Path::new(&e.file)
+        .file_stem()
+        .map_or_else(|| e.name.clone(), |s| s.to_string_lossy().into_owned())
+}
 
 /// Draws `evals` as accuracy (%) against weight bits into `path` (SVG),
 /// written whole or not at all.
@@ -56,6 +64,8 @@ pub fn accuracy_against_bits(evals: &[ModelEval], split: &str, path: &Path) -> R
         chart
             .configure_mesh()
             .x_desc("weight bits (codes, tables and biases)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("accuracy (%)")
             .draw()
             .map_err(err)?;
@@ -65,7 +75,7 @@ pub fn accuracy_against_bits(evals: &[ModelEval], split: &str, path: &Path) -> R
                 EmptyElement::at((bits(e), 100.0 * e.accuracy))
                     + Circle::new((0, 0), 5, colour.filled())
                     + Text::new(
-                        format!("{} ({:.1} %)", e.name, 100.0 * e.accuracy),
+                        format!("{} ({:.1} %)", label(e), 100.0 * e.accuracy),
                         (8, -12),
                         ("sans-serif", 13),
                     )
