@@ -13,9 +13,9 @@
 
 use crate::simulate::{simulate, Backend, EngineSetup};
 use crate::spec_cmd::{derive_spec, HwArgs};
+use crate::train_cmd::progress_bar;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::fsdd::{Fsdd, Split, Utterance};
 use lstm_accel_audio::AudioInput;
 use lstm_accel_hdl::spec::HwConfig;
@@ -121,7 +121,7 @@ pub fn evaluate(
     progress: bool,
 ) -> Result<ModelEval> {
     let input = AudioInput::new(model).with_context(|| file.display().to_string())?;
-    let bar = bar(progress, recordings.len(), "features");
+    let bar = progress_bar(progress, recordings.len() as u64, "features");
     let sequences: Vec<Vec<Vec<i32>>> = recordings
         .iter()
         .map(|u| {
@@ -282,16 +282,4 @@ fn print_eval(e: &ModelEval) {
         let cells: Vec<String> = row.iter().map(|c| format!("{c:3}")).collect();
         println!("  {d}: {}", cells.join(" "));
     }
-}
-
-fn bar(show: bool, len: usize, what: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let b = ProgressBar::new(len as u64);
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
-        b.set_style(style);
-    }
-    b.set_message(what.to_string());
-    b
 }

@@ -16,6 +16,7 @@
 //! Gaussian-mixture prior and snaps the weights to a J-entry codebook
 //! (Ullrich et al.).
 
+use crate::eval::parse_split;
 use crate::rank_budget::{choose_ranks, BudgetKind};
 use crate::spec_cmd::HwArgs;
 use anyhow::{bail, Context, Result};
@@ -365,12 +366,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let dir = Fsdd::locate(a.data.as_deref());
     let fsdd = Fsdd::open(&dir)?;
     let splits = match a.split.as_str() {
-        "own" => vec![Split::Own],
         "speakers" => fsdd.speakers().into_iter().map(Split::LeaveOut).collect(),
-        s => match s.strip_prefix("speaker:") {
-            Some(name) => vec![Split::LeaveOut(name.to_string())],
-            None => bail!("--split {s}: expected own, speaker:NAME or speakers"),
-        },
+        s => vec![parse_split(s).context("--split: or `speakers`, each speaker held out in turn")?],
     };
     for s in &splits {
         fsdd.check(s)?;
@@ -628,7 +625,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
+/// A bar of `len` steps named `what`, hidden unless `show`.
+pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }

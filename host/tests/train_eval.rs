@@ -108,7 +108,7 @@ fn train_exports_a_quantized_model_that_eval_and_the_accelerator_agree_on() {
         assert!(row["engine"]["frames"].as_u64().expect("frames") > 5 * 20);
     }
     let plot = std::fs::read_to_string(&svg).expect("plot written");
-    assert!(plot.contains("<svg") && plot.contains(">m2 ("), "{plot}");
+    assert!(plot.contains("<svg") && plot.contains("\nm2 ("), "{plot}");
 }
 
 #[test]

@@ -55,6 +55,15 @@ fn two_digits() -> TwoDigits {
     }
 }
 
+/// The small float network trained 6 epochs on the two digits.
+fn trained_float(d: &TwoDigits) -> LstmClassifier {
+    let mut float = LstmClassifier::new(13, &small(6)).expect("model");
+    float
+        .train(&d.train, &d.test, &small(6), |_, _| {})
+        .expect("trains");
+    float
+}
+
 fn small(epochs: usize) -> TrainConfig {
     TrainConfig {
         hidden: 16,
@@ -102,10 +111,7 @@ fn a_small_lstm_learns_two_spoken_digits() {
 #[test]
 fn a_quantization_aware_model_exports_what_it_trained_and_the_audio_path_agrees() {
     let d = two_digits();
-    let mut float = LstmClassifier::new(13, &small(6)).expect("model");
-    float
-        .train(&d.train, &d.test, &small(6), |_, _| {})
-        .expect("trains");
+    let float = trained_float(&d);
     let spec = QuantSpec {
         name: "two-digits".into(),
         matrix: MatrixSpec {
@@ -232,10 +238,7 @@ fn a_configuration_that_cannot_train_is_refused() {
 #[test]
 fn soft_weight_sharing_snaps_every_matrix_to_the_mixtures_codebook() {
     let d = two_digits();
-    let mut float = LstmClassifier::new(13, &small(6)).expect("model");
-    float
-        .train(&d.train, &d.test, &small(6), |_, _| {})
-        .expect("trains");
+    let float = trained_float(&d);
     let spec = QuantSpec {
         name: "shared".into(),
         matrix: MatrixSpec {
@@ -298,10 +301,7 @@ fn soft_weight_sharing_snaps_every_matrix_to_the_mixtures_codebook() {
 #[test]
 fn the_rank_search_chooses_ranks_within_the_budget() {
     let d = two_digits();
-    let mut float = LstmClassifier::new(13, &small(6)).expect("model");
-    float
-        .train(&d.train, &d.test, &small(6), |_, _| {})
-        .expect("trains");
+    let float = trained_float(&d);
     let float = float.to_float().expect("float");
     let paths = vec!["layers[0].w_x".to_string(), "layers[0].w_h".to_string()];
     let (rows, cols_x, cols_h) = (64, 13, 16);
