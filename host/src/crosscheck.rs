@@ -7,6 +7,7 @@
 //! signal has them) and the signal that differ.
 
 use crate::driver::{Driver, DriverError};
+use lstm_accel_hdl::protocol::{self as p, header};
 use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
@@ -152,6 +153,50 @@ pub fn cross_check<L: Link>(
     }
     if out.frames == 0 {
         out.measured_cycles_per_frame = (0, 0);
+    }
+    Ok(out)
+}
+
+/// The packets a correct device sends while [`cross_check`] runs
+/// `sequences` on it from power-up: per frame a `RESULT` (the design's
+/// frame counter, the reference's class and logits, the spec's predicted
+/// cycles) and, with `read_state`, a `STATE_REPLY` of the reference's c and
+/// h. Engines that run a whole stream at once check the design against
+/// these.
+pub fn expected_replies(
+    model: &Model,
+    spec: &AcceleratorSpec,
+    sequences: &[Vec<Vec<i32>>],
+    read_state: bool,
+) -> Result<Vec<Vec<u32>>, DriverError> {
+    let mut reference = Reference::new(model)?;
+    let lay = &spec.layout;
+    let mut out = Vec::new();
+    let mut frame_counter = 0u32;
+    for frames in sequences {
+        reference.reset();
+        for (f, frame) in frames.iter().enumerate() {
+            let class = reference.step(frame).map_err(|e| DriverError::Frame {
+                frame: f,
+                problem: e.to_string(),
+            })?;
+            let logits = reference.logits();
+            let mut result = Vec::with_capacity(1 + p::RESULT_FIXED_WORDS + logits.len());
+            result.push(header(p::RESULT, p::RESULT_FIXED_WORDS + logits.len()));
+            // A LightRNN head's empty cell is class -1: the word is signed.
+            result.extend([frame_counter, class as u32, spec.cycles_per_frame() as u32]);
+            result.extend(logits.iter().map(|&v| v as u32));
+            out.push(result);
+            frame_counter = frame_counter.wrapping_add(1);
+            if read_state {
+                let mut state = vec![header(p::STATE_REPLY, p::state_words(lay))];
+                for l in 0..lay.layers.len() {
+                    state.extend(reference.cell(l).iter().map(|&v| v as u32));
+                    state.extend(reference.output(l).iter().map(|&v| i32::from(v) as u32));
+                }
+                out.push(state);
+            }
+        }
     }
     Ok(out)
 }

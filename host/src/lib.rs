@@ -3,7 +3,9 @@
 //! and the driver that streams them, frames and results over any link.
 
 pub mod crosscheck;
+pub mod difftest;
 pub mod driver;
+pub mod icarus_check;
 pub mod pack;
 pub mod serial;
 pub mod virtual_board;

@@ -3,6 +3,7 @@
 
 mod demo;
 mod demo_speech;
+mod difftest_cmd;
 mod eval;
 mod generate;
 mod import;
@@ -55,6 +56,10 @@ enum Command {
     /// Runs the generated design cycle-accurately and cross-checks it
     /// against the reference.
     Simulate(simulate::SimulateArgs),
+    /// Differential testing at scale: random models of every encoding with
+    /// random inputs in every engine against the reference; a failing case
+    /// is shrunk and written to disk.
+    Difftest(difftest_cmd::DifftestArgs),
     /// Synthesises, places and routes the accelerator with the open FPGA
     /// flow and writes its bitstream and a resource and timing report.
     Synth(synth::SynthArgs),
@@ -85,6 +90,7 @@ fn main() {
         Command::Spec(a) => spec_cmd::run(&a),
         Command::Generate(a) => generate::run(&a),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Difftest(a) => difftest_cmd::run(&a),
         Command::Synth(a) => synth::run(&a),
         Command::Run(a) => run_cmd::run(&a),
         Command::VirtualBoard(a) => virtual_board_cmd::run(&a),

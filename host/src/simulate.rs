@@ -5,15 +5,18 @@
 //! the device's measured cycles against the spec's prediction). Exits with
 //! an error when anything differs.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::AudioInput;
+use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
 use lstm_accel_host::driver::Driver;
+use lstm_accel_host::icarus_check::{icarus_cross_check, TestbenchSummary};
 use lstm_accel_model::random;
 use lstm_accel_model::Model;
+use lstm_accel_sim::icarus::IcarusDesign;
 use lstm_accel_sim::link::{SimLink, Stalls};
 use lstm_accel_sim::native::NativeDevice;
 use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
@@ -33,6 +36,9 @@ pub enum Backend {
     /// The generated Verilog compiled by Verilator (needs verilator and a
     /// C++ compiler; builds are cached).
     Verilator,
+    /// The generated Verilog under a generated self-checking test bench in
+    /// Icarus Verilog (needs iverilog).
+    Icarus,
 }
 
 /// Arguments of `lstm-accel simulate`.
@@ -55,6 +61,10 @@ pub struct SimulateArgs {
     /// model's audio front end (`input.front_end` of the model file).
     #[arg(long, num_args = 1.., conflicts_with_all = ["random", "sequences"])]
     pub wav: Vec<PathBuf>,
+    /// Raw frames from a JSON file instead: a list of sequences, each a list
+    /// of frames, each a list of raw input values (what `difftest` writes).
+    #[arg(long, conflicts_with_all = ["random", "sequences", "wav"])]
+    pub frames: Option<PathBuf>,
     /// Sequences, each from a reset.
     #[arg(long, default_value_t = 1)]
     pub sequences: usize,
@@ -98,6 +108,9 @@ pub struct SimulationReport {
     pub seconds: f64,
     /// Simulated cycles per second.
     pub cycles_per_second: f64,
+    /// The Icarus test bench's own count of output words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub testbench: Option<TestbenchSummary>,
     /// Per wav file: its frames and the class after its last frame.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub utterances: Vec<Utterance>,
@@ -176,6 +189,34 @@ pub fn simulate(
             }
             drive(dev, model, spec, sequences, setup)
         }
+        Backend::Icarus => {
+            let spinner = bar(setup.progress, None);
+            spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+            spinner.set_message("compiling the design with Icarus Verilog");
+            let mut design = IcarusDesign::compile(&verilog(model, spec)?)?;
+            let frames: usize = sequences.iter().map(Vec::len).sum();
+            spinner.set_message(format!("simulating {frames} frames in Icarus Verilog"));
+            let run = icarus_cross_check(
+                &mut design,
+                model,
+                spec,
+                sequences,
+                setup.read_state,
+                setup.stalls,
+                vcd,
+            )?;
+            spinner.finish_and_clear();
+            let t = &run.testbench;
+            Ok(SimulationReport {
+                backend: setup.backend,
+                check: run.check,
+                simulated_cycles: t.cycles,
+                seconds: t.seconds,
+                cycles_per_second: t.cycles as f64 / t.seconds.max(1e-9),
+                testbench: Some(run.testbench),
+                utterances: Vec::new(),
+            })
+        }
     }
 }
 
@@ -225,6 +266,7 @@ fn drive<D: Device>(
         simulated_cycles,
         seconds,
         cycles_per_second: simulated_cycles as f64 / seconds.max(1e-9),
+        testbench: None,
         utterances: Vec::new(),
     })
 }
@@ -240,6 +282,12 @@ pub fn print_report(r: &SimulationReport) {
         "cycles per frame: predicted {}, measured by the design {}..={}",
         c.predicted_cycles_per_frame, c.measured_cycles_per_frame.0, c.measured_cycles_per_frame.1
     );
+    if let Some(t) = &r.testbench {
+        println!(
+            "test bench: {} of {} input words taken, {} output words of {} expected, {} differ",
+            t.words_sent, t.words_offered, t.words_received, t.words_expected, t.mismatched_words
+        );
+    }
     if c.mismatches.is_empty() {
         let state = if c.state_read {
             ", every layer's c and h read back after every frame"
@@ -288,11 +336,26 @@ pub fn input_sequences(
         .collect::<Result<_, _>>()?)
 }
 
+/// Sequences of raw frames from a JSON file.
+fn read_frames(path: &std::path::Path) -> Result<Vec<Vec<Vec<i32>>>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading frames from {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: expected a list of sequences, each a list of frames of raw input values",
+            path.display()
+        )
+    })
+}
+
 /// Runs `lstm-accel simulate`.
 pub fn run(a: &SimulateArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
     let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
-    let sequences = input_sequences(&model, a.sequences, a.random, a.seed, &a.wav)?;
+    let sequences = match &a.frames {
+        Some(path) => read_frames(path)?,
+        None => input_sequences(&model, a.sequences, a.random, a.seed, &a.wav)?,
+    };
     let stalls = a.stalls.then_some(Stalls {
         input: 0.3,
         output: 0.5,
@@ -350,6 +413,13 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
             "waveform of sequence {} (first mismatch: {first}): {}",
             first.sequence,
             path.display()
+        );
+    }
+    if let Some(t) = rep.testbench.as_ref().filter(|t| t.mismatched_words > 0) {
+        bail!(
+            "the Icarus test bench found {} output words that differ from the expected stream (the first at word {})",
+            t.mismatched_words,
+            t.first_mismatched_word.unwrap_or(0)
         );
     }
     if !rep.check.mismatches.is_empty() {

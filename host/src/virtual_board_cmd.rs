@@ -6,7 +6,7 @@
 //! --port <path>` among them) speaks to it. It runs until it is stopped.
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use lstm_accel_hdl::blocks::uart::MIN_CLOCKS_PER_BIT;
 use lstm_accel_host::virtual_board::{serve, LineNoise};
 use lstm_accel_model::Model;
@@ -18,8 +18,17 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::simulate::Backend;
 use crate::spec_cmd::HwArgs;
+
+/// Engines that can run a board live, one cycle at a time (Icarus runs
+/// whole streams only).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BoardEngine {
+    /// rust-hdl's own simulation.
+    Native,
+    /// Verilator (cached builds).
+    Verilator,
+}
 
 /// Arguments of `lstm-accel virtual-board`.
 #[derive(Args)]
@@ -31,8 +40,8 @@ pub struct VirtualBoardArgs {
     #[command(flatten)]
     pub hw: HwArgs,
     /// Engine that runs the design.
-    #[arg(long, value_enum, default_value_t = Backend::Verilator)]
-    pub engine: Backend,
+    #[arg(long, value_enum, default_value_t = BoardEngine::Verilator)]
+    pub engine: BoardEngine,
     /// Clocks per bit of the design's UART (a pseudo-terminal has no baud
     /// rate; fewer clocks per bit simulate faster).
     #[arg(long, default_value_t = MIN_CLOCKS_PER_BIT)]
@@ -64,11 +73,11 @@ pub fn run(a: &VirtualBoardArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
     let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
     match a.engine {
-        Backend::Native => {
+        BoardEngine::Native => {
             let d = NativeSerialDevice::new(&model, &spec, a.clocks_per_bit)?;
             serve_on_terminal(d, a)
         }
-        Backend::Verilator => {
+        BoardEngine::Verilator => {
             eprintln!("building the serial design with Verilator (cached after the first run)");
             let cache = a
                 .verilator_cache

@@ -374,7 +374,8 @@ fn generate_and_simulate_in_both_engines_with_state_read_back() {
     }
     let cache = dir.path().join("cache");
     let vcd = dir.path().join("wave.vcd");
-    for backend in ["native", "verilator"] {
+    let icarus_vcd = dir.path().join("icarus.vcd");
+    for backend in ["native", "verilator", "icarus"] {
         let mut args = vec![
             "simulate",
             "--model",
@@ -396,8 +397,18 @@ fn generate_and_simulate_in_both_engines_with_state_read_back() {
         if backend == "verilator" {
             args.extend(["--vcd", vcd.to_str().expect("utf-8")]);
         }
+        if backend == "icarus" {
+            args.extend(["--vcd", icarus_vcd.to_str().expect("utf-8")]);
+        }
         let v = json(&args);
         assert_eq!(v["backend"], backend);
+        if backend == "icarus" {
+            // The test bench's own word count agrees.
+            let t = &v["testbench"];
+            assert_eq!(t["mismatched_words"], 0, "{t}");
+            assert_eq!(t["words_sent"], t["words_offered"], "{t}");
+            assert_eq!(t["words_received"], t["words_expected"], "{t}");
+        }
         assert_eq!(v["frames"], 8);
         assert_eq!(v["state_read"], true);
         assert_eq!(v["mismatches"].as_array().expect("list").len(), 0);
@@ -408,6 +419,8 @@ fn generate_and_simulate_in_both_engines_with_state_read_back() {
         );
     }
     let wave = std::fs::read_to_string(&vcd).expect("waveform written");
+    assert!(wave.contains("$var") && wave.contains("s_tdata"));
+    let wave = std::fs::read_to_string(&icarus_vcd).expect("Icarus waveform written");
     assert!(wave.contains("$var") && wave.contains("s_tdata"));
     // A configuration the spec plans but the generator does not build is
     // refused with what is wrong, and nothing is written.

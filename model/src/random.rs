@@ -299,6 +299,78 @@ fn random_bias(r: &mut impl Rng, n: usize, acc_frac_hint: i32) -> Bias {
     }
 }
 
+/// Draws new values for every weight code, bias and LightRNN class table of
+/// `model`, keeping everything its hardware is built from: shapes,
+/// encodings, scalar codes (codebook tables and exponent ranges included),
+/// per-row shifts and formats. Many weight sets thus run on one generated
+/// design, which loads them through its stream port. With `extreme`, the
+/// codes are mostly the largest magnitudes and the biases sit at their
+/// range's ends.
+pub fn redraw_weights(r: &mut impl Rng, model: &mut Model, extreme: bool) {
+    for v in weight_values_mut(model) {
+        *v = values(r, v.code.clone(), v.codes.len(), extreme);
+    }
+    let lim = 1i32 << 12;
+    for b in biases_mut(model) {
+        for v in &mut b.values {
+            *v = if !extreme {
+                r.random_range(-lim..lim)
+            } else if r.random_bool(0.5) {
+                lim - 1
+            } else {
+                -lim
+            };
+        }
+    }
+    if let Head::LightRnn(h) = &mut model.head {
+        use rand::seq::SliceRandom;
+        h.table.shuffle(r);
+    }
+}
+
+/// The code vectors of a matrix.
+fn matrix_values_mut(m: &mut Matrix) -> Vec<&mut Values> {
+    match m {
+        Matrix::Dense(d) => vec![&mut d.values],
+        Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => vec![&mut b.values],
+        Matrix::ToeplitzLike(t) => vec![&mut t.g, &mut t.h],
+        Matrix::LowRank(l) => vec![&mut l.u.values, &mut l.v.values],
+    }
+}
+
+/// Every weight code vector of `model` (layers in order, then the head).
+pub fn weight_values_mut(model: &mut Model) -> Vec<&mut Values> {
+    let mut v = Vec::new();
+    for l in &mut model.layers {
+        v.extend(matrix_values_mut(&mut l.w_x));
+        v.extend(matrix_values_mut(&mut l.w_h));
+        if let Some(p) = &mut l.projection {
+            v.extend(matrix_values_mut(&mut p.w));
+        }
+    }
+    match &mut model.head {
+        Head::Dense(h) => v.extend(matrix_values_mut(&mut h.w)),
+        Head::LightRnn(h) => {
+            v.extend(matrix_values_mut(&mut h.row_w));
+            v.extend(matrix_values_mut(&mut h.col_w));
+        }
+    }
+    v
+}
+
+/// Every bias vector of `model` (layers in order, then the head).
+pub fn biases_mut(model: &mut Model) -> Vec<&mut Bias> {
+    let mut v: Vec<&mut Bias> = model.layers.iter_mut().map(|l| &mut l.bias).collect();
+    match &mut model.head {
+        Head::Dense(h) => v.push(&mut h.bias),
+        Head::LightRnn(h) => {
+            v.push(&mut h.row_bias);
+            v.push(&mut h.col_bias);
+        }
+    }
+    v
+}
+
 /// A random valid model of the given shape.
 pub fn model(r: &mut impl Rng, shape: &ModelShape) -> Model {
     let (input_fmt, _) = standard_formats(shape.data_width.unwrap_or(8));

@@ -12,6 +12,7 @@
 //! [`serial`] runs the serial design (UART bridge and accelerator) at its
 //! pins in either engine, with the host's end of the line.
 
+pub mod icarus;
 pub mod link;
 pub mod native;
 pub mod serial;

@@ -165,3 +165,61 @@ impl<D: Device> Link for SimLink<D> {
         }
     }
 }
+
+/// A link with no device behind it: it records every word sent and answers
+/// each receive with the next packet of a script. Engines that run a whole
+/// stream at once (Icarus) use it twice: once with the reference's replies,
+/// to record the exact words the driver sends, and once with what the
+/// design sent, to replay the design's replies through the same checks as
+/// a live link.
+#[derive(Clone, Debug, Default)]
+pub struct ScriptedLink {
+    /// Every word sent so far.
+    pub sent: Vec<StreamWord>,
+    replies: VecDeque<Vec<u32>>,
+}
+
+impl ScriptedLink {
+    /// A link that answers with `replies`, in order.
+    pub fn new(replies: impl IntoIterator<Item = Vec<u32>>) -> Self {
+        ScriptedLink {
+            sent: Vec::new(),
+            replies: replies.into_iter().collect(),
+        }
+    }
+
+    /// Replies not yet received.
+    pub fn unread(&self) -> usize {
+        self.replies.len()
+    }
+}
+
+impl Link for ScriptedLink {
+    fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
+        self.sent.extend(packet_words(packet));
+        Ok(())
+    }
+
+    fn receive(&mut self) -> Result<Vec<u32>, SimError> {
+        // Nothing more came from the device: the same error a live link
+        // gives when a packet never completes.
+        self.replies.pop_front().ok_or(SimError::Timeout(0))
+    }
+}
+
+/// Packets of a word stream, split at `tlast` (a trailing packet without
+/// one is kept as it is).
+pub fn packets(words: &[StreamWord]) -> Vec<Vec<u32>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    for w in words {
+        cur.push(w.data);
+        if w.last {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}

@@ -12,185 +12,16 @@ mod engines;
 use engines::{native, verilator};
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
+use lstm_accel_host::difftest::cases::{
+    blocks, case_of, encodings, has_low_rank, random_case, tl_blocks, Mix,
+};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_model::model::Head;
-use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
+use lstm_accel_model::random::{self, ScalarKind};
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::{SimLink, Stalls};
 use lstm_accel_sim::Device;
-use rand::Rng;
-
-/// A random model of the kinds the spine runs: 1 to 3 layers, dense ternary
-/// and power-of-two weights mixed (with and without row scales), formats
-/// drawn per layer, extreme weights in half the cases, power-of-two
-/// codebooks in a quarter and general ones in another, a LightRNN head in a
-/// third of them.
-fn random_case(seed: u64) -> (Model, HwConfig) {
-    // A quarter of the models also draw power-of-two codebooks (shift-add
-    // lanes), a quarter general codebooks (multiplier lanes).
-    let kinds = match seed % 4 {
-        0 => vec![ScalarKind::Ternary, ScalarKind::Pow2, ScalarKind::Codebook],
-        2 => vec![
-            ScalarKind::Ternary,
-            ScalarKind::Pow2,
-            ScalarKind::CodebookPow2,
-        ],
-        _ => vec![ScalarKind::Ternary, ScalarKind::Pow2],
-    };
-    // A third of the models have a LightRNN head, a fifth projected layers,
-    // a seventh low-rank matrices.
-    let mut mix = Mix::of(kinds);
-    mix.light_rnn = seed % 3 == 1;
-    mix.projections = seed % 5 == 2;
-    mix.low_rank = seed % 7 == 3;
-    case_of(seed, mix)
-}
-
-/// What a random case draws from.
-#[derive(Clone)]
-struct Mix {
-    kinds: Vec<ScalarKind>,
-    light_rnn: bool,
-    projections: bool,
-    low_rank: bool,
-    structured: bool,
-    toeplitz_like: bool,
-}
-
-impl Mix {
-    fn of(kinds: Vec<ScalarKind>) -> Mix {
-        Mix {
-            kinds,
-            light_rnn: false,
-            projections: false,
-            low_rank: false,
-            structured: false,
-            toeplitz_like: false,
-        }
-    }
-}
-
-/// The block sizes of a model's block-Toeplitz and block-circulant matrices.
-fn blocks(m: &Model) -> Vec<usize> {
-    use lstm_accel_model::encoding::Matrix;
-    m.matrices()
-        .iter()
-        .filter_map(|(_, x)| match x {
-            Matrix::BlockToeplitz(b) | Matrix::BlockCirculant(b) => Some(b.block),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The block sizes of a model's Toeplitz-like matrices.
-fn tl_blocks(m: &Model) -> Vec<usize> {
-    use lstm_accel_model::encoding::Matrix;
-    m.matrices()
-        .iter()
-        .filter_map(|(_, x)| match x {
-            Matrix::ToeplitzLike(t) => Some(t.block),
-            _ => None,
-        })
-        .collect()
-}
-
-fn has_low_rank(m: &Model) -> bool {
-    m.matrices()
-        .iter()
-        .any(|(_, x)| matches!(x, lstm_accel_model::encoding::Matrix::LowRank(_)))
-}
-
-/// A random model whose matrices draw from `mix.kinds`, with a LightRNN
-/// head when `light_rnn`; with `projections`, each layer has a projection
-/// (smaller or larger than its cells) with probability 2/3, at least one;
-/// with `low_rank`, matrices are low-rank `U V` or dense, at least one
-/// low-rank; with `structured`, block-Toeplitz, block-circulant or dense, at
-/// least one structured, on lanes that divide every block size or are a
-/// multiple of it.
-fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
-    let mut r = random::rng(seed);
-    let Mix {
-        kinds,
-        light_rnn,
-        projections,
-        low_rank,
-        structured,
-        toeplitz_like,
-    } = mix;
-    let layers = r.random_range(1..=3);
-    let input = r.random_range(1..=20);
-    let hidden: Vec<usize> = (0..layers).map(|_| r.random_range(1..=12)).collect();
-    let mut projection = vec![None; layers];
-    let matrix_kinds = if toeplitz_like {
-        vec![
-            MatrixKind::ToeplitzLike,
-            MatrixKind::ToeplitzLike,
-            MatrixKind::Dense,
-            MatrixKind::BlockCirculant,
-        ]
-    } else if low_rank && structured {
-        vec![
-            MatrixKind::LowRank,
-            MatrixKind::BlockToeplitz,
-            MatrixKind::BlockCirculant,
-            MatrixKind::Dense,
-        ]
-    } else if structured {
-        vec![
-            MatrixKind::BlockToeplitz,
-            MatrixKind::BlockCirculant,
-            MatrixKind::DensePerRow,
-        ]
-    } else if low_rank {
-        vec![MatrixKind::LowRank, MatrixKind::Dense, MatrixKind::LowRank]
-    } else {
-        vec![MatrixKind::Dense, MatrixKind::DensePerRow]
-    };
-    if projections {
-        let first = r.random_range(0..layers);
-        for (l, p) in projection.iter_mut().enumerate() {
-            if l == first || r.random_bool(2.0 / 3.0) {
-                *p = Some(r.random_range(1..=12));
-            }
-        }
-    }
-    let shape = ModelShape {
-        input,
-        hidden,
-        projection,
-        classes: r.random_range(2..=9),
-        light_rnn,
-        matrix_kinds,
-        scalar_kinds: kinds,
-        extreme: r.random_bool(0.5),
-        data_width: None,
-    };
-    let mut m = random::model(&mut r, &shape);
-    while (low_rank && !has_low_rank(&m))
-        || (structured && blocks(&m).is_empty())
-        || (toeplitz_like && tl_blocks(&m).is_empty())
-    {
-        m = random::model(&mut r, &shape);
-    }
-    let mut lanes = [1, 2, 3, 4, 8, 16][r.random_range(0..6)];
-    if structured || toeplitz_like {
-        // Lanes that suit every block size (1 always does): dividing it or a
-        // multiple of it, dividing it for a Toeplitz-like one.
-        let fits: Vec<usize> = [1, 2, 3, 4, 8, 16]
-            .into_iter()
-            .filter(|&l| blocks(&m).iter().all(|&k| k % l == 0 || l % k == 0))
-            .filter(|&l| tl_blocks(&m).iter().all(|&k| k % l == 0))
-            .collect();
-        lanes = fits[r.random_range(0..fits.len())];
-    }
-    let hw = HwConfig {
-        lanes,
-        target: Target::Generic,
-        ..HwConfig::default()
-    };
-    (m, hw)
-}
 
 /// Runs `frames` frames (a reset in the middle starts a new sequence) and
 /// checks every result; returns the number of frames checked.
@@ -317,72 +148,10 @@ fn sweep_200_models_verilator() {
 /// a LightRNN head on ternary and power-of-two matrices, and projected
 /// layers.
 fn per_encoding<D: Device>(engine: impl Fn(&Model, &AcceleratorSpec) -> D + Copy) -> usize {
-    let tp = || Mix::of(vec![ScalarKind::Ternary, ScalarKind::Pow2]);
-    let encodings: [(&str, Mix); 9] = [
-        (
-            "power-of-two codebooks",
-            Mix::of(vec![ScalarKind::CodebookPow2]),
-        ),
-        ("general codebooks", Mix::of(vec![ScalarKind::Codebook])),
-        (
-            "LightRNN head",
-            Mix {
-                light_rnn: true,
-                ..tp()
-            },
-        ),
-        (
-            "shared projections",
-            Mix {
-                projections: true,
-                ..tp()
-            },
-        ),
-        (
-            "low-rank matrices",
-            Mix {
-                low_rank: true,
-                ..tp()
-            },
-        ),
-        (
-            "block-Toeplitz and block-circulant matrices",
-            Mix {
-                structured: true,
-                ..tp()
-            },
-        ),
-        (
-            "block-structured with codebooks",
-            Mix {
-                structured: true,
-                ..Mix::of(vec![ScalarKind::CodebookPow2, ScalarKind::Codebook])
-            },
-        ),
-        (
-            "Toeplitz-like matrices",
-            Mix {
-                toeplitz_like: true,
-                projections: true,
-                ..tp()
-            },
-        ),
-        (
-            "hybrid: low-rank and projected layers, codebooks, LightRNN",
-            Mix {
-                light_rnn: true,
-                projections: true,
-                low_rank: true,
-                structured: false,
-                toeplitz_like: false,
-                kinds: vec![
-                    ScalarKind::Ternary,
-                    ScalarKind::CodebookPow2,
-                    ScalarKind::Codebook,
-                ],
-            },
-        ),
-    ];
+    // Every family but `mixed` (which the random-model tests run).
+    let encodings = encodings()
+        .into_iter()
+        .filter_map(|(what, mix)| Some((what, mix?)));
     // `ENCODING=projection` runs the encodings whose name contains it.
     let only = std::env::var("ENCODING").unwrap_or_default();
     let mut n = 0;
