@@ -265,6 +265,27 @@ impl Reference {
         self.y.iter_mut().for_each(|v| v.fill(0));
     }
 
+    /// Continues from `other`'s state (every layer's c and h): what a
+    /// device does when another model of the same shape is loaded between
+    /// two frames of a sequence.
+    pub fn take_state_from(&mut self, other: &Reference) -> Result<()> {
+        let shape = |r: &Reference| {
+            (
+                r.c.iter().map(Vec::len).collect::<Vec<_>>(),
+                r.y.iter().map(Vec::len).collect::<Vec<_>>(),
+            )
+        };
+        if shape(self) != shape(other) {
+            return Err(crate::ModelError::invalid(
+                "state",
+                "the other reference's state has another shape",
+            ));
+        }
+        self.c.clone_from(&other.c);
+        self.y.clone_from(&other.y);
+        Ok(())
+    }
+
     /// One frame of raw input values; returns the decoded class.
     pub fn step(&mut self, frame: &[i32]) -> Result<usize> {
         self.step_inner(frame, None)
