@@ -20,6 +20,11 @@ use serde::Serialize;
 /// trained on FSDD (see `assets/README.md` for the commands).
 const MODEL: &str = include_str!("../../assets/models/fsdd-digits.json");
 
+/// The shipped spoken-digit model (built into the binary).
+pub(crate) fn shipped_model() -> Result<Model> {
+    Model::from_json(MODEL).context("the shipped model")
+}
+
 /// The digits spoken by espeak-ng (`scripts/make-demo-speech`).
 const SPEECH: [(&str, &[u8]); 10] = [
     (
@@ -86,7 +91,7 @@ struct SpeechDemoReport {
 
 /// Runs the speech demo.
 pub fn run(a: &DemoArgs) -> Result<()> {
-    let model = Model::from_json(MODEL).context("the shipped model")?;
+    let model = shipped_model()?;
     if let Some(p) = &a.save_model {
         model.save(p)?;
     }

@@ -45,6 +45,9 @@ pub struct DifftestArgs {
     /// which pays: each case runs only a few thousand cycles).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=3))]
     pub verilator_opt: u32,
+    /// Threads, each running whole designs [default: the machine's cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -76,9 +79,13 @@ pub fn run(a: &DifftestArgs) -> Result<()> {
         },
         out: a.out.clone(),
         shrink_budget: a.shrink_budget,
+        jobs: a.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            |j| j as usize,
+        ),
     };
     let bar = progress_bar(!a.json, a.cases as u64, "cases");
-    let report = difftest::run(&config, |n, what| {
+    let report = difftest::run(&config, |n, what: &str| {
         bar.set_position(n as u64);
         bar.set_message(what.to_string());
     });

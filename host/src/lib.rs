@@ -5,6 +5,7 @@
 pub mod crosscheck;
 pub mod difftest;
 pub mod driver;
+pub mod fuzzing;
 pub mod icarus_check;
 pub mod pack;
 pub mod serial;

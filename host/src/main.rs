@@ -7,6 +7,7 @@ mod difftest_cmd;
 mod eval;
 mod generate;
 mod import;
+mod perf_report;
 mod plot;
 mod rank_budget;
 mod report;
@@ -77,6 +78,10 @@ enum Command {
     /// bits, compression; optionally on the simulated accelerator, and a
     /// plot of accuracy against weight bits.
     Eval(eval::EvalArgs),
+    /// The performance report: software and simulation speed, cycles per
+    /// frame against lanes, resources and Fmax on iCE40 and ECP5, latency
+    /// per frame; JSON and SVG plots.
+    Report(perf_report::ReportArgs),
 }
 
 fn main() {
@@ -96,6 +101,7 @@ fn main() {
         Command::VirtualBoard(a) => virtual_board_cmd::run(&a),
         Command::Train(a) => train_cmd::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Report(a) => perf_report::run(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

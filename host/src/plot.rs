@@ -86,3 +86,95 @@ pub fn accuracy_against_bits(evals: &[ModelEval], split: &str, path: &Path) -> R
     lstm_accel_model::io::write_atomic(path, svg.as_bytes())
         .map_err(|e| anyhow!("writing {}: {e}", path.display()))
 }
+
+/// A named line of points.
+pub struct Series {
+    /// The legend.
+    pub name: String,
+    /// (x, y) points, x > 0 (and y > 0 on a log axis).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Draws `series` against lanes (a log2 axis) into `path` (SVG), `y` on a
+/// log10 axis when `log_y`; written whole or not at all. The axes carry
+/// the logarithms and their labels the values, so one linear chart serves
+/// both scales.
+pub fn against_lanes(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<()> {
+    let ty = |y: f64| if log_y { y.max(1e-9).log10() } else { y };
+    let pts: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|&(x, y)| (x.max(1.0).log2(), ty(y))))
+        .collect();
+    if pts.is_empty() {
+        bail!("nothing to plot in {title}");
+    }
+    let (x0, x1) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let pad = ((y1 - y0) * 0.08).max(if log_y { 0.1 } else { 1.0 });
+    let y_lo = if log_y { y0 - pad } else { (y0 - pad).min(0.0) };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 600)).into_drawing_area();
+        let err = |e: DrawingAreaErrorKind<_>| anyhow!("drawing the plot: {e:?}");
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0 - 0.3..x1 + 0.3, y_lo..y1 + pad)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("lanes")
+            .y_desc(y_desc)
+            .x_labels((x1 - x0).round() as usize + 1)
+            .x_label_formatter(&|v| format!("{:.0}", 2f64.powf(*v)))
+            .y_label_formatter(&|v| {
+                if log_y {
+                    format!("{:.0}", 10f64.powf(*v))
+                } else {
+                    format!("{v:.0}")
+                }
+            })
+            .draw()
+            .map_err(err)?;
+        for (i, s) in series.iter().enumerate() {
+            let colour = DARK[i % DARK.len()];
+            let line: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .map(|&(x, y)| (x.max(1.0).log2(), ty(y)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(line.clone(), colour.stroke_width(2)))
+                .map_err(err)?
+                .label(s.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(line.into_iter().map(|p| Circle::new(p, 4, colour.filled())))
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    lstm_accel_model::io::write_atomic(path, svg.as_bytes())
+        .map_err(|e| anyhow!("writing {}: {e}", path.display()))
+}

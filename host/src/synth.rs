@@ -60,8 +60,43 @@ pub struct SynthArgs {
 /// Runs `lstm-accel synth`.
 pub fn run(a: &SynthArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let mut hw = a.hw.config()?;
-    if let Some(b) = a.board {
+    let rep = flow_for(
+        &model,
+        a.hw.config()?,
+        a.board,
+        a.baud,
+        a.seed,
+        &a.out,
+        !a.json,
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        print_report(&rep, &a.out.canonicalize()?);
+    }
+    if !rep.clock_met && !a.allow_timing_failure {
+        bail!(
+            "the clock is not met: {:.2} MHz achieved, {} MHz requested (--allow-timing-failure accepts it)",
+            rep.fmax_mhz,
+            rep.clock_mhz
+        );
+    }
+    Ok(())
+}
+
+/// Runs the open flow on `model`'s accelerator for `hw` (alone, or in
+/// `board`'s top) in `out`, writes `synth-report.json` there and returns
+/// the report; `progress` shows each step.
+pub(crate) fn flow_for(
+    model: &Model,
+    mut hw: lstm_accel_hdl::spec::HwConfig,
+    board: Option<Board>,
+    baud: u32,
+    seed: u32,
+    out: &std::path::Path,
+    progress: bool,
+) -> Result<FlowReport> {
+    if let Some(b) = board {
         match b.target() {
             Some(t) => hw.target = t,
             None => bail!(
@@ -76,26 +111,26 @@ pub fn run(a: &SynthArgs) -> Result<()> {
         );
     };
     // The design must fit the part (the error names a lane count that does).
-    let spec = crate::spec_cmd::derive_spec(&model, &hw)?;
-    let (v, top, clock_mhz, constraints) = match a.board {
+    let spec = crate::spec_cmd::derive_spec(model, &hw)?;
+    let (v, top, clock_mhz, constraints) = match board {
         Some(b) => {
-            let d = board_design(&model, &hw, b, a.baud)?;
-            if !a.json {
+            let d = board_design(model, &hw, b, baud)?;
+            if progress {
                 eprintln!(
                     "{b}: {:.3} MHz from the PLL ({} MHz asked), UART at {} baud ({} clocks per bit)",
                     d.pll.mhz(),
                     hw.clock_mhz,
-                    a.baud,
+                    baud,
                     d.clocks_per_bit
                 );
             }
             (d.verilog, "board", d.pll.mhz(), Some(b.constraints()))
         }
-        None => (verilog(&model, &spec)?, "top", hw.clock_mhz, None),
+        None => (verilog(model, &spec)?, "top", hw.clock_mhz, None),
     };
     let tools = FlowTools::find(family)?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let dir = a.out.canonicalize()?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let dir = out.canonicalize()?;
     // A report from an earlier run must not pass for this one's.
     let report_path = dir.join("synth-report.json");
     if report_path.exists() {
@@ -112,15 +147,15 @@ pub fn run(a: &SynthArgs) -> Result<()> {
         top: top.into(),
         constraints: constraints.map(|(name, _)| PathBuf::from(name)),
         clock_mhz,
-        seed: a.seed,
+        seed,
     };
     for step in Step::ALL {
-        let bar = spinner(!a.json, step);
+        let bar = spinner(progress, step);
         let started = std::time::Instant::now();
         let done = flow::run_step(step, &job, &tools, &dir);
         bar.finish_and_clear();
         done.with_context(|| format!("{} failed", step.describe()))?;
-        if !a.json {
+        if progress {
             eprintln!(
                 "{} done in {:.0} s (log: {})",
                 step.describe(),
@@ -132,26 +167,14 @@ pub fn run(a: &SynthArgs) -> Result<()> {
     let mut rep = flow::report(&job, &tools, &dir)?;
     // The spec's memories; a board adds the serial bridge's two frame
     // buffers (256 x 32 each).
-    let bridge = if a.board.is_some() {
+    let bridge = if board.is_some() {
         2 * hw.target.bram_blocks_for(256, 32)
     } else {
         0
     };
     rep.predicted_block_rams = Some(spec.estimate.bram_blocks.0 + bridge);
     write_atomic(&report_path, serde_json::to_string_pretty(&rep)?.as_bytes())?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&rep)?);
-    } else {
-        print_report(&rep, &dir);
-    }
-    if !rep.clock_met && !a.allow_timing_failure {
-        bail!(
-            "the clock is not met: {:.2} MHz achieved, {} MHz requested (--allow-timing-failure accepts it)",
-            rep.fmax_mhz,
-            rep.clock_mhz
-        );
-    }
-    Ok(())
+    Ok(rep)
 }
 
 fn spinner(show: bool, step: Step) -> ProgressBar {

@@ -37,9 +37,13 @@ fn the_quick_slice_covers_every_encoding_in_every_engine() {
         verilator: verilator_options(),
         out: dir.path().join("failures"),
         shrink_budget: 50,
+        jobs: 2,
     };
-    let mut seen = 0;
-    let report = difftest::run(&config, |n, _| seen = n);
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    let report = difftest::run(&config, |n, _| {
+        seen.fetch_max(n, std::sync::atomic::Ordering::SeqCst);
+    });
+    let seen = seen.into_inner();
     assert!(report.failures.is_empty(), "{:#?}", report.failures);
     assert_eq!(
         (report.cases, seen, report.designs),
@@ -81,8 +85,8 @@ fn redrawn_weights_keep_the_design_and_change_the_weights() {
                 design.encoding
             );
             c.model.validate().expect("a valid model");
-            assert!((1..=3).contains(&c.sequences.len()));
-            assert!(c.sequences.iter().all(|s| (1..=8).contains(&s.len())));
+            assert!((1..=2).contains(&c.sequences.len()));
+            assert!(c.sequences.iter().all(|s| (1..=5).contains(&s.len())));
         }
     }
 }

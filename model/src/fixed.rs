@@ -49,7 +49,7 @@ impl Format {
                 self, self.width, lo, hi
             ));
         }
-        if self.frac.abs() > 64 {
+        if !(-64..=64).contains(&self.frac) {
             return Err(format!(
                 "format {} has {} fraction bits, allowed -64..=64",
                 self, self.frac

@@ -546,7 +546,17 @@ pub fn import_safetensors(path: &Path, names: &ImportNames) -> Result<FloatModel
         tensor: None,
         problem: Problem::Io(e),
     })?;
-    let r = Reader::open(path, &bytes)?;
+    import_safetensors_bytes(path, &bytes, names)
+}
+
+/// [`import_safetensors`] of a file's bytes already read; `path` names the
+/// file in errors.
+pub fn import_safetensors_bytes(
+    path: &Path,
+    bytes: &[u8],
+    names: &ImportNames,
+) -> Result<FloatModel> {
+    let r = Reader::open(path, bytes)?;
     let prefix = match &names.lstm_prefix {
         Some(p) => p.clone(),
         None => detect_prefix(&r)?,

@@ -29,6 +29,8 @@ use lstm_accel_sim::Device;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// The engines a differential run compares with the reference.
@@ -223,6 +225,8 @@ pub struct DiffConfig {
     pub out: PathBuf,
     /// Candidates a shrink may run.
     pub shrink_budget: usize,
+    /// Threads, each running whole designs.
+    pub jobs: usize,
 }
 
 /// One failing case.
@@ -259,7 +263,7 @@ pub struct DiffReport {
     pub frames: usize,
     /// Cases per encoding family.
     pub encodings: BTreeMap<String, usize>,
-    /// Seconds per engine (builds included).
+    /// Seconds per engine (builds included), summed over the threads.
     pub engine_seconds: BTreeMap<String, f64>,
     /// Every failure.
     pub failures: Vec<Failure>,
@@ -278,30 +282,69 @@ pub fn plan(c: &DiffConfig) -> Vec<(u64, usize)> {
         .collect()
 }
 
-/// Runs the differential test; `progress(cases done, current design)` is
-/// called after each case.
-pub fn run(c: &DiffConfig, mut progress: impl FnMut(usize, &str)) -> DiffReport {
+/// Runs the differential test on `c.jobs` threads (designs are shared out
+/// one at a time); `progress(cases done, current design)` is called after
+/// each case.
+pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> DiffReport {
     let start = Instant::now();
-    let mut report = DiffReport {
-        cases: 0,
-        designs: 0,
-        frames: 0,
-        encodings: BTreeMap::new(),
-        engine_seconds: c
-            .engines
-            .iter()
-            .map(|e| (e.name().to_string(), 0.0))
-            .collect(),
-        failures: Vec::new(),
-        seconds: 0.0,
-    };
-    for (design_seed, n) in plan(c) {
-        let design = cases::design(design_seed);
-        report.designs += 1;
-        run_design(c, &design, n, &mut report, &mut progress);
+    let plan = plan(c);
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let parts = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..c.jobs.clamp(1, plan.len().max(1)) {
+            s.spawn(|| {
+                let mut part = DiffReport::empty(&c.engines);
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&(seed, n)) = plan.get(i) else { break };
+                    let design = cases::design(seed);
+                    part.designs += 1;
+                    run_design(c, &design, n, &mut part, &|what| {
+                        progress(done.fetch_add(1, Ordering::SeqCst) + 1, what)
+                    });
+                }
+                if let Ok(mut p) = parts.lock() {
+                    p.push(part);
+                }
+            });
+        }
+    });
+    let mut report = DiffReport::empty(&c.engines);
+    for p in parts.into_inner().unwrap_or_default() {
+        report.cases += p.cases;
+        report.designs += p.designs;
+        report.frames += p.frames;
+        for (k, v) in p.encodings {
+            *report.encodings.entry(k).or_default() += v;
+        }
+        for (k, v) in p.engine_seconds {
+            *report.engine_seconds.entry(k).or_default() += v;
+        }
+        report.failures.extend(p.failures);
     }
+    report
+        .failures
+        .sort_by_key(|f| (f.design, f.case, f.engine));
     report.seconds = start.elapsed().as_secs_f64();
     report
+}
+
+impl DiffReport {
+    fn empty(engines: &[EngineKind]) -> Self {
+        DiffReport {
+            cases: 0,
+            designs: 0,
+            frames: 0,
+            encodings: BTreeMap::new(),
+            engine_seconds: engines
+                .iter()
+                .map(|e| (e.name().to_string(), 0.0))
+                .collect(),
+            failures: Vec::new(),
+            seconds: 0.0,
+        }
+    }
 }
 
 fn run_design(
@@ -309,7 +352,7 @@ fn run_design(
     design: &Design,
     n: usize,
     report: &mut DiffReport,
-    progress: &mut impl FnMut(usize, &str),
+    progress: &dyn Fn(&str),
 ) {
     let label = format!(
         "design {} ({}, {} lanes)",
@@ -392,7 +435,7 @@ fn run_design(
             *report.engine_seconds.entry(kind.name().into()).or_default() +=
                 t.elapsed().as_secs_f64();
         }
-        progress(report.cases, &label);
+        progress(&label);
     }
 }
 

@@ -100,7 +100,7 @@ impl Dense {
                 ));
             }
             for (r, &x) in e.iter().enumerate() {
-                if x.abs() > EXP_LIMIT {
+                if !(-EXP_LIMIT..=EXP_LIMIT).contains(&x) {
                     return Err(format!(
                         "row exponent {x} of row {r} is out of range -{EXP_LIMIT}..={EXP_LIMIT}"
                     ));

@@ -317,7 +317,7 @@ impl ScalarCode {
 }
 
 fn check_exp(what: &str, e: i32) -> Result<(), String> {
-    if e.abs() > EXP_LIMIT {
+    if !(-EXP_LIMIT..=EXP_LIMIT).contains(&e) {
         Err(format!(
             "{what} {e} is out of range -{EXP_LIMIT}..={EXP_LIMIT}"
         ))

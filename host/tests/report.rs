@@ -1,0 +1,82 @@
+//! `lstm-accel report` without synthesis (the flow it runs per point is
+//! `synth`'s, tested in `synth.rs`): every section is filled, the schedule
+//! never beats the ideal bound, the engines' runs were cross-checks, the
+//! latency follows from cycles and clock, and the plot is written.
+
+use std::process::Command;
+
+#[test]
+fn the_report_measures_every_section_and_plots_cycles_against_lanes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("report");
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilator-report");
+    let o = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .args([
+            "report",
+            "--no-synth",
+            "--seconds",
+            "0.2",
+            "--sim-frames",
+            "1",
+        ])
+        .args(["--lanes", "8,16,256", "--json", "--out"])
+        .arg(&out)
+        .arg("--verilator-cache")
+        .arg(&cache)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("file"))
+            .expect("json file");
+    assert_eq!(v["lanes"], written["lanes"]);
+    let sw = v["software"].as_array().expect("software");
+    assert_eq!(sw.len(), 2);
+    for s in sw {
+        assert!(
+            s["reference_frames_per_second"].as_f64().expect("fps") > 0.0,
+            "{s}"
+        );
+        assert!(
+            s["f32_frames_per_second"].as_f64().expect("fps") > 0.0,
+            "{s}"
+        );
+    }
+    let engines: Vec<&str> = v["engines"]
+        .as_array()
+        .expect("engines")
+        .iter()
+        .map(|e| e["engine"].as_str().expect("name"))
+        .collect();
+    assert_eq!(engines, ["native", "verilator", "icarus"]);
+    for e in v["engines"].as_array().expect("engines") {
+        assert!(
+            e["cycles"].as_u64().expect("cycles") > 0
+                && e["cycles_per_second"].as_f64() > Some(0.0)
+        );
+    }
+    let lanes = v["lanes"].as_array().expect("lanes");
+    assert_eq!(lanes.len(), 6, "two models at three lane counts");
+    for p in lanes {
+        let (c, i) = (
+            p["cycles_per_frame"].as_f64().expect("cycles"),
+            p["ideal_cycles"].as_f64().expect("ideal"),
+        );
+        assert!(c >= i, "the schedule cannot beat MACs / lanes: {p}");
+    }
+    for l in v["latency"].as_array().expect("latency") {
+        let us = l["cycles_per_frame"].as_f64().expect("c") / l["fmax_mhz"].as_f64().expect("f");
+        assert!(
+            (l["latency_us"].as_f64().expect("us") - us).abs() < 1e-6,
+            "{l}"
+        );
+        assert!(l["fmax_source"]
+            .as_str()
+            .expect("source")
+            .contains("not synthesised"));
+    }
+    assert!(v["fpga"].as_array().expect("fpga").is_empty());
+    let svg = std::fs::read_to_string(out.join("cycles-per-frame.svg")).expect("plot");
+    assert!(svg.contains("<svg") && svg.contains("ideal (MACs / lanes)"));
+}
