@@ -11,10 +11,11 @@
 //! 3. cycles per frame of the spec's schedule (which the simulations match
 //!    cycle for cycle) against the ideal bound, multiply-accumulates per
 //!    frame over lanes, for lanes 8 to 256, both models, on ECP5-85F;
-//! 4. resources and Fmax against lanes: the FSDD design through the open
-//!    flow on the iCE40 UP5K (in the iCEBreaker's top: the part's few pins
-//!    cannot carry the bare streams) and on the ECP5-85F (the bare
-//!    accelerator);
+//! 4. resources and Fmax against lanes through the open flow: the FSDD
+//!    design on the ECP5-85F (the bare accelerator), and on the iCE40 UP5K
+//!    (in the iCEBreaker's top: the part's few pins cannot carry the bare
+//!    streams) a 1 x 32 model, since the FSDD design needs more logic cells
+//!    than the UP5K has;
 //! 5. latency per frame at Fmax on ECP5-85F: cycles per frame over Fmax.
 //!
 //! The ESE-size model is two LSTMP layers of 1024 cells with 512-wide
@@ -30,7 +31,7 @@ use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
 use lstm_accel_model::encoding::{Blocked, Matrix, ScalarCode};
 use lstm_accel_model::float::{FloatModel, FloatRunner};
-use lstm_accel_model::random::{self, ModelShape};
+use lstm_accel_model::random::{self, ModelShape, ScalarKind};
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::verilator::VerilatorOptions;
@@ -51,9 +52,13 @@ pub struct ReportArgs {
     /// Lane counts of the cycles-per-frame sweep.
     #[arg(long, value_delimiter = ',', default_values_t = [8, 16, 32, 64, 128, 256])]
     pub lanes: Vec<usize>,
-    /// Lane counts the FSDD design is synthesised at, on each part.
-    #[arg(long, value_delimiter = ',', default_values_t = [8, 16, 32])]
-    pub synth_lanes: Vec<usize>,
+    /// Lane counts the FSDD design is synthesised at on the ECP5-85F.
+    #[arg(long, value_delimiter = ',', default_values_t = [8, 16, 32, 64, 128, 256])]
+    pub ecp5_lanes: Vec<usize>,
+    /// Lane counts the iCE40-size design is synthesised at on the iCE40
+    /// UP5K (iCEBreaker).
+    #[arg(long, value_delimiter = ',', default_values_t = [2, 4, 8, 16])]
+    pub ice40_lanes: Vec<usize>,
     /// Skip synthesis: no resources, and latency at the clock the spec
     /// assumes instead of a measured Fmax.
     #[arg(long)]
@@ -190,7 +195,18 @@ pub struct PerfReport {
 }
 
 const FSDD: &str = "fsdd-digits (2 x 64, pow2-ternary)";
+const ICE40: &str = "iCE40-size (1 x 32, 13 inputs, ternary and power-of-two)";
 const ESE: &str = "ESE-size (2 x 1024, projection 512, 153 inputs, block-Toeplitz k=16 ternary)";
+
+/// The iCE40-size model: what the UP5K's 5,280 logic cells hold with the
+/// iCEBreaker's UART bridge (the FSDD model's design needs more).
+pub fn ice40_model() -> Model {
+    let mut shape = ModelShape::ternary(13, &[32], 10, 8);
+    shape.scalar_kinds = vec![ScalarKind::Ternary, ScalarKind::Pow2];
+    let mut m = random::model(&mut random::rng(32), &shape);
+    m.name = "ice40-size".into();
+    m
+}
 
 /// The ESE-size model (see the module documentation).
 pub fn ese_model() -> Model {
@@ -332,8 +348,12 @@ fn synth_point(
 
 /// Runs `lstm-accel report`.
 pub fn run(a: &ReportArgs) -> Result<()> {
-    if a.lanes.is_empty() || a.lanes.contains(&0) || a.synth_lanes.contains(&0) {
-        bail!("--lanes and --synth-lanes: lane counts of at least 1");
+    if a.lanes.is_empty()
+        || [&a.lanes, &a.ecp5_lanes, &a.ice40_lanes]
+            .iter()
+            .any(|l| l.contains(&0))
+    {
+        bail!("--lanes, --ecp5-lanes, --ice40-lanes: lane counts of at least 1");
     }
     if a.sim_frames == 0 || a.seconds.is_nan() || a.seconds <= 0.0 {
         bail!("--sim-frames and --seconds must be positive");
@@ -343,12 +363,13 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     let fsdd = crate::demo_speech::shipped_model()?;
     let ese = ese_model();
     let show = !a.json;
-    let steps =
-        5 + if a.no_synth {
-            0
-        } else {
-            2 * a.synth_lanes.len()
-        } + usize::from(a.synth_ese);
+    let small = ice40_model();
+    let synth_steps = if a.no_synth {
+        0
+    } else {
+        a.ecp5_lanes.len() + a.ice40_lanes.len()
+    };
+    let steps = 5 + synth_steps + usize::from(a.synth_ese);
     let bar = progress_bar(show, steps as u64, "software speed");
     let software = vec![
         software(FSDD, &fsdd, a.seconds)?,
@@ -393,16 +414,25 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     lanes.extend(lane_points(ESE, &ese, &a.lanes));
     let mut fpga = Vec::new();
     if !a.no_synth {
-        for &l in &a.synth_lanes {
-            for (target, board, tag) in [
-                (Target::Ice40Up5k, Some(Board::Icebreaker), "ice40"),
-                (Target::Ecp5_85k, None, "ecp5"),
-            ] {
-                bar.set_message(format!("synthesis: {tag}, {l} lanes"));
-                let dir = a.out.join(format!("flow-{tag}-{l}"));
-                fpga.push(synth_point(FSDD, &fsdd, l, target, board, &dir));
-                bar.inc(1);
-            }
+        for &l in &a.ecp5_lanes {
+            bar.set_message(format!("synthesis: ECP5-85F, {l} lanes"));
+            let dir = a.out.join(format!("flow-ecp5-{l}"));
+            fpga.push(synth_point(FSDD, &fsdd, l, Target::Ecp5_85k, None, &dir));
+            bar.inc(1);
+        }
+        for &l in &a.ice40_lanes {
+            bar.set_message(format!("synthesis: iCE40 UP5K, {l} lanes"));
+            let dir = a.out.join(format!("flow-ice40-{l}"));
+            let board = Some(Board::Icebreaker);
+            fpga.push(synth_point(
+                ICE40,
+                &small,
+                l,
+                Target::Ice40Up5k,
+                board,
+                &dir,
+            ));
+            bar.inc(1);
         }
     }
     let latency = latencies(&fsdd, &ese, &lanes, &mut fpga, a, &bar);
@@ -548,7 +578,7 @@ fn plots(out: &Path, lanes: &[LanePoint], fpga: &[FpgaPoint]) -> Result<Vec<Stri
     written.push(path.display().to_string());
     let synthesised: Vec<&FpgaPoint> = fpga
         .iter()
-        .filter(|p| p.model == FSDD && p.error.is_none())
+        .filter(|p| p.model != ESE && p.error.is_none())
         .collect();
     if !synthesised.is_empty() {
         let by = |t: Target, f: &dyn Fn(&FpgaPoint) -> Option<f64>| -> Vec<(f64, f64)> {
@@ -559,8 +589,8 @@ fn plots(out: &Path, lanes: &[LanePoint], fpga: &[FpgaPoint]) -> Result<Vec<Stri
                 .collect()
         };
         let parts = [
-            (Target::Ice40Up5k, "iCE40 UP5K"),
-            (Target::Ecp5_85k, "ECP5-85F"),
+            (Target::Ice40Up5k, "iCE40 UP5K (iCE40-size, iCEBreaker top)"),
+            (Target::Ecp5_85k, "ECP5-85F (FSDD)"),
         ];
         let mut luts = Vec::new();
         let mut fmax = Vec::new();
@@ -581,22 +611,10 @@ fn plots(out: &Path, lanes: &[LanePoint], fpga: &[FpgaPoint]) -> Result<Vec<Stri
         luts.retain(|s| !s.points.is_empty());
         fmax.retain(|s| !s.points.is_empty());
         let path = out.join("resources.svg");
-        against_lanes(
-            &path,
-            "FSDD design: logic against lanes",
-            "cells",
-            &luts,
-            true,
-        )?;
+        against_lanes(&path, "Logic against lanes", "cells", &luts, true)?;
         written.push(path.display().to_string());
         let path = out.join("fmax.svg");
-        against_lanes(
-            &path,
-            "FSDD design: Fmax against lanes",
-            "Fmax (MHz)",
-            &fmax,
-            false,
-        )?;
+        against_lanes(&path, "Fmax against lanes", "Fmax (MHz)", &fmax, false)?;
         written.push(path.display().to_string());
     }
     Ok(written)

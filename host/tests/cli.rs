@@ -2,30 +2,16 @@
 //! parses and holds what it claims, and bad input ends with a clear error and
 //! a non-zero exit.
 
+mod common;
+
+use common::{cli, json};
+
 use lstm_accel_model::float::FloatModel;
 use lstm_accel_model::import::{export_safetensors, ImportNames};
 use lstm_accel_model::model::Model;
 use lstm_accel_model::random::{self, ModelShape};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = cli(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
 
 #[test]
 fn demo_cross_checks_the_reference_against_the_float_twin() {

@@ -5,35 +5,11 @@
 //! the recordings exactly as the reference does, the plot is drawn, and
 //! bad requests end with clear errors and nothing written.
 
+mod common;
+
+use common::{fails, json};
+
 use lstm_accel_model::model::Model;
-use serde_json::Value;
-use std::process::{Command, Output};
-
-fn cli(args: &[&str]) -> Output {
-    // From the repository root, where the default data folder is found.
-    Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = cli(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
-
-fn fails(args: &[&str], says: &str) {
-    let out = cli(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    assert!(err.contains(says), "{args:?}: {err}");
-}
 
 #[test]
 fn train_exports_a_quantized_model_that_eval_and_the_accelerator_agree_on() {
