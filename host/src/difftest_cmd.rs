@@ -6,7 +6,7 @@
 //! `simulate` command that replays it. Exits with an error if any case
 //! fails.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use lstm_accel_host::difftest::{self, DiffConfig, DiffReport, EngineKind};
 use lstm_accel_sim::verilator::VerilatorOptions;
@@ -48,6 +48,10 @@ pub struct DifftestArgs {
     /// Threads, each running whole designs [default: the machine's cores].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
+    /// Append one JSON line per finished design to this file (a long run
+    /// interrupted keeps what it measured).
+    #[arg(long)]
+    pub log: Option<PathBuf>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -83,12 +87,21 @@ pub fn run(a: &DifftestArgs) -> Result<()> {
             || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             |j| j as usize,
         ),
+        log: a.log.clone(),
     };
     let bar = progress_bar(!a.json, a.cases as u64, "cases");
     let report = difftest::run(&config, |n, what: &str| {
         bar.set_position(n as u64);
         bar.set_message(what.to_string());
-    });
+    })
+    .with_context(|| {
+        format!(
+            "opening the log {}",
+            a.log
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        )
+    })?;
     bar.finish_and_clear();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -38,11 +38,13 @@ fn the_quick_slice_covers_every_encoding_in_every_engine() {
         out: dir.path().join("failures"),
         shrink_budget: 50,
         jobs: 2,
+        log: Some(dir.path().join("designs.jsonl")),
     };
     let seen = std::sync::atomic::AtomicUsize::new(0);
     let report = difftest::run(&config, |n, _| {
         seen.fetch_max(n, std::sync::atomic::Ordering::SeqCst);
-    });
+    })
+    .expect("the log opens");
     let seen = seen.into_inner();
     assert!(report.failures.is_empty(), "{:#?}", report.failures);
     assert_eq!(

@@ -227,6 +227,22 @@ pub struct DiffConfig {
     pub shrink_budget: usize,
     /// Threads, each running whole designs.
     pub jobs: usize,
+    /// A file that gets one JSON line per finished design (appended as the
+    /// run goes, so that a long run interrupted keeps what it measured).
+    pub log: Option<PathBuf>,
+}
+
+/// A finished design's line in [`DiffConfig::log`].
+#[derive(Serialize)]
+struct DesignLine<'a> {
+    design: u64,
+    encoding: &'a str,
+    lanes: usize,
+    cases: usize,
+    frames: usize,
+    failures: usize,
+    seconds: f64,
+    cases_done: usize,
 }
 
 /// One failing case.
@@ -285,9 +301,18 @@ pub fn plan(c: &DiffConfig) -> Vec<(u64, usize)> {
 /// Runs the differential test on `c.jobs` threads (designs are shared out
 /// one at a time); `progress(cases done, current design)` is called after
 /// each case.
-pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> DiffReport {
+pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> std::io::Result<DiffReport> {
     let start = Instant::now();
     let plan = plan(c);
+    let log = match &c.log {
+        Some(p) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?,
+        )),
+        None => None,
+    };
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let parts = Mutex::new(Vec::new());
@@ -300,9 +325,26 @@ pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> DiffReport 
                     let Some(&(seed, n)) = plan.get(i) else { break };
                     let design = cases::design(seed);
                     part.designs += 1;
+                    let before = (part.cases, part.frames, part.failures.len(), Instant::now());
                     run_design(c, &design, n, &mut part, &|what| {
                         progress(done.fetch_add(1, Ordering::SeqCst) + 1, what)
                     });
+                    if let Some(Ok(mut f)) = log.as_ref().map(Mutex::lock) {
+                        let line = DesignLine {
+                            design: design.seed,
+                            encoding: design.encoding,
+                            lanes: design.hw.lanes,
+                            cases: part.cases - before.0,
+                            frames: part.frames - before.1,
+                            failures: part.failures.len() - before.2,
+                            seconds: before.3.elapsed().as_secs_f64(),
+                            cases_done: done.load(Ordering::SeqCst),
+                        };
+                        if let Ok(text) = serde_json::to_string(&line) {
+                            use std::io::Write;
+                            let _ = writeln!(f, "{text}");
+                        }
+                    }
                 }
                 if let Ok(mut p) = parts.lock() {
                     p.push(part);
@@ -327,7 +369,7 @@ pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> DiffReport 
         .failures
         .sort_by_key(|f| (f.design, f.case, f.engine));
     report.seconds = start.elapsed().as_secs_f64();
-    report
+    Ok(report)
 }
 
 impl DiffReport {
