@@ -53,6 +53,17 @@ fn one() -> usize {
     1
 }
 
+impl HwConfig {
+    /// `lanes` lanes on `target`, everything else the default.
+    pub fn on(lanes: usize, target: Target) -> Self {
+        HwConfig {
+            lanes,
+            target,
+            ..HwConfig::default()
+        }
+    }
+}
+
 impl Default for HwConfig {
     /// 16 lanes, a fully parallel gate unit, 100 MHz on ECP5-85F.
     fn default() -> Self {

@@ -70,11 +70,7 @@ pub fn model_file(data: &[u8]) {
         }
         Err(e) => said(e),
     }
-    let hw = HwConfig {
-        lanes: 1 + data.len() % 16,
-        target: Target::Generic,
-        ..HwConfig::default()
-    };
+    let hw = HwConfig::on(1 + data.len() % 16, Target::Generic);
     match AcceleratorSpec::new(&m, &hw) {
         Ok(spec) => {
             if let Err(e) = pack(&m, &spec) {
@@ -116,7 +112,7 @@ impl BytePort for Line<'_> {
 }
 
 /// The spec the decoder's driver expects packets of.
-fn decoder_spec() -> &'static AcceleratorSpec {
+pub fn decoder_spec() -> &'static AcceleratorSpec {
     static SPEC: OnceLock<AcceleratorSpec> = OnceLock::new();
     SPEC.get_or_init(|| {
         let (m, hw) = decoder_model();
@@ -126,11 +122,7 @@ fn decoder_spec() -> &'static AcceleratorSpec {
 
 fn decoder_model() -> (Model, HwConfig) {
     let m = random::model(&mut random::rng(1), &ModelShape::ternary(3, &[4, 2], 3, 8));
-    let hw = HwConfig {
-        lanes: 2,
-        target: Target::Generic,
-        ..HwConfig::default()
-    };
+    let hw = HwConfig::on(2, Target::Generic);
     (m, hw)
 }
 

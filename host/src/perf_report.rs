@@ -238,14 +238,6 @@ pub fn ese_model() -> Model {
     m
 }
 
-fn hw(lanes: usize, target: Target) -> HwConfig {
-    HwConfig {
-        lanes,
-        target,
-        ..HwConfig::default()
-    }
-}
-
 /// Frames per second of `step` over `frames`, run for at least `seconds`.
 fn rate(frames: &[Vec<i32>], seconds: f64, mut step: impl FnMut(&[i32])) -> f64 {
     let start = Instant::now();
@@ -277,7 +269,7 @@ fn software(name: &str, m: &Model, seconds: f64) -> Result<SoftwareSpeed> {
         n += 1;
     }
     let f32_fps = n as f64 / start.elapsed().as_secs_f64();
-    let spec = AcceleratorSpec::new(m, &hw(16, Target::Generic))?;
+    let spec = AcceleratorSpec::new(m, &HwConfig::on(16, Target::Generic))?;
     Ok(SoftwareSpeed {
         model: name.into(),
         macs_per_frame: spec.estimate.macs_per_frame,
@@ -290,7 +282,7 @@ fn lane_points(name: &str, m: &Model, lanes: &[usize]) -> Vec<LanePoint> {
     lanes
         .iter()
         .map(
-            |&l| match AcceleratorSpec::new(m, &hw(l, Target::Ecp5_85k)) {
+            |&l| match AcceleratorSpec::new(m, &HwConfig::on(l, Target::Ecp5_85k)) {
                 Ok(s) => LanePoint {
                     model: name.into(),
                     lanes: l,
@@ -318,7 +310,15 @@ fn synth_point(
     board: Option<Board>,
     dir: &Path,
 ) -> FpgaPoint {
-    let got = crate::synth::flow_for(m, hw(lanes, target), board, 115_200, 1, dir, false);
+    let got = crate::synth::flow_for(
+        m,
+        HwConfig::on(lanes, target),
+        board,
+        115_200,
+        1,
+        dir,
+        false,
+    );
     let mut p = FpgaPoint {
         model: name.into(),
         target: board.and_then(Board::target).unwrap_or(target),
@@ -376,7 +376,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         software(ESE, &ese, a.seconds)?,
     ];
     bar.inc(2);
-    let spec16 = AcceleratorSpec::new(&fsdd, &hw(16, Target::Ecp5_85k))?;
+    let spec16 = AcceleratorSpec::new(&fsdd, &HwConfig::on(16, Target::Ecp5_85k))?;
     let frames = vec![random::frames(
         &mut random::rng(3),
         &fsdd,

@@ -5,7 +5,7 @@
 //! in an error with a message or a result, never in a panic.
 
 use lstm_accel_host::driver::Driver;
-use lstm_accel_host::fuzzing::{run, seeds, TARGETS};
+use lstm_accel_host::fuzzing::{decoder_spec, run, seeds, TARGETS};
 use lstm_accel_model::import::{import_safetensors_bytes, ImportNames};
 use lstm_accel_model::Model;
 use rand::{Rng, RngCore};
@@ -109,16 +109,7 @@ fn the_seeds_are_valid_inputs() {
         rest = t;
     }
     assert_eq!(packets.len(), 3);
-    let m = lstm_accel_model::random::model(
-        &mut lstm_accel_model::random::rng(1),
-        &lstm_accel_model::random::ModelShape::ternary(3, &[4, 2], 3, 8),
-    );
-    let hw = lstm_accel_hdl::spec::HwConfig {
-        lanes: 2,
-        target: lstm_accel_hdl::Target::Generic,
-        ..Default::default()
-    };
-    let spec = lstm_accel_hdl::AcceleratorSpec::new(&m, &hw).expect("spec");
+    let spec = decoder_spec().clone();
     let mut drv = Driver::new(lstm_accel_sim::link::ScriptedLink::new(packets), spec);
     drv.receive_result().expect("a result");
     drv.status().expect("a status");

@@ -53,11 +53,7 @@ impl<D: Device> Device for Corrupting<D> {
 fn setup() -> (Model, AcceleratorSpec) {
     let mut r = random::rng(11);
     let m = random::model(&mut r, &ModelShape::ternary(5, &[3, 4], 3, 8));
-    let hw = HwConfig {
-        lanes: 2,
-        target: Target::Generic,
-        ..HwConfig::default()
-    };
+    let hw = HwConfig::on(2, Target::Generic);
     let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
     (m, spec)
 }

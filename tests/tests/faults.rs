@@ -30,11 +30,7 @@ fn setup() -> (Model, AcceleratorSpec) {
     let mut shape = ModelShape::ternary(5, &[6, 4], 4, 8);
     shape.scalar_kinds = vec![ScalarKind::Ternary, ScalarKind::Pow2];
     let m = random::model(&mut random::rng(17), &shape);
-    let hw = HwConfig {
-        lanes: 2,
-        target: Target::Generic,
-        ..HwConfig::default()
-    };
+    let hw = HwConfig::on(2, Target::Generic);
     let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
     (m, spec)
 }

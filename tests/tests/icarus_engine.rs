@@ -17,11 +17,7 @@ use lstm_accel_sim::link::{packet_words, ScriptedLink, Stalls};
 use lstm_accel_sim::StreamWord;
 
 fn spec(m: &Model, lanes: usize) -> AcceleratorSpec {
-    let hw = HwConfig {
-        lanes,
-        target: Target::Generic,
-        ..HwConfig::default()
-    };
+    let hw = HwConfig::on(lanes, Target::Generic);
     AcceleratorSpec::new(m, &hw).expect("spec")
 }
 

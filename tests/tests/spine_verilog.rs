@@ -113,11 +113,7 @@ fn structured_model(seed: u64, lanes: usize) -> Model {
 }
 
 fn spec(m: &Model, lanes: usize) -> AcceleratorSpec {
-    let hw = HwConfig {
-        lanes,
-        target: Target::Generic,
-        ..HwConfig::default()
-    };
+    let hw = HwConfig::on(lanes, Target::Generic);
     AcceleratorSpec::new(m, &hw).expect("spec")
 }
 

@@ -188,11 +188,7 @@ pub fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
             .collect();
         lanes = fits[r.random_range(0..fits.len())];
     }
-    let hw = HwConfig {
-        lanes,
-        target: Target::Generic,
-        ..HwConfig::default()
-    };
+    let hw = HwConfig::on(lanes, Target::Generic);
     (m, hw)
 }
 
@@ -325,11 +321,7 @@ pub struct Case {
 impl Case {
     /// The hardware configuration.
     pub fn hw(&self) -> HwConfig {
-        HwConfig {
-            lanes: self.lanes,
-            target: Target::Generic,
-            ..HwConfig::default()
-        }
+        HwConfig::on(self.lanes, Target::Generic)
     }
 
     /// Frames in all sequences.
