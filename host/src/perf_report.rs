@@ -435,7 +435,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
             bar.inc(1);
         }
     }
-    let latency = latencies(&fsdd, &ese, &lanes, &mut fpga, a, &bar);
+    let latency = latencies(&ese, &lanes, &mut fpga, a, &bar);
     bar.finish_and_clear();
     let plots = plots(&a.out, &lanes, &fpga)?;
     let report = PerfReport {
@@ -460,7 +460,6 @@ pub fn run(a: &ReportArgs) -> Result<()> {
 /// Latency at the lowest-latency synthesised lanes for FSDD, and at every
 /// swept lane count that fits for the ESE-size model.
 fn latencies(
-    fsdd: &Model,
     ese: &Model,
     lanes: &[LanePoint],
     fpga: &mut Vec<FpgaPoint>,
@@ -543,7 +542,6 @@ fn latencies(
         }
     }
     out.extend(ese_points);
-    let _ = fsdd;
     out
 }
 
