@@ -7,10 +7,13 @@
 //! centres evenly spaced in mel between `f_min` and `f_max`, each rising
 //! from its left neighbour's centre to its own and falling to its right
 //! neighbour's, weighting every bin by its exact frequency; the natural log
-//! of each band's energy (floored at 1e-10); and for MFCC the first
-//! coefficients of the orthonormal DCT-II of the log energies.
+//! of each band's energy (floored at 1e-10); for MFCC the first
+//! coefficients of the orthonormal DCT-II of the log energies; and with a
+//! per-recording normalisation, each feature minus its mean over the
+//! recording's frames (and divided by its deviation there, floored at
+//! [`RECORDING_STD_FLOOR`]).
 
-use lstm_accel_model::frontend::FrontEnd;
+use lstm_accel_model::frontend::{FrontEnd, RecordingNorm};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 use std::f32::consts::PI;
@@ -18,6 +21,10 @@ use std::sync::Arc;
 
 /// Log energies below this are clamped (silence).
 const ENERGY_FLOOR: f32 = 1e-10;
+
+/// Smallest deviation a per-recording variance normalisation divides by: a
+/// feature constant over a recording (digital silence) stays finite.
+pub const RECORDING_STD_FLOOR: f32 = 1e-3;
 
 /// Mel value of a frequency in Hz (HTK).
 pub fn hz_to_mel(f: f32) -> f32 {
@@ -147,24 +154,29 @@ impl FeatureExtractor {
             .collect()
     }
 
-    /// The front end's features (log-mel, or MFCC), before normalisation.
+    /// The front end's features (log-mel, or MFCC, then the per-recording
+    /// normalisation), before the dataset normalisation.
     pub fn raw(&self, samples: &[f32]) -> Vec<Vec<f32>> {
         let mels = self.log_mel(samples);
-        if self.dct.is_empty() {
-            return mels;
-        }
         let n = self.fe.mel_bands;
-        mels.iter()
-            .map(|m| {
-                self.dct
-                    .chunks_exact(n)
-                    .map(|row| row.iter().zip(m).map(|(a, b)| a * b).sum())
-                    .collect()
-            })
-            .collect()
+        let mut v: Vec<Vec<f32>> = if self.dct.is_empty() {
+            mels
+        } else {
+            mels.iter()
+                .map(|m| {
+                    self.dct
+                        .chunks_exact(n)
+                        .map(|row| row.iter().zip(m).map(|(a, b)| a * b).sum())
+                        .collect()
+                })
+                .collect()
+        };
+        normalise_recording(&mut v, self.fe.recording_norm);
+        v
     }
 
-    /// The features, normalised: `(v - mean) / std` per feature.
+    /// The features, normalised with the dataset's statistics:
+    /// `(v - mean) / std` per feature.
     pub fn normalised(&self, samples: &[f32]) -> Vec<Vec<f32>> {
         let mut v = self.raw(samples);
         for f in &mut v {
@@ -173,5 +185,41 @@ impl FeatureExtractor {
             }
         }
         v
+    }
+}
+
+/// `frames` (one recording's features) normalised by their own statistics
+/// as `norm` says, in place; the statistics are accumulated in f64 so that
+/// the result does not depend on the frame order.
+pub fn normalise_recording(frames: &mut [Vec<f32>], norm: RecordingNorm) {
+    if norm == RecordingNorm::None || frames.is_empty() {
+        return;
+    }
+    let n = frames[0].len();
+    let count = frames.len() as f64;
+    let mut sum = vec![0f64; n];
+    let mut sq = vec![0f64; n];
+    for f in frames.iter() {
+        for (k, &x) in f.iter().enumerate() {
+            sum[k] += f64::from(x);
+            sq[k] += f64::from(x) * f64::from(x);
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let scale: Vec<f64> = match norm {
+        RecordingNorm::MeanVariance => sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| {
+                let var = (q / count - m * m).max(0.0);
+                1.0 / var.sqrt().max(f64::from(RECORDING_STD_FLOOR))
+            })
+            .collect(),
+        _ => vec![1.0; n],
+    };
+    for f in frames.iter_mut() {
+        for ((x, m), s) in f.iter_mut().zip(&mean).zip(&scale) {
+            *x = ((f64::from(*x) - m) * s) as f32;
+        }
     }
 }

@@ -6,7 +6,7 @@
 use lstm_accel_audio::features::{hz_to_mel, mel_to_hz, FeatureExtractor};
 use lstm_accel_audio::resample::resample;
 use lstm_accel_audio::{wav, AudioError, AudioInput, Recording};
-use lstm_accel_model::frontend::FrontEnd;
+use lstm_accel_model::frontend::{FrontEnd, RecordingNorm};
 use lstm_accel_model::random::{self, ModelShape};
 use lstm_accel_model::reference::Reference;
 use std::f32::consts::PI;
@@ -242,4 +242,63 @@ fn a_model_without_or_with_a_wrong_front_end_is_refused_clearly() {
         .expect_err("window longer than the FFT")
         .to_string();
     assert!(e.contains("fft_size"), "{e}");
+}
+
+#[test]
+fn recording_normalisation_removes_what_every_frame_shares() {
+    let plain = FrontEnd::speech_8k(Some(13));
+    let cmn = FrontEnd {
+        recording_norm: RecordingNorm::Mean,
+        ..plain.clone()
+    };
+    let cmvn = FrontEnd {
+        recording_norm: RecordingNorm::MeanVariance,
+        ..plain.clone()
+    };
+    // Two tones one after the other, so every feature moves over the
+    // recording, over a little noise, so that no band sits at the energy
+    // floor (where a gain would not be a shift).
+    let mut x = tone(500.0, 8000, 0.3, 0.3);
+    x.extend(tone(1500.0, 8000, 0.3, 0.1));
+    let mut seed = 12345u32;
+    for v in &mut x {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *v += 0.01 * (f32::from((seed >> 16) as u16) / 32768.0 - 1.0);
+    }
+    let raw = FeatureExtractor::new(&plain).raw(&x);
+    let centred = FeatureExtractor::new(&cmn).raw(&x);
+    let scaled = FeatureExtractor::new(&cmvn).raw(&x);
+    let n = raw.len() as f32;
+    for k in 0..13 {
+        let mean = raw.iter().map(|f| f[k]).sum::<f32>() / n;
+        let sd = (raw.iter().map(|f| (f[k] - mean).powi(2)).sum::<f32>() / n).sqrt();
+        for ((r, c), s) in raw.iter().zip(&centred).zip(&scaled) {
+            assert!((c[k] - (r[k] - mean)).abs() < 1e-3, "feature {k}");
+            assert!((s[k] - (r[k] - mean) / sd).abs() < 1e-3, "feature {k}");
+        }
+    }
+    // The same recording 20 dB louder: a gain shifts every log energy by
+    // the same amount, which only c0 sees, and the mean takes it away.
+    let loud: Vec<f32> = x.iter().map(|v| 10.0 * v).collect();
+    let raw_loud = FeatureExtractor::new(&plain).raw(&loud);
+    assert!((raw_loud[3][0] - raw[3][0]).abs() > 10.0);
+    for (a, b) in FeatureExtractor::new(&cmn).raw(&loud).iter().zip(&centred) {
+        for (u, v) in a.iter().zip(b) {
+            assert!((u - v).abs() < 1e-3, "{u} vs {v}");
+        }
+    }
+    // Digital silence: every feature constant; the floored deviation keeps
+    // the frames finite (all zero).
+    let silent = FeatureExtractor::new(&cmvn).raw(&vec![0.0; 2000]);
+    assert!(silent.iter().flatten().all(|&v| v == 0.0));
+    // The setting travels with the model file, and is left out when off.
+    let text = serde_json::to_string(&cmn).expect("serialises");
+    assert!(text.contains("\"recording_norm\":\"mean\""), "{text}");
+    assert_eq!(
+        serde_json::from_str::<FrontEnd>(&text).expect("parses"),
+        cmn
+    );
+    assert!(!serde_json::to_string(&plain)
+        .expect("serialises")
+        .contains("recording_norm"));
 }

@@ -73,7 +73,7 @@ enum Command {
     VirtualBoard(virtual_board_cmd::VirtualBoardArgs),
     /// Trains the float LSTM classifier on FSDD (spoken digits) and
     /// reports its accuracy per split.
-    Train(train_cmd::TrainArgs),
+    Train(Box<train_cmd::TrainArgs>),
     /// Measures model files on FSDD: bit-exact accuracy, confusion, weight
     /// bits, compression; optionally on the simulated accelerator, and a
     /// plot of accuracy against weight bits.

@@ -25,12 +25,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::fsdd::{Fsdd, Split};
 use lstm_accel_compress::{MatrixSpec, QuantSpec, ScalarSpec, Structure};
 use lstm_accel_model::float::FloatModel;
-use lstm_accel_model::frontend::FrontEnd;
+use lstm_accel_model::frontend::{FrontEnd, RecordingNorm};
 use lstm_accel_model::import::{export_safetensors, import_safetensors, ImportNames};
 use lstm_accel_model::Model;
 use lstm_accel_train::data::{extract, extract_at_speed, SplitSet};
 use lstm_accel_train::export::{export_model, reference_predictions};
-use lstm_accel_train::network::{accuracy, confusion, Epoch, LstmClassifier, TrainConfig};
+use lstm_accel_train::network::{
+    accuracy, confusion, Distillation, Epoch, LstmClassifier, TrainConfig,
+};
 use lstm_accel_train::prior::MixturePrior;
 use lstm_accel_train::rank::{RankSearch, SearchConfig};
 use serde::Serialize;
@@ -104,12 +106,37 @@ pub struct TrainArgs {
     /// Initial learning rate (AdamW, cosine decay).
     #[arg(long, default_value_t = 0.005)]
     pub lr: f64,
+    /// First train a float network this many epochs (at --float-lr), then
+    /// start the run (quantized, structured, shared or rank-searched) from
+    /// it, per split: float and compressed accuracy of every held-out
+    /// speaker from one command. Replaces --init.
+    #[arg(long, default_value_t = 0, conflicts_with = "init")]
+    pub float_epochs: usize,
+    /// Learning rate of the --float-epochs stage.
+    #[arg(long, default_value_t = 0.005)]
+    pub float_lr: f64,
+    /// Dropout probability in training (one mask per recording on every
+    /// layer's input and the head's, the same at every frame).
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f32,
+    /// Distil the float start (--init or --float-epochs) into the network
+    /// trained: this share of the loss is the teacher's softened answers.
+    #[arg(long)]
+    pub distill: Option<f64>,
+    /// Temperature of --distill.
+    #[arg(long, default_value_t = 2.0, requires = "distill")]
+    pub distill_temperature: f64,
     /// MFCC coefficients per frame.
     #[arg(long, default_value_t = 13)]
     pub mfcc: usize,
     /// Seed of the initialisation, the batch order and stochastic codes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Normalisation of each recording by its own statistics before the
+    /// training set's: `none`, `mean` (cepstral mean normalisation) or
+    /// `mean-variance`; the exported front end carries it.
+    #[arg(long, default_value = "none", value_parser = parse_recording_norm)]
+    pub recording_norm: RecordingNorm,
     /// Weight quantization trained in the loop.
     #[arg(long, value_enum, default_value_t = QuantMethod::Float, conflicts_with = "quant_spec")]
     pub quant: QuantMethod,
@@ -190,6 +217,9 @@ struct SplitReport {
     split: String,
     train_examples: usize,
     test_examples: usize,
+    /// The float stage's accuracy, with --float-epochs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    float_accuracy: Option<f64>,
     /// The network's accuracy (quantized weights where constrained, float
     /// activations).
     test_accuracy: f64,
@@ -301,6 +331,13 @@ fn quant_spec(a: &TrainArgs) -> Result<Option<QuantSpec>> {
     Ok(Some(spec))
 }
 
+/// `--recording-norm`: the front end's names (`none`, `mean`,
+/// `mean-variance`).
+fn parse_recording_norm(s: &str) -> Result<RecordingNorm, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("{s}: expected none, mean or mean-variance"))
+}
+
 /// `--structure`: `None` for `dense` (the method's own dense form).
 fn parse_structure(s: &str) -> Result<Option<Structure>> {
     let parts: Vec<&str> = s.split(':').collect();
@@ -354,14 +391,21 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         bail!("--mfcc {}: between 1 and the 40 mel bands", a.mfcc);
     }
     let mut quant = quant_spec(a)?;
-    if a.rank_budget.is_some() && (a.init.is_none() || quant.is_none() || a.structure != "dense") {
-        bail!("--rank-budget factorises a trained float model: give --init and a scalar code (--quant), no --structure");
+    let pretrained = a.init.is_some() || a.float_epochs > 0;
+    if a.rank_budget.is_some() && (!pretrained || quant.is_none() || a.structure != "dense") {
+        bail!("--rank-budget factorises a trained float model: give --init or --float-epochs, and a scalar code (--quant), no --structure");
     }
     if a.out.is_some() && quant.is_none() {
         bail!("--out writes a quantized model: give --quant or --quant-spec (--save-float writes the float one)");
     }
-    if a.init.is_none() && a.epochs == 0 {
-        bail!("--epochs 0 trains nothing; it quantizes a model given with --init");
+    if !pretrained && a.epochs == 0 {
+        bail!("--epochs 0 trains nothing; it quantizes a model given with --init or trained with --float-epochs");
+    }
+    if a.distill.is_some() && !pretrained {
+        bail!("--distill learns from a float teacher: give --init or --float-epochs");
+    }
+    if a.float_epochs > 0 && quant.is_none() {
+        bail!("--float-epochs trains a float network before a compressed one: give --quant, --quant-spec or --soft-sharing (plain float training is --epochs)");
     }
     let dir = Fsdd::locate(a.data.as_deref());
     let fsdd = Fsdd::open(&dir)?;
@@ -395,7 +439,10 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         }
         None => None,
     };
-    let fe = FrontEnd::speech_8k(Some(a.mfcc));
+    let fe = FrontEnd {
+        recording_norm: a.recording_norm,
+        ..FrontEnd::speech_8k(Some(a.mfcc))
+    };
     let cfg = TrainConfig {
         hidden: a.hidden,
         projection: a.projection,
@@ -405,6 +452,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         batch: a.batch,
         learning_rate: a.lr,
         seed: a.seed,
+        dropout: a.dropout,
     };
     // Every recording's features once; each split picks its own.
     let all: Vec<_> = fsdd.utterances().iter().collect();
@@ -434,10 +482,28 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         };
         let set = SplitSet::new(&fsdd, split, &features, &perturbed)?;
         let started = std::time::Instant::now();
-        let start = match &init {
+        let mut start = match &init {
             Some(m) => m.clone(),
             None => LstmClassifier::new(a.mfcc, &cfg)?.to_float()?,
         };
+        let mut float_accuracy = None;
+        if a.float_epochs > 0 {
+            let float_cfg = TrainConfig {
+                epochs: a.float_epochs,
+                learning_rate: a.float_lr,
+                ..cfg.clone()
+            };
+            let mut net = LstmClassifier::from_float(&start, None)?;
+            let stage = format!("{name}, float");
+            let bar = progress_bar(!a.json, float_cfg.epochs as u64, &stage);
+            net.train(&set.train, &set.test, &float_cfg, |e, ep| {
+                bar.set_position(e as u64);
+                bar.set_message(epoch_message(&stage, ep));
+            })?;
+            bar.finish_and_clear();
+            float_accuracy = Some(accuracy(&net.predict(&set.test, cfg.batch)?, &set.test));
+            start = net.to_float()?;
+        }
         let mut ranks = None;
         if let (Some(budget), Some(q)) = (a.rank_budget, &quant) {
             let bar = progress_bar(!a.json, 0, "rank search");
@@ -477,16 +543,20 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             }
             _ => LstmClassifier::from_float(&start, quant.as_ref())?,
         };
+        if let Some(weight) = a.distill {
+            net.set_teacher(
+                &start,
+                Distillation {
+                    weight,
+                    temperature: a.distill_temperature,
+                },
+            )?;
+        }
         parameters = net.parameters();
         let bar = progress_bar(!a.json, cfg.epochs as u64, &name);
         let epochs = net.train(&set.train, &set.test, &cfg, |e, ep| {
             bar.set_position(e as u64);
-            bar.set_message(format!(
-                "{name}: loss {:.3}, train {:.1} %, test {:.1} %",
-                ep.loss,
-                100.0 * ep.train_accuracy,
-                100.0 * ep.test_accuracy
-            ));
+            bar.set_message(epoch_message(&name, ep));
         })?;
         bar.finish_and_clear();
         let mut epochs = epochs;
@@ -522,6 +592,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             split: name,
             train_examples: set.train.len(),
             test_examples: set.test.len(),
+            float_accuracy,
             test_accuracy: accuracy(&predicted, &set.test),
             reference_accuracy: None,
             confusion: confusion(&predicted, &set.test, cfg.classes),
@@ -554,6 +625,9 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                 report.test_examples,
                 report.train_examples,
             );
+            if let Some(f) = report.float_accuracy {
+                print!(", float stage {:.2} %", 100.0 * f);
+            }
             if let (Some(r), Some(p), Some(b)) = (
                 report.reference_accuracy,
                 report.stored_parameters,
@@ -614,6 +688,9 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                 let v: Vec<f64> = report.splits.iter().filter_map(f).collect();
                 (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
             };
+            if let Some(m) = mean(&|s| s.float_accuracy) {
+                println!("speaker-independent mean, float stage: {:.2} %", 100.0 * m);
+            }
             if let Some(m) = mean(&|s| Some(s.test_accuracy)) {
                 println!("speaker-independent mean: {:.2} %", 100.0 * m);
             }
@@ -623,6 +700,16 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// An epoch's progress line.
+fn epoch_message(stage: &str, ep: &Epoch) -> String {
+    format!(
+        "{stage}: loss {:.3}, train {:.1} %, test {:.1} %",
+        ep.loss,
+        100.0 * ep.train_accuracy,
+        100.0 * ep.test_accuracy
+    )
 }
 
 /// A bar of `len` steps named `what`, hidden unless `show`.

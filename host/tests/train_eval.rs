@@ -106,9 +106,78 @@ fn bad_training_and_evaluation_requests_are_refused_clearly() {
         ],
         "one split",
     );
+    fails(&["train", "--float-epochs", "2"], "--quant");
+    fails(&["train", "--distill", "0.5", "--quant", "pow2"], "teacher");
+    fails(&["train", "--recording-norm", "median"], "mean-variance");
+    fails(
+        &[
+            "train",
+            "--float-epochs",
+            "2",
+            "--init",
+            out,
+            "--quant",
+            "pow2",
+        ],
+        "--init",
+    );
+    fails(&["train", "--dropout", "1", "--epochs", "1"], "dropout 1");
     fails(&["eval", "--model", out], "m.json");
     fails(&["eval", "--model", out, "--every", "0"], "--every 0");
     assert!(!dir.path().join("m.json").exists());
+}
+
+/// One command trains a float network, then the quantized one from it with
+/// the float network as its teacher, with per-recording normalisation and
+/// dropout: both accuracies are reported, the file carries the front end's
+/// normalisation, and `eval` finds the trained accuracy through the wav
+/// files.
+#[test]
+fn a_float_stage_then_distilled_qat_reports_both_and_the_file_keeps_its_front_end() {
+    use lstm_accel_model::frontend::RecordingNorm;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = dir.path().join("m.json");
+    let m = m.to_str().expect("utf-8");
+    let t = json(&[
+        "train",
+        "--hidden",
+        "16",
+        "--layers",
+        "1",
+        "--batch",
+        "64",
+        "--recording-norm",
+        "mean",
+        "--dropout",
+        "0.1",
+        "--float-epochs",
+        "2",
+        "--float-lr",
+        "0.01",
+        "--quant",
+        "pow2-ternary",
+        "--epochs",
+        "1",
+        "--lr",
+        "0.002",
+        "--distill",
+        "0.5",
+        "--out",
+        m,
+        "--json",
+    ]);
+    assert_eq!(t["config"]["dropout"].as_f64(), Some(0.1));
+    let split = &t["splits"][0];
+    let float = split["float_accuracy"].as_f64().expect("float stage");
+    assert!(float > 0.3, "{float}: hardly better than chance");
+    assert_eq!(split["epochs"].as_array().map(Vec::len), Some(1));
+    let trained = split["reference_accuracy"].as_f64().expect("bit-exact");
+    assert!(trained > 0.2, "{trained}: no better than chance");
+    let model = Model::load(m).expect("loads");
+    let fe = model.input.front_end.as_ref().expect("front end");
+    assert_eq!(fe.recording_norm, RecordingNorm::Mean);
+    let e = json(&["eval", "--model", m, "--json"]);
+    assert_eq!(e[0]["accuracy"].as_f64(), Some(trained));
 }
 
 /// Soft weight-sharing and the rank budget from the command line: the

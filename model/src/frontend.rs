@@ -10,8 +10,14 @@
 //! a power spectrum, pooled by `mel_bands` triangular filters on the HTK mel
 //! scale between `f_min` and `f_max`, and log-compressed; with `mfcc` the
 //! first `mfcc` coefficients of an orthonormal DCT-II of the log-mel
-//! energies are kept. Each feature is then normalised, `(v - mean) / std`,
-//! and quantised into the model's input format (rounding point Input).
+//! energies are kept. With `recording_norm` each feature is first centred on
+//! its own mean over the recording (cepstral mean normalisation), and
+//! optionally scaled by its own deviation there, which removes what a
+//! speaker, a microphone or a level adds to every frame alike; the
+//! host then needs the whole recording before it streams the first frame.
+//! Each feature is then normalised with the dataset's statistics,
+//! `(v - mean) / std`, and quantised into the model's input format
+//! (rounding point Input).
 
 use crate::error::{ModelError, Result};
 use serde::{Deserialize, Serialize};
@@ -38,10 +44,36 @@ pub struct FrontEnd {
     /// Keep this many cepstral coefficients (MFCC); `None`: log-mel energies.
     #[serde(default)]
     pub mfcc: Option<usize>,
+    /// Per-recording normalisation before the dataset's (`mean`, `std`).
+    #[serde(default, skip_serializing_if = "RecordingNorm::is_none")]
+    pub recording_norm: RecordingNorm,
     /// Per-feature mean subtracted before quantisation.
     pub mean: Vec<f32>,
     /// Per-feature standard deviation divided by before quantisation.
     pub std: Vec<f32>,
+}
+
+/// Normalisation of each recording's features by its own statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecordingNorm {
+    /// None: features go straight to the dataset normalisation.
+    #[default]
+    None,
+    /// Each feature minus its mean over the recording (cepstral mean
+    /// normalisation).
+    Mean,
+    /// Each feature minus its mean over the recording, divided by its
+    /// standard deviation there (floored, so that a constant feature stays
+    /// finite).
+    MeanVariance,
+}
+
+impl RecordingNorm {
+    /// No per-recording normalisation (the default, left out of files).
+    pub fn is_none(&self) -> bool {
+        *self == RecordingNorm::None
+    }
 }
 
 impl FrontEnd {
@@ -59,6 +91,7 @@ impl FrontEnd {
             f_min: 20.0,
             f_max: 4000.0,
             mfcc,
+            recording_norm: RecordingNorm::None,
             mean: Vec::new(),
             std: Vec::new(),
         };

@@ -14,6 +14,14 @@
 //! sequences of similar length, shuffled per epoch, seeded. A network is
 //! built from a `FloatModel` and gives one back, so a float model trained
 //! here (or imported from PyTorch) is the start of a quantized one.
+//!
+//! Two aids for voices the training set lacks: variational dropout (one
+//! mask per sequence, the same at every frame, on the input, on every
+//! layer's output and on the head's input; inverted, so nothing changes at
+//! inference) and distillation from a fixed float teacher (the loss mixes
+//! the cross-entropy with the teacher's softened class probabilities,
+//! `(1 - a) CE + a T^2 KL(p_teacher,T || p_student,T)`), which keeps a
+//! quantized student's answers close to the float network it starts from.
 
 use crate::data::Example;
 use crate::prior::MixturePrior;
@@ -57,6 +65,10 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// Seed of the initialisation, the batch order and stochastic codes.
     pub seed: u64,
+    /// Dropout probability in training (variational: one mask per
+    /// sequence and layer input, kept over the frames); 0 disables it.
+    #[serde(default)]
+    pub dropout: f32,
 }
 
 impl Default for TrainConfig {
@@ -70,6 +82,7 @@ impl Default for TrainConfig {
             batch: 32,
             learning_rate: 0.005,
             seed: 1,
+            dropout: 0.0,
         }
     }
 }
@@ -103,9 +116,25 @@ pub struct LstmClassifier {
     stochastic_seed: Option<u64>,
     prior: Option<MixturePrior>,
     rank_penalty: Option<RankPenalty>,
+    teacher: Option<Teacher>,
     device: Device,
 }
 
+/// Distillation's settings.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Distillation {
+    /// Share `a` of the teacher's term in the loss (0..=1).
+    pub weight: f64,
+    /// Temperature `T` both distributions are softened by.
+    pub temperature: f64,
+}
+
+/// A fixed network whose softened answers the student learns.
+struct Teacher {
+    net: Box<LstmClassifier>,
+    weights: PassWeights,
+    settings: Distillation,
+}
 /// The rank search's budget term: the soft-rank matrices' cost, linear in
 /// their ranks (`costs[m]` per unit of rank, in the order of the model's
 /// matrices), against what the budget leaves them.
@@ -253,8 +282,39 @@ impl LstmClassifier {
             stochastic_seed: quant.and_then(|q| q.stochastic_seed),
             prior: None,
             rank_penalty: None,
+            teacher: None,
             device,
         })
+    }
+
+    /// Distils `teacher` (a float network, fixed) into this one: its
+    /// softened class probabilities join the loss as `settings` say.
+    pub fn set_teacher(
+        &mut self,
+        teacher: &FloatModel,
+        settings: Distillation,
+    ) -> Result<(), TrainError> {
+        let temperature_ok = settings.temperature.is_finite() && settings.temperature > 0.0;
+        if !(0.0..=1.0).contains(&settings.weight) || !temperature_ok {
+            return Err(TrainError::Config(format!(
+                "distillation weight {} (0..=1) and temperature {} (> 0)",
+                settings.weight, settings.temperature
+            )));
+        }
+        if teacher.input_size != self.input_size {
+            return Err(TrainError::Config(format!(
+                "the teacher takes {} features, the student {}",
+                teacher.input_size, self.input_size
+            )));
+        }
+        let net = LstmClassifier::from_float(teacher, None)?;
+        let weights = net.pass_weights(None)?;
+        self.teacher = Some(Teacher {
+            net: Box::new(net),
+            weights,
+            settings,
+        });
+        Ok(())
     }
 
     /// Retrain under `prior` (soft weight-sharing): its negative log
@@ -477,12 +537,24 @@ impl LstmClassifier {
     }
 
     /// The logits of a batch: `x` is [batch, frames, features], `last`
-    /// [batch, frames, 1] one-hot at each sequence's last frame.
-    fn forward(&self, w: &PassWeights, x: &Tensor, last: &Tensor) -> Result<Tensor, TrainError> {
+    /// [batch, frames, 1] one-hot at each sequence's last frame. With
+    /// `dropout`, every layer's input and the head's are masked (one mask
+    /// per sequence, kept over the frames).
+    fn forward(
+        &self,
+        w: &PassWeights,
+        x: &Tensor,
+        last: &Tensor,
+        mut dropout: Option<(f32, &mut dyn RngCore)>,
+    ) -> Result<Tensor, TrainError> {
         let (b, t, _) = x.dims3()?;
         let mut seq = x.clone();
         for (l, (wx_t, wh_t, proj_t)) in self.layers.iter().zip(&w.layers) {
             let n_in = seq.dim(2)?;
+            if let Some((p, rng)) = dropout.as_mut() {
+                let mask = self.dropout_mask(b, n_in, *p, &mut **rng)?;
+                seq = seq.broadcast_mul(&mask.unsqueeze(1)?)?;
+            }
             let h4 = 4 * l.hidden;
             // Every frame's input term at once, the bias added.
             let xw = seq
@@ -514,10 +586,50 @@ impl LstmClassifier {
             }
             seq = Tensor::stack(&outs, 1)?;
         }
-        let final_y = seq.broadcast_mul(last)?.sum(1)?;
+        let mut final_y = seq.broadcast_mul(last)?.sum(1)?;
+        if let Some((p, rng)) = dropout.as_mut() {
+            let mask = self.dropout_mask(b, final_y.dim(1)?, *p, &mut **rng)?;
+            final_y = final_y.mul(&mask)?;
+        }
         Ok(final_y
             .matmul(&w.head)?
             .broadcast_add(self.head_b.as_tensor())?)
+    }
+
+    /// An inverted dropout mask of `[rows, cols]`: 0 with probability `p`,
+    /// else `1 / (1 - p)`, from the seeded generator (candle's own cannot be
+    /// seeded on the CPU).
+    fn dropout_mask(
+        &self,
+        rows: usize,
+        cols: usize,
+        p: f32,
+        rng: &mut dyn RngCore,
+    ) -> Result<Tensor, TrainError> {
+        let keep = 1.0 / (1.0 - p);
+        let data = (0..rows * cols)
+            .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep })
+            .collect();
+        Ok(Tensor::from_vec(data, (rows, cols), &self.device)?)
+    }
+
+    /// The distillation term of a batch: `T^2` times the cross-entropy of
+    /// the student's softened distribution against the teacher's (the
+    /// KL divergence up to the teacher's entropy, a constant).
+    fn distillation_loss(
+        &self,
+        teacher: &Teacher,
+        x: &Tensor,
+        last: &Tensor,
+        logits: &Tensor,
+    ) -> Result<Tensor, TrainError> {
+        let temp = teacher.settings.temperature;
+        let target = candle_nn::ops::softmax_last_dim(
+            &(teacher.net.forward(&teacher.weights, x, last, None)? / temp)?.detach(),
+        )?;
+        let log_student = candle_nn::ops::log_softmax(&(logits / temp)?, D::Minus1)?;
+        let rows = logits.dim(0)? as f64;
+        Ok((target.mul(&log_student)?.sum_all()? * (-temp * temp / rows))?)
     }
 
     /// A batch's tensors: features padded to the longest, the last-frame
@@ -562,7 +674,7 @@ impl LstmClassifier {
             let refs: Vec<&Example> = chunk.iter().map(|&i| &set[i]).collect();
             let (x, last, _) = self.batch(&refs)?;
             let p = self
-                .forward(&w, &x, &last)?
+                .forward(&w, &x, &last, None)?
                 .argmax(D::Minus1)?
                 .to_vec1::<u32>()?;
             for (&i, c) in chunk.iter().zip(p) {
@@ -583,6 +695,12 @@ impl LstmClassifier {
     ) -> Result<Vec<Epoch>, TrainError> {
         if train.is_empty() {
             return Err(TrainError::Config("no training examples".into()));
+        }
+        if !(0.0..1.0).contains(&cfg.dropout) {
+            return Err(TrainError::Config(format!(
+                "dropout {}: a probability in 0..1",
+                cfg.dropout
+            )));
         }
         let mut opt = candle_nn::AdamW::new(
             self.trained_vars(),
@@ -612,6 +730,8 @@ impl LstmClassifier {
             order.chunks(cfg.batch).map(<[&Example]>::to_vec).collect();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let mut codes = self.stochastic_seed.map(ChaCha8Rng::seed_from_u64);
+        // Its own stream, so that dropout leaves the batch order alone.
+        let mut masks = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_d80f);
         let steps = (cfg.epochs * batches.len()).max(1) as f64;
         let mut step = 0usize;
         let mut epochs = Vec::with_capacity(cfg.epochs);
@@ -624,12 +744,21 @@ impl LstmClassifier {
                 step += 1;
                 let w = self.pass_weights(codes.as_mut().map(|r| r as &mut dyn RngCore))?;
                 let (x, last, y) = self.batch(b)?;
-                let logits = self.forward(&w, &x, &last)?;
+                let dropout =
+                    (cfg.dropout > 0.0).then_some((cfg.dropout, &mut masks as &mut dyn RngCore));
+                let logits = self.forward(&w, &x, &last, dropout)?;
                 let ce = candle_nn::loss::cross_entropy(&logits, &y)?;
-                let mut loss = match &self.prior {
-                    Some(p) => (&ce + p.penalty(&self.matrix_params())?)?,
+                let mut loss = match &self.teacher {
+                    Some(t) => {
+                        let a = t.settings.weight;
+                        ((&ce * (1.0 - a))?
+                            + (self.distillation_loss(t, &x, &last, &logits)? * a)?)?
+                    }
                     None => ce.clone(),
                 };
+                if let Some(p) = &self.prior {
+                    loss = (loss + p.penalty(&self.matrix_params())?)?;
+                }
                 if let Some(p) = &self.rank_penalty {
                     loss = (loss + self.rank_loss(p)?)?;
                 }

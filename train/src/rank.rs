@@ -179,6 +179,7 @@ pub fn search_ranks(
         batch: cfg.batch,
         learning_rate: cfg.learning_rate,
         seed: cfg.seed,
+        dropout: 0.0,
     };
     for (name, epochs, t) in [
         ("coarse", cfg.coarse_epochs, cfg.temperatures.0),

@@ -14,7 +14,7 @@ use lstm_accel_model::frontend::FrontEnd;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_train::data::{extract, extract_at_speed, normalise, statistics, Example};
 use lstm_accel_train::export::{export_model, reference_predictions};
-use lstm_accel_train::network::{accuracy, confusion, LstmClassifier, TrainConfig};
+use lstm_accel_train::network::{accuracy, confusion, Distillation, LstmClassifier, TrainConfig};
 use lstm_accel_train::prior::MixturePrior;
 use lstm_accel_train::rank::{search_ranks, SearchConfig};
 use lstm_accel_train::TrainError;
@@ -74,6 +74,7 @@ fn small(epochs: usize) -> TrainConfig {
         batch: 16,
         learning_rate: 0.01,
         seed: 3,
+        dropout: 0.0,
     }
 }
 
@@ -229,6 +230,112 @@ fn a_configuration_that_cannot_train_is_refused() {
     };
     let e = LstmClassifier::new(13, &bad).err().expect("refused");
     assert!(e.to_string().contains("needs layers"), "{e}");
+}
+
+/// Dropout is seeded like the rest of training (the same run twice gives
+/// the same loss) and changes it; inference does not drop anything.
+#[test]
+fn dropout_is_repeatable_and_only_acts_in_training() {
+    let TwoDigits { train, test, .. } = two_digits();
+    let cfg = TrainConfig {
+        dropout: 0.3,
+        ..small(2)
+    };
+    let run = |cfg: &TrainConfig| {
+        let mut net = LstmClassifier::new(13, cfg).expect("model");
+        let e = net.train(&train, &test, cfg, |_, _| {}).expect("trains");
+        (net, e)
+    };
+    let (net, with) = run(&cfg);
+    let (_, again) = run(&cfg);
+    let (_, without) = run(&small(2));
+    assert_eq!(with[1].loss, again[1].loss);
+    assert_ne!(with[1].loss, without[1].loss);
+    // Predictions are deterministic: no mask at inference.
+    let p = net.predict(&test, 16).expect("predicts");
+    assert_eq!(p, net.predict(&test, 16).expect("predicts"));
+    assert!(accuracy(&p, &test) >= 0.8, "{with:?}");
+    for bad in [1.0, -0.1] {
+        let cfg = TrainConfig {
+            dropout: bad,
+            ..small(1)
+        };
+        let mut net = LstmClassifier::new(13, &cfg).expect("model");
+        let e = net
+            .train(&train, &test, &cfg, |_, _| {})
+            .expect_err("refused");
+        assert!(e.to_string().contains("dropout"), "{e}");
+    }
+}
+
+/// Distillation: trained on its teacher's answers alone (weight 1), a
+/// student learns the teacher even when every training label is wrong;
+/// on the labels alone (weight 0) it learns the wrong labels.
+#[test]
+fn a_distilled_student_follows_its_teacher_not_the_labels() {
+    let d = two_digits();
+    let teacher = trained_float(&d).to_float().expect("float");
+    let teacher_says = LstmClassifier::from_float(&teacher, None)
+        .expect("teacher")
+        .predict(&d.test, 16)
+        .expect("predicts");
+    assert!(accuracy(&teacher_says, &d.test) >= 0.85);
+    let flipped: Vec<_> = d
+        .train
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            e.label = 1 - e.label;
+            e
+        })
+        .collect();
+    let cfg = small(6);
+    let student = |weight: f64| {
+        let mut net = LstmClassifier::new(
+            13,
+            &TrainConfig {
+                seed: 9,
+                ..cfg.clone()
+            },
+        )
+        .expect("model");
+        net.set_teacher(
+            &teacher,
+            Distillation {
+                weight,
+                temperature: 2.0,
+            },
+        )
+        .expect("teacher");
+        net.train(&flipped, &d.test, &cfg, |_, _| {})
+            .expect("trains");
+        net.predict(&d.test, 16).expect("predicts")
+    };
+    let agree = |p: &[usize]| {
+        p.iter().zip(&teacher_says).filter(|(a, b)| a == b).count() as f64 / p.len() as f64
+    };
+    let distilled = student(1.0);
+    let labelled = student(0.0);
+    println!(
+        "agreement with the teacher: distilled {:.2}, wrong labels {:.2}",
+        agree(&distilled),
+        agree(&labelled)
+    );
+    assert!(agree(&distilled) >= 0.85, "{}", agree(&distilled));
+    assert!(agree(&labelled) <= 0.3, "{}", agree(&labelled));
+    let mut net = LstmClassifier::new(13, &cfg).expect("model");
+    for (weight, temperature) in [(1.5, 2.0), (0.5, 0.0)] {
+        let e = net
+            .set_teacher(
+                &teacher,
+                Distillation {
+                    weight,
+                    temperature,
+                },
+            )
+            .expect_err("refused");
+        assert!(e.to_string().contains("distillation"), "{e}");
+    }
 }
 
 /// Soft weight-sharing: retrained under the mixture prior and snapped,
