@@ -15,6 +15,7 @@ mod run_cmd;
 mod simulate;
 mod spec_cmd;
 mod synth;
+mod train_args;
 mod train_cmd;
 mod virtual_board_cmd;
 
@@ -73,7 +74,7 @@ enum Command {
     VirtualBoard(virtual_board_cmd::VirtualBoardArgs),
     /// Trains the float LSTM classifier on FSDD (spoken digits) and
     /// reports its accuracy per split.
-    Train(Box<train_cmd::TrainArgs>),
+    Train(Box<train_args::TrainArgs>),
     /// Measures model files on FSDD: bit-exact accuracy, confusion, weight
     /// bits, compression; optionally on the simulated accelerator, and a
     /// plot of accuracy against weight bits.

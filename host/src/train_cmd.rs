@@ -12,204 +12,33 @@
 //! report then also gives the accuracy of the bit-exact reference model of
 //! that file (what the accelerator computes). `--init` starts from a float
 //! model (`--save-float` writes one); with `--epochs 0` that is
-//! post-training quantization. `--soft-sharing J` retrains under a
-//! Gaussian-mixture prior and snaps the weights to a J-entry codebook
-//! (Ullrich et al.).
+//! post-training quantization. `--float-epochs` trains that float start
+//! in the same run instead, per split, so that `--split speakers` compares
+//! float and compressed on every held-out speaker; `--distill` makes the
+//! float start the compressed network's teacher. `--soft-sharing J`
+//! retrains under a Gaussian-mixture prior and snaps the weights to a
+//! J-entry codebook (Ullrich et al.). `--recording-norm` and `--dropout`
+//! are for voices the training set lacks.
+
+use crate::train_args::TrainArgs;
 
 use crate::eval::parse_split;
-use crate::rank_budget::{choose_ranks, BudgetKind};
-use crate::spec_cmd::HwArgs;
+use crate::rank_budget::choose_ranks;
+use crate::train_args::checked_quant_spec;
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::fsdd::{Fsdd, Split};
-use lstm_accel_compress::{MatrixSpec, QuantSpec, ScalarSpec, Structure};
+use lstm_accel_compress::QuantSpec;
 use lstm_accel_model::float::FloatModel;
-use lstm_accel_model::frontend::{FrontEnd, RecordingNorm};
+use lstm_accel_model::frontend::FrontEnd;
 use lstm_accel_model::import::{export_safetensors, import_safetensors, ImportNames};
 use lstm_accel_model::Model;
 use lstm_accel_train::data::{extract, extract_at_speed, SplitSet};
 use lstm_accel_train::export::{export_model, reference_predictions};
-use lstm_accel_train::network::{
-    accuracy, confusion, Distillation, Epoch, LstmClassifier, TrainConfig,
-};
+use lstm_accel_train::network::{accuracy, confusion, Epoch, LstmClassifier, TrainConfig};
 use lstm_accel_train::prior::MixturePrior;
 use lstm_accel_train::rank::{RankSearch, SearchConfig};
 use serde::Serialize;
-use std::path::PathBuf;
-
-/// Weight quantization methods (every matrix, head included).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum QuantMethod {
-    /// No quantization: a float network (export needs a method).
-    Float,
-    /// `{-a, 0, +b}`: a 3-entry codebook with 8-bit entries (scale not
-    /// restricted to a power of two; one stored value per code).
-    Ternary,
-    /// `{-1, 0, +1} * 2^e`, a power-of-two scale per row: shift-add.
-    Pow2Ternary,
-    /// `0, ±2^e` over `--octaves` exponents, a power-of-two scale per row.
-    Pow2,
-}
-
-impl QuantMethod {
-    /// The matrix spec of the method.
-    pub fn matrix_spec(self, octaves: u32) -> Option<MatrixSpec> {
-        let dense = |per_row, scalar| MatrixSpec {
-            structure: Structure::Dense { per_row },
-            scalar,
-        };
-        match self {
-            QuantMethod::Float => None,
-            QuantMethod::Ternary => Some(dense(
-                false,
-                ScalarSpec::Codebook {
-                    entries: 3,
-                    width: 8,
-                    pow2: false,
-                },
-            )),
-            QuantMethod::Pow2Ternary => Some(dense(true, ScalarSpec::Ternary)),
-            QuantMethod::Pow2 => Some(dense(true, ScalarSpec::Pow2 { octaves })),
-        }
-    }
-}
-
-/// Arguments of `lstm-accel train`.
-#[derive(Args)]
-pub struct TrainArgs {
-    /// The FSDD folder (default: $LSTM_ACCEL_FSDD, else ../shared/data/fsdd).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// `own` (indices 0-4 test), `speaker:NAME` (NAME held out) or
-    /// `speakers` (each speaker held out in turn).
-    #[arg(long, default_value = "own")]
-    pub split: String,
-    /// Cells per layer.
-    #[arg(long, default_value_t = 64)]
-    pub hidden: usize,
-    /// Project each layer's output to this size (`y = P h`, feeding the
-    /// layer's recurrence and the next layer: a shared low-rank factor).
-    #[arg(long)]
-    pub projection: Option<usize>,
-    /// LSTM layers.
-    #[arg(long, default_value_t = 2)]
-    pub layers: usize,
-    /// Passes over the training set (0 with --init: post-training
-    /// quantization).
-    #[arg(long, default_value_t = 30)]
-    pub epochs: usize,
-    /// Sequences per batch.
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
-    /// Initial learning rate (AdamW, cosine decay).
-    #[arg(long, default_value_t = 0.005)]
-    pub lr: f64,
-    /// First train a float network this many epochs (at --float-lr), then
-    /// start the run (quantized, structured, shared or rank-searched) from
-    /// it, per split: float and compressed accuracy of every held-out
-    /// speaker from one command. Replaces --init.
-    #[arg(long, default_value_t = 0, conflicts_with = "init")]
-    pub float_epochs: usize,
-    /// Learning rate of the --float-epochs stage.
-    #[arg(long, default_value_t = 0.005)]
-    pub float_lr: f64,
-    /// Dropout probability in training (one mask per recording on every
-    /// layer's input and the head's, the same at every frame).
-    #[arg(long, default_value_t = 0.0)]
-    pub dropout: f32,
-    /// Distil the float start (--init or --float-epochs) into the network
-    /// trained: this share of the loss is the teacher's softened answers.
-    #[arg(long)]
-    pub distill: Option<f64>,
-    /// Temperature of --distill.
-    #[arg(long, default_value_t = 2.0, requires = "distill")]
-    pub distill_temperature: f64,
-    /// MFCC coefficients per frame.
-    #[arg(long, default_value_t = 13)]
-    pub mfcc: usize,
-    /// Seed of the initialisation, the batch order and stochastic codes.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Normalisation of each recording by its own statistics before the
-    /// training set's: `none`, `mean` (cepstral mean normalisation) or
-    /// `mean-variance`; the exported front end carries it.
-    #[arg(long, default_value = "none", value_parser = parse_recording_norm)]
-    pub recording_norm: RecordingNorm,
-    /// Weight quantization trained in the loop.
-    #[arg(long, value_enum, default_value_t = QuantMethod::Float, conflicts_with = "quant_spec")]
-    pub quant: QuantMethod,
-    /// Structure of every matrix, trained as such (its least-squares
-    /// projection in every forward pass): `dense`, `block-toeplitz:K`,
-    /// `block-circulant:K`, `toeplitz-like:K:R` or `low-rank:R`. Needs a
-    /// scalar code (`--quant`).
-    #[arg(long, default_value = "dense")]
-    pub structure: String,
-    /// Soft weight-sharing with this many mixture components (2..=16, the
-    /// zero one included): retraining (from --init) under a learned
-    /// Gaussian-mixture prior, then every weight snapped to its component's
-    /// mean, a codebook of that many entries. The matrices keep the
-    /// structures of --structure, or of --quant-spec (its codes replaced).
-    #[arg(long, conflicts_with_all = ["quant", "stochastic"])]
-    pub soft_sharing: Option<usize>,
-    /// Weight of the mixture prior in the loss (per weight, against the
-    /// mean cross-entropy).
-    #[arg(long, default_value_t = 0.05)]
-    pub tau: f64,
-    /// Fixed mixing weight of the prior's zero component.
-    #[arg(long, default_value_t = 0.5)]
-    pub zero_mix: f64,
-    /// After snapping, fine-tune this many epochs with the codebook in the
-    /// loop (fitted to every matrix in each forward pass).
-    #[arg(long, default_value_t = 0, requires = "soft_sharing")]
-    pub sharing_finetune: usize,
-    /// Round the codebook's means to signed powers of two (shift-add).
-    #[arg(long)]
-    pub pow2_means: bool,
-    /// Factorise every LSTM matrix as `U V` (from --init), the ranks chosen
-    /// together by a continuous search so that the model stays within
-    /// this budget (`--budget-kind`); the factors' codes come from --quant.
-    #[arg(long, conflicts_with_all = ["soft_sharing", "quant_spec"])]
-    pub rank_budget: Option<f64>,
-    /// What --rank-budget counts.
-    #[arg(long, value_enum, default_value_t = BudgetKind::Params)]
-    pub budget_kind: BudgetKind,
-    /// Hardware configuration a cycles budget is predicted for.
-    #[command(flatten)]
-    pub hw: HwArgs,
-    /// Exponents of `--quant pow2`.
-    #[arg(long, default_value_t = 4)]
-    pub octaves: u32,
-    /// Stochastic rounding of ternary and power-of-two codes in training
-    /// (the exported codes are a seeded stochastic draw too).
-    #[arg(long)]
-    pub stochastic: bool,
-    /// A whole `QuantSpec` (JSON: matrix spec, per-matrix overrides,
-    /// register widths) instead of `--quant`.
-    #[arg(long)]
-    pub quant_spec: Option<PathBuf>,
-    /// Width of the accelerator's data registers (4..=16) of the export.
-    #[arg(long, default_value_t = 12)]
-    pub width: u32,
-    /// Start from this float model (safetensors, PyTorch layout), or from
-    /// the decoded weights of a model file (.json), instead of a random one.
-    #[arg(long)]
-    pub init: Option<PathBuf>,
-    /// Write the trained shadow weights as a float model (safetensors).
-    #[arg(long)]
-    pub save_float: Option<PathBuf>,
-    /// Write the quantized model file (needs --quant or --quant-spec).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Speed perturbation: every training recording also played at these
-    /// speeds (e.g. `0.9,1.1`), for voices the training set lacks.
-    #[arg(long, value_delimiter = ',')]
-    pub speed_perturb: Vec<f64>,
-    /// Machine-readable output.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// One trained split.
 #[derive(Serialize)]
@@ -251,162 +80,9 @@ struct Report {
     splits: Vec<SplitReport>,
 }
 
-fn quant_spec(a: &TrainArgs) -> Result<Option<QuantSpec>> {
-    let mut spec = match &a.quant_spec {
-        Some(p) => {
-            if a.structure != "dense" {
-                bail!("--structure and --quant-spec both describe the matrices: give one");
-            }
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            let mut spec = serde_json::from_str::<QuantSpec>(&text)
-                .with_context(|| format!("{}: not a quantization spec", p.display()))?;
-            if let Some(entries) = a.soft_sharing {
-                // The spec's structures, every code the shared codebook.
-                let book = ScalarSpec::Codebook {
-                    entries,
-                    width: 8,
-                    pow2: a.pow2_means,
-                };
-                for m in std::iter::once(&mut spec.matrix).chain(spec.overrides.values_mut()) {
-                    m.scalar = book.clone();
-                }
-                spec.name = format!("{}-soft-sharing-{entries}", spec.name);
-            }
-            spec
-        }
-        None if a.soft_sharing.is_some() => {
-            let entries = a.soft_sharing.unwrap_or_default();
-            let structure =
-                parse_structure(&a.structure)?.unwrap_or(Structure::Dense { per_row: false });
-            QuantSpec {
-                name: format!("fsdd-soft-sharing-{entries}"),
-                matrix: MatrixSpec {
-                    structure,
-                    scalar: ScalarSpec::Codebook {
-                        entries,
-                        width: 8,
-                        pow2: a.pow2_means,
-                    },
-                },
-                data_width: a.width,
-                ..QuantSpec::default()
-            }
-        }
-        None => {
-            let Some(mut matrix) = a.quant.matrix_spec(a.octaves) else {
-                if a.stochastic {
-                    bail!("--stochastic needs a quantization (--quant or --quant-spec)");
-                }
-                if a.structure != "dense" {
-                    bail!(
-                        "--structure {} needs a scalar code for its parameters (--quant)",
-                        a.structure
-                    );
-                }
-                return Ok(None);
-            };
-            let mut name = format!("fsdd-{:?}", a.quant).to_lowercase();
-            if let Some(s) = parse_structure(&a.structure)? {
-                matrix.structure = s;
-                name = format!("{name}-{}", a.structure.replace(':', ""));
-            }
-            QuantSpec {
-                name,
-                matrix,
-                data_width: a.width,
-                ..QuantSpec::default()
-            }
-        }
-    };
-    if a.stochastic {
-        let codebook = std::iter::once(&spec.matrix)
-            .chain(spec.overrides.values())
-            .any(|m| matches!(m.scalar, ScalarSpec::Codebook { .. }));
-        if codebook {
-            bail!("--stochastic rounds ternary and power-of-two codes; codebooks (--quant ternary) are fitted deterministically");
-        }
-        spec.stochastic_seed = Some(a.seed);
-    }
-    Ok(Some(spec))
-}
-
-/// `--recording-norm`: the front end's names (`none`, `mean`,
-/// `mean-variance`).
-fn parse_recording_norm(s: &str) -> Result<RecordingNorm, String> {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .map_err(|_| format!("{s}: expected none, mean or mean-variance"))
-}
-
-/// `--structure`: `None` for `dense` (the method's own dense form).
-fn parse_structure(s: &str) -> Result<Option<Structure>> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let num = |i: usize| -> Result<usize> {
-        parts
-            .get(i)
-            .and_then(|p| p.parse().ok())
-            .filter(|&n: &usize| n > 0)
-            .with_context(|| format!("--structure {s}: part {} is not a positive number", i + 1))
-    };
-    let arity = |n: usize| {
-        if parts.len() == n {
-            Ok(())
-        } else {
-            bail!("--structure {s}: {} takes {} number(s)", parts[0], n - 1)
-        }
-    };
-    Ok(Some(match parts[0] {
-        "dense" => {
-            arity(1)?;
-            return Ok(None);
-        }
-        "block-toeplitz" => {
-            arity(2)?;
-            Structure::BlockToeplitz { block: num(1)? }
-        }
-        "block-circulant" => {
-            arity(2)?;
-            Structure::BlockCirculant { block: num(1)? }
-        }
-        "toeplitz-like" => {
-            arity(3)?;
-            Structure::ToeplitzLike {
-                block: num(1)?,
-                rank: num(2)?,
-            }
-        }
-        "low-rank" => {
-            arity(2)?;
-            Structure::LowRank { rank: num(1)? }
-        }
-        other => bail!(
-            "--structure {other}: expected dense, block-toeplitz:K, block-circulant:K, toeplitz-like:K:R or low-rank:R"
-        ),
-    }))
-}
-
 /// Runs `lstm-accel train`.
 pub fn run(a: &TrainArgs) -> Result<()> {
-    if !(1..=40).contains(&a.mfcc) {
-        bail!("--mfcc {}: between 1 and the 40 mel bands", a.mfcc);
-    }
-    let mut quant = quant_spec(a)?;
-    let pretrained = a.init.is_some() || a.float_epochs > 0;
-    if a.rank_budget.is_some() && (!pretrained || quant.is_none() || a.structure != "dense") {
-        bail!("--rank-budget factorises a trained float model: give --init or --float-epochs, and a scalar code (--quant), no --structure");
-    }
-    if a.out.is_some() && quant.is_none() {
-        bail!("--out writes a quantized model: give --quant or --quant-spec (--save-float writes the float one)");
-    }
-    if !pretrained && a.epochs == 0 {
-        bail!("--epochs 0 trains nothing; it quantizes a model given with --init or trained with --float-epochs");
-    }
-    if a.distill.is_some() && !pretrained {
-        bail!("--distill learns from a float teacher: give --init or --float-epochs");
-    }
-    if a.float_epochs > 0 && quant.is_none() {
-        bail!("--float-epochs trains a float network before a compressed one: give --quant, --quant-spec or --soft-sharing (plain float training is --epochs)");
-    }
+    let mut quant = checked_quant_spec(a)?;
     let dir = Fsdd::locate(a.data.as_deref());
     let fsdd = Fsdd::open(&dir)?;
     let splits = match a.split.as_str() {
@@ -543,15 +219,12 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             }
             _ => LstmClassifier::from_float(&start, quant.as_ref())?,
         };
-        if let Some(weight) = a.distill {
-            net.set_teacher(
-                &start,
-                Distillation {
-                    weight,
-                    temperature: a.distill_temperature,
-                },
-            )?;
-        }
+        // The float start teaches every stage that follows.
+        let teach = |net: &mut LstmClassifier| match a.distill {
+            Some(weight) => net.set_teacher(&start, a.distillation(weight)),
+            None => Ok(()),
+        };
+        teach(&mut net)?;
         parameters = net.parameters();
         let bar = progress_bar(!a.json, cfg.epochs as u64, &name);
         let epochs = net.train(&set.train, &set.test, &cfg, |e, ep| {
@@ -572,6 +245,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                     ..cfg.clone()
                 };
                 net = LstmClassifier::from_float(&net.to_float()?, Some(q))?;
+                teach(&mut net)?;
                 let bar = progress_bar(!a.json, tune.epochs as u64, &name);
                 epochs.extend(net.train(&set.train, &set.test, &tune, |e, ep| {
                     bar.set_position(e as u64);

@@ -16,9 +16,8 @@
 //! here (or imported from PyTorch) is the start of a quantized one.
 //!
 //! Two aids for voices the training set lacks: variational dropout (one
-//! mask per sequence, the same at every frame, on the input, on every
-//! layer's output and on the head's input; inverted, so nothing changes at
-//! inference) and distillation from a fixed float teacher (the loss mixes
+//! mask per sequence, the same at every frame, on every layer's input and
+//! on the head's; inverted, so nothing changes at inference) and distillation from a fixed float teacher (the loss mixes
 //! the cross-entropy with the teacher's softened class probabilities,
 //! `(1 - a) CE + a T^2 KL(p_teacher,T || p_student,T)`), which keeps a
 //! quantized student's answers close to the float network it starts from.
@@ -129,12 +128,37 @@ pub struct Distillation {
     pub temperature: f64,
 }
 
+impl Distillation {
+    /// An error unless the weight is in 0..=1 and the temperature positive.
+    pub fn check(&self) -> Result<(), TrainError> {
+        let temperature_ok = self.temperature.is_finite() && self.temperature > 0.0;
+        if !(0.0..=1.0).contains(&self.weight) || !temperature_ok {
+            return Err(TrainError::Config(format!(
+                "distillation weight {} (0..=1) and temperature {} (> 0)",
+                self.weight, self.temperature
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// An error unless `p` is a dropout probability (`0 <= p < 1`).
+pub fn check_dropout(p: f32) -> Result<(), TrainError> {
+    if !(0.0..1.0).contains(&p) {
+        return Err(TrainError::Config(format!(
+            "dropout {p}: a probability in 0..1"
+        )));
+    }
+    Ok(())
+}
+
 /// A fixed network whose softened answers the student learns.
 struct Teacher {
     net: Box<LstmClassifier>,
     weights: PassWeights,
     settings: Distillation,
 }
+
 /// The rank search's budget term: the soft-rank matrices' cost, linear in
 /// their ranks (`costs[m]` per unit of rank, in the order of the model's
 /// matrices), against what the budget leaves them.
@@ -294,13 +318,7 @@ impl LstmClassifier {
         teacher: &FloatModel,
         settings: Distillation,
     ) -> Result<(), TrainError> {
-        let temperature_ok = settings.temperature.is_finite() && settings.temperature > 0.0;
-        if !(0.0..=1.0).contains(&settings.weight) || !temperature_ok {
-            return Err(TrainError::Config(format!(
-                "distillation weight {} (0..=1) and temperature {} (> 0)",
-                settings.weight, settings.temperature
-            )));
-        }
+        settings.check()?;
         if teacher.input_size != self.input_size {
             return Err(TrainError::Config(format!(
                 "the teacher takes {} features, the student {}",
@@ -696,12 +714,7 @@ impl LstmClassifier {
         if train.is_empty() {
             return Err(TrainError::Config("no training examples".into()));
         }
-        if !(0.0..1.0).contains(&cfg.dropout) {
-            return Err(TrainError::Config(format!(
-                "dropout {}: a probability in 0..1",
-                cfg.dropout
-            )));
-        }
+        check_dropout(cfg.dropout)?;
         let mut opt = candle_nn::AdamW::new(
             self.trained_vars(),
             candle_nn::ParamsAdamW {
