@@ -188,34 +188,48 @@ impl FeatureExtractor {
     }
 }
 
+/// Per-feature mean and (population) variance over `frames`, accumulated
+/// in f64 so that the result does not depend on the frame order; empty
+/// when there are no frames.
+pub fn feature_statistics<'a>(
+    frames: impl IntoIterator<Item = &'a Vec<f32>>,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut sum, mut sq) = (Vec::new(), Vec::new());
+    let mut count = 0f64;
+    for f in frames {
+        if sum.is_empty() {
+            sum = vec![0f64; f.len()];
+            sq = vec![0f64; f.len()];
+        }
+        for (k, &v) in f.iter().enumerate() {
+            sum[k] += f64::from(v);
+            sq[k] += f64::from(v) * f64::from(v);
+        }
+        count += 1.0;
+    }
+    let count = count.max(1.0);
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let var = sq
+        .iter()
+        .zip(&mean)
+        .map(|(q, m)| (q / count - m * m).max(0.0))
+        .collect();
+    (mean, var)
+}
+
 /// `frames` (one recording's features) normalised by their own statistics
-/// as `norm` says, in place; the statistics are accumulated in f64 so that
-/// the result does not depend on the frame order.
+/// as `norm` says, in place.
 pub fn normalise_recording(frames: &mut [Vec<f32>], norm: RecordingNorm) {
-    if norm == RecordingNorm::None || frames.is_empty() {
+    if norm == RecordingNorm::None {
         return;
     }
-    let n = frames[0].len();
-    let count = frames.len() as f64;
-    let mut sum = vec![0f64; n];
-    let mut sq = vec![0f64; n];
-    for f in frames.iter() {
-        for (k, &x) in f.iter().enumerate() {
-            sum[k] += f64::from(x);
-            sq[k] += f64::from(x) * f64::from(x);
-        }
-    }
-    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let (mean, var) = feature_statistics(frames.iter());
     let scale: Vec<f64> = match norm {
-        RecordingNorm::MeanVariance => sq
+        RecordingNorm::MeanVariance => var
             .iter()
-            .zip(&mean)
-            .map(|(q, m)| {
-                let var = (q / count - m * m).max(0.0);
-                1.0 / var.sqrt().max(f64::from(RECORDING_STD_FLOOR))
-            })
+            .map(|v| 1.0 / v.sqrt().max(f64::from(RECORDING_STD_FLOOR)))
             .collect(),
-        _ => vec![1.0; n],
+        _ => vec![1.0; mean.len()],
     };
     for f in frames.iter_mut() {
         for ((x, m), s) in f.iter_mut().zip(&mean).zip(&scale) {

@@ -5,6 +5,7 @@
 //! trained here sees the same numbers on the device.
 
 use crate::TrainError;
+use lstm_accel_audio::features::feature_statistics;
 use lstm_accel_audio::fsdd::{Fsdd, Split, Utterance};
 use lstm_accel_audio::FeatureExtractor;
 use lstm_accel_model::frontend::FrontEnd;
@@ -136,30 +137,14 @@ impl SplitSet {
     }
 }
 
-/// Per-feature mean and standard deviation over every frame of `set`.
+/// Per-feature mean and standard deviation over every frame of `set` (the
+/// deviation at least 1e-4, so that a constant feature divides safely).
 pub fn statistics(set: &[Example]) -> (Vec<f32>, Vec<f32>) {
-    let n = set
-        .first()
-        .and_then(|e| e.frames.first())
-        .map_or(0, Vec::len);
-    let mut sum = vec![0f64; n];
-    let mut sq = vec![0f64; n];
-    let mut count = 0f64;
-    for f in set.iter().flat_map(|e| &e.frames) {
-        for (k, &v) in f.iter().enumerate() {
-            sum[k] += f64::from(v);
-            sq[k] += f64::from(v) * f64::from(v);
-        }
-        count += 1.0;
-    }
-    let count = count.max(1.0);
-    let mean: Vec<f32> = sum.iter().map(|s| (s / count) as f32).collect();
-    let std = sq
-        .iter()
-        .zip(&sum)
-        .map(|(q, s)| ((q / count - (s / count).powi(2)).max(1e-8)).sqrt() as f32)
-        .collect();
-    (mean, std)
+    let (mean, var) = feature_statistics(set.iter().flat_map(|e| &e.frames));
+    (
+        mean.iter().map(|&m| m as f32).collect(),
+        var.iter().map(|v| v.max(1e-8).sqrt() as f32).collect(),
+    )
 }
 
 /// `(v - mean) / std` per feature, in place.
