@@ -20,11 +20,9 @@
 //! J-entry codebook (Ullrich et al.). `--recording-norm` and `--dropout`
 //! are for voices the training set lacks.
 
-use crate::train_args::TrainArgs;
-
 use crate::eval::parse_split;
 use crate::rank_budget::choose_ranks;
-use crate::train_args::checked_quant_spec;
+use crate::train_args::{checked_quant_spec, TrainArgs};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::fsdd::{Fsdd, Split};
