@@ -170,12 +170,13 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             let mut net = LstmClassifier::from_float(&start, None)?;
             let stage = format!("{name}, float");
             let bar = progress_bar(!a.json, float_cfg.epochs as u64, &stage);
-            net.train(&set.train, &set.test, &float_cfg, |e, ep| {
+            let epochs = net.train(&set.train, &set.test, &float_cfg, |e, ep| {
                 bar.set_position(e as u64);
                 bar.set_message(epoch_message(&stage, ep));
             })?;
             bar.finish_and_clear();
-            float_accuracy = Some(accuracy(&net.predict(&set.test, cfg.batch)?, &set.test));
+            // The last epoch measured the test set with the final weights.
+            float_accuracy = epochs.last().map(|e| e.test_accuracy);
             start = net.to_float()?;
         }
         let mut ranks = None;
