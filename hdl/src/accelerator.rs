@@ -35,7 +35,6 @@
 //! its shape, loaded over the stream.
 
 use crate::blocks::argmax::ArgMax;
-use crate::blocks::bias_add::BiasAdd;
 use crate::blocks::collector::Collector;
 use crate::blocks::controller::Controller;
 use crate::blocks::delay_line::DelayLine;
@@ -43,12 +42,14 @@ use crate::blocks::gate_unit::{GateFunctions, GateUnit};
 use crate::blocks::lightrnn_decoder::{LightRnnDecoder, LightRnnShape};
 use crate::blocks::mac_array::{MacArray, MacShape};
 use crate::blocks::ram::Ram;
-use crate::blocks::requantizer::{Requantizer, PIPELINED_LATENCY};
+use crate::blocks::requantizer::Requantizer;
 use crate::blocks::reset_hold::ResetHold;
+use crate::blocks::result_queue::ResultQueue;
+use crate::blocks::row_engines::{RowEngines, RowEnginesShape};
 use crate::blocks::select::Select;
 use crate::blocks::sequencer::Sequencer;
 use crate::blocks::state_reader::StateReader;
-use crate::blocks::weight_decoder::{WeightDecoder, WeightDecoderShape};
+use crate::blocks::weight_decoder::WeightDecoderShape;
 use crate::dynamic::DynSig;
 use crate::layout::Phase;
 use crate::spec::{AcceleratorSpec, Placement};
@@ -89,8 +90,7 @@ pub struct Accelerator {
     ctl: Controller,
     seq: Sequencer,
     weights: Vec<Ram>,
-    wdec: WeightDecoder,
-    /// The MAC array's other inputs, delayed as long as the banked weight
+    /// The MAC arrays' other inputs, delayed as long as the banked weight
     /// read takes beyond one cycle (wires otherwise).
     x_stage: Vec<DelayLine>,
     tap_stage: Vec<DelayLine>,
@@ -100,9 +100,10 @@ pub struct Accelerator {
     first_stage: DelayLine,
     last_stage: DelayLine,
     valid_stage: DelayLine,
-    shift_stage: DelayLine,
+    shift_stage: Vec<DelayLine>,
     taps: Vec<Ram>,
-    biases: Ram,
+    /// A bias bank and (with row scales) a row-shift bank per row engine.
+    biases: Vec<Ram>,
     shifts: Vec<Ram>,
     data: Vec<Ram>,
     /// The data memories' write port, registered once: the controller's
@@ -115,12 +116,8 @@ pub struct Accelerator {
     data_data_stage: DelayLine,
     cells: Ram,
     logits: Ram,
-    mac: MacArray,
-    bias_delay: DelayLine,
-    bias_add: BiasAdd,
-    done_delay: DelayLine,
-    rounding: Vec<Requantizer>,
-    preact: Select,
+    engines: RowEngines,
+    queue: ResultQueue,
     collector: Collector,
     gates: Vec<GateUnit>,
     c_select: Select,
@@ -143,8 +140,9 @@ pub struct Accelerator {
     _tap_banks: usize,
     _lanes: usize,
     _layers: usize,
-    _phases: usize,
     _shifts: usize,
+    _shift_ports: usize,
+    _engines: usize,
     _light: usize,
     _codebooks: usize,
 }
@@ -168,6 +166,7 @@ impl Accelerator {
         let w = lay.widths();
         let nl = lay.layers.len();
         let acc = lay.acc_width as usize;
+        // The rounding points, by phase: (fraction of the sum, format).
         let mut rounding = Vec::with_capacity(nl + 1);
         let mut gates = Vec::with_capacity(nl);
         for (l, d) in model.layers.iter().zip(&dp.layers) {
@@ -203,26 +202,11 @@ impl Accelerator {
                 )
                 .with_dp16kd_tables(tables),
             );
-            rounding.push(Requantizer::pipelined(
-                acc,
-                d.gate.frac,
-                f.preact,
-                model.rounding,
-            ));
+            rounding.push((d.gate.frac, f.preact));
         }
-        rounding.push(Requantizer::pipelined(
-            acc,
-            lay.head.acc_frac,
-            lay.head.logits,
-            model.rounding,
-        ));
+        rounding.push((lay.head.acc_frac, lay.head.logits));
         if let Some(l) = &lay.head.light_rnn {
-            rounding.push(Requantizer::pipelined(
-                acc,
-                l.acc_frac,
-                lay.head.logits,
-                model.rounding,
-            ));
+            rounding.push((l.acc_frac, lay.head.logits));
         }
         // The other phases in index order: a projection rounds to its
         // format; a factor pass keeps t exact (its format holds the sum at
@@ -231,12 +215,11 @@ impl Accelerator {
             match phase {
                 Phase::Projection(l) => {
                     let j = lay.layers[l].projection.as_ref();
-                    let (frac, format) = j.map_or((0, lay.head.logits), |j| (j.acc_frac, j.format));
-                    rounding.push(Requantizer::pipelined(acc, frac, format, model.rounding));
+                    rounding.push(j.map_or((0, lay.head.logits), |j| (j.acc_frac, j.format)));
                 }
                 Phase::Factor(of) => {
                     let f = lay.factor(of).map_or(lay.head.logits, |f| f.format);
-                    rounding.push(Requantizer::pipelined(acc, f.frac, f, model.rounding));
+                    rounding.push((f.frac, f));
                 }
                 _ => {}
             }
@@ -257,8 +240,11 @@ impl Accelerator {
             seq.mac_first.width(),
             seq.mac_last.width(),
             seq.mac_valid.width(),
-            seq.mac_shift.width(),
+            w.shift_bits,
         );
+        let engines = lay.engines.max(1);
+        let shift_ports = Sequencer::shift_ports(lay);
+        let rows_bits = seq.phase_rows.width();
         // A deep weight memory on ECP5 is banked, with a longer read.
         let bank_depth = hw.weight_banking(lay.weight_words);
         let extra = spec.pipeline.weight_read_extra as usize;
@@ -291,21 +277,49 @@ impl Accelerator {
                     }
                 })
                 .collect(),
-            wdec: WeightDecoder::new(WeightDecoderShape {
-                lanes: lay.lanes,
-                slot_bits: lay.code_bits as usize,
-                per_word: lay.lanes_per_bank,
-                lane_bits: lay.lane_code_bits as usize,
-                values: lay.lane_values,
-                codebooks: lay.codebooks.clone(),
-                matrix_bits: w.matrix_bits,
-                addr_bits: w.load_addr_bits,
-                modes: lay.conv_modes.clone(),
-                tap_slots: lay.tap_slots,
-                tap_per_word: lay.tap_slots_per_bank,
-                mode_bits: w.mode_bits,
-                window_bits: w.window_bits,
-            }),
+            engines: RowEngines::new(
+                RowEnginesShape {
+                    engines,
+                    decoder: WeightDecoderShape {
+                        lanes: lay.lanes,
+                        slot_bits: lay.code_bits as usize,
+                        per_word: lay.lanes_per_bank,
+                        lane_bits: lay.lane_code_bits as usize,
+                        values: lay.lane_values,
+                        codebooks: lay.codebooks.clone(),
+                        matrix_bits: w.matrix_bits,
+                        addr_bits: w.load_addr_bits,
+                        modes: lay.conv_modes.clone(),
+                        tap_slots: lay.tap_slots,
+                        tap_per_word: lay.tap_slots_per_bank,
+                        mode_bits: w.mode_bits,
+                        window_bits: w.window_bits,
+                        row_offset: 0,
+                    },
+                    mac: MacShape {
+                        lanes: lay.lanes,
+                        code_bits: lay.lane_code_bits as usize,
+                        multiply: lay.lane_values,
+                        x_width: lay.data_width as usize,
+                        shift_bits: w.shift_bits,
+                        acc_width: acc,
+                    },
+                    bias_width: lay.bias_width as usize,
+                    bias_delay: mac_latency + extra,
+                    shift_ports,
+                    value_width: w.value_width,
+                    phase_bits: w.phase_bits,
+                },
+                || {
+                    rounding
+                        .iter()
+                        .map(|&(frac, format)| {
+                            Requantizer::pipelined(acc, frac, format, model.rounding)
+                        })
+                        .collect()
+                },
+            ),
+            queue: ResultQueue::new(engines, w.value_width, w.phase_bits, rows_bits),
             x_stage: (0..lay.lanes)
                 .map(|_| DelayLine::new(lay.data_width as usize, extra))
                 .collect(),
@@ -318,15 +332,19 @@ impl Accelerator {
             first_stage: DelayLine::new(first_w, extra),
             last_stage: DelayLine::new(last_w, extra),
             valid_stage: DelayLine::new(valid_w, extra),
-            shift_stage: DelayLine::new(shift_w, extra),
+            shift_stage: (0..shift_ports)
+                .map(|_| DelayLine::new(shift_w, extra))
+                .collect(),
             taps: (0..lay.tap_banks)
                 .map(|b| Ram::new(lay.tap_words.max(1), lay.tap_bank_bits(b) as usize))
                 .collect(),
-            biases: Ram::new(lay.rows, lay.bias_width as usize),
+            biases: (0..engines)
+                .map(|_| Ram::new(lay.rows, lay.bias_width as usize))
+                .collect(),
             // Read two cycles ahead of the MAC array, through the block's
             // own output register on ECP5 (the sequencer adds the word to
             // the alignment as it comes).
-            shifts: (0..usize::from(lay.row_shifts))
+            shifts: (0..Sequencer::row_shift_ports(lay))
                 .map(|_| {
                     let r =
                         Ram::new(lay.rows, 2 * lay.row_shift_bits as usize).with_output_register();
@@ -345,20 +363,6 @@ impl Accelerator {
             data_data_stage: DelayLine::new(lay.data_width as usize, 1),
             cells: Ram::new(lay.cells.max(1), lay.cell_width as usize),
             logits: Ram::new(lay.head.rows, lay.head.logits.width as usize),
-            mac: MacArray::new(MacShape {
-                lanes: lay.lanes,
-                code_bits: lay.lane_code_bits as usize,
-                multiply: lay.lane_values,
-                x_width: lay.data_width as usize,
-                shift_bits: w.shift_bits,
-                acc_width: acc,
-            }),
-            bias_delay: DelayLine::new(lay.bias_width as usize, mac_latency + extra),
-            bias_add: BiasAdd::new(acc, lay.bias_width as usize, w.shift_bits),
-            // Bias add, then the rounding point.
-            done_delay: DelayLine::new(2, 1 + PIPELINED_LATENCY),
-            rounding,
-            preact: Select::new(phases, w.value_width, w.phase_bits),
             collector: Collector::new(lay),
             gates,
             c_select: Select::new(nl, lay.cell_width as usize, w.phase_bits),
@@ -401,8 +405,9 @@ impl Accelerator {
             _tap_banks: lay.tap_banks,
             _lanes: lay.lanes,
             _layers: nl,
-            _phases: phases,
-            _shifts: usize::from(lay.row_shifts),
+            _shifts: Sequencer::row_shift_ports(lay),
+            _shift_ports: shift_ports,
+            _engines: engines,
             _light: usize::from(lay.head.light_rnn.is_some()),
             _codebooks: usize::from(lay.has_codebooks()),
         })
@@ -429,13 +434,10 @@ impl Logic for Accelerator {
         self.reset_hold.clock.next = self.clock.val();
         self.ctl.clock.next = self.clock.val();
         self.seq.clock.next = self.clock.val();
-        self.biases.clock.next = self.clock.val();
         self.cells.clock.next = self.clock.val();
         self.logits.clock.next = self.clock.val();
-        self.mac.clock.next = self.clock.val();
-        self.bias_delay.clock.next = self.clock.val();
-        self.bias_add.clock.next = self.clock.val();
-        self.done_delay.clock.next = self.clock.val();
+        self.engines.clock.next = self.clock.val();
+        self.queue.clock.next = self.clock.val();
         self.collector.clock.next = self.clock.val();
         self.c_we.clock.next = self.clock.val();
         self.c_addr.clock.next = self.clock.val();
@@ -483,13 +485,17 @@ impl Logic for Accelerator {
             self.weights[b].write_address.next = self.ctl.load_addr.val();
             self.weights[b].write_data.next = self.ctl.load_data.val();
             self.weights[b].read_address.next = self.seq.weight_addr.val();
-            self.wdec.words[b].next = self.weights[b].read_data.val();
+            self.engines.words[b].next = self.weights[b].read_data.val();
         }
-        // Bias and row-shift memories.
-        self.biases.write_enable.next = self.ctl.bias_we.val();
-        self.biases.write_address.next = self.ctl.load_addr.val();
-        self.biases.write_data.next = self.ctl.load_data.val();
-        self.biases.read_address.next = self.seq.row_addr.val();
+        // Bias and row-shift memories: a bank per row engine.
+        for e in 0..self._engines {
+            self.biases[e].clock.next = self.clock.val();
+            self.biases[e].write_enable.next = self.ctl.bias_we[e].val();
+            self.biases[e].write_address.next = self.ctl.load_addr.val();
+            self.biases[e].write_data.next = self.ctl.load_data.val();
+            self.biases[e].read_address.next = self.seq.row_addr.val();
+            self.engines.bias[e].next = self.biases[e].read_data.val();
+        }
         for s in 0..self._shifts {
             self.shifts[s].clock.next = self.clock.val();
             self.shifts[s].write_enable.next = self.ctl.shift_we[s].val();
@@ -514,8 +520,7 @@ impl Logic for Accelerator {
             self.h_read.xs[k].next = self.data[k].read_data.val();
             self.x_stage[k].clock.next = self.clock.val();
             self.x_stage[k].d.next = self.data[k].read_data.val();
-            self.mac.xs[k].next = self.x_stage[k].q.val();
-            self.mac.codes[k].next = self.wdec.codes[k].val();
+            self.engines.xs[k].next = self.x_stage[k].q.val();
         }
         // Tap memory: structured matrices' block codes.
         for b in 0..self._tap_banks {
@@ -526,7 +531,7 @@ impl Logic for Accelerator {
             self.taps[b].read_address.next = self.seq.tap_addr.val();
             self.tap_stage[b].clock.next = self.clock.val();
             self.tap_stage[b].d.next = self.taps[b].read_data.val();
-            self.wdec.taps[b].next = self.tap_stage[b].q.val();
+            self.engines.taps[b].next = self.tap_stage[b].q.val();
         }
         self.mode_stage.clock.next = self.clock.val();
         self.window_stage.clock.next = self.clock.val();
@@ -534,42 +539,50 @@ impl Logic for Accelerator {
         self.first_stage.clock.next = self.clock.val();
         self.last_stage.clock.next = self.clock.val();
         self.valid_stage.clock.next = self.clock.val();
-        self.shift_stage.clock.next = self.clock.val();
         self.mode_stage.d.next = self.seq.conv_mode.val();
         self.window_stage.d.next = self.seq.window.val();
         self.matrix_stage.d.next = self.seq.matrix.val();
         self.first_stage.d.next = self.seq.mac_first.val();
         self.last_stage.d.next = self.seq.mac_last.val();
         self.valid_stage.d.next = self.seq.mac_valid.val();
-        self.shift_stage.d.next = self.seq.mac_shift.val();
-        self.wdec.mode.next = self.mode_stage.q.val();
-        self.wdec.window.next = self.window_stage.q.val();
-        self.wdec.clock.next = self.clock.val();
-        self.wdec.matrix.next = self.matrix_stage.q.val();
-        self.wdec.table_addr.next = self.ctl.load_addr.val();
-        self.wdec.table_data.next = self.ctl.load_data.val();
+        for e in 0..self._shift_ports {
+            self.shift_stage[e].clock.next = self.clock.val();
+            self.shift_stage[e].d.next = self.seq.mac_shift[e].val();
+            self.engines.shift[e].next = self.shift_stage[e].q.val();
+        }
+        self.engines.mode.next = self.mode_stage.q.val();
+        self.engines.window.next = self.window_stage.q.val();
+        self.engines.matrix.next = self.matrix_stage.q.val();
+        self.engines.table_addr.next = self.ctl.load_addr.val();
+        self.engines.table_data.next = self.ctl.load_data.val();
         for i in 0..self._codebooks {
-            self.wdec.table_we[i].next = self.ctl.codebook_we[i].val();
+            self.engines.table_we[i].next = self.ctl.codebook_we[i].val();
         }
-        self.mac.first.next = self.first_stage.q.val();
-        self.mac.last.next = self.last_stage.q.val();
-        self.mac.valid.next = self.valid_stage.q.val();
-        self.mac.shift.next = self.shift_stage.q.val();
-        // Bias, rounding points.
-        self.bias_delay.d.next = self.biases.read_data.val();
-        self.bias_add.acc.next = self.mac.acc.val();
-        self.bias_add.bias.next = self.bias_delay.q.val();
-        self.bias_add.shift.next = self.seq.bias_shift.val();
-        self.done_delay.d.next = self.mac.row_done.val();
-        for p in 0..self._phases {
-            self.rounding[p].clock.next = self.clock.val();
-            self.rounding[p].x.next = self.bias_add.y.val();
-            self.preact.xs[p].next = self.rounding[p].y.val();
+        self.engines.first.next = self.first_stage.q.val();
+        self.engines.last.next = self.last_stage.q.val();
+        self.engines.valid.next = self.valid_stage.q.val();
+        // Bias alignment, rounding point of the phase.
+        self.engines.bias_shift.next = self.seq.bias_shift.val();
+        self.engines.phase.next = self.seq.phase.val();
+        // The result queue: the engines' results one by one (a wire with
+        // one engine).
+        for e in 0..self._engines {
+            self.queue.values[e].next = self.engines.values[e].val();
         }
-        self.preact.sel.next = self.seq.phase.val();
+        self.queue.valid.next = self.engines.done.val();
+        self.queue.head.next = self.seq.head.val();
+        self.queue.project.next = self.seq.project.val();
+        self.queue.start.next = self.seq.phase_start.val();
+        self.queue.phase.next = self.seq.phase.val();
+        self.queue.count.next = self.seq.phase_rows.val();
         // Collector.
-        self.collector.value.next = self.preact.y.val();
-        self.collector.valid.next = self.done_delay.q.val();
+        self.collector.value.next = self.queue.value.val();
+        self.collector.valid.next = self.queue.value_valid.val();
+        self.collector.cell_valid.next = self.queue.cell_valid.val();
+        self.collector.zi_in.next = self.queue.zi.val();
+        self.collector.zf_in.next = self.queue.zf.val();
+        self.collector.zg_in.next = self.queue.zg.val();
+        self.collector.zo_in.next = self.queue.zo.val();
         self.collector.head.next = self.seq.head.val();
         self.collector.project.next = self.seq.project.val();
         self.collector.start.next = self.seq.phase_start.val();

@@ -17,6 +17,12 @@
 //! - `Decode`: the arg-max, which takes each logit as it is produced; the
 //!   class is latched `decode_latency` cycles after the last one.
 //!
+//! With several row engines the MAC array's operations are row groups (a
+//! layer's: one gate of `engines` consecutive cells; see
+//! [`crate::layout::Layout::groups`]), each busy for its span and ready, as
+//! a row is, after its last word; the result queue then hands a group's
+//! results on one per cycle.
+//!
 //! The MAC array issues rows in program order (cell-major, gates i, f, g, o,
 //! so the gate unit can start on a cell as soon as its fourth row is done);
 //! a row that reads the previous layer's output waits for that layer's last
@@ -137,6 +143,14 @@ pub struct Pipeline {
     /// unit's latencies include it.
     #[serde(default)]
     pub second_activation_register: bool,
+    /// Cycles the result queue of several row engines adds to a row's
+    /// path (its register; `mac_latency` includes it), 0 with one engine.
+    #[serde(default)]
+    pub queue_latency: u64,
+    /// Cycles the result queue takes to hand on a full group after its
+    /// first result (row engines less one).
+    #[serde(default)]
+    pub queue_drain: u64,
 }
 
 impl Pipeline {
@@ -147,6 +161,7 @@ impl Pipeline {
     /// nothing of a frame it cut short is left in the datapath.
     pub fn drain_cycles(&self) -> u64 {
         2 + self.mac_latency
+            + self.queue_drain
             + self.cell_latency
             + self.phase_switch
             + self.decode_latency
@@ -154,13 +169,18 @@ impl Pipeline {
             + 2
     }
 
-    /// Depths for a lane count and activation-unit count, with activations
-    /// of a second output register or not.
+    /// Depths for `engines` row engines of `lanes` lanes and an
+    /// activation-unit count, with activations of a second output register
+    /// or not.
     pub fn new(
         lanes: usize,
+        engines: usize,
         activation_units: usize,
         second_activation_register: bool,
     ) -> Pipeline {
+        // Several row engines hand their results on through the result
+        // queue's register.
+        let queue = crate::blocks::result_queue::ResultQueue::latency(engines) as u64;
         // Memory read, the MAC array itself, bias add, the rounding point's
         // two stages and the collector's register.
         let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
@@ -170,7 +190,7 @@ impl Pipeline {
             crate::blocks::gate_unit::GateUnit::latency(second_activation_register) as u64 + 1;
         let rounding = crate::blocks::requantizer::PIPELINED_LATENCY as u64;
         Pipeline {
-            mac_latency: mac + 2 + rounding,
+            mac_latency: mac + 2 + rounding + queue,
             cell_interval: 5u64.div_ceil(activation_units.max(1) as u64),
             cell_latency: cell,
             // The drain state's registered end, then the switch itself.
@@ -180,6 +200,8 @@ impl Pipeline {
             table_latency: crate::blocks::lightrnn_decoder::LightRnnDecoder::LATENCY as u64 - 1,
             weight_read_extra: 0,
             second_activation_register,
+            queue_latency: queue,
+            queue_drain: engines.max(1) as u64 - 1,
         }
     }
 }
@@ -196,6 +218,8 @@ pub enum Pass {
         hidden: usize,
         /// Weight words per row (input part + recurrent part).
         row_words: u64,
+        /// Cycles per row group ([`crate::layout::Layout::row_span`]).
+        span: u64,
     },
     /// A low-rank matrix's factor pass.
     Factor {
@@ -205,6 +229,8 @@ pub enum Pass {
         rows: usize,
         /// Words per row.
         words: u64,
+        /// Cycles per row group.
+        span: u64,
     },
     /// A layer's projection.
     Projection {
@@ -214,6 +240,8 @@ pub enum Pass {
         rows: usize,
         /// Words per row.
         words: u64,
+        /// Cycles per row group.
+        span: u64,
     },
     /// Head logits (a LightRNN head: its row logits, then its columns).
     Head {
@@ -223,6 +251,8 @@ pub enum Pass {
         rows: usize,
         /// Words per row.
         words: u64,
+        /// Cycles per row group.
+        span: u64,
     },
 }
 
@@ -238,19 +268,36 @@ pub struct Schedule {
     pub mac_busy: u64,
 }
 
+/// A node of the frame's graph: the operation, its unit, the cycles it
+/// keeps the unit busy, the cycles of those it works (a row group's words;
+/// the rest of its span issues nothing), and the cycles its last result
+/// comes after its first (a row group's results leave the result queue
+/// one per cycle).
+type Node = (Op, Unit, u64, u64, u64);
+
 /// Builds the dependency graph of a frame from its passes and
-/// list-schedules it. Two head passes (a LightRNN head) add the class-table
-/// read to the decode.
-pub fn schedule(passes: &[Pass], gate_units: usize, p: Pipeline) -> Schedule {
-    let mut g: DiGraph<(Op, Unit, u64), ()> = DiGraph::new();
+/// list-schedules it. With `engines` row engines the MAC array's operations
+/// are row groups (named by their first row or cell): a layer's group is
+/// one gate of `engines` cells, and its cells reach the gate unit one per
+/// cycle; any other group's results leave the queue one per cycle, so the
+/// group is ready when its last one is out. Two head passes (a LightRNN
+/// head) add the class-table read to the decode.
+pub fn schedule(passes: &[Pass], engines: usize, gate_units: usize, p: Pipeline) -> Schedule {
+    let e = engines.max(1);
+    let mut g: DiGraph<Node, ()> = DiGraph::new();
     let mut prev: Vec<NodeIndex> = Vec::new();
     let mut cell_unit = 0usize;
     let mut head_passes = 0;
     for pass in passes {
-        let rows_of = |g: &mut DiGraph<(Op, Unit, u64), ()>, ops: Vec<Op>, words: u64| {
-            ops.into_iter()
-                .map(|op| {
-                    let n = g.add_node((op, Unit::MacArray, words));
+        // The row groups of `rows` rows, named by `op` of their first row.
+        let groups_of = |g: &mut DiGraph<Node, ()>,
+                         rows: usize,
+                         (words, span): (u64, u64),
+                         op: &dyn Fn(usize) -> Op| {
+            (0..rows.div_ceil(e))
+                .map(|k| {
+                    let last = (rows - k * e).min(e) as u64 - 1;
+                    let n = g.add_node((op(k * e), Unit::MacArray, span, words, last));
                     for &d in &prev {
                         g.add_edge(d, n, ());
                     }
@@ -263,58 +310,74 @@ pub fn schedule(passes: &[Pass], gate_units: usize, p: Pipeline) -> Schedule {
                 layer,
                 hidden,
                 row_words,
+                span,
             } => {
                 let mut cells = Vec::with_capacity(hidden);
-                for j in 0..hidden {
-                    let ops = (0..4)
-                        .map(|q| Op::Row {
-                            layer,
-                            gate: q,
-                            cell: j,
+                for k in 0..hidden.div_ceil(e) {
+                    let rows: Vec<NodeIndex> = (0..4)
+                        .map(|q| {
+                            let op = Op::Row {
+                                layer,
+                                gate: q,
+                                cell: k * e,
+                            };
+                            let n = g.add_node((op, Unit::MacArray, span, row_words, 0));
+                            for &d in &prev {
+                                g.add_edge(d, n, ());
+                            }
+                            n
                         })
                         .collect();
-                    let rows = rows_of(&mut g, ops, row_words);
-                    let c = g.add_node((
-                        Op::Cell { layer, cell: j },
-                        Unit::GateUnit(cell_unit),
-                        p.cell_interval,
-                    ));
-                    cell_unit = (cell_unit + 1) % gate_units.max(1);
-                    for r in rows {
-                        g.add_edge(r, c, ());
+                    for j in k * e..((k + 1) * e).min(hidden) {
+                        let c = g.add_node((
+                            Op::Cell { layer, cell: j },
+                            Unit::GateUnit(cell_unit),
+                            p.cell_interval,
+                            p.cell_interval,
+                            0,
+                        ));
+                        cell_unit = (cell_unit + 1) % gate_units.max(1);
+                        for &r in &rows {
+                            g.add_edge(r, c, ());
+                        }
+                        cells.push(c);
                     }
-                    cells.push(c);
                 }
                 cells
             }
-            Pass::Factor { phase, rows, words } => rows_of(
-                &mut g,
-                (0..rows).map(|row| Op::Factor { phase, row }).collect(),
+            Pass::Factor {
+                phase,
+                rows,
                 words,
-            ),
-            Pass::Projection { layer, rows, words } => rows_of(
-                &mut g,
-                (0..rows).map(|row| Op::Projection { layer, row }).collect(),
+                span,
+            } => groups_of(&mut g, rows, (words, span), &|row| Op::Factor {
+                phase,
+                row,
+            }),
+            Pass::Projection {
+                layer,
+                rows,
                 words,
-            ),
+                span,
+            } => groups_of(&mut g, rows, (words, span), &|row| Op::Projection {
+                layer,
+                row,
+            }),
             Pass::Head {
                 first_row,
                 rows,
                 words,
+                span,
             } => {
                 head_passes += 1;
-                rows_of(
-                    &mut g,
-                    (first_row..first_row + rows)
-                        .map(|row| Op::HeadRow { row })
-                        .collect(),
-                    words,
-                )
+                groups_of(&mut g, rows, (words, span), &|row| Op::HeadRow {
+                    row: first_row + row,
+                })
             }
         };
     }
     let latency = p.decode_latency + if head_passes > 1 { p.table_latency } else { 0 };
-    let decode = g.add_node((Op::Decode, Unit::Decoder, latency));
+    let decode = g.add_node((Op::Decode, Unit::Decoder, latency, latency, 0));
     for &h in &prev {
         g.add_edge(h, decode, ());
     }
@@ -323,7 +386,7 @@ pub fn schedule(passes: &[Pass], gate_units: usize, p: Pipeline) -> Schedule {
 
 /// Nodes were added in program order, which is a topological order; each
 /// starts when its unit is free and its inputs are ready.
-fn list_schedule(g: &DiGraph<(Op, Unit, u64), ()>, gate_units: usize, p: Pipeline) -> Schedule {
+fn list_schedule(g: &DiGraph<Node, ()>, gate_units: usize, p: Pipeline) -> Schedule {
     let mut ready = vec![0u64; g.node_count()];
     let mut mac_free = 0u64;
     let mut gate_free = vec![0u64; gate_units.max(1)];
@@ -331,7 +394,7 @@ fn list_schedule(g: &DiGraph<(Op, Unit, u64), ()>, gate_units: usize, p: Pipelin
     let mut slots = Vec::with_capacity(g.node_count());
     let mut mac_busy = 0;
     for n in g.node_indices() {
-        let (op, unit, busy) = g[n];
+        let (op, unit, busy, works, last) = g[n];
         // A MAC-array operation waiting on gate-unit results (the next layer,
         // the head) or on other rows' results (a LightRNN head's columns)
         // starts once the sequencer has switched phase.
@@ -363,13 +426,14 @@ fn list_schedule(g: &DiGraph<(Op, Unit, u64), ()>, gate_units: usize, p: Pipelin
         *free = start + busy;
         let latency = match unit {
             Unit::MacArray => {
-                mac_busy += busy;
-                p.mac_latency
+                mac_busy += works;
+                p.mac_latency + last
             }
             Unit::GateUnit(_) => p.cell_latency - p.cell_interval.min(p.cell_latency),
             Unit::Decoder => 0,
         };
-        ready[n.index()] = start + busy + latency;
+        // A row's result follows its last word, not its span's end.
+        ready[n.index()] = start + works + latency;
         slots.push(Slot {
             op,
             unit,

@@ -3,8 +3,9 @@
 //! generator, the simulators, the host's weight packer and the reports all
 //! read it and none re-derives a width, an address or a cycle count.
 //!
-//! Weight memory: one word per cycle feeds the MAC array, `lanes` codes of
-//! `code_bits` each. Words are stored in the order the MAC array reads them,
+//! Weight memory: one word per cycle feeds the MAC arrays, `lanes` codes of
+//! `code_bits` each per row engine ([`HwConfig::rows`]; with several the
+//! rows below run in row groups, see the layout). Words are stored in the order the MAC array reads them,
 //! so the sequencer only increments an address: per layer, cell-major, gates
 //! i, f, g, o, each row its input words (`ceil(input / lanes)`) then its
 //! recurrent words (`ceil(recurrent / lanes)`), a row's last word padded with
@@ -28,8 +29,15 @@ pub const SPEC_VERSION: u32 = 1;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HwConfig {
-    /// MAC lanes: weight codes consumed per cycle.
+    /// MAC lanes: weight codes consumed per cycle by one row engine.
     pub lanes: usize,
+    /// Row engines: MAC arrays that compute this many rows of the same
+    /// matrix at once, side by side, on the same broadcast data word (and,
+    /// for structured matrices, the same tap word). A layer's engine `e`
+    /// computes cells `j * rows + e`; multiply-accumulates per cycle are
+    /// `rows * lanes`.
+    #[serde(default = "one")]
+    pub rows: usize,
     /// Activation evaluators per gate unit: 5 evaluates a cell's four gates
     /// and its tanh(c) in parallel, one cell per cycle, which is the gate unit
     /// generated today; fewer describe a time-multiplexed unit for planning.
@@ -69,6 +77,7 @@ impl Default for HwConfig {
     fn default() -> Self {
         HwConfig {
             lanes: 16,
+            rows: 1,
             activation_units: 5,
             gate_units: 1,
             clock_mhz: 100.0,
@@ -212,7 +221,7 @@ pub struct Estimate {
     pub spram_blocks: (u32, u32),
     /// Multiply-accumulates per frame (every matrix dense).
     pub macs_per_frame: u64,
-    /// `macs_per_frame / lanes`: the bound no schedule beats.
+    /// `macs_per_frame / (rows * lanes)`: the bound no schedule beats.
     pub ideal_cycles: f64,
     /// `cycles_per_frame / ideal_cycles`.
     pub efficiency_ratio: f64,
@@ -233,7 +242,8 @@ pub struct AcceleratorSpec {
     pub datapath: Datapath,
     /// Width of one weight code in memory.
     pub code_bits: u32,
-    /// Width of one weight word (`lanes * code_bits`).
+    /// Width of one weight word (`rows * lanes * code_bits`: every row
+    /// engine's codes, engine 0 in the low bits).
     pub word_bits: u32,
     /// Per layer.
     pub layers: Vec<LayerSpec>,
@@ -336,6 +346,12 @@ impl HwConfig {
                 self.lanes
             )));
         }
+        if !(1..=64).contains(&self.rows) {
+            return Err(SpecError::Config(format!(
+                "rows = {}, allowed 1..=64",
+                self.rows
+            )));
+        }
         if !(1..=5).contains(&self.activation_units) {
             return Err(SpecError::Config(format!(
                 "activation_units = {}, allowed 1..=5 (a cell needs five activations)",
@@ -435,11 +451,12 @@ impl AcceleratorSpec {
                     .sum(),
             })
             .sum();
-        let word_bits = code_bits * lanes as u32;
+        // One weight word feeds every row engine: `lanes` codes each.
+        let word_bits = code_bits * (lanes * hw.rows) as u32;
         // ECP5 designs give the activations a second output register.
         let ecp5 = hw.target.is_ecp5();
-        let mut pipeline = Pipeline::new(lanes, hw.activation_units, ecp5);
-        let mut layout = derive_layout(model, hw.target, lanes, code_bits, 0)?;
+        let mut pipeline = Pipeline::new(lanes, hw.rows, hw.activation_units, ecp5);
+        let mut layout = derive_layout(model, hw.target, lanes, hw.rows, code_bits, 0)?;
         // Weight words in program order: every pass's dense rows.
         let passes = layout.passes();
         let mut base = 0usize;
@@ -465,9 +482,9 @@ impl AcceleratorSpec {
             pipeline.weight_read_extra = extra;
             pipeline.mac_latency += extra;
         }
-        let sched = schedule(&passes, hw.gate_units, pipeline);
+        let sched = schedule(&passes, hw.rows, hw.gate_units, pipeline);
         let memories = memories(hw, &layout, &activation_tables(model)?, banking)?;
-        let ideal = macs as f64 / lanes as f64;
+        let ideal = macs as f64 / (lanes * hw.rows) as f64;
         let res = hw.target.resources();
         let count = |p: Placement| {
             memories
@@ -615,14 +632,21 @@ fn memories(
         let tap_banks: Vec<u32> = (0..lay.tap_banks).map(|b| lay.tap_bank_bits(b)).collect();
         v.push(place("taps", &tap_banks, lay.tap_words));
     }
+    // Bias and row-shift memories: a bank per row engine, every bank read
+    // at the same address.
+    let engines = lay.engines.max(1);
     if lay.row_shifts {
-        let mut m = place("row_shifts", &[2 * lay.row_shift_bits], lay.rows);
+        let mut m = place(
+            "row_shifts",
+            &vec![2 * lay.row_shift_bits; engines],
+            lay.rows,
+        );
         if m.placement == Placement::BlockRam {
-            m.blocks = blocks_of(lay.rows, 2 * lay.row_shift_bits);
+            m.blocks = engines as u32 * blocks_of(lay.rows, 2 * lay.row_shift_bits);
         }
         v.push(m);
     }
-    v.push(place("biases", &[lay.bias_width], lay.rows));
+    v.push(place("biases", &vec![lay.bias_width; engines], lay.rows));
     v.push(place("cells", &[lay.cell_width], lay.cells));
     v.push(place(
         "data",
@@ -644,10 +668,11 @@ fn memories(
     }
     let codebooks = lay.codebooks.iter().filter(|&&c| c).count();
     if codebooks > 0 {
-        // Registers: every lane reads every entry of the current table.
+        // Registers: every lane reads every entry of the current table;
+        // each row engine's weight decoder holds its own copy.
         v.push(Memory {
             name: "codebooks".into(),
-            depth: codebooks * crate::layout::CODEBOOK_ENTRIES,
+            depth: engines * codebooks * crate::layout::CODEBOOK_ENTRIES,
             width: lay.lane_code_bits,
             placement: Placement::Logic,
             blocks: 0,

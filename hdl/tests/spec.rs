@@ -451,3 +451,115 @@ fn deep_weight_memories_on_ecp5_are_banked() {
     let e = AcceleratorSpec::new(&small, &bad).expect_err("refused");
     assert!(e.to_string().contains("weight_bank_depth = 100"), "{e}");
 }
+
+/// Row engines multiply the multiply-accumulates per cycle: the 2 x 256
+/// model at 4 x 16 and 16 x 16 stays within 10 % of its ideal (MACs over
+/// rows x lanes), one weight word holds every engine's codes, the bias
+/// memory has a bank per engine, and the closed form of a one-layer frame
+/// has the result queue's register and the last group's drain in it.
+#[test]
+fn row_engines_divide_the_cycles_and_bank_the_per_row_memories() {
+    let m = ternary(40, &[256, 256], 10);
+    let one = AcceleratorSpec::new(&m, &hw(16, Target::Generic)).expect("spec");
+    for rows in [4, 16] {
+        let h = HwConfig {
+            rows,
+            ..hw(16, Target::Generic)
+        };
+        let s = AcceleratorSpec::new(&m, &h).expect("spec");
+        let e = &s.estimate;
+        println!(
+            "2x256 ternary, {rows} x 16: {} cycles/frame (1 x 16: {}), ideal {:.0}, ratio {:.4}",
+            s.cycles_per_frame(),
+            one.cycles_per_frame(),
+            e.ideal_cycles,
+            e.efficiency_ratio
+        );
+        assert!(e.efficiency_ratio <= 1.10, "ratio {}", e.efficiency_ratio);
+        assert!((e.ideal_cycles - one.estimate.ideal_cycles / rows as f64).abs() < 1e-9);
+        assert_eq!(s.word_bits, one.word_bits * rows as u32);
+        assert_eq!(s.layout.weight_banks, one.layout.weight_banks * rows);
+        // Gate rows split evenly; the 10 logits in groups, the last padded.
+        let head_words = 256 / 16;
+        let gate_words = one.layout.weight_words - 10 * head_words;
+        assert_eq!(
+            s.layout.weight_words,
+            gate_words / rows + 10usize.div_ceil(rows) * head_words
+        );
+        let biases = s
+            .memories
+            .iter()
+            .find(|x| x.name == "biases")
+            .expect("biases");
+        assert_eq!(
+            biases.depth,
+            (one.layout.rows - 10) / rows + 10usize.div_ceil(rows)
+        );
+        assert_eq!(biases.width, rows as u32 * s.layout.bias_width);
+    }
+    // 1 layer of 5 cells, 7 inputs, 3 classes, 3 engines of 4 lanes: two
+    // cell groups of two words and two, a head group of 3 logits.
+    let m = ternary(7, &[5], 3);
+    let h = HwConfig {
+        rows: 3,
+        ..hw(4, Target::Generic)
+    };
+    let s = AcceleratorSpec::new(&m, &h).expect("spec");
+    let p = s.pipeline;
+    assert_eq!((p.queue_latency, p.queue_drain), (1, 2));
+    let row_words = 7u64.div_ceil(4) + 5u64.div_ceil(4);
+    // The last group's rows (cells 3 and 4, two cells through the gate
+    // unit), the switch, the head's one group, its three logits through
+    // the queue, the decode.
+    let expect = 2 * 4 * row_words
+        + p.mac_latency
+        + 1
+        + p.cell_latency
+        + p.phase_switch
+        + 5u64.div_ceil(4)
+        + p.mac_latency
+        + 2
+        + p.decode_latency;
+    assert_eq!(s.cycles_per_frame(), expect);
+}
+
+/// A row group shares one tap word: row engines must divide a structured
+/// matrix's block size and a structured layer's cells; the error says so.
+#[test]
+fn row_engines_that_split_a_block_row_are_refused() {
+    let mut r = random::rng(5);
+    let shape = ModelShape {
+        matrix_kinds: vec![MatrixKind::BlockCirculant],
+        ..ModelShape::ternary(8, &[8], 4, 8)
+    };
+    let m = random::model(&mut r, &shape);
+    let k = m
+        .matrices()
+        .iter()
+        .find_map(|(_, x)| match x {
+            Matrix::BlockCirculant(b) => Some(b.block),
+            _ => None,
+        })
+        .expect("a block-circulant matrix");
+    let ok = HwConfig {
+        rows: 1,
+        ..hw(1, Target::Generic)
+    };
+    assert!(AcceleratorSpec::new(&m, &ok).is_ok());
+    let bad = HwConfig {
+        rows: k + 1,
+        ..ok.clone()
+    };
+    let err = AcceleratorSpec::new(&m, &bad)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("row engines") && err.contains("block"),
+        "{err}"
+    );
+    let zero = HwConfig { rows: 0, ..ok };
+    let err = AcceleratorSpec::new(&m, &zero)
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("rows = 0"), "{err}");
+}

@@ -95,6 +95,7 @@ fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize, general: bool) -> Case
             tap_slots: 0,
             mode_bits: 2,
             window_bits: 2,
+            row_offset: 0,
         },
         codes,
     }
@@ -361,6 +362,7 @@ fn verilog_lints_and_synthesises_without_latches() {
             tap_slots: 0,
             mode_bits: 2,
             window_bits: 2,
+            row_offset: 0,
         };
         let v = generate_verilog(&build(&s));
         let lint = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
@@ -465,6 +467,7 @@ fn structured_words_give_each_lane_its_block_code() {
             tap_slots,
             mode_bits: 3,
             window_bits: lstm_accel_hdl::blocks::ram::Ram::address_width(kmax) + 1,
+            row_offset: 0,
         };
         let mut cycles = Vec::new();
         let mut want = Vec::new();

@@ -110,20 +110,28 @@ fn factor_codes<'a>(m: &'a Matrix, tensor: &str) -> Result<Option<&'a Dense>, Pa
     }
 }
 
-/// Appends the words of row `r` of `d` (nothing for a structured part).
-fn push_row(img: &mut MemoryImage, d: Option<&Dense>, r: usize, lanes: usize, code_bits: usize) {
+/// The words of row `r` of `d`, `lanes` codes of `code_bits` each (none
+/// for a structured part).
+fn row_words(
+    d: Option<&Dense>,
+    r: usize,
+    lanes: usize,
+    code_bits: usize,
+) -> Vec<BitVec<u64, Lsb0>> {
     let Some(d) = d else {
-        return;
+        return Vec::new();
     };
     let code: &ScalarCode = &d.values.code;
     let row = &d.values.codes[r * d.cols..(r + 1) * d.cols];
-    for chunk in row.chunks(lanes) {
-        let mut w = bitvec![u64, Lsb0; 0; img.width as usize];
-        for (k, &c) in chunk.iter().enumerate() {
-            w[k * code_bits..(k + 1) * code_bits].store_le(code.stored_in(c, code_bits as u32));
-        }
-        img.words.push(w);
-    }
+    row.chunks(lanes)
+        .map(|chunk| {
+            let mut w = bitvec![u64, Lsb0; 0; lanes * code_bits];
+            for (k, &c) in chunk.iter().enumerate() {
+                w[k * code_bits..(k + 1) * code_bits].store_le(code.stored_in(c, code_bits as u32));
+            }
+            w
+        })
+        .collect()
 }
 
 fn push_int(img: &mut MemoryImage, v: i64) {
@@ -131,6 +139,77 @@ fn push_int(img: &mut MemoryImage, v: i64) {
     let width = img.width as usize;
     w[..width.min(64)].store_le(v as u64);
     img.words.push(w);
+}
+
+/// One row as the memories hold it.
+struct RowItem {
+    /// Its weight words (none for structured parts).
+    words: Vec<BitVec<u64, Lsb0>>,
+    /// Its row-shift entry.
+    shift: i64,
+    /// Its bias.
+    bias: i64,
+}
+
+/// The weight, row-shift and bias images as they are filled, a row group at
+/// a time: a weight word holds every row engine's codes (engine 0 in the
+/// low bits), and the bias and row-shift images hold each address's entries
+/// bank-minor, engine by engine, as they are streamed.
+struct Packer {
+    engines: usize,
+    lanes: usize,
+    code_bits: usize,
+    has_shifts: bool,
+    weights: MemoryImage,
+    shifts: MemoryImage,
+    biases: MemoryImage,
+}
+
+impl Packer {
+    /// Appends a row group: one row (or padding) per engine.
+    fn group(&mut self, items: &[Option<RowItem>]) {
+        let slice = self.lanes * self.code_bits;
+        let words = items
+            .iter()
+            .flatten()
+            .map(|i| i.words.len())
+            .max()
+            .unwrap_or(0);
+        for w in 0..words {
+            let mut word = bitvec![u64, Lsb0; 0; self.weights.width as usize];
+            for (e, item) in items.iter().enumerate() {
+                if let Some(src) = item.as_ref().and_then(|i| i.words.get(w)) {
+                    word[e * slice..(e + 1) * slice].copy_from_bitslice(src);
+                }
+            }
+            self.weights.words.push(word);
+        }
+        for item in items {
+            if self.has_shifts {
+                push_int(&mut self.shifts, item.as_ref().map_or(0, |i| i.shift));
+            }
+            push_int(&mut self.biases, item.as_ref().map_or(0, |i| i.bias));
+        }
+    }
+
+    /// Appends a pass of `rows` rows in row groups.
+    fn pass(
+        &mut self,
+        rows: usize,
+        mut item: impl FnMut(usize) -> Result<RowItem, PackError>,
+    ) -> Result<(), PackError> {
+        let e = self.engines;
+        for g in 0..rows.div_ceil(e) {
+            let items = (0..e)
+                .map(|k| {
+                    let r = g * e + k;
+                    (r < rows).then(|| item(r)).transpose()
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.group(&items);
+        }
+        Ok(())
+    }
 }
 
 /// The weight, row-shift and bias images of `model` laid out as `spec` says.
@@ -144,19 +223,25 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
     }
     let lanes = spec.hw.lanes;
     let cb = spec.code_bits as usize;
-    let mut weights = MemoryImage::new("weights", spec.word_bits);
+    let engines = spec.layout.engines.max(1);
     let has_shifts = spec.memories.iter().any(|m| m.name == "row_shifts");
-    let mut shifts = MemoryImage::new("row_shifts", 10);
     let bias_width = spec
         .memories
         .iter()
         .find(|m| m.name == "biases")
-        .map_or(32, |m| m.width);
-    let mut biases = MemoryImage::new("biases", bias_width);
-    let push_bias = |biases: &mut MemoryImage, tensor: &str, b: i32| {
+        .map_or(32, |m| m.width / engines as u32);
+    let mut pk = Packer {
+        engines,
+        lanes,
+        code_bits: cb,
+        has_shifts,
+        weights: MemoryImage::new("weights", spec.word_bits),
+        shifts: MemoryImage::new("row_shifts", 10),
+        biases: MemoryImage::new("biases", bias_width),
+    };
+    let bias = |tensor: &str, b: i32| {
         if Format::new(bias_width, 0).contains(i64::from(b)) {
-            push_int(biases, i64::from(b));
-            Ok(())
+            Ok(i64::from(b))
         } else {
             Err(PackError::DoesNotFit {
                 tensor: tensor.to_string(),
@@ -180,21 +265,13 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
             head_maps.len()
         )));
     }
-    // A factor pass or a projection: rows of `d` with zero biases.
-    let bias_free = |weights: &mut MemoryImage,
-                     shifts: &mut MemoryImage,
-                     biases: &mut MemoryImage,
-                     d: Option<&Dense>,
-                     rows: usize| {
-        for r in 0..rows {
-            push_row(weights, d, r, lanes, cb);
-            if has_shifts {
-                push_int(shifts, i64::from(d.map_or(0, |d| d.row_shift(r))));
-            }
-            push_int(biases, 0);
-        }
+    // A row of `d` with a zero bias (a factor pass's, a projection's).
+    let bias_free = |d: Option<&Dense>, r: usize| RowItem {
+        words: row_words(d, r, lanes, cb),
+        shift: i64::from(d.map_or(0, |d| d.row_shift(r))),
+        bias: 0,
     };
-    // Rows in program order (the layout's), as the sequencer reads them.
+    // Row groups in program order (the layout's), as the sequencer reads them.
     for ph in spec.layout.program() {
         match spec.layout.phase(ph) {
             Phase::Factor(of) => {
@@ -219,35 +296,42 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
                 };
                 let v = factor_codes(m, tensor)?;
                 let rows = spec.layout.factor(of).map_or(0, |f| f.rank);
-                bias_free(&mut weights, &mut shifts, &mut biases, v, rows);
+                pk.pass(rows, |r| Ok(bias_free(v, r)))?;
             }
             Phase::Layer(li) => {
                 let (l, ls) = (&model.layers[li], &spec.layers[li]);
                 let (wx, wh) = (row_codes(&l.w_x, &ls.w_x)?, row_codes(&l.w_h, &ls.w_h)?);
-                if weights.words.len() != ls.weight_base {
+                if pk.weights.words.len() != ls.weight_base {
                     return Err(PackError::Mismatch(format!(
                         "{} starts at word {} in the spec, {} when packed",
                         ls.w_x.tensor,
                         ls.weight_base,
-                        weights.words.len()
+                        pk.weights.words.len()
                     )));
                 }
                 let n = l.hidden;
-                for j in 0..n {
+                let tensor = ls.w_x.tensor.replace("w_x", "bias");
+                // Cell groups; each gate's rows of the group's cells.
+                for g in 0..n.div_ceil(engines) {
                     for q in 0..4 {
-                        let r = q * n + j;
-                        push_row(&mut weights, wx, r, lanes, cb);
-                        push_row(&mut weights, wh, r, lanes, cb);
-                        if has_shifts {
-                            let rs = |d: Option<&Dense>| d.map_or(0, |d| d.row_shift(r));
-                            let s = (rs(wx) | (rs(wh) << 5)) as i64;
-                            push_int(&mut shifts, s);
-                        }
-                        push_bias(
-                            &mut biases,
-                            &ls.w_x.tensor.replace("w_x", "bias"),
-                            l.bias.values[r],
-                        )?;
+                        let items = (0..engines)
+                            .map(|k| {
+                                let j = g * engines + k;
+                                if j >= n {
+                                    return Ok(None);
+                                }
+                                let r = q * n + j;
+                                let rs = |d: Option<&Dense>| d.map_or(0, |d| d.row_shift(r));
+                                let mut words = row_words(wx, r, lanes, cb);
+                                words.extend(row_words(wh, r, lanes, cb));
+                                Ok(Some(RowItem {
+                                    words,
+                                    shift: i64::from(rs(wx) | (rs(wh) << 5)),
+                                    bias: bias(&tensor, l.bias.values[r])?,
+                                }))
+                            })
+                            .collect::<Result<Vec<_>, PackError>>()?;
+                        pk.group(&items);
                     }
                 }
             }
@@ -258,36 +342,36 @@ pub fn pack(model: &Model, spec: &AcceleratorSpec) -> Result<Vec<MemoryImage>, P
                     // Projection rows have no bias: zero entries keep the
                     // bias and row-shift memories in program order.
                     let d = row_codes(&p.w, pm)?;
-                    bias_free(&mut weights, &mut shifts, &mut biases, d, pm.rows);
+                    pk.pass(pm.rows, |r| Ok(bias_free(d, r)))?;
                 }
             }
             Phase::Head | Phase::Columns => {
                 let i = usize::from(spec.layout.phase(ph) == Phase::Columns);
-                let (m, map, (tensor, bias)) =
+                let (m, map, (tensor, b)) =
                     match (head.get(i), head_maps.get(i), head_biases.get(i)) {
                         (Some(m), Some(map), Some(b)) => (*m, map, *b),
                         _ => return Err(PackError::Mismatch("the head has no columns".into())),
                     };
                 let d = row_codes(m, map)?;
-                for (r, &b) in bias.iter().enumerate().take(map.rows) {
-                    push_row(&mut weights, d, r, lanes, cb);
-                    if has_shifts {
-                        push_int(&mut shifts, i64::from(d.map_or(0, |d| d.row_shift(r))));
-                    }
-                    push_bias(&mut biases, tensor, b)?;
-                }
+                let rows = map.rows.min(b.len());
+                pk.pass(rows, |r| {
+                    Ok(RowItem {
+                        bias: bias(tensor, b[r])?,
+                        ..bias_free(d, r)
+                    })
+                })?;
             }
         }
     }
     // A model whose matrices are all structured has one zero weight word.
-    while weights.words.len() < spec.layout.weight_words {
-        push_int(&mut weights, 0);
+    while pk.weights.words.len() < spec.layout.weight_words {
+        push_int(&mut pk.weights, 0);
     }
-    let mut out = vec![weights];
+    let mut out = vec![pk.weights];
     if has_shifts {
-        out.push(shifts);
+        out.push(pk.shifts);
     }
-    out.push(biases);
+    out.push(pk.biases);
     if spec.layout.tap_words > 0 {
         out.push(tap_image(model, &spec.layout)?);
     }
@@ -456,11 +540,13 @@ fn codebook_tables(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError
     Ok(img)
 }
 
-/// Reads the codes of row `r` of a matrix back from a weight image (the
-/// inverse of packing), given the word where the row starts.
+/// Reads the codes of a row back from a weight image (the inverse of
+/// packing), given the word where the row starts and the row engine that
+/// computes it.
 pub fn unpack_row(
     img: &MemoryImage,
     first_word: usize,
+    engine: usize,
     cols: usize,
     lanes: usize,
     code_bits: usize,
@@ -469,7 +555,7 @@ pub fn unpack_row(
     (0..cols)
         .map(|c| {
             let w = &img.words[first_word + c / lanes];
-            let k = c % lanes;
+            let k = engine * lanes + c % lanes;
             code.from_stored_in(
                 w[k * code_bits..(k + 1) * code_bits].load_le::<u32>(),
                 code_bits as u32,
@@ -487,6 +573,10 @@ pub fn unpack_weights(
 ) -> Vec<(String, Vec<i8>)> {
     let lanes = spec.hw.lanes;
     let cb = spec.code_bits as usize;
+    let e = spec.layout.engines.max(1);
+    // Row `r` of a pass of `words`-word rows starting at `base`: its group's
+    // first word and its engine.
+    let place = |base: usize, r: usize, words: usize| (base + (r / e) * words, r % e);
     let code_of = |m: &Matrix| match m {
         Matrix::Dense(d) => d.values.code.clone(),
         _ => ScalarCode::Ternary { exp: 0 },
@@ -500,9 +590,10 @@ pub fn unpack_weights(
         for j in 0..n {
             for q in 0..4 {
                 let r = q * n + j;
-                let at = ls.weight_base + (j * 4 + q) * ls.row_words;
-                let cx = unpack_row(img, at, ls.w_x.cols, lanes, cb, &code_of(&l.w_x));
-                let ch = unpack_row(img, at + xw, ls.w_h.cols, lanes, cb, &code_of(&l.w_h));
+                let at = ls.weight_base + ((j / e) * 4 + q) * ls.row_words;
+                let k = j % e;
+                let cx = unpack_row(img, at, k, ls.w_x.cols, lanes, cb, &code_of(&l.w_x));
+                let ch = unpack_row(img, at + xw, k, ls.w_h.cols, lanes, cb, &code_of(&l.w_h));
                 wx[r * ls.w_x.cols..(r + 1) * ls.w_x.cols].copy_from_slice(&cx);
                 wh[r * ls.w_h.cols..(r + 1) * ls.w_h.cols].copy_from_slice(&ch);
                 debug_assert_eq!(ls.row_words, xw + hw);
@@ -513,14 +604,8 @@ pub fn unpack_weights(
         if let (Some(p), Some((pm, base))) = (&l.projection, &ls.projection) {
             let codes = (0..pm.rows)
                 .flat_map(|r| {
-                    unpack_row(
-                        img,
-                        base + r * pm.words_per_row,
-                        pm.cols,
-                        lanes,
-                        cb,
-                        &code_of(&p.w),
-                    )
+                    let (at, k) = place(*base, r, pm.words_per_row);
+                    unpack_row(img, at, k, pm.cols, lanes, cb, &code_of(&p.w))
                 })
                 .collect();
             out.push((pm.tensor.clone(), codes));
@@ -531,38 +616,33 @@ pub fn unpack_weights(
     for (m, map) in head.into_iter().zip(&spec.head.matrices) {
         let codes = (0..map.rows)
             .flat_map(|r| {
-                unpack_row(
-                    img,
-                    at + r * map.words_per_row,
-                    map.cols,
-                    lanes,
-                    cb,
-                    &code_of(m),
-                )
+                let (first, k) = place(at, r, map.words_per_row);
+                unpack_row(img, first, k, map.cols, lanes, cb, &code_of(m))
             })
             .collect();
-        at += map.rows * map.words_per_row;
+        at += map.rows.div_ceil(e) * map.words_per_row;
         out.push((map.tensor.clone(), codes));
     }
     out
 }
 
 /// The 32-bit stream words that load `img` (see [`lstm_accel_hdl::protocol`]):
-/// a weight word as one word per bank, lowest lanes first; any other word
-/// sign-extended from its width.
+/// a weight word as one word per bank, lowest lanes first, row engine by
+/// row engine; any other word sign-extended from its width.
 pub fn stream_words(img: &MemoryImage, lay: &Layout) -> Vec<u32> {
     if img.name == "weights" || img.name == "taps" {
-        let per = if img.name == "taps" {
-            lay.tap_slots_per_bank
+        let cb = lay.code_bits as usize;
+        let (per, slice) = if img.name == "taps" {
+            (lay.tap_slots_per_bank, img.width as usize)
         } else {
-            lay.lanes_per_bank
+            (lay.lanes_per_bank, lay.lanes * cb)
         };
-        let chunk = per * lay.code_bits as usize;
+        let chunk = per * cb;
         img.words
             .iter()
             .flat_map(|w| {
-                w.chunks(chunk)
-                    .map(|c| c.load_le::<u32>())
+                w.chunks(slice.max(1))
+                    .flat_map(|e| e.chunks(chunk).map(|c| c.load_le::<u32>()))
                     .collect::<Vec<_>>()
             })
             .collect()

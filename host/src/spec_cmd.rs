@@ -16,9 +16,13 @@ pub struct HwArgs {
     /// override its fields.
     #[arg(long)]
     pub hw: Option<PathBuf>,
-    /// MAC lanes.
+    /// MAC lanes of each row engine.
     #[arg(long)]
     pub lanes: Option<usize>,
+    /// Row engines: rows of a matrix computed at once (multiply-accumulates
+    /// per cycle are rows x lanes).
+    #[arg(long)]
+    pub rows: Option<usize>,
     /// Target part: ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k, generic.
     #[arg(long)]
     pub target: Option<Target>,
@@ -42,6 +46,9 @@ impl HwArgs {
         };
         if let Some(l) = self.lanes {
             hw.lanes = l;
+        }
+        if let Some(r) = self.rows {
+            hw.rows = r;
         }
         if let Some(t) = self.target {
             hw.target = t;

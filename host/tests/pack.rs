@@ -1,5 +1,6 @@
 //! Weight packing: the images have the spec's sizes and read back to the
-//! model's codes exactly, for any lane count, encoding mix and model shape.
+//! model's codes exactly, for any lane and row-engine count, encoding mix and
+//! model shape.
 
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
@@ -23,8 +24,10 @@ fn packed_images_have_the_spec_sizes_and_unpack_to_the_model_codes() {
             data_width: None,
         };
         let m = random::model(&mut r, &shape);
+        let rows = 1 + case % 4;
         let hw = HwConfig {
             lanes: 1 + case % 11,
+            rows,
             target: Target::Generic,
             ..HwConfig::default()
         };
@@ -36,9 +39,21 @@ fn packed_images_have_the_spec_sizes_and_unpack_to_the_model_codes() {
                 .iter()
                 .find(|x| x.name == img.name)
                 .expect("every image fills a spec memory");
-            assert_eq!(img.words.len(), mem.depth, "case {case}: {}", img.name);
-            assert_eq!(img.width, mem.width);
-            assert!(img.words.iter().all(|w| w.len() == mem.width as usize));
+            // Bias and row-shift entries: a bank per row engine, streamed
+            // bank-minor.
+            let banks = if matches!(img.name.as_str(), "biases" | "row_shifts") {
+                rows
+            } else {
+                1
+            };
+            assert_eq!(
+                img.words.len(),
+                mem.depth * banks,
+                "case {case}: {}",
+                img.name
+            );
+            assert_eq!(img.width * banks as u32, mem.width);
+            assert!(img.words.iter().all(|w| w.len() == img.width as usize));
         }
         let back = unpack_weights(&m, &spec, &images[0]);
         let mats: Vec<&Matrix> = m.matrices().into_iter().map(|(_, w)| w).collect();

@@ -350,3 +350,42 @@ fn projections_and_low_rank_matrices_run_bit_exact_in_the_predicted_cycles() {
         check_case(seed, case_of(seed, mix(seed)), 4, false, verilator);
     }
 }
+
+/// Row engines: several MAC arrays compute a row group at once (a layer's
+/// gate rows of consecutive cells, sharing the data word and, for
+/// structured matrices, the tap word), their results handed on one per
+/// cycle by the result queue. Every encoding family on the most row
+/// engines (of 4, 3, 2) its model allows, in both engines; structured
+/// models are drawn until one admits several (its groups must lie in one
+/// block row). The random-model tests draw row engines for half their
+/// models too.
+#[test]
+fn row_engines_run_bit_exact_in_the_predicted_cycles() {
+    let most_rows = |(m, hw): &(Model, HwConfig)| {
+        [4, 3, 2]
+            .into_iter()
+            .find(|&rows| AcceleratorSpec::new(m, &HwConfig { rows, ..hw.clone() }).is_ok())
+    };
+    // Case `seed` of `mix` or the next seed whose model admits row engines.
+    let case = |seed: u64, mix: &Mix| {
+        (seed..seed + 500)
+            .find_map(|s| {
+                let c = case_of(s, mix.clone());
+                most_rows(&c).map(|rows| (s, (c.0, HwConfig { rows, ..c.1 })))
+            })
+            .expect("a model that admits row engines")
+    };
+    let families: Vec<Mix> = encodings().into_iter().filter_map(|(_, m)| m).collect();
+    assert!(families.iter().any(|m| m.structured) && families.iter().any(|m| m.toeplitz_like));
+    for (i, mix) in families.iter().enumerate() {
+        for base in [7000, 7100] {
+            let (seed, c) = case(base + 1000 * i as u64, mix);
+            assert!(c.1.rows > 1);
+            check_case(seed, c, 4, seed % 2 == 1, native);
+        }
+    }
+    for (i, mix) in families.iter().enumerate().step_by(3) {
+        let (seed, c) = case(7200 + 1000 * i as u64, mix);
+        check_case(seed, c, 3, false, verilator);
+    }
+}

@@ -72,6 +72,12 @@ fn model_with(seed: u64, layers: usize, per_row: bool, compressed: bool) -> Mode
 /// low-rank matrices whose block sizes suit `lanes` (drawn until at least
 /// one of each structure is in it).
 fn structured_model(seed: u64, lanes: usize) -> Model {
+    structured_model_on(seed, lanes, 1)
+}
+
+/// [`structured_model`] for `rows` row engines (whose groups must lie in
+/// one block row).
+fn structured_model_on(seed: u64, lanes: usize, rows: usize) -> Model {
     use lstm_accel_model::encoding::Matrix;
     let mut r = random::rng(seed);
     let shape = ModelShape {
@@ -101,7 +107,12 @@ fn structured_model(seed: u64, lanes: usize) -> Model {
             _ => true,
         });
         let has = |f: fn(&Matrix) -> bool| ms.iter().any(|(_, x)| f(x));
+        let hw = HwConfig {
+            rows,
+            ..HwConfig::on(lanes, Target::Generic)
+        };
         if fits
+            && AcceleratorSpec::new(&m, &hw).is_ok()
             && has(|x| matches!(x, Matrix::BlockToeplitz(_)))
             && has(|x| matches!(x, Matrix::BlockCirculant(_)))
             && has(|x| matches!(x, Matrix::LowRank(_)))
@@ -113,7 +124,15 @@ fn structured_model(seed: u64, lanes: usize) -> Model {
 }
 
 fn spec(m: &Model, lanes: usize) -> AcceleratorSpec {
-    let hw = HwConfig::on(lanes, Target::Generic);
+    spec_rows(m, lanes, 1)
+}
+
+/// The spec of `m` on `rows` row engines of `lanes` lanes.
+fn spec_rows(m: &Model, lanes: usize, rows: usize) -> AcceleratorSpec {
+    let hw = HwConfig {
+        rows,
+        ..HwConfig::on(lanes, Target::Generic)
+    };
     AcceleratorSpec::new(m, &hw).expect("spec")
 }
 
@@ -214,21 +233,26 @@ endmodule",
 
 #[test]
 fn icarus_runs_the_generated_design_like_the_native_engine() {
-    for (seed, layers, lanes, per_row, compressed) in [
-        (1, 1, 4, false, false),
-        (2, 2, 3, true, false),
-        (6, 1, 2, false, true),
+    for (seed, layers, lanes, rows, per_row, compressed) in [
+        (1, 1, 4, 1, false, false),
+        (2, 2, 3, 1, true, false),
+        (6, 1, 2, 1, false, true),
         // Structured and low-rank matrices, blocks wider and narrower than
         // the lanes.
-        (10, 2, 4, false, false),
-        (11, 2, 1, false, false),
+        (10, 2, 4, 1, false, false),
+        (11, 2, 1, 1, false, false),
+        // Row engines: per-row scales and padding groups, the compressed
+        // forms, structured matrices sharing a tap word.
+        (2, 2, 3, 3, true, false),
+        (6, 1, 2, 4, false, true),
+        (14, 2, 2, 2, false, false),
     ] {
         let m = if seed >= 10 {
-            structured_model(seed, lanes)
+            structured_model_on(seed, lanes, rows)
         } else {
             model_with(seed, layers, per_row, compressed)
         };
-        let s = spec(&m, lanes);
+        let s = spec_rows(&m, lanes, rows);
         if seed >= 10 {
             assert!(s.layout.tap_words > 0 && !s.layout.factors().is_empty());
         }
@@ -253,7 +277,7 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
         let v = verilog(&m, &s).expect("verilog");
         let icarus = icarus_values(&format!("{v}\n{}", testbench(&words, cycles)), "tb")
             .expect("icarus runs");
-        assert_eq!(icarus, native, "seed {seed}");
+        assert_eq!(icarus, native, "seed {seed}, {rows} rows");
     }
 }
 
@@ -269,12 +293,21 @@ fn verilator_lints_the_whole_design() {
         let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
         assert!(out.trim().is_empty(), "{out}");
     }
-    for lanes in [4, 1] {
-        let m = structured_model(12, lanes);
-        let v = verilog(&m, &spec(&m, lanes)).expect("verilog");
+    for (lanes, rows) in [(4, 1), (1, 1), (2, 2)] {
+        let m = structured_model_on(12, lanes, rows);
+        let v = verilog(&m, &spec_rows(&m, lanes, rows)).expect("verilog");
         let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
-        assert!(out.trim().is_empty(), "structured, {lanes} lanes: {out}");
+        assert!(
+            out.trim().is_empty(),
+            "structured, {rows} x {lanes} lanes: {out}"
+        );
     }
+    // Row engines with codebooks (each engine's tables), a LightRNN head
+    // and per-row scales.
+    let m = model_with(7, 2, true, true);
+    let v = verilog(&m, &spec_rows(&m, 4, 3)).expect("verilog");
+    let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.trim().is_empty(), "3 row engines: {out}");
 }
 
 /// The same 2 x 24-cell, 8-lane design at 8-bit and at 16-bit data (every
@@ -303,8 +336,14 @@ fn yosys_synthesises_the_whole_design_without_latches() {
     // projection; structured and low-rank matrices.
     let c = model_with(8, 2, true, true);
     let sm = structured_model(13, 4);
-    for (what, m) in [("compressed", c), ("structured", sm)] {
-        let vc = verilog(&m, &spec(&m, 4)).expect("verilog");
+    let rm = structured_model_on(13, 2, 2);
+    for (what, m, lanes, rows) in [
+        ("compressed", &c, 4, 1),
+        ("structured", &sm, 4, 1),
+        ("compressed, 4 row engines", &c, 4, 4),
+        ("structured, 2 row engines", &rm, 2, 2),
+    ] {
+        let vc = verilog(m, &spec_rows(m, lanes, rows)).expect("verilog");
         let st = yosys_synth(&vc, "top", Family::Ecp5).unwrap_or_else(|e| panic!("{e}"));
         assert!(st.latches.is_empty(), "{what}: {:?}", st.latches);
     }

@@ -16,6 +16,10 @@
 //! `start` (a new phase) resets the counters; the logit row only at the
 //! start of the head (a LightRNN head's column logits follow its row logits
 //! even when a factor pass runs between them).
+//!
+//! With several row engines the result queue gathers each cell's four
+//! pre-activations itself and presents a whole cell (`cell_valid`, `z*_in`),
+//! one per cycle at most; the collector then fires it at once.
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
@@ -30,6 +34,17 @@ pub struct Collector {
     pub value: DynSig<In>,
     /// Nonzero: `value` is a completed row.
     pub valid: DynSig<In>,
+    /// Nonzero: `zi_in`..`zo_in` are a whole cell's pre-activations (from
+    /// the row engines' result queue).
+    pub cell_valid: DynSig<In>,
+    /// A whole cell's input gate pre-activation.
+    pub zi_in: DynSig<In>,
+    /// Its forget gate pre-activation.
+    pub zf_in: DynSig<In>,
+    /// Its cell candidate pre-activation.
+    pub zg_in: DynSig<In>,
+    /// Its output gate pre-activation.
+    pub zo_in: DynSig<In>,
     /// Nonzero: rows are logits.
     pub head: DynSig<In>,
     /// Nonzero: rows are a projection's.
@@ -105,6 +120,11 @@ impl Collector {
             clock: Signal::default(),
             value: DynSig::new(v),
             valid: DynSig::new(2),
+            cell_valid: DynSig::new(2),
+            zi_in: DynSig::new(v),
+            zf_in: DynSig::new(v),
+            zg_in: DynSig::new(v),
+            zo_in: DynSig::new(v),
             head: DynSig::new(2),
             project: DynSig::new(2),
             start: DynSig::new(2),
@@ -132,6 +152,29 @@ impl Collector {
     }
 }
 
+impl Collector {
+    /// Counts a cell's pre-activation in; with its fourth (gate o) fires the
+    /// cell at its state address and its h's data-memory place.
+    fn fire_cell(&mut self) {
+        let r = &mut self._r;
+        if r.gate == 3 {
+            r.fire = 1;
+            r.write = 1;
+            r.fire_cell = self.cell_base.val().0 + r.cell;
+            r.fire_word = self.h_base.val().0 + r.word;
+            r.fire_lane = r.lane;
+            r.cell += 1;
+            if r.lane == self._lanes as i64 - 1 {
+                r.lane = 0;
+                r.word += 1;
+            } else {
+                r.lane += 1;
+            }
+        }
+        r.gate = (r.gate + 1) & 3;
+    }
+}
+
 impl Logic for Collector {
     fn update(&mut self) {
         if self.clock.pos_edge() {
@@ -148,6 +191,15 @@ impl Logic for Collector {
                 if self.head.val().0 != 0 {
                     r.row = 0;
                 }
+            } else if self.cell_valid.val().0 != 0 {
+                r.z = [
+                    self.zi_in.val().0,
+                    self.zf_in.val().0,
+                    self.zg_in.val().0,
+                    self.zo_in.val().0,
+                ];
+                r.gate = 3;
+                self.fire_cell();
             } else if self.valid.val().0 != 0 {
                 if self.head.val().0 != 0 {
                     r.logit_valid = 1;
@@ -168,21 +220,7 @@ impl Logic for Collector {
                     }
                 } else {
                     r.z[r.gate as usize] = v;
-                    if r.gate == 3 {
-                        r.fire = 1;
-                        r.write = 1;
-                        r.fire_cell = self.cell_base.val().0 + r.cell;
-                        r.fire_word = self.h_base.val().0 + r.word;
-                        r.fire_lane = r.lane;
-                        r.cell += 1;
-                        if r.lane == self._lanes as i64 - 1 {
-                            r.lane = 0;
-                            r.word += 1;
-                        } else {
-                            r.lane += 1;
-                        }
-                    }
-                    r.gate = (r.gate + 1) & 3;
+                    self.fire_cell();
                 }
             }
         }
@@ -251,6 +289,9 @@ always @(posedge clock) begin
         gate <= 0; lane <= 0; word <= 0; cell_n <= 0;
         if (head != 0)
             row <= 0;
+    end else if (cell_valid != 0) begin
+        zi <= zi_in; zf <= zf_in; zg <= zg_in; zo <= zo_in;
+{fire}        gate <= 0;
     end else if (valid != 0) begin
         if (head != 0) begin
             logit_valid <= 1;
@@ -276,18 +317,7 @@ always @(posedge clock) begin
                 default: zo <= value;
             endcase
             if (gate == 2'd3) begin
-                fire <= 1;
-                write <= 1;
-                fire_cell <= cell_base + cell_n;
-                fire_word <= h_base + word;
-                fire_lane <= lane;
-                cell_n <= cell_n + 1;
-                if (lane == {last_lane}) begin
-                    lane <= 0;
-                    word <= word + 1;
-                end else
-                    lane <= lane + 1;
-            end
+{fire}            end
             gate <= gate + 2'd1;
         end
     end
@@ -298,6 +328,21 @@ end
             cb1 = s.cell_addr_bits - 1,
             lr1 = s.logit_addr_bits - 1,
             last_lane = self._lanes - 1,
+            fire = format!(
+                "        fire <= 1;
+        write <= 1;
+        fire_cell <= cell_base + cell_n;
+        fire_word <= h_base + word;
+        fire_lane <= lane;
+        cell_n <= cell_n + 1;
+        if (lane == {last}) begin
+            lane <= 0;
+            word <= word + 1;
+        end else
+            lane <= lane + 1;
+",
+                last = self._lanes - 1
+            ),
         ))
     }
 }

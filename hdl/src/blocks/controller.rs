@@ -138,9 +138,10 @@ pub struct Controller {
     pub load_data: DynSig<Out>,
     /// Write enable per weight bank.
     pub weight_we: Vec<DynSig<Out>>,
-    /// Bias write enable.
-    pub bias_we: DynSig<Out>,
-    /// Row-shift write enable (when the design has row shifts).
+    /// Bias write enable per row engine's bank.
+    pub bias_we: Vec<DynSig<Out>>,
+    /// Row-shift write enable per row engine's bank (when the design has
+    /// row shifts).
     pub shift_we: Vec<DynSig<Out>>,
     /// Class-table write enable (when the head is a LightRNN one).
     pub table_we: Vec<DynSig<Out>>,
@@ -209,8 +210,8 @@ impl Controller {
             load_addr: DynSig::new(s.load_addr_bits),
             load_data: DynSig::new(32),
             weight_we: (0..lay.weight_banks).map(|_| DynSig::new(2)).collect(),
-            bias_we: DynSig::new(2),
-            shift_we: (0..usize::from(lay.row_shifts))
+            bias_we: (0..lay.engines.max(1)).map(|_| DynSig::new(2)).collect(),
+            shift_we: (0..crate::blocks::sequencer::Sequencer::row_shift_ports(lay))
                 .map(|_| DynSig::new(2))
                 .collect(),
             table_we: lay.head.light_rnn.iter().map(|_| DynSig::new(2)).collect(),
@@ -308,10 +309,14 @@ impl Controller {
         let lay = &self._lay;
         let mut v = vec![
             (p::LOAD_WEIGHTS, 0, lay.weight_stream_words() as u32),
-            (p::LOAD_BIASES, 1, lay.rows as u32),
+            (p::LOAD_BIASES, 1, (lay.rows * lay.engines.max(1)) as u32),
         ];
         if lay.row_shifts {
-            v.push((p::LOAD_ROW_SHIFTS, 2, lay.rows as u32));
+            v.push((
+                p::LOAD_ROW_SHIFTS,
+                2,
+                (lay.rows * lay.engines.max(1)) as u32,
+            ));
         }
         if let Some(l) = &lay.head.light_rnn {
             v.push((p::LOAD_CLASS_TABLE, 3, (l.rows * l.cols) as u32));
@@ -405,10 +410,12 @@ impl Controller {
                 }
             }
             LOAD if accept => {
-                // Weight and tap words are one stream word per bank.
+                // Weight and tap words are one stream word per bank; bias
+                // and row-shift entries one per row engine's bank.
                 let banks = match old.target {
                     0 => lay.weight_banks,
                     5 => lay.tap_banks,
+                    1 | 2 => lay.engines.max(1),
                     _ => 1,
                 } as u32;
                 if old.bank + 1 < banks {
@@ -522,9 +529,11 @@ impl Controller {
         for (b, we) in self.weight_we.iter_mut().enumerate() {
             we.next = DynVal(i64::from(loading && r.target == 0 && r.bank == b as u32));
         }
-        self.bias_we.next = DynVal(i64::from(loading && r.target == 1));
-        for we in &mut self.shift_we {
-            we.next = DynVal(i64::from(loading && r.target == 2));
+        for (b, we) in self.bias_we.iter_mut().enumerate() {
+            we.next = DynVal(i64::from(loading && r.target == 1 && r.bank == b as u32));
+        }
+        for (b, we) in self.shift_we.iter_mut().enumerate() {
+            we.next = DynVal(i64::from(loading && r.target == 2 && r.bank == b as u32));
         }
         for we in &mut self.table_we {
             we.next = DynVal(i64::from(loading && r.target == 3));
@@ -589,7 +598,6 @@ impl Logic for Controller {
             &mut self.m_tdata,
             &mut self.load_addr,
             &mut self.load_data,
-            &mut self.bias_we,
             &mut self.data_addr,
             &mut self.data_data,
             &mut self.cell_we,
@@ -606,6 +614,7 @@ impl Logic for Controller {
         for o in self
             .weight_we
             .iter_mut()
+            .chain(self.bias_we.iter_mut())
             .chain(self.shift_we.iter_mut())
             .chain(self.table_we.iter_mut())
             .chain(self.codebook_we.iter_mut())
@@ -696,7 +705,7 @@ end
             status_header = header(p::STATUS_REPLY, p::STATUS_WORDS),
             signature = self._signature,
             result_header = header(p::RESULT, p::RESULT_FIXED_WORDS + rows),
-            bank1 = bits_for(lay.weight_banks.max(lay.tap_banks)),
+            bank1 = bits_for(lay.weight_banks.max(lay.tap_banks).max(lay.engines)),
             // `k` passes the last word by one.
             k1 = bits_for(
                 (p::RESULT_FIXED_WORDS + rows)
@@ -724,7 +733,6 @@ always @(*) begin
     m_tlast = m_last;
     load_addr = addr;
     load_data = s_tdata;
-    bias_we = (loading && target == 3'd1) ? 2'sd1 : 2'sd0;
     data_addr = (framing || clearing) ? addr : h_word;
     data_data = framing ? s_tdata : (clearing ? 0 : h_data);
     cell_we = (clearing || c_we != 0) ? 2'sd1 : 2'sd0;
@@ -742,8 +750,18 @@ always @(*) begin
                 "    weight_we${b} = (loading && target == 3'd0 && bank == {b}) ? 2'sd1 : 2'sd0;"
             );
         }
-        if lay.row_shifts {
-            v.push_str("    shift_we$0 = (loading && target == 3'd2) ? 2'sd1 : 2'sd0;\n");
+        let engines = lay.engines.max(1);
+        for b in 0..engines {
+            let _ = writeln!(
+                v,
+                "    bias_we${b} = (loading && target == 3'd1 && bank == {b}) ? 2'sd1 : 2'sd0;"
+            );
+            if lay.row_shifts {
+                let _ = writeln!(
+                    v,
+                    "    shift_we${b} = (loading && target == 3'd2 && bank == {b}) ? 2'sd1 : 2'sd0;"
+                );
+            }
         }
         if lay.head.light_rnn.is_some() {
             v.push_str("    table_we$0 = (loading && target == 3'd3) ? 2'sd1 : 2'sd0;\n");
@@ -816,7 +834,7 @@ always @(posedge clock) begin
         endcase
     end
     LOAD: if (accept) begin
-        if ((target == 3'd0 && bank + 1 < {banks}){tap_banks})
+        if ((target == 3'd0 && bank + 1 < {banks}){tap_banks}{engine_banks})
             bank <= bank + 1;
         else begin
             bank <= 0; addr <= addr + 1;
@@ -896,6 +914,14 @@ end",
             banks = lay.weight_banks,
             tap_banks = if lay.tap_banks > 0 {
                 format!(" || (target == 3'd5 && bank + 1 < {})", lay.tap_banks)
+            } else {
+                String::new()
+            },
+            engine_banks = if lay.engines > 1 {
+                format!(
+                    " || ((target == 3'd1 || target == 3'd2) && bank + 1 < {})",
+                    lay.engines
+                )
             } else {
                 String::new()
             },

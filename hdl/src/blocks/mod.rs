@@ -23,6 +23,8 @@ pub mod mac_array;
 pub mod ram;
 pub mod requantizer;
 pub mod reset_hold;
+pub mod result_queue;
+pub mod row_engines;
 pub mod select;
 pub mod sequencer;
 pub mod shift_add_lane;

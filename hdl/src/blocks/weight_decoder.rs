@@ -65,6 +65,9 @@ pub struct WeightDecoderShape {
     pub mode_bits: usize,
     /// Bits of a window.
     pub window_bits: usize,
+    /// The decoder's row engine's place in a row group: its row is this
+    /// many rows past the window's (`a - b0` of the group's first row).
+    pub row_offset: i64,
 }
 
 /// The decoder.
@@ -199,7 +202,7 @@ impl Logic for WeightDecoder {
         let conv = usize::try_from(mode - 1)
             .ok()
             .and_then(|i| self._s.modes.get(i).copied());
-        let window = self.window.val().0;
+        let window = self.window.val().0 + self._s.row_offset;
         let lanes = self._s.lanes;
         for i in 0..self.codes.len() {
             let (bank, at) = match conv {
@@ -267,8 +270,11 @@ impl WeightDecoder {
                         lit(mi as i64 + 1, s.mode_bits)
                     );
                     for w in c.windows(s.lanes) {
-                        let j = c.slot(s.lanes, i, w);
-                        let code = if c.negated(s.lanes, i, w) {
+                        // The window of the group's first row; this
+                        // engine's row is `row_offset` rows on.
+                        let own = w + s.row_offset;
+                        let j = c.slot(s.lanes, i, own);
+                        let code = if c.negated(s.lanes, i, own) {
                             // A skew block's wrapped code, negated.
                             let lo = (j % tw) * fb;
                             format!(

@@ -240,15 +240,18 @@ pub fn matrices_by_id(model: &Model) -> Vec<IdMatrix<'_>> {
 }
 
 /// Banks, regions and per-layer constants of `model`'s design for `target`
-/// with `lanes` lanes, `code_bits`-bit weight slots and `weight_words`
-/// weight words.
+/// with `engines` row engines of `lanes` lanes, `code_bits`-bit weight
+/// slots and `weight_words` weight words.
 pub fn derive_layout(
     model: &Model,
     target: Target,
     lanes: usize,
+    engines: usize,
     code_bits: u32,
     weight_words: usize,
 ) -> Result<Layout, SpecError> {
+    let engines = engines.max(1);
+    let groups = |rows: usize| rows.div_ceil(engines);
     let dp = model.datapath();
     let lanes_per_bank = (STREAM_BITS / code_bits) as usize;
     let nl = model.layers.len();
@@ -393,7 +396,7 @@ pub fn derive_layout(
             read_words: read.unwrap_or(rank.div_ceil(lanes)),
         };
         *next += f.t_words();
-        *row += f.rank;
+        *row += groups(f.rank);
         Ok(Some(f))
     };
     // The taps of a structured matrix: its place in the tap memory.
@@ -468,7 +471,7 @@ pub fn derive_layout(
             (&mut ph, &mut next, &mut row, &mut tp),
         )?;
         let row_base = row;
-        row += 4 * l.hidden;
+        row += 4 * groups(l.hidden);
         let projection = match (&l.projection, d.projection) {
             (Some(p), Some(acc)) => {
                 let words = l.hidden.div_ceil(lanes);
@@ -497,7 +500,7 @@ pub fn derive_layout(
                     acc_frac: acc.frac,
                     format: p.format,
                 };
-                row += outputs;
+                row += groups(outputs);
                 Some(x)
             }
             _ => None,
@@ -538,7 +541,7 @@ pub fn derive_layout(
                 (&mut ph, &mut next, &mut row, &mut tp),
             )?;
             let row_base = row;
-            row += h.w.rows();
+            row += groups(h.w.rows());
             HeadLayout {
                 rows: h.w.rows(),
                 words: feat_words,
@@ -563,7 +566,7 @@ pub fn derive_layout(
                 (&mut ph, &mut next, &mut row, &mut tp),
             )?;
             let row_base = row;
-            row += h.rows();
+            row += groups(h.rows());
             let cf = factor(
                 &h.col_w,
                 feat,
@@ -571,7 +574,7 @@ pub fn derive_layout(
                 "head.col_w",
                 (&mut ph, &mut next, &mut row, &mut tp),
             )?;
-            row += h.cols();
+            row += groups(h.cols());
             HeadLayout {
                 rows: h.rows() + h.cols(),
                 words: feat_words,
@@ -626,12 +629,13 @@ pub fn derive_layout(
     let tap_per_bank = tap_slots_per_bank(target, tp.slots, code_bits, tp.words);
     let mut lay = Layout {
         lanes,
+        engines,
         code_bits,
         lane_code_bits,
         codebooks,
         lane_values,
         lanes_per_bank,
-        weight_banks: lanes.div_ceil(lanes_per_bank),
+        weight_banks: engines * lanes.div_ceil(lanes_per_bank),
         tap_slots_per_bank: tap_per_bank,
         tap_banks: tp.slots.div_ceil(tap_per_bank),
         conv_modes: tp.modes,
@@ -658,6 +662,7 @@ pub fn derive_layout(
         layers,
         head,
     };
+    check_engines(&lay)?;
     // The data memory and the accumulator also hold every exact factor
     // intermediate t.
     let t_bits = lay.factors().iter().map(|f| f.format.width).max();
@@ -694,4 +699,50 @@ fn tap_slots_per_bank(target: Target, slots: usize, code_bits: u32, depth: usize
         .rev()
         .min_by_key(|&per| blocks(per))
         .unwrap_or(most)
+}
+
+/// With several row engines, a row group must lie in one block row of every
+/// structured matrix (the engines share its tap word): the engines divide
+/// the block size, and a layer's cells (each gate's rows start at a
+/// multiple of the cells).
+fn check_engines(lay: &Layout) -> Result<(), SpecError> {
+    let e = lay.engines;
+    if e <= 1 {
+        return Ok(());
+    }
+    let refuse = |what: String| Err(SpecError::Config(what));
+    for (i, l) in lay.layers.iter().enumerate() {
+        let structured = [&l.x_conv, &l.h_conv].into_iter().flatten().count() > 0;
+        if structured && l.hidden % e != 0 {
+            return refuse(format!(
+                "layers[{i}] has a structured matrix and {} cells, which {e} row engines do not divide (a row group must lie in one block row)",
+                l.hidden
+            ));
+        }
+    }
+    let convs = lay
+        .layers
+        .iter()
+        .flat_map(|l| {
+            [
+                l.x_conv.as_ref(),
+                l.h_conv.as_ref(),
+                l.projection.as_ref().and_then(|p| p.conv.as_ref()),
+            ]
+        })
+        .chain([
+            lay.head.conv.as_ref(),
+            lay.head.light_rnn.as_ref().and_then(|c| c.conv.as_ref()),
+        ])
+        .chain(lay.factors().into_iter().map(|f| f.conv.as_ref()))
+        .flatten();
+    for c in convs {
+        if c.block % e != 0 {
+            return refuse(format!(
+                "{e} row engines with {k}x{k} structured blocks: the engines must divide the block size (a row group shares one tap word)",
+                k = c.block
+            ));
+        }
+    }
+    Ok(())
 }

@@ -20,6 +20,16 @@
 //!   rows cell-major, gates i f g o, then the layer's projection rows, whose
 //!   bias entries are zero; then the head's rows; a LightRNN head's row
 //!   logits, then its column logits).
+//! - Row engines (`engines` > 1): the engines compute a row group at once,
+//!   engine `e` the group's row `e` ([`Layout::groups`]): a layer runs its
+//!   cells in groups of `engines`, gates i f g o of the group's cells, each
+//!   engine on one cell. Program order is then that of row groups, and
+//!   every per-row memory has a bank per engine: a weight word holds every
+//!   engine's codes (engine 0's banks first), the bias and row-shift
+//!   memories a bank per engine, loaded bank-minor like the weights. The
+//!   data and tap words are broadcast to every engine (the rows of a
+//!   group lie in one block row of a structured matrix, whose window each
+//!   engine offsets by its place in the group).
 //! - Phases: the sequencer's program runs phase by phase, each phase one
 //!   matrix pass with its own constants and rounding point, numbered
 //!   ([`Phase`], [`Layout::phases`]): the layers `0..L`, the head `L`, a
@@ -65,6 +75,10 @@
 
 use lstm_accel_model::fixed::Format;
 use serde::{Deserialize, Serialize};
+
+fn one() -> usize {
+    1
+}
 
 mod derive;
 mod program;
@@ -401,8 +415,11 @@ impl HeadLayout {
 /// Banks, regions and constants.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {
-    /// Lanes.
+    /// Lanes of one row engine.
     pub lanes: usize,
+    /// Row engines (see [`Layout::groups`]).
+    #[serde(default = "one")]
+    pub engines: usize,
     /// Bits of a weight code slot in memory.
     pub code_bits: u32,
     /// Bits of a lane's code (sign and magnitude): the memory slot's, or
@@ -418,7 +435,8 @@ pub struct Layout {
     pub lane_values: bool,
     /// Codes per weight bank word.
     pub lanes_per_bank: usize,
-    /// Weight banks.
+    /// Weight banks: `weight_banks / engines` per row engine, engine 0's
+    /// first.
     pub weight_banks: usize,
     /// Weight words (addresses of every bank).
     pub weight_words: usize,
@@ -452,7 +470,8 @@ pub struct Layout {
     pub cells: usize,
     /// Bits of a cell-memory word.
     pub cell_width: u32,
-    /// Bias / row-shift entries.
+    /// Bias / row-shift entries of one bank (every row engine has a bank;
+    /// an entry holds a row group's row for that engine).
     pub rows: usize,
     /// Bits of a bias-memory word.
     pub bias_width: u32,
@@ -501,10 +520,40 @@ impl Layout {
         slots as u32 * self.code_bits
     }
 
-    /// Bits of weight bank `b`.
+    /// Bits of weight bank `b` (bank `b % (weight_banks / engines)` of
+    /// row engine `b / (weight_banks / engines)`).
     pub fn bank_bits(&self, b: usize) -> u32 {
+        let b = b % self.engine_banks();
         let lanes = (self.lanes - b * self.lanes_per_bank).min(self.lanes_per_bank);
         lanes as u32 * self.code_bits
+    }
+
+    /// Weight banks of one row engine.
+    pub fn engine_banks(&self) -> usize {
+        self.lanes.div_ceil(self.lanes_per_bank)
+    }
+
+    /// Row groups of `rows` rows: the row engines compute a group at once,
+    /// engine `e` row `g * engines + e` of group `g` (for a layer, cell
+    /// `g * engines + e` of each gate); the last group's rows past `rows`
+    /// are padding that computes nothing kept.
+    pub fn groups(&self, rows: usize) -> usize {
+        rows.div_ceil(self.engines.max(1))
+    }
+
+    /// Cycles the sequencer spends on one row group of a pass whose rows
+    /// are `words` weight words: the words, and with several row engines
+    /// at least as many cycles as the result queue takes to hand the
+    /// previous group's results on one by one (a cell, of four rows, per
+    /// cycle; one value per cycle otherwise) when the pass has more than
+    /// one group.
+    pub fn row_span(&self, words: usize, cells: bool, groups: usize) -> usize {
+        let e = self.engines.max(1);
+        if e == 1 || groups <= 1 {
+            return words;
+        }
+        let min = if cells { e.div_ceil(4) } else { e };
+        words.max(min)
     }
 
     /// The data-memory word layer `l` reads its input from in a frame of

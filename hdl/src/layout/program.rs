@@ -110,50 +110,77 @@ impl Layout {
         let head = &self.head;
         self.program()
             .into_iter()
-            .map(|ph| match self.phase(ph) {
-                Phase::Layer(l) => {
-                    let x = &self.layers[l];
-                    let (xw, hw) = x.row_parts();
-                    Pass::Layer {
+            .map(|ph| {
+                let (rows, words) = self.rows_and_words(ph);
+                let span = self.span_of(ph) as u64;
+                match self.phase(ph) {
+                    Phase::Layer(l) => Pass::Layer {
                         layer: l,
-                        hidden: x.hidden,
-                        row_words: (xw + hw) as u64,
-                    }
-                }
-                Phase::Factor(of) => {
-                    let f = self.factor(of);
-                    Pass::Factor {
+                        hidden: rows,
+                        row_words: words as u64,
+                        span,
+                    },
+                    Phase::Factor(_) => Pass::Factor {
                         phase: ph,
-                        rows: f.map_or(0, |f| f.rank),
-                        words: f.map_or(0, |f| f.words) as u64,
-                    }
-                }
-                Phase::Projection(l) => {
-                    let j = self.layers[l].projection.as_ref();
-                    let words =
-                        j.map_or(0, |j| j.factor.as_ref().map_or(j.words, |f| f.read_words));
-                    Pass::Projection {
-                        layer: l,
-                        rows: j.map_or(0, |j| j.rows),
+                        rows,
                         words: words as u64,
-                    }
+                        span,
+                    },
+                    Phase::Projection(l) => Pass::Projection {
+                        layer: l,
+                        rows,
+                        words: words as u64,
+                        span,
+                    },
+                    Phase::Head => Pass::Head {
+                        first_row: 0,
+                        rows,
+                        words: words as u64,
+                        span,
+                    },
+                    Phase::Columns => Pass::Head {
+                        first_row: head.first_rows(),
+                        rows,
+                        words: words as u64,
+                        span,
+                    },
                 }
-                Phase::Head => Pass::Head {
-                    first_row: 0,
-                    rows: head.first_rows(),
-                    words: head.row_words() as u64,
-                },
-                Phase::Columns => Pass::Head {
-                    first_row: head.first_rows(),
-                    rows: head.light_rnn.as_ref().map_or(0, |c| c.cols),
-                    words: head.col_words() as u64,
-                },
             })
             .collect()
     }
 
-    /// Weight words of phase `ph`: every row's dense words (a structured
-    /// matrix's codes are in the tap memory).
+    /// Phase `ph`'s rows (a layer's: its cells) and the data words a row
+    /// reads (a layer's: its input and recurrent parts).
+    pub fn rows_and_words(&self, ph: usize) -> (usize, usize) {
+        let head = &self.head;
+        match self.phase(ph) {
+            Phase::Layer(l) => {
+                let x = &self.layers[l];
+                let (xw, hw) = x.row_parts();
+                (x.hidden, xw + hw)
+            }
+            Phase::Factor(of) => self.factor(of).map_or((0, 0), |f| (f.rank, f.words)),
+            Phase::Projection(l) => self.layers[l].projection.as_ref().map_or((0, 0), |j| {
+                (j.rows, j.factor.as_ref().map_or(j.words, |f| f.read_words))
+            }),
+            Phase::Head => (head.first_rows(), head.row_words()),
+            Phase::Columns => (
+                head.light_rnn.as_ref().map_or(0, |c| c.cols),
+                head.col_words(),
+            ),
+        }
+    }
+
+    /// Cycles the sequencer spends on a row (group) of phase `ph`
+    /// ([`Layout::row_span`]).
+    pub fn span_of(&self, ph: usize) -> usize {
+        let (rows, words) = self.rows_and_words(ph);
+        let cells = matches!(self.phase(ph), Phase::Layer(_));
+        self.row_span(words, cells, self.groups(rows))
+    }
+
+    /// Weight words of phase `ph`: every row group's dense words (a
+    /// structured matrix's codes are in the tap memory).
     pub fn weight_words_of(&self, ph: usize) -> usize {
         let head = &self.head;
         match self.phase(ph) {
@@ -161,29 +188,29 @@ impl Layout {
                 let x = &self.layers[l];
                 let (xw, hw) = x.row_parts();
                 let dense = |c: &Option<ConvLayout>, w: usize| if c.is_some() { 0 } else { w };
-                4 * x.hidden * (dense(&x.x_conv, xw) + dense(&x.h_conv, hw))
+                4 * self.groups(x.hidden) * (dense(&x.x_conv, xw) + dense(&x.h_conv, hw))
             }
             // A Toeplitz-like first pass is structured: its codes are taps.
             Phase::Factor(of) => self.factor(of).map_or(0, |f| {
                 if f.conv.is_some() {
                     0
                 } else {
-                    f.rank * f.words
+                    self.groups(f.rank) * f.words
                 }
             }),
             Phase::Projection(l) => self.layers[l].projection.as_ref().map_or(0, |j| {
                 if j.conv.is_some() {
                     0
                 } else {
-                    j.rows * j.factor.as_ref().map_or(j.words, |f| f.read_words)
+                    self.groups(j.rows) * j.factor.as_ref().map_or(j.words, |f| f.read_words)
                 }
             }),
-            Phase::Head if head.conv.is_none() => head.first_rows() * head.row_words(),
+            Phase::Head if head.conv.is_none() => self.groups(head.first_rows()) * head.row_words(),
             Phase::Columns => head.light_rnn.as_ref().map_or(0, |c| {
                 if c.conv.is_some() {
                     0
                 } else {
-                    c.cols * head.col_words()
+                    self.groups(c.cols) * head.col_words()
                 }
             }),
             Phase::Head => 0,

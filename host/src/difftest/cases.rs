@@ -11,7 +11,7 @@
 //! same generated Verilog) and inputs. Many cases thus share one Verilator
 //! or Icarus build.
 
-use lstm_accel_hdl::spec::HwConfig;
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
 use lstm_accel_model::encoding::Matrix;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
@@ -188,7 +188,34 @@ pub fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
             .collect();
         lanes = fits[r.random_range(0..fits.len())];
     }
-    let hw = HwConfig::on(lanes, Target::Generic);
+    // Half the designs have several row engines, of the counts the model's
+    // structured matrices allow (a row group in one block row).
+    let rows = if r.random_bool(0.5) {
+        let fits: Vec<usize> = [2, 3, 4]
+            .into_iter()
+            .filter(|&rows| {
+                AcceleratorSpec::new(
+                    &m,
+                    &HwConfig {
+                        rows,
+                        ..HwConfig::on(lanes, Target::Generic)
+                    },
+                )
+                .is_ok()
+            })
+            .collect();
+        if fits.is_empty() {
+            1
+        } else {
+            fits[r.random_range(0..fits.len())]
+        }
+    } else {
+        1
+    };
+    let hw = HwConfig {
+        rows,
+        ..HwConfig::on(lanes, Target::Generic)
+    };
     (m, hw)
 }
 
@@ -311,6 +338,9 @@ pub struct Case {
     pub model: Model,
     /// Lanes.
     pub lanes: usize,
+    /// Row engines.
+    #[serde(default = "one")]
+    pub rows: usize,
     /// Input sequences of raw frames.
     pub sequences: Vec<Vec<Vec<i32>>>,
     /// Random stalls on both streams (the `simulate --stalls` pattern of
@@ -321,7 +351,10 @@ pub struct Case {
 impl Case {
     /// The hardware configuration.
     pub fn hw(&self) -> HwConfig {
-        HwConfig::on(self.lanes, Target::Generic)
+        HwConfig {
+            rows: self.rows,
+            ..HwConfig::on(self.lanes, Target::Generic)
+        }
     }
 
     /// Frames in all sequences.
@@ -371,7 +404,12 @@ pub fn case(design: &Design, seed: u64) -> Case {
         seed,
         model,
         lanes: design.hw.lanes,
+        rows: design.hw.rows,
         sequences,
         stalls: r.random_bool(0.5),
     }
+}
+
+fn one() -> usize {
+    1
 }

@@ -238,6 +238,7 @@ struct DesignLine<'a> {
     design: u64,
     encoding: &'a str,
     lanes: usize,
+    rows: usize,
     cases: usize,
     frames: usize,
     failures: usize,
@@ -334,6 +335,7 @@ pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> std::io::Re
                             design: design.seed,
                             encoding: design.encoding,
                             lanes: design.hw.lanes,
+                            rows: design.hw.rows,
                             cases: part.cases - before.0,
                             frames: part.frames - before.1,
                             failures: part.failures.len() - before.2,
@@ -397,8 +399,8 @@ fn run_design(
     progress: &dyn Fn(&str),
 ) {
     let label = format!(
-        "design {} ({}, {} lanes)",
-        design.seed, design.encoding, design.hw.lanes
+        "design {} ({}, {} rows x {} lanes)",
+        design.seed, design.encoding, design.hw.rows, design.hw.lanes
     );
     let fail_all = |report: &mut DiffReport, engine: EngineKind, msg: String| {
         report.failures.push(Failure {
@@ -510,8 +512,9 @@ pub fn write_reproducer(
     std::fs::write(
         dir.join("replay.sh"),
         format!(
-            "#!/bin/sh\n# {failure}\ncd \"$(dirname \"$0\")\"\nexec lstm-accel simulate --model model.json --lanes {} --backend {} --frames frames.json --read-state{stalls} \"$@\"\n",
+            "#!/bin/sh\n# {failure}\ncd \"$(dirname \"$0\")\"\nexec lstm-accel simulate --model model.json --lanes {} --rows {} --backend {} --frames frames.json --read-state{stalls} \"$@\"\n",
             case.lanes,
+            case.rows,
             engine.name()
         ),
     )?;

@@ -115,7 +115,8 @@ pub struct Sequencer {
     pub logit_valid: DynSig<In>,
     /// The arg-max's index.
     pub argmax: DynSig<In>,
-    /// The row-shift memory's word (present when the model has row scales).
+    /// The row-shift memories' words, one per row engine (present when the
+    /// model has row scales).
     pub row_shift: Vec<DynSig<In>>,
     /// Weight-memory read address.
     pub weight_addr: DynSig<Out>,
@@ -139,8 +140,12 @@ pub struct Sequencer {
     pub mac_first: DynSig<Out>,
     /// MAC array: the word ends a row.
     pub mac_last: DynSig<Out>,
-    /// MAC array: the word's alignment.
-    pub mac_shift: DynSig<Out>,
+    /// MAC arrays: the word's alignment, per row engine when rows have
+    /// their own scales (one shared otherwise).
+    pub mac_shift: Vec<DynSig<Out>>,
+    /// Results of the current phase: its cells, logits or rows (the
+    /// result queue drops a last group's padding by it).
+    pub phase_rows: DynSig<Out>,
     /// The id of the matrix the word belongs to (`2 l`, `2 l + 1` a layer's
     /// input and recurrent matrices, `2 L` the head, `2 L + 2` a LightRNN
     /// head's columns): it picks the codebook table.
@@ -188,7 +193,7 @@ impl Sequencer {
             h_write: DynSig::new(2),
             logit_valid: DynSig::new(2),
             argmax: DynSig::new(s.class_bits),
-            row_shift: (0..usize::from(lay.row_shifts))
+            row_shift: (0..Self::row_shift_ports(lay))
                 .map(|_| DynSig::new(2 * lay.row_shift_bits as usize))
                 .collect(),
             weight_addr: DynSig::new(s.weight_addr_bits),
@@ -201,7 +206,10 @@ impl Sequencer {
             mac_valid: DynSig::new(2),
             mac_first: DynSig::new(2),
             mac_last: DynSig::new(2),
-            mac_shift: DynSig::new(s.shift_bits),
+            mac_shift: (0..Self::shift_ports(lay))
+                .map(|_| DynSig::new(s.shift_bits))
+                .collect(),
+            phase_rows: DynSig::new(Self::rows_bits(lay)),
             matrix: DynSig::new(s.matrix_bits),
             bias_shift: DynSig::new(s.shift_bits),
             phase: DynSig::new(s.phase_bits),
@@ -221,6 +229,32 @@ impl Sequencer {
             _k: phase_table(lay),
             _first: lay.program().first().copied().unwrap_or(0),
         }
+    }
+
+    /// Row-shift inputs: one per row engine, when rows have scales.
+    pub fn row_shift_ports(lay: &Layout) -> usize {
+        if lay.row_shifts {
+            lay.engines.max(1)
+        } else {
+            0
+        }
+    }
+
+    /// Alignment outputs: one per row engine when rows have scales, else
+    /// one for all.
+    pub fn shift_ports(lay: &Layout) -> usize {
+        Self::row_shift_ports(lay).max(1)
+    }
+
+    /// Bits of `phase_rows` (signed): the largest phase's results.
+    pub fn rows_bits(lay: &Layout) -> usize {
+        let most = phase_table(lay)
+            .iter()
+            .map(|k| k[0].count)
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        (64 - most.leading_zeros()) as usize + 1
     }
 
     /// Cycles `FINISH` waits before it latches the class.
@@ -255,6 +289,9 @@ impl Sequencer {
         let c = k.conv[part];
         let g = r.gate as usize & 3;
         let first = r.cell == 0;
+        // A row group's rows are consecutive: its block-row place steps by
+        // the row engines.
+        let engines = self._lay.engines.max(1) as i64;
         let eff = |p: usize, q: usize| {
             if first {
                 let kk = &k.conv[p];
@@ -295,20 +332,29 @@ impl Sequencer {
                     let kk = k.conv[p];
                     (n.a[p][q], n.off[p][q], n.dat[p][q]) = if !cell_step {
                         (a, off, dat)
-                    } else if a + 1 == kk.block {
+                    } else if a + engines == kk.block {
                         (0, off + kk.block_row_words, kk.step_data(dat))
                     } else {
-                        (a + 1, off, dat)
+                        (a + engines, off, dat)
                     };
                 }
             }
         }
         if r.word == rw - 1 {
-            n.word = 0;
             n.row = r.row + 1;
-        } else {
-            n.word = r.word + 1;
         }
+    }
+
+    /// Issues the word of the row (group) being run, if it is one of its
+    /// words and not one of the span's idle cycles, and steps the word
+    /// counter through the span; true at the span's last cycle.
+    fn step_word(&mut self, r: Regs, k: &PhaseConsts) -> bool {
+        if r.word < k.row_words {
+            self.issue(r);
+        }
+        let end = r.word == k.span - 1;
+        self._r.word = if end { 0 } else { r.word + 1 };
+        end
     }
 }
 
@@ -360,14 +406,13 @@ impl Logic for Sequencer {
                     }
                 }
                 ROWS => {
-                    self.issue(r);
-                    let rw = k.row_words;
+                    let end = self.step_word(r, &k);
                     let n = &mut self._r;
-                    if r.word == rw - 1 {
+                    if end {
                         if r.gate == 3 {
                             n.gate = 0;
                             n.cell = r.cell + 1;
-                            if r.cell == hidden - 1 {
+                            if r.cell == k.groups - 1 {
                                 n.state = DRAIN;
                             }
                         } else {
@@ -376,11 +421,10 @@ impl Logic for Sequencer {
                     }
                 }
                 HEAD | PROJ => {
-                    self.issue(r);
-                    let rw = k.row_words;
-                    let last_row = hidden - 1;
+                    let end = self.step_word(r, &k);
+                    let last_row = k.groups - 1;
                     let n = &mut self._r;
-                    if r.word == rw - 1 {
+                    if end {
                         n.cell = r.cell + 1;
                         if r.cell == last_row {
                             n.state = if r.state == HEAD {
@@ -444,7 +488,7 @@ impl Logic for Sequencer {
             &mut self.mac_valid,
             &mut self.mac_first,
             &mut self.mac_last,
-            &mut self.mac_shift,
+            &mut self.phase_rows,
             &mut self.matrix,
             &mut self.bias_shift,
             &mut self.phase,
@@ -459,6 +503,9 @@ impl Logic for Sequencer {
             &mut self.decoded,
             &mut self.cycles,
         ] {
+            o.connect();
+        }
+        for o in &mut self.mac_shift {
             o.connect();
         }
     }
@@ -492,20 +539,24 @@ impl Sequencer {
         self.mac_valid.next = DynVal(r.s_valid);
         self.mac_first.next = DynVal(r.s_first);
         self.mac_last.next = DynVal(r.s_last);
-        // The word's part's alignment plus its row's shift for that part.
-        let (rs_x, rs_h) = if lay.row_shifts {
-            let m = (1i64 << lay.row_shift_bits) - 1;
-            let rs = self.row_shift.first().map_or(0, |w| w.val().0);
-            (rs & m, (rs >> lay.row_shift_bits) & m)
-        } else {
-            (0, 0)
-        };
-        let shift = if r.s_h != 0 {
-            i64::from(align_h) + rs_h
-        } else {
-            i64::from(align_x) + rs_x
-        };
-        self.mac_shift.next = DynVal(sext(shift, s.shift_bits));
+        // The word's part's alignment plus its row's shift for that part,
+        // per row engine.
+        let m = (1i64 << lay.row_shift_bits) - 1;
+        for (e, out) in self.mac_shift.iter_mut().enumerate() {
+            let rs = self.row_shift.get(e).map_or(0, |w| w.val().0);
+            let (rs_x, rs_h) = (rs & m, (rs >> lay.row_shift_bits) & m);
+            let shift = if r.s_h != 0 {
+                i64::from(align_h) + rs_h
+            } else {
+                i64::from(align_x) + rs_x
+            };
+            out.next = DynVal(sext(shift, s.shift_bits));
+        }
+        let count = self
+            ._k
+            .get(r.layer as usize)
+            .map_or(0, |k| k[(r.parity & 1) as usize].count);
+        self.phase_rows.next = DynVal(sext(count, self.phase_rows.width()));
         self.matrix.next = DynVal(sext(2 * r.layer + r.s_h, s.matrix_bits));
         self.bias_shift.next = DynVal(i64::from(align_bias));
         self.phase.next = DynVal(r.layer);

@@ -14,6 +14,13 @@ pub(super) struct PhaseConsts {
     pub(super) x_words: i64,
     /// Rows the phase waits for: cells of a layer, logits, projection rows.
     pub(super) count: i64,
+    /// Row groups the phase issues (cell groups of a layer): `count` with
+    /// one row engine.
+    pub(super) groups: i64,
+    /// Cycles per row (group): `row_words`, or more when the result queue
+    /// needs them ([`Layout::row_span`]); the words past `row_words` issue
+    /// nothing.
+    pub(super) span: i64,
     pub(super) align_x: u32,
     pub(super) align_h: u32,
     pub(super) align_bias: u32,
@@ -237,7 +244,13 @@ pub(super) fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
                     }
                 }
             };
-            [k(0), k(1)]
+            // Row groups and their span, for the row engines.
+            let grouped = |p: usize| PhaseConsts {
+                groups: lay.groups(k(p).count as usize) as i64,
+                span: lay.span_of(ph) as i64,
+                ..k(p)
+            };
+            [grouped(0), grouped(1)]
         })
         .collect()
 }

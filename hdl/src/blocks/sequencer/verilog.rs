@@ -21,17 +21,17 @@ const CONV_RESET_VALUES: &str = "sub = 0; tw = 0; i_tap = 0; i_win = 0; i_mode =
 /// The issue of a word in a design with structured matrices: the tap word
 /// and window of a structured part; the weight address steps on dense
 /// words only.
-const CONV_ISSUE: &str = "            i_mode <= cur_mode;
-            i_tap <= cur_base + cur_o + tw;
-            i_win <= cur_a - sub * LANES;
-            if (cur_mode == 0)
-                weight <= weight + 1;
-            if (word + 1 == k_x_words || word == k_row_words - 1) begin
-                sub <= 0; tw <= 0;
-            end else if (sub + 1 == cur_r) begin
-                sub <= 0; tw <= tw + 1;
-            end else
-                sub <= sub + 1;
+const CONV_ISSUE: &str = "                i_mode <= cur_mode;
+                i_tap <= cur_base + cur_o + tw;
+                i_win <= cur_a - sub * LANES;
+                if (cur_mode == 0)
+                    weight <= weight + 1;
+                if (word + 1 == k_x_words || word == k_row_words - 1) begin
+                    sub <= 0; tw <= 0;
+                end else if (sub + 1 == cur_r) begin
+                    sub <= 0; tw <= tw + 1;
+                end else
+                    sub <= sub + 1;
 ";
 
 impl Sequencer {
@@ -43,7 +43,7 @@ impl Sequencer {
     fn table_width(&self) -> usize {
         let lay = &self._lay;
         let s = self._s;
-        let mut most = self.finish_wait().max(4);
+        let mut most = self.finish_wait().max(4).max(lay.engines as i64);
         for ph in 0..lay.phase_count() {
             for p in 0..2 {
                 let c = self.consts(ph, p);
@@ -51,6 +51,8 @@ impl Sequencer {
                     c.row_words,
                     c.x_words,
                     c.count,
+                    c.groups,
+                    c.span,
                     i64::from(c.align_x),
                     i64::from(c.align_h),
                     i64::from(c.align_bias),
@@ -114,7 +116,7 @@ reg {dw} i_data;
 reg {rw} i_row;
 reg {kw} class_r;
 reg signed [32:0] cycles_r;
-reg signed [{c1}:0] k_row_words, k_x_words, k_x_base, k_h_base, k_hidden, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
+reg signed [{c1}:0] k_row_words, k_x_words, k_x_base, k_h_base, k_hidden, k_groups, k_span, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
 reg [2:0] k_next_state;
 reg k_next_start;
 wire h_w = h_write != 0;
@@ -162,13 +164,15 @@ end",
             let c0 = self.consts(0, 0);
             format!(
                 "initial begin
-    k_row_words = {}; k_x_words = {}; k_hidden = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
+    k_row_words = {}; k_x_words = {}; k_hidden = {}; k_groups = {}; k_span = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
     k_x_base = {}; k_h_base = {}; k_h_write = {}; k_next = {}; k_next_state = 3'd{}; k_next_start = {};
 end
 ",
                 lit(c0.row_words, cw),
                 lit(c0.x_words, cw),
                 lit(c0.count, cw),
+                lit(c0.groups, cw),
+                lit(c0.span, cw),
                 lit(i64::from(c0.align_x), cw),
                 lit(i64::from(c0.align_h), cw),
                 lit(i64::from(c0.align_bias), cw),
@@ -189,13 +193,15 @@ end
             let _ = writeln!(
                 v,
                 "        {l}: begin
-            k_row_words <= {}; k_x_words <= {}; k_hidden <= {}; k_align_x <= {}; k_align_h <= {}; k_align_bias <= {}; k_cell_base <= {};
+            k_row_words <= {}; k_x_words <= {}; k_hidden <= {}; k_groups <= {}; k_span <= {}; k_align_x <= {}; k_align_h <= {}; k_align_bias <= {}; k_cell_base <= {};
             k_x_base <= parity_n ? {} : {}; k_h_base <= parity_n ? {} : {}; k_h_write <= parity_n ? {} : {};
             k_next <= {}; k_next_state <= 3'd{}; k_next_start <= {};
         end",
                 k(c0.row_words),
                 k(c0.x_words),
                 k(c0.count),
+                k(c0.groups),
+                k(c0.span),
                 k(i64::from(c0.align_x)),
                 k(i64::from(c0.align_h)),
                 k(i64::from(c0.align_bias)),
@@ -213,7 +219,7 @@ end
         }
         v.push_str(
             "        default: begin
-            k_row_words <= 1; k_x_words <= 1; k_hidden <= 0; k_align_x <= 0; k_align_h <= 0; k_align_bias <= 0; k_cell_base <= 0;
+            k_row_words <= 1; k_x_words <= 1; k_hidden <= 0; k_groups <= 0; k_span <= 1; k_align_x <= 0; k_align_h <= 0; k_align_bias <= 0; k_cell_base <= 0;
             k_x_base <= 0; k_h_base <= 0; k_h_write <= 0; k_next <= 0; k_next_state <= 3'd0; k_next_start <= 0;
         end
     endcase
@@ -224,27 +230,33 @@ end
         if has_conv {
             v.push_str(&self.conv_verilog());
         }
-        if lay.row_shifts {
-            let b = lay.row_shift_bits;
+        // The row-shift words of the word at the MAC arrays (the memories'
+        // output registers), one per row engine.
+        let b = lay.row_shift_bits;
+        for e in 0..Self::row_shift_ports(lay) {
             let _ = writeln!(
                 v,
-                "// The row-shift word of the word at the MAC array (the memory's
-// output register).
-wire [{h1}:0] s_rs = row_shift$0;
-wire signed [{c1}:0] rs_x = {{{pad}'d0, s_rs[{x1}:0]}};
-wire signed [{c1}:0] rs_h = {{{pad}'d0, s_rs[{h1}:{b}]}};",
+                "wire [{h1}:0] s_rs_{e} = row_shift${e};
+wire signed [{c1}:0] rs_x_{e} = {{{pad}'d0, s_rs_{e}[{x1}:0]}};
+wire signed [{c1}:0] rs_h_{e} = {{{pad}'d0, s_rs_{e}[{h1}:{b}]}};",
                 c1 = cw - 1,
                 pad = cw - b as usize,
                 x1 = b - 1,
                 h1 = 2 * b - 1,
             );
-        } else {
-            // Continuous assignments: an `always @(*)` of constants never
-            // runs in an event-driven simulator.
+        }
+        // The alignment of each engine's word: its part's, plus its row's
+        // shift for that part.
+        let mut shifts = String::new();
+        for e in 0..Self::shift_ports(lay) {
+            let (rx, rh) = if lay.row_shifts {
+                (format!(" + rs_x_{e}"), format!(" + rs_h_{e}"))
+            } else {
+                (String::new(), String::new())
+            };
             let _ = writeln!(
-                v,
-                "wire signed [{c1}:0] rs_x = 0;\nwire signed [{c1}:0] rs_h = 0;",
-                c1 = cw - 1
+                shifts,
+                "    mac_shift${e} = s_h ? (k_align_h{rh}) : (k_align_x{rx});"
             );
         }
         let _ = writeln!(
@@ -261,7 +273,7 @@ always @(*) begin
     mac_valid = {{1'b0, s_valid}};
     mac_first = {{1'b0, s_first}};
     mac_last = {{1'b0, s_last}};
-    mac_shift = s_h ? (k_align_h + rs_h) : (k_align_x + rs_x);
+{shifts}    phase_rows = k_hidden;
     matrix = layer * 2 + s_h;
     bias_shift = k_align_bias;
     phase = layer;
@@ -298,24 +310,28 @@ always @(posedge clock) begin
             count <= 0;
         end
         ROWS, HEAD, PROJ: begin
-            i_valid <= 1;
-            i_first <= (word == 0);
-            i_last <= (word == k_row_words - 1);
-            i_h <= (word >= k_x_words);
-            i_weight <= weight;
-            i_data <= ((word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words)){data_off};
-            i_row <= row;
-{conv_issue}            if (word == k_row_words - 1) begin
+            // The row's words; a span's idle cycles past them issue nothing.
+            if (word < k_row_words) begin
+                i_valid <= 1;
+                i_first <= (word == 0);
+                i_last <= (word == k_row_words - 1);
+                i_h <= (word >= k_x_words);
+                i_weight <= weight;
+                i_data <= ((word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words)){data_off};
+                i_row <= row;
+{conv_issue}                if (word == k_row_words - 1)
+                    row <= row + 1;
+            end
+            if (word == k_span - 1) begin
                 word <= 0;
-                row <= row + 1;
                 if (state != ROWS) begin
                     cell_n <= cell_n + 1;
-                    if (cell_n == k_hidden - 1)
+                    if (cell_n == k_groups - 1)
                         state <= (state == HEAD) ? HEAD_DRAIN : PROJ_DRAIN;
                 end else if (gate == 3) begin
                     gate <= 0;
                     cell_n <= cell_n + 1;
-                    if (cell_n == k_hidden - 1)
+                    if (cell_n == k_groups - 1)
                         state <= DRAIN;
                 end else
                     gate <= gate + 1;
@@ -354,9 +370,10 @@ always @(posedge clock) begin
             conv_issue = if has_conv {
                 CONV_ISSUE
             } else {
-                "            weight <= weight + 1;\n"
+                "                weight <= weight + 1;\n"
             },
             wait = self.finish_wait(),
+            shifts = shifts,
             reset = reset_clause(&if has_conv {
                 format!("{RESET_VALUES} {CONV_RESET_VALUES}")
             } else {
@@ -489,21 +506,27 @@ always @(*) begin
             "        default: begin cur_a = 0; cur_o = 0; cur_d = 0; end\n    endcase\nend\n",
         );
         let _ = writeln!(v, "localparam signed [{}:0] LANES = {};", cw - 1, lay.lanes);
+        let _ = writeln!(
+            v,
+            "localparam signed [{}:0] ENGINES = {};",
+            cw - 1,
+            lay.engines.max(1)
+        );
         v.push_str("wire cell_step = (word == k_row_words - 1) && (state != ROWS || gate == 3);\n");
         v.push_str("always @(posedge clock) begin\n    s_win <= i_win; s_mode <= i_mode;\n");
-        v.push_str("    if ((state == ROWS || state == HEAD || state == PROJ) && (cell_step || first_cell)) begin\n");
+        v.push_str("    if ((state == ROWS || state == HEAD || state == PROJ) && word < k_row_words && (cell_step || first_cell)) begin\n");
         for p in 0..2 {
             for q in 0..4 {
                 let _ = writeln!(
                     v,
                     "        if (!cell_step) begin ca_{p}_{q} <= ea_{p}_{q}; co_{p}_{q} <= eo_{p}_{q}; cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q}; cy_{p}_{q} <= ey_{p}_{q}; end
-        else if (ea_{p}_{q} + 1 == k_ck_{p}) begin
+        else if (ea_{p}_{q} + ENGINES == k_ck_{p}) begin
             ca_{p}_{q} <= 0; co_{p}_{q} <= eo_{p}_{q} + k_cw_{p};
             if (ec_{p}_{q} + 1 < k_cp_{p}) begin cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q} + 1; cy_{p}_{q} <= ey_{p}_{q}; end
             else if (k_cx_{p} > 0 && ey_{p}_{q} + 1 == k_cx_{p}) begin cd_{p}_{q} <= 0; cc_{p}_{q} <= 0; cy_{p}_{q} <= 0; end
             else begin cd_{p}_{q} <= ed_{p}_{q} + k_cs_{p}; cc_{p}_{q} <= 0; cy_{p}_{q} <= ey_{p}_{q} + 1; end
         end
-        else begin ca_{p}_{q} <= ea_{p}_{q} + 1; co_{p}_{q} <= eo_{p}_{q}; cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q}; cy_{p}_{q} <= ey_{p}_{q}; end"
+        else begin ca_{p}_{q} <= ea_{p}_{q} + ENGINES; co_{p}_{q} <= eo_{p}_{q}; cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q}; cy_{p}_{q} <= ey_{p}_{q}; end"
                 );
             }
         }

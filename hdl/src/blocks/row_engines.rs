@@ -1,0 +1,348 @@
+//! The row engines: `engines` MAC arrays side by side, each with its own
+//! weight decoder, bias add and rounding points, computing the rows of one
+//! row group at once (engine `e` the group's row `e`). They share what the
+//! rows of a group share: the data word (the same columns of the same
+//! vector), the tap word of a structured matrix (the group lies in one block
+//! row; each engine's decoder offsets the window by its place in the
+//! group), the word's controls, the bias alignment and the phase. What
+//! differs per row comes in per engine: its weight banks, its bias (a bias
+//! bank each) and its alignment (when rows have their own scales).
+//!
+//! Each engine's result, rounded by the phase's rounding point, leaves on
+//! `values[e]`; `done` marks a completed group (every engine finishes its
+//! row in the same cycle). The engines' wiring is generated here for any
+//! count, since `#[hdl_gen]` names one index per signal.
+
+use super::bias_add::BiasAdd;
+use super::delay_line::DelayLine;
+use super::mac_array::{MacArray, MacShape};
+use super::requantizer::{Requantizer, PIPELINED_LATENCY};
+use super::select::Select;
+use super::weight_decoder::{WeightDecoder, WeightDecoderShape};
+use crate::dynamic::DynSig;
+use rust_hdl::prelude::*;
+use std::fmt::Write;
+
+/// The shapes of the row engines.
+#[derive(Clone, Debug)]
+pub struct RowEnginesShape {
+    /// Row engines.
+    pub engines: usize,
+    /// The weight decoder of engine 0 (the others differ in their row
+    /// offset only).
+    pub decoder: WeightDecoderShape,
+    /// The MAC array of each engine.
+    pub mac: MacShape,
+    /// Bits of a bias.
+    pub bias_width: usize,
+    /// Cycles from a word's bias read to the MAC array's sum: the MAC
+    /// array's latency and the weight read's extra cycles.
+    pub bias_delay: usize,
+    /// Alignment inputs: one per engine, or one shared.
+    pub shift_ports: usize,
+    /// Width of a rounded result.
+    pub value_width: usize,
+    /// Bits of the phase index.
+    pub phase_bits: usize,
+}
+
+/// The row engines.
+#[derive(LogicBlock)]
+pub struct RowEngines {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Weight bank words, engine 0's banks first.
+    pub words: Vec<DynSig<In>>,
+    /// Tap bank words (shared).
+    pub taps: Vec<DynSig<In>>,
+    /// Data values of the word (shared).
+    pub xs: Vec<DynSig<In>>,
+    /// The word's structured mode.
+    pub mode: DynSig<In>,
+    /// The window of the group's first row.
+    pub window: DynSig<In>,
+    /// The word's matrix id.
+    pub matrix: DynSig<In>,
+    /// Codebook table writes (every engine's decoder holds the tables).
+    pub table_we: Vec<DynSig<In>>,
+    /// Codebook table write address.
+    pub table_addr: DynSig<In>,
+    /// Codebook table write data.
+    pub table_data: DynSig<In>,
+    /// The word starts a row.
+    pub first: DynSig<In>,
+    /// The word ends a row.
+    pub last: DynSig<In>,
+    /// A word is present.
+    pub valid: DynSig<In>,
+    /// The word's alignment: per engine, or one for all.
+    pub shift: Vec<DynSig<In>>,
+    /// Each engine's bias-bank read word.
+    pub bias: Vec<DynSig<In>>,
+    /// Alignment of the phase's biases.
+    pub bias_shift: DynSig<In>,
+    /// The phase: which rounding point is live.
+    pub phase: DynSig<In>,
+    /// Each engine's rounded result.
+    pub values: Vec<DynSig<Out>>,
+    /// Nonzero: `values` hold a completed row group.
+    pub done: DynSig<Out>,
+    wdec: Vec<WeightDecoder>,
+    mac: Vec<MacArray>,
+    bias_delay: Vec<DelayLine>,
+    bias_add: Vec<BiasAdd>,
+    done_delay: DelayLine,
+    /// Engine `e`'s rounding point of phase `p` at `e * phases + p`.
+    rounding: Vec<Requantizer>,
+    preact: Vec<Select>,
+    _engines: usize,
+    _banks: usize,
+    _phases: usize,
+}
+
+impl RowEngines {
+    /// The engines of `shape`, each with the rounding points `rounding`
+    /// builds (one per phase, in phase order).
+    pub fn new(shape: RowEnginesShape, rounding: impl Fn() -> Vec<Requantizer>) -> Self {
+        let e = shape.engines.max(1);
+        let d = &shape.decoder;
+        let banks = d.lanes.div_ceil(d.per_word);
+        let proto = WeightDecoder::new(WeightDecoderShape {
+            row_offset: 0,
+            ..d.clone()
+        });
+        let rounds: Vec<Requantizer> = (0..e).flat_map(|_| rounding()).collect();
+        let phases = rounds.len() / e;
+        let acc = shape.mac.acc_width;
+        RowEngines {
+            clock: Signal::default(),
+            words: (0..e)
+                .flat_map(|_| proto.words.iter().map(|w| DynSig::new(w.width())))
+                .collect(),
+            taps: proto.taps.iter().map(|t| DynSig::new(t.width())).collect(),
+            xs: (0..shape.mac.lanes)
+                .map(|_| DynSig::new(shape.mac.x_width))
+                .collect(),
+            mode: DynSig::new(d.mode_bits),
+            window: DynSig::new(d.window_bits),
+            matrix: DynSig::new(d.matrix_bits),
+            table_we: proto.table_we.iter().map(|_| DynSig::new(2)).collect(),
+            table_addr: DynSig::new(d.addr_bits),
+            table_data: DynSig::new(d.lane_bits),
+            first: DynSig::new(2),
+            last: DynSig::new(2),
+            valid: DynSig::new(2),
+            shift: (0..shape.shift_ports.max(1))
+                .map(|_| DynSig::new(shape.mac.shift_bits))
+                .collect(),
+            bias: (0..e).map(|_| DynSig::new(shape.bias_width)).collect(),
+            bias_shift: DynSig::new(shape.mac.shift_bits),
+            phase: DynSig::new(shape.phase_bits),
+            values: (0..e).map(|_| DynSig::new(shape.value_width)).collect(),
+            done: DynSig::new(2),
+            wdec: (0..e)
+                .map(|k| {
+                    WeightDecoder::new(WeightDecoderShape {
+                        row_offset: k as i64,
+                        ..d.clone()
+                    })
+                })
+                .collect(),
+            mac: (0..e).map(|_| MacArray::new(shape.mac)).collect(),
+            bias_delay: (0..e)
+                .map(|_| DelayLine::new(shape.bias_width, shape.bias_delay))
+                .collect(),
+            bias_add: (0..e)
+                .map(|_| BiasAdd::new(acc, shape.bias_width, shape.mac.shift_bits))
+                .collect(),
+            // Bias add, then the rounding point.
+            done_delay: DelayLine::new(2, 1 + PIPELINED_LATENCY),
+            rounding: rounds,
+            preact: (0..e)
+                .map(|_| Select::new(phases, shape.value_width, shape.phase_bits))
+                .collect(),
+            _engines: e,
+            _banks: banks,
+            _phases: phases,
+        }
+    }
+
+    /// Row engines.
+    pub fn engines(&self) -> usize {
+        self._engines
+    }
+}
+
+impl Logic for RowEngines {
+    fn update(&mut self) {
+        let (e, banks, phases) = (self._engines, self._banks, self._phases);
+        for k in 0..e {
+            let dec = &mut self.wdec[k];
+            dec.clock.next = self.clock.val();
+            for b in 0..banks {
+                dec.words[b].next = self.words[k * banks + b].val();
+            }
+            for (t, x) in dec.taps.iter_mut().zip(&self.taps) {
+                t.next = x.val();
+            }
+            dec.mode.next = self.mode.val();
+            dec.window.next = self.window.val();
+            dec.matrix.next = self.matrix.val();
+            for (t, x) in dec.table_we.iter_mut().zip(&self.table_we) {
+                t.next = x.val();
+            }
+            dec.table_addr.next = self.table_addr.val();
+            dec.table_data.next = self.table_data.val();
+            let mac = &mut self.mac[k];
+            mac.clock.next = self.clock.val();
+            for (c, x) in mac.codes.iter_mut().zip(&dec.codes) {
+                c.next = x.val();
+            }
+            for (c, x) in mac.xs.iter_mut().zip(&self.xs) {
+                c.next = x.val();
+            }
+            mac.first.next = self.first.val();
+            mac.last.next = self.last.val();
+            mac.valid.next = self.valid.val();
+            mac.shift.next = self.shift[k.min(self.shift.len() - 1)].val();
+            let bd = &mut self.bias_delay[k];
+            bd.clock.next = self.clock.val();
+            bd.d.next = self.bias[k].val();
+            let ba = &mut self.bias_add[k];
+            ba.clock.next = self.clock.val();
+            ba.acc.next = mac.acc.val();
+            ba.bias.next = bd.q.val();
+            ba.shift.next = self.bias_shift.val();
+            let sel = &mut self.preact[k];
+            for p in 0..phases {
+                let r = &mut self.rounding[k * phases + p];
+                r.clock.next = self.clock.val();
+                r.x.next = ba.y.val();
+                sel.xs[p].next = r.y.val();
+            }
+            sel.sel.next = self.phase.val();
+            self.values[k].next = sel.y.val();
+        }
+        self.done_delay.clock.next = self.clock.val();
+        self.done_delay.d.next = self.mac[0].row_done.val();
+        self.done.next = self.done_delay.q.val();
+    }
+    fn connect(&mut self) {
+        for v in &mut self.values {
+            v.connect();
+        }
+        self.done.connect();
+        for (k, dec) in self.wdec.iter_mut().enumerate() {
+            dec.clock.connect();
+            for w in &mut dec.words {
+                w.connect();
+            }
+            for t in &mut dec.taps {
+                t.connect();
+            }
+            for x in [
+                &mut dec.mode,
+                &mut dec.window,
+                &mut dec.matrix,
+                &mut dec.table_addr,
+                &mut dec.table_data,
+            ] {
+                x.connect();
+            }
+            for t in &mut dec.table_we {
+                t.connect();
+            }
+            let mac = &mut self.mac[k];
+            mac.clock.connect();
+            for c in mac.codes.iter_mut().chain(mac.xs.iter_mut()) {
+                c.connect();
+            }
+            for x in [
+                &mut mac.first,
+                &mut mac.last,
+                &mut mac.valid,
+                &mut mac.shift,
+            ] {
+                x.connect();
+            }
+            self.bias_delay[k].clock.connect();
+            self.bias_delay[k].d.connect();
+            let ba = &mut self.bias_add[k];
+            ba.clock.connect();
+            for x in [&mut ba.acc, &mut ba.bias, &mut ba.shift] {
+                x.connect();
+            }
+            for x in &mut self.preact[k].xs {
+                x.connect();
+            }
+            self.preact[k].sel.connect();
+        }
+        for r in &mut self.rounding {
+            r.clock.connect();
+            r.x.connect();
+        }
+        self.done_delay.clock.connect();
+        self.done_delay.d.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(self.verilog())
+    }
+}
+
+impl RowEngines {
+    /// The wiring of every engine, as `update` does it.
+    fn verilog(&self) -> String {
+        let (e, banks, phases) = (self._engines, self._banks, self._phases);
+        let mut v = String::from("always @(*) begin\n");
+        for k in 0..e {
+            let dec = &self.wdec[k];
+            let d = format!("wdec${k}");
+            let m = format!("mac${k}");
+            let _ = writeln!(v, "    {d}$clock = clock;");
+            for b in 0..banks {
+                let _ = writeln!(v, "    {d}$words${b} = words${};", k * banks + b);
+            }
+            for t in 0..dec.taps.len() {
+                let _ = writeln!(v, "    {d}$taps${t} = taps${t};");
+            }
+            for x in ["mode", "window", "matrix", "table_addr", "table_data"] {
+                let _ = writeln!(v, "    {d}${x} = {x};");
+            }
+            for t in 0..dec.table_we.len() {
+                let _ = writeln!(v, "    {d}$table_we${t} = table_we${t};");
+            }
+            let _ = writeln!(v, "    {m}$clock = clock;");
+            for i in 0..self.mac[k].codes.len() {
+                let _ = writeln!(v, "    {m}$codes${i} = {d}$codes${i};");
+                let _ = writeln!(v, "    {m}$xs${i} = xs${i};");
+            }
+            for x in ["first", "last", "valid"] {
+                let _ = writeln!(v, "    {m}${x} = {x};");
+            }
+            let _ = writeln!(v, "    {m}$shift = shift${};", k.min(self.shift.len() - 1));
+            let _ = writeln!(
+                v,
+                "    bias_delay${k}$clock = clock;\n    bias_delay${k}$d = bias${k};"
+            );
+            let _ = writeln!(
+                v,
+                "    bias_add${k}$clock = clock;\n    bias_add${k}$acc = {m}$acc;\n    bias_add${k}$bias = bias_delay${k}$q;\n    bias_add${k}$shift = bias_shift;"
+            );
+            for p in 0..phases {
+                let r = format!("rounding${}", k * phases + p);
+                let _ = writeln!(
+                    v,
+                    "    {r}$clock = clock;\n    {r}$x = bias_add${k}$y;\n    preact${k}$xs${p} = {r}$y;"
+                );
+            }
+            let _ = writeln!(
+                v,
+                "    preact${k}$sel = phase;\n    values${k} = preact${k}$y;"
+            );
+        }
+        v.push_str(
+            "    done_delay$clock = clock;\n    done_delay$d = mac$0$row_done;\n    done = done_delay$q;\nend\n",
+        );
+        v
+    }
+}
