@@ -52,6 +52,11 @@ pub struct DemoArgs {
     /// ECP5 targets are measured with).
     #[arg(long, default_value_t = 64, requires = "random")]
     pub hidden: usize,
+    /// A named model instead of the random ternary one: `ese`, ESE's own
+    /// (one LSTM layer of 1024 cells, 512-wide projection, 153 inputs),
+    /// block-Toeplitz k=16 ternary.
+    #[arg(long, requires = "random", conflicts_with = "hidden")]
+    pub preset: Option<Preset>,
     /// Width of the data registers (4..=16).
     #[arg(long, default_value_t = 12, requires = "random")]
     pub width: u32,
@@ -69,6 +74,14 @@ pub struct DemoArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Named models of `demo --random --preset`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Preset {
+    /// ESE's own model (Han et al., FPGA 2017) as block-Toeplitz k=16
+    /// ternary.
+    Ese,
 }
 
 #[derive(Serialize)]
@@ -106,8 +119,14 @@ fn random_demo(a: &DemoArgs) -> Result<()> {
         anyhow::bail!("--hidden {}: cells per layer, 1 to 1024", a.hidden);
     }
     let h = a.hidden;
-    let mut model: Model = random::model(&mut rng, &ModelShape::ternary(40, &[h, h], 10, a.width));
-    model.name = format!("demo-ternary-2x{h}-seed{}", a.seed);
+    let mut model: Model = match a.preset {
+        Some(Preset::Ese) => crate::perf_report::ese_own_model(),
+        None => {
+            let mut m = random::model(&mut rng, &ModelShape::ternary(40, &[h, h], 10, a.width));
+            m.name = format!("demo-ternary-2x{h}-seed{}", a.seed);
+            m
+        }
+    };
     // Fixed choices rather than random ones: 256-entry activation tables
     // (one block RAM each on iCE40 and ECP5, so that the model fits the
     // iCE40 UP5K's 30) and unbiased rounding.

@@ -4,6 +4,7 @@
 mod demo;
 mod demo_speech;
 mod difftest_cmd;
+mod ese_report;
 mod eval;
 mod generate;
 mod import;

@@ -16,13 +16,19 @@
 //!    (in the iCEBreaker's top: the part's few pins cannot carry the bare
 //!    streams) a 1 x 32 model, since the FSDD design needs more logic cells
 //!    than the UP5K has;
-//! 5. latency per frame at Fmax on ECP5-85F: cycles per frame over Fmax.
+//! 5. latency per frame at Fmax on ECP5-85F: cycles per frame over Fmax;
+//! 6. row engines: cycles per frame over row engines x lanes up to 1,024
+//!    multiply-accumulates per cycle for the FSDD model, ESE's own model and
+//!    the ESE-size one, and the `ese` summary: ESE's own model at the fastest
+//!    configuration that fits the ECP5-85F, synthesised with `--synth-ese`
+//!    ([`crate::ese_report`]).
 //!
 //! The ESE-size model is two LSTMP layers of 1024 cells with 512-wide
 //! projections on 153 inputs (Han et al.'s ESE), every matrix
-//! block-Toeplitz (k = 16) with ternary codes, 10 classes. Its Fmax is the
-//! FSDD design's at the same lanes unless `--synth-ese` runs the flow on it
-//! too (hours); the report says which.
+//! block-Toeplitz (k = 16) with ternary codes, 10 classes; its latency is
+//! at the FSDD design's Fmax at the same lanes. ESE's own model is one such
+//! layer; `--synth-ese` runs the flow on it at its fastest configuration
+//! (hours).
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -39,6 +45,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::ese_report::{self, EseSummary, RowPoint};
 use crate::plot::{against_lanes, Series};
 use crate::simulate::{simulate, Backend, EngineSetup};
 use crate::train_cmd::progress_bar;
@@ -63,8 +70,8 @@ pub struct ReportArgs {
     /// assumes instead of a measured Fmax.
     #[arg(long)]
     pub no_synth: bool,
-    /// Also synthesise the ESE-size design on ECP5-85F at the lanes of the
-    /// lowest latency (long).
+    /// Also synthesise ESE's own model on ECP5-85F at its fastest row-engine
+    /// configuration that fits (long).
     #[arg(long)]
     pub synth_ese: bool,
     /// Frames each engine simulates for the speed measurement.
@@ -135,6 +142,8 @@ pub struct FpgaPoint {
     pub target: Target,
     /// The board top it was built in, if any.
     pub board: Option<String>,
+    /// Row engines.
+    pub rows: usize,
     /// Lanes.
     pub lanes: usize,
     /// LUTs after synthesis.
@@ -188,6 +197,10 @@ pub struct PerfReport {
     pub fpga: Vec<FpgaPoint>,
     /// Latency per frame at Fmax.
     pub latency: Vec<Latency>,
+    /// Cycles per frame against row engines x lanes.
+    pub rows: Vec<RowPoint>,
+    /// ESE's own model at its fastest configuration on the ECP5-85F.
+    pub ese: Option<EseSummary>,
     /// The plots written.
     pub plots: Vec<String>,
     /// Wall-clock seconds of the whole report.
@@ -197,6 +210,7 @@ pub struct PerfReport {
 const FSDD: &str = "fsdd-digits (2 x 64, pow2-ternary)";
 const ICE40: &str = "iCE40-size (1 x 32, 13 inputs, ternary and power-of-two)";
 const ESE: &str = "ESE-size (2 x 1024, projection 512, 153 inputs, block-Toeplitz k=16 ternary)";
+const ESE_OWN: &str = "ESE (1 x 1024, projection 512, 153 inputs, block-Toeplitz k=16 ternary)";
 
 /// The iCE40-size model: what the UP5K's 5,280 logic cells hold with the
 /// iCEBreaker's UART bridge (the FSDD model's design needs more).
@@ -210,9 +224,24 @@ pub fn ice40_model() -> Model {
 
 /// The ESE-size model (see the module documentation).
 pub fn ese_model() -> Model {
+    ese_layers(2)
+}
+
+/// ESE's own model (Han et al., FPGA 2017): one LSTM layer of 1024 cells
+/// with a 512-wide projection on 153 inputs, 3,248,128 weights, here
+/// block-Toeplitz k=16 ternary, with a 10-class head.
+pub fn ese_own_model() -> Model {
+    let mut m = ese_layers(1);
+    m.name = "ese".into();
+    m
+}
+
+/// `layers` LSTMP layers of 1024 cells, 512-wide projections, on 153
+/// inputs, every matrix block-Toeplitz k=16 ternary.
+fn ese_layers(layers: usize) -> Model {
     let mut r = random::rng(1024);
-    let mut shape = ModelShape::ternary(153, &[1024, 1024], 10, 8);
-    shape.projection = vec![Some(512), Some(512)];
+    let mut shape = ModelShape::ternary(153, &vec![1024; layers], 10, 8);
+    shape.projection = vec![Some(512); layers];
     let mut m = random::model(&mut r, &shape);
     let block = |w: &Matrix, r: &mut rand_chacha::ChaCha8Rng| {
         let (rows, cols, k) = (w.rows(), w.cols(), 16);
@@ -302,27 +331,14 @@ fn lane_points(name: &str, m: &Model, lanes: &[usize]) -> Vec<LanePoint> {
         .collect()
 }
 
-fn synth_point(
-    name: &str,
-    m: &Model,
-    lanes: usize,
-    target: Target,
-    board: Option<Board>,
-    dir: &Path,
-) -> FpgaPoint {
-    let got = crate::synth::flow_for(
-        m,
-        HwConfig::on(lanes, target),
-        board,
-        115_200,
-        1,
-        dir,
-        false,
-    );
+fn synth_point(name: &str, m: &Model, hw: HwConfig, board: Option<Board>, dir: &Path) -> FpgaPoint {
+    let (rows, lanes, target) = (hw.rows, hw.lanes, hw.target);
+    let got = crate::synth::flow_for(m, hw, board, 115_200, 1, dir, false);
     let mut p = FpgaPoint {
         model: name.into(),
         target: board.and_then(Board::target).unwrap_or(target),
         board: board.map(|b| b.to_string()),
+        rows,
         lanes,
         luts: None,
         flip_flops: None,
@@ -417,25 +433,45 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         for &l in &a.ecp5_lanes {
             bar.set_message(format!("synthesis: ECP5-85F, {l} lanes"));
             let dir = a.out.join(format!("flow-ecp5-{l}"));
-            fpga.push(synth_point(FSDD, &fsdd, l, Target::Ecp5_85k, None, &dir));
+            let hw = HwConfig::on(l, Target::Ecp5_85k);
+            fpga.push(synth_point(FSDD, &fsdd, hw, None, &dir));
             bar.inc(1);
         }
         for &l in &a.ice40_lanes {
             bar.set_message(format!("synthesis: iCE40 UP5K, {l} lanes"));
             let dir = a.out.join(format!("flow-ice40-{l}"));
             let board = Some(Board::Icebreaker);
-            fpga.push(synth_point(
-                ICE40,
-                &small,
-                l,
-                Target::Ice40Up5k,
-                board,
-                &dir,
-            ));
+            let hw = HwConfig::on(l, Target::Ice40Up5k);
+            fpga.push(synth_point(ICE40, &small, hw, board, &dir));
             bar.inc(1);
         }
     }
-    let latency = latencies(&ese, &lanes, &mut fpga, a, &bar);
+    let latency = latencies(&lanes, &fpga, a);
+    // Row engines: the sweeps, and ESE's own model at its fastest fit.
+    let own = ese_own_model();
+    let mut rows = ese_report::row_points(FSDD, &fsdd);
+    let own_points = ese_report::row_points(ESE_OWN, &own);
+    rows.extend(ese_report::row_points(ESE, &ese));
+    let mut ese_summary = None;
+    if let Some((best, why)) = ese_report::fastest(&own_points) {
+        let mut fmax = None;
+        if a.synth_ese {
+            bar.set_message(format!(
+                "synthesis: ESE on ECP5-85F, {} x {} lanes",
+                best.rows, best.lanes
+            ));
+            let dir = a
+                .out
+                .join(format!("flow-ese-ecp5-{}x{}", best.rows, best.lanes));
+            let hw = ese_report::ecp5(best.rows, best.lanes);
+            let p = synth_point(ESE_OWN, &own, hw, None, &dir);
+            fmax = p.fmax_mhz;
+            fpga.push(p);
+            bar.inc(1);
+        }
+        ese_summary = Some(ese_report::ese_summary(&own, best, why, fmax)?);
+    }
+    rows.extend(own_points);
     bar.finish_and_clear();
     let plots = plots(&a.out, &lanes, &fpga)?;
     let report = PerfReport {
@@ -444,6 +480,8 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         lanes,
         fpga,
         latency,
+        rows,
+        ese: ese_summary,
         plots,
         seconds: start.elapsed().as_secs_f64(),
     };
@@ -459,13 +497,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
 
 /// Latency at the lowest-latency synthesised lanes for FSDD, and at every
 /// swept lane count that fits for the ESE-size model.
-fn latencies(
-    ese: &Model,
-    lanes: &[LanePoint],
-    fpga: &mut Vec<FpgaPoint>,
-    a: &ReportArgs,
-    bar: &indicatif::ProgressBar,
-) -> Vec<Latency> {
+fn latencies(lanes: &[LanePoint], fpga: &[FpgaPoint], a: &ReportArgs) -> Vec<Latency> {
     let ecp5_fmax = |l: usize, fpga: &[FpgaPoint]| {
         fpga.iter()
             .find(|p| p.target == Target::Ecp5_85k && p.lanes == l && p.model == FSDD)
@@ -506,7 +538,7 @@ fn latencies(
             }
         }
     }
-    let mut ese_points: Vec<Latency> = lanes
+    let ese_points: Vec<Latency> = lanes
         .iter()
         .filter(|p| p.model == ESE)
         .filter_map(|p| {
@@ -520,27 +552,6 @@ fn latencies(
             ))
         })
         .collect();
-    if a.synth_ese {
-        if let Some(best) = ese_points
-            .iter()
-            .min_by(|x, y| x.latency_us.total_cmp(&y.latency_us))
-            .map(|p| p.lanes)
-        {
-            bar.set_message(format!("synthesis: ESE-size on ECP5-85F, {best} lanes"));
-            let dir = a.out.join(format!("flow-ese-ecp5-{best}"));
-            let p = synth_point(ESE, ese, best, Target::Ecp5_85k, None, &dir);
-            if let (Some(f), Some(e)) =
-                (p.fmax_mhz, ese_points.iter_mut().find(|e| e.lanes == best))
-            {
-                e.fmax_mhz = f;
-                e.fmax_source = "synthesised (nextpnr)".into();
-                e.latency_us = e.cycles_per_frame as f64 / f;
-                e.frames_per_second = 1e6 / e.latency_us;
-            }
-            fpga.push(p);
-            bar.inc(1);
-        }
-    }
     out.extend(ese_points);
     out
 }
@@ -690,6 +701,47 @@ fn print(r: &PerfReport, out: &Path) {
             l.latency_us,
             l.frames_per_second,
             l.fmax_source
+        );
+    }
+    println!("row engines on ECP5-85F (rows x lanes: schedule / ideal, block RAMs):");
+    for p in &r.rows {
+        match (p.cycles_per_frame, p.ideal_cycles) {
+            (Some(c), Some(i)) => println!(
+                "  {} at {} x {}: {c} / {i:.0} ({:.2}x), {} BRAM",
+                p.model,
+                p.rows,
+                p.lanes,
+                c as f64 / i,
+                p.block_rams.unwrap_or(0)
+            ),
+            _ => println!(
+                "  {} at {} x {}: {}",
+                p.model,
+                p.rows,
+                p.lanes,
+                p.error.as_deref().unwrap_or("-")
+            ),
+        }
+    }
+    if let Some(e) = &r.ese {
+        let clock = match (e.clock_mhz, e.latency_us) {
+            (Some(f), Some(us)) => format!("{us:.1} us at nextpnr's {f:.1} MHz"),
+            _ => format!(
+                "{:.1} us at the spec's 100 MHz (not synthesised: --synth-ese)",
+                e.latency_us_at_spec_clock
+            ),
+        };
+        println!(
+            "ESE's own model on ECP5-85F: {} x {} ({} MACs/cycle), {} cycles per frame ({:.3}x ideal), {} of {} BRAM: {clock}; ESE reports {} us\n  ({})",
+            e.rows,
+            e.lanes,
+            e.macs_per_cycle,
+            e.cycles_per_frame,
+            e.ratio_to_ideal,
+            e.block_rams.0,
+            e.block_rams.1,
+            e.ese_reported_us,
+            e.why
         );
     }
     println!(
