@@ -575,9 +575,12 @@ impl Logic for Accelerator {
         self.queue.start.next = self.seq.phase_start.val();
         self.queue.phase.next = self.seq.phase.val();
         self.queue.count.next = self.seq.phase_rows.val();
-        // Collector.
-        self.collector.value.next = self.queue.value.val();
-        self.collector.valid.next = self.queue.value_valid.val();
+        // Collector: engine 0's results straight (one engine), or the
+        // queue's.
+        self.collector.value.next = self.engines.values[0].val();
+        self.collector.valid.next = self.engines.done.val();
+        self.collector.q_value.next = self.queue.value.val();
+        self.collector.q_valid.next = self.queue.value_valid.val();
         self.collector.cell_valid.next = self.queue.cell_valid.val();
         self.collector.zi_in.next = self.queue.zi.val();
         self.collector.zf_in.next = self.queue.zf.val();

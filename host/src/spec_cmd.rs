@@ -104,16 +104,16 @@ pub struct SpecArgs {
 pub fn print_spec(s: &AcceleratorSpec) {
     let e = &s.estimate;
     println!(
-        "accelerator for \"{}\": {} lanes, {} MHz, {}",
-        s.model, s.hw.lanes, s.hw.clock_mhz, s.hw.target
+        "accelerator for \"{}\": {} row engine(s) x {} lanes, {} MHz, {}",
+        s.model, s.hw.rows, s.hw.lanes, s.hw.clock_mhz, s.hw.target
     );
     println!(
-        "  {} cycles/frame predicted ({:.1} us per frame), ideal {:.0} = {} MACs / {} lanes, ratio {:.3}",
+        "  {} cycles/frame predicted ({:.1} us per frame), ideal {:.0} = {} MACs / {} MACs per cycle, ratio {:.3}",
         s.cycles_per_frame(),
         e.frame_latency_us,
         e.ideal_cycles,
         e.macs_per_frame,
-        s.hw.lanes,
+        s.hw.rows * s.hw.lanes,
         e.efficiency_ratio
     );
     for m in &s.memories {

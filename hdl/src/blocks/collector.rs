@@ -19,7 +19,9 @@
 //!
 //! With several row engines the result queue gathers each cell's four
 //! pre-activations itself and presents a whole cell (`cell_valid`, `z*_in`),
-//! one per cycle at most; the collector then fires it at once.
+//! one per cycle at most; the collector then fires it at once. Its other
+//! results (logits, y, t) come from the queue too (`q_value`, `q_valid`);
+//! with one engine they come straight from it (`value`, `valid`).
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
@@ -34,6 +36,12 @@ pub struct Collector {
     pub value: DynSig<In>,
     /// Nonzero: `value` is a completed row.
     pub valid: DynSig<In>,
+    /// With several row engines: a row's result from the result queue, in
+    /// place of `value`.
+    pub q_value: DynSig<In>,
+    /// With several row engines: nonzero when `q_value` is a row's result,
+    /// in place of `valid`.
+    pub q_valid: DynSig<In>,
     /// Nonzero: `zi_in`..`zo_in` are a whole cell's pre-activations (from
     /// the row engines' result queue).
     pub cell_valid: DynSig<In>,
@@ -88,6 +96,7 @@ pub struct Collector {
     pub logit_row: DynSig<Out>,
     _s: Widths,
     _lanes: usize,
+    _queued: bool,
     _r: CollectorRegs,
 }
 
@@ -120,6 +129,8 @@ impl Collector {
             clock: Signal::default(),
             value: DynSig::new(v),
             valid: DynSig::new(2),
+            q_value: DynSig::new(v),
+            q_valid: DynSig::new(2),
             cell_valid: DynSig::new(2),
             zi_in: DynSig::new(v),
             zf_in: DynSig::new(v),
@@ -147,6 +158,7 @@ impl Collector {
             logit_row: DynSig::new(s.logit_addr_bits),
             _s: s,
             _lanes: lay.lanes,
+            _queued: lay.engines > 1,
             _r: CollectorRegs::default(),
         }
     }
@@ -178,8 +190,13 @@ impl Collector {
 impl Logic for Collector {
     fn update(&mut self) {
         if self.clock.pos_edge() {
+            // A row's result: the engine's own, or the queue's.
+            let (v, valid) = if self._queued {
+                (self.q_value.val().0, self.q_valid.val().0)
+            } else {
+                (self.value.val().0, self.valid.val().0)
+            };
             let r = &mut self._r;
-            let v = self.value.val().0;
             r.fire = 0;
             r.write = 0;
             r.logit_valid = 0;
@@ -200,7 +217,7 @@ impl Logic for Collector {
                 ];
                 r.gate = 3;
                 self.fire_cell();
-            } else if self.valid.val().0 != 0 {
+            } else if valid != 0 {
                 if self.head.val().0 != 0 {
                     r.logit_valid = 1;
                     r.logit_first = i64::from(r.row == 0);
@@ -266,7 +283,10 @@ impl Logic for Collector {
     fn hdl(&self) -> Verilog {
         let s = self._s;
         Verilog::Custom(format!(
-            "reg [1:0] gate;
+            "// A row's result: the engine's own, or the result queue's.
+wire signed [{v1}:0] in_value = {src};
+wire signed [1:0] in_valid = {src_valid};
+reg [1:0] gate;
 reg signed [{lb1}:0] lane;
 reg signed [{db1}:0] word;
 reg signed [{cb1}:0] cell_n;
@@ -292,16 +312,16 @@ always @(posedge clock) begin
     end else if (cell_valid != 0) begin
         zi <= zi_in; zf <= zf_in; zg <= zg_in; zo <= zo_in;
 {fire}        gate <= 0;
-    end else if (valid != 0) begin
+    end else if (in_valid != 0) begin
         if (head != 0) begin
             logit_valid <= 1;
             logit_first <= (row == 0) ? 1 : 0;
-            logit <= value;
+            logit <= in_value;
             logit_row <= row;
             row <= row + 1;
         end else if (project != 0) begin
             write <= 1;
-            y <= value;
+            y <= in_value;
             fire_word <= h_base + word;
             fire_lane <= lane;
             if (lane == {last_lane}) begin
@@ -311,10 +331,10 @@ always @(posedge clock) begin
                 lane <= lane + 1;
         end else begin
             case (gate)
-                2'd0: zi <= value;
-                2'd1: zf <= value;
-                2'd2: zg <= value;
-                default: zo <= value;
+                2'd0: zi <= in_value;
+                2'd1: zf <= in_value;
+                2'd2: zg <= in_value;
+                default: zo <= in_value;
             endcase
             if (gate == 2'd3) begin
 {fire}            end
@@ -328,6 +348,9 @@ end
             cb1 = s.cell_addr_bits - 1,
             lr1 = s.logit_addr_bits - 1,
             last_lane = self._lanes - 1,
+            v1 = s.value_width - 1,
+            src = if self._queued { "q_value" } else { "value" },
+            src_valid = if self._queued { "q_valid" } else { "valid" },
             fire = format!(
                 "        fire <= 1;
         write <= 1;

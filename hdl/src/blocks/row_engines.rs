@@ -46,8 +46,8 @@ pub struct RowEnginesShape {
     pub phase_bits: usize,
 }
 
-/// The row engines.
-#[derive(LogicBlock)]
+/// The row engines. Their `Block` implementation is written out (not
+/// derived) for its update order, see [`RowEngines::update_all`].
 pub struct RowEngines {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -173,8 +173,132 @@ impl RowEngines {
     }
 }
 
-impl Logic for RowEngines {
-    fn update(&mut self) {
+impl Block for RowEngines {
+    fn connect_all(&mut self) {
+        self.connect();
+        self.wdec.connect_all();
+        self.mac.connect_all();
+        self.bias_delay.connect_all();
+        self.bias_add.connect_all();
+        self.done_delay.connect_all();
+        self.rounding.connect_all();
+        self.preact.connect_all();
+    }
+
+    /// A native simulation settles by whole passes over the design, and
+    /// each signal a value crosses costs one: so the engines latch their
+    /// inputs (which the parent set earlier in this pass) before they
+    /// drive their children, and forward their children's results after
+    /// them. The engines' children then take the passes they would take as
+    /// the parent's own children, and the simulation is as fast as before
+    /// the engines were a block of their own.
+    fn update_all(&mut self) {
+        self.clock.update_all();
+        for s in self
+            .words
+            .iter_mut()
+            .chain(self.taps.iter_mut())
+            .chain(self.xs.iter_mut())
+            .chain(self.table_we.iter_mut())
+            .chain(self.shift.iter_mut())
+            .chain(self.bias.iter_mut())
+        {
+            s.update_all();
+        }
+        for s in [
+            &mut self.mode,
+            &mut self.window,
+            &mut self.matrix,
+            &mut self.table_addr,
+            &mut self.table_data,
+            &mut self.first,
+            &mut self.last,
+            &mut self.valid,
+            &mut self.bias_shift,
+            &mut self.phase,
+        ] {
+            s.update_all();
+        }
+        self.drive_children();
+        self.wdec.update_all();
+        self.mac.update_all();
+        self.bias_delay.update_all();
+        self.bias_add.update_all();
+        self.done_delay.update_all();
+        self.rounding.update_all();
+        self.preact.update_all();
+        self.forward_results();
+        self.values.update_all();
+        self.done.update_all();
+    }
+
+    fn has_changed(&self) -> bool {
+        self.clock.has_changed()
+            || self.words.has_changed()
+            || self.taps.has_changed()
+            || self.xs.has_changed()
+            || self.mode.has_changed()
+            || self.window.has_changed()
+            || self.matrix.has_changed()
+            || self.table_we.has_changed()
+            || self.table_addr.has_changed()
+            || self.table_data.has_changed()
+            || self.first.has_changed()
+            || self.last.has_changed()
+            || self.valid.has_changed()
+            || self.shift.has_changed()
+            || self.bias.has_changed()
+            || self.bias_shift.has_changed()
+            || self.phase.has_changed()
+            || self.values.has_changed()
+            || self.done.has_changed()
+            || self.wdec.has_changed()
+            || self.mac.has_changed()
+            || self.bias_delay.has_changed()
+            || self.bias_add.has_changed()
+            || self.done_delay.has_changed()
+            || self.rounding.has_changed()
+            || self.preact.has_changed()
+    }
+
+    /// In the fields' order, as `#[derive(LogicBlock)]` visits them (the
+    /// Verilog generator walks the design this way).
+    fn accept(&self, name: &str, probe: &mut dyn Probe) {
+        probe.visit_start_scope(name, self);
+        self.clock.accept("clock", probe);
+        self.words.accept("words", probe);
+        self.taps.accept("taps", probe);
+        self.xs.accept("xs", probe);
+        self.mode.accept("mode", probe);
+        self.window.accept("window", probe);
+        self.matrix.accept("matrix", probe);
+        self.table_we.accept("table_we", probe);
+        self.table_addr.accept("table_addr", probe);
+        self.table_data.accept("table_data", probe);
+        self.first.accept("first", probe);
+        self.last.accept("last", probe);
+        self.valid.accept("valid", probe);
+        self.shift.accept("shift", probe);
+        self.bias.accept("bias", probe);
+        self.bias_shift.accept("bias_shift", probe);
+        self.phase.accept("phase", probe);
+        self.values.accept("values", probe);
+        self.done.accept("done", probe);
+        self.wdec.accept("wdec", probe);
+        self.mac.accept("mac", probe);
+        self.bias_delay.accept("bias_delay", probe);
+        self.bias_add.accept("bias_add", probe);
+        self.done_delay.accept("done_delay", probe);
+        self.rounding.accept("rounding", probe);
+        self.preact.accept("preact", probe);
+        probe.visit_end_scope(name, self);
+    }
+}
+
+impl RowEngines {
+    /// Every engine's children's inputs, from the engines' inputs and the
+    /// children's outputs.
+    fn drive_children(&mut self) {
         let (e, banks, phases) = (self._engines, self._banks, self._phases);
         for k in 0..e {
             let dec = &mut self.wdec[k];
@@ -221,11 +345,24 @@ impl Logic for RowEngines {
                 sel.xs[p].next = r.y.val();
             }
             sel.sel.next = self.phase.val();
-            self.values[k].next = sel.y.val();
         }
         self.done_delay.clock.next = self.clock.val();
         self.done_delay.d.next = self.mac[0].row_done.val();
+    }
+
+    /// The engines' results out.
+    fn forward_results(&mut self) {
+        for (v, sel) in self.values.iter_mut().zip(&self.preact) {
+            v.next = sel.y.val();
+        }
         self.done.next = self.done_delay.q.val();
+    }
+}
+
+impl Logic for RowEngines {
+    fn update(&mut self) {
+        self.drive_children();
+        self.forward_results();
     }
     fn connect(&mut self) {
         for v in &mut self.values {

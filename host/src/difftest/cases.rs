@@ -170,47 +170,50 @@ pub fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
         extreme: r.random_bool(0.5),
         data_width: None,
     };
-    let mut m = random::model(&mut r, &shape);
-    while (low_rank && !has_low_rank(&m))
-        || (structured && blocks(&m).is_empty())
-        || (toeplitz_like && tl_blocks(&m).is_empty())
-    {
-        m = random::model(&mut r, &shape);
-    }
-    let mut lanes = [1, 2, 3, 4, 8, 16][r.random_range(0..6)];
-    if structured || toeplitz_like {
-        // Lanes that suit every block size (1 always does): dividing it or a
-        // multiple of it, dividing it for a Toeplitz-like one.
-        let fits: Vec<usize> = [1, 2, 3, 4, 8, 16]
-            .into_iter()
-            .filter(|&l| blocks(&m).iter().all(|&k| k % l == 0 || l % k == 0))
-            .filter(|&l| tl_blocks(&m).iter().all(|&k| k % l == 0))
-            .collect();
-        lanes = fits[r.random_range(0..fits.len())];
-    }
-    // Half the designs have several row engines, of the counts the model's
-    // structured matrices allow (a row group in one block row).
-    let rows = if r.random_bool(0.5) {
+    // Half the designs have several row engines: those whose model's
+    // structured matrices allow none (a row group must lie in one block
+    // row) are drawn again, a few times, so that structured designs have
+    // row engines too.
+    let want_rows = r.random_bool(0.5);
+    let mut tries = 0;
+    let (m, lanes, rows) = loop {
+        let m = random::model(&mut r, &shape);
+        if (low_rank && !has_low_rank(&m))
+            || (structured && blocks(&m).is_empty())
+            || (toeplitz_like && tl_blocks(&m).is_empty())
+        {
+            continue;
+        }
+        let mut lanes = [1, 2, 3, 4, 8, 16][r.random_range(0..6)];
+        if structured || toeplitz_like {
+            // Lanes that suit every block size (1 always does): dividing it
+            // or a multiple of it, dividing it for a Toeplitz-like one.
+            let fits: Vec<usize> = [1, 2, 3, 4, 8, 16]
+                .into_iter()
+                .filter(|&l| blocks(&m).iter().all(|&k| k % l == 0 || l % k == 0))
+                .filter(|&l| tl_blocks(&m).iter().all(|&k| k % l == 0))
+                .collect();
+            lanes = fits[r.random_range(0..fits.len())];
+        }
+        if !want_rows {
+            break (m, lanes, 1);
+        }
         let fits: Vec<usize> = [2, 3, 4]
             .into_iter()
             .filter(|&rows| {
-                AcceleratorSpec::new(
-                    &m,
-                    &HwConfig {
-                        rows,
-                        ..HwConfig::on(lanes, Target::Generic)
-                    },
-                )
-                .is_ok()
+                let hw = HwConfig {
+                    rows,
+                    ..HwConfig::on(lanes, Target::Generic)
+                };
+                AcceleratorSpec::new(&m, &hw).is_ok()
             })
             .collect();
-        if fits.is_empty() {
-            1
-        } else {
-            fits[r.random_range(0..fits.len())]
+        tries += 1;
+        match fits.len() {
+            0 if tries < 40 => continue,
+            0 => break (m, lanes, 1),
+            n => break (m, lanes, fits[r.random_range(0..n)]),
         }
-    } else {
-        1
     };
     let hw = HwConfig {
         rows,
