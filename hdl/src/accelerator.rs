@@ -114,6 +114,15 @@ pub struct Accelerator {
     data_we_stage: Vec<DelayLine>,
     data_addr_stage: DelayLine,
     data_data_stage: DelayLine,
+    /// The bias and row-shift banks' write port, registered once for the
+    /// same reason: with many row engines the controller's write decode
+    /// reached banks spread over the die in the same cycle (the critical
+    /// path of a 16 x 16 design on the ECP5-85F). A load's word lands a
+    /// cycle late; a frame comes several cycles after the load ends.
+    bias_we_stage: Vec<DelayLine>,
+    shift_we_stage: Vec<DelayLine>,
+    load_addr_stage: DelayLine,
+    load_data_stage: DelayLine,
     cells: Ram,
     logits: Ram,
     engines: RowEngines,
@@ -361,6 +370,12 @@ impl Accelerator {
             data_we_stage: (0..lay.lanes).map(|_| DelayLine::new(2, 1)).collect(),
             data_addr_stage: DelayLine::new(w.data_addr_bits, 1),
             data_data_stage: DelayLine::new(lay.data_width as usize, 1),
+            bias_we_stage: (0..engines).map(|_| DelayLine::new(2, 1)).collect(),
+            shift_we_stage: (0..Sequencer::row_shift_ports(lay))
+                .map(|_| DelayLine::new(2, 1))
+                .collect(),
+            load_addr_stage: DelayLine::new(w.load_addr_bits, 1),
+            load_data_stage: DelayLine::new(32, 1),
             cells: Ram::new(lay.cells.max(1), lay.cell_width as usize),
             logits: Ram::new(lay.head.rows, lay.head.logits.width as usize),
             collector: Collector::new(lay),
@@ -487,20 +502,29 @@ impl Logic for Accelerator {
             self.weights[b].read_address.next = self.seq.weight_addr.val();
             self.engines.words[b].next = self.weights[b].read_data.val();
         }
-        // Bias and row-shift memories: a bank per row engine.
+        // Bias and row-shift memories: a bank per row engine, their write
+        // port registered.
+        self.load_addr_stage.clock.next = self.clock.val();
+        self.load_data_stage.clock.next = self.clock.val();
+        self.load_addr_stage.d.next = self.ctl.load_addr.val();
+        self.load_data_stage.d.next = self.ctl.load_data.val();
         for e in 0..self._engines {
+            self.bias_we_stage[e].clock.next = self.clock.val();
+            self.bias_we_stage[e].d.next = self.ctl.bias_we[e].val();
             self.biases[e].clock.next = self.clock.val();
-            self.biases[e].write_enable.next = self.ctl.bias_we[e].val();
-            self.biases[e].write_address.next = self.ctl.load_addr.val();
-            self.biases[e].write_data.next = self.ctl.load_data.val();
+            self.biases[e].write_enable.next = self.bias_we_stage[e].q.val();
+            self.biases[e].write_address.next = self.load_addr_stage.q.val();
+            self.biases[e].write_data.next = self.load_data_stage.q.val();
             self.biases[e].read_address.next = self.seq.row_addr.val();
             self.engines.bias[e].next = self.biases[e].read_data.val();
         }
         for s in 0..self._shifts {
             self.shifts[s].clock.next = self.clock.val();
-            self.shifts[s].write_enable.next = self.ctl.shift_we[s].val();
-            self.shifts[s].write_address.next = self.ctl.load_addr.val();
-            self.shifts[s].write_data.next = self.ctl.load_data.val();
+            self.shift_we_stage[s].clock.next = self.clock.val();
+            self.shift_we_stage[s].d.next = self.ctl.shift_we[s].val();
+            self.shifts[s].write_enable.next = self.shift_we_stage[s].q.val();
+            self.shifts[s].write_address.next = self.load_addr_stage.q.val();
+            self.shifts[s].write_data.next = self.load_data_stage.q.val();
             self.shifts[s].read_address.next = self.seq.shift_addr.val();
             self.seq.row_shift[s].next = self.shifts[s].read_data.val();
         }
