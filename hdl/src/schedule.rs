@@ -290,6 +290,14 @@ pub fn schedule(passes: &[Pass], engines: usize, gate_units: usize, p: Pipeline)
     let mut head_passes = 0;
     for pass in passes {
         // The row groups of `rows` rows, named by `op` of their first row.
+        // A MAC-array operation, after the previous pass's results.
+        let mac_node = |g: &mut DiGraph<Node, ()>, node: Node| {
+            let n = g.add_node(node);
+            for &d in &prev {
+                g.add_edge(d, n, ());
+            }
+            n
+        };
         let groups_of = |g: &mut DiGraph<Node, ()>,
                          rows: usize,
                          (words, span): (u64, u64),
@@ -297,11 +305,7 @@ pub fn schedule(passes: &[Pass], engines: usize, gate_units: usize, p: Pipeline)
             (0..rows.div_ceil(e))
                 .map(|k| {
                     let last = (rows - k * e).min(e) as u64 - 1;
-                    let n = g.add_node((op(k * e), Unit::MacArray, span, words, last));
-                    for &d in &prev {
-                        g.add_edge(d, n, ());
-                    }
-                    n
+                    mac_node(g, (op(k * e), Unit::MacArray, span, words, last))
                 })
                 .collect::<Vec<_>>()
         };
@@ -321,11 +325,7 @@ pub fn schedule(passes: &[Pass], engines: usize, gate_units: usize, p: Pipeline)
                                 gate: q,
                                 cell: k * e,
                             };
-                            let n = g.add_node((op, Unit::MacArray, span, row_words, 0));
-                            for &d in &prev {
-                                g.add_edge(d, n, ());
-                            }
-                            n
+                            mac_node(&mut g, (op, Unit::MacArray, span, row_words, 0))
                         })
                         .collect();
                     for j in k * e..((k + 1) * e).min(hidden) {

@@ -57,7 +57,8 @@ pub struct HwConfig {
     pub weight_bank_depth: Option<usize>,
 }
 
-fn one() -> usize {
+/// The serde default of counts that were added later (one unit).
+pub(crate) fn one() -> usize {
     1
 }
 

@@ -9,7 +9,7 @@
 //! Every figure but the Fmax is the spec's (its schedule, which the
 //! simulations match cycle for cycle, and its block-RAM placement).
 
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_hdl::spec::{AcceleratorSpec, Estimate, HwConfig};
 use lstm_accel_hdl::Target;
 use lstm_accel_model::Model;
 use serde::Serialize;
@@ -46,6 +46,9 @@ pub struct RowPoint {
     /// Why the spec refused this configuration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The spec's estimate, for the `ese` summary (its figures are above).
+    #[serde(skip)]
+    pub estimate: Option<Estimate>,
 }
 
 /// ESE's own model at the fastest configuration that fits the ECP5-85F.
@@ -106,12 +109,14 @@ pub fn row_points(name: &str, model: &Model) -> Vec<RowPoint> {
                 ideal_cycles: None,
                 block_rams: None,
                 error: None,
+                estimate: None,
             };
             match AcceleratorSpec::new(model, &ecp5(rows, lanes)) {
                 Ok(s) => {
                     p.cycles_per_frame = Some(s.cycles_per_frame());
                     p.ideal_cycles = Some(s.estimate.ideal_cycles);
                     p.block_rams = Some(s.estimate.bram_blocks.0);
+                    p.estimate = Some(s.estimate);
                 }
                 Err(e) => p.error = Some(e.to_string()),
             }
@@ -136,28 +141,27 @@ pub fn fastest(points: &[RowPoint]) -> Option<(&RowPoint, String)> {
     Some((best, why))
 }
 
-/// The `ese` summary of ESE's own model at `point`, with the Fmax of its
-/// synthesis if it ran.
+/// The `ese` summary of ESE's own model at `point` (a point the spec
+/// accepted), with the Fmax of its synthesis if it ran.
 pub fn ese_summary(
     model: &Model,
     point: &RowPoint,
     why: String,
     fmax_mhz: Option<f64>,
-) -> anyhow::Result<EseSummary> {
-    let s = AcceleratorSpec::new(model, &ecp5(point.rows, point.lanes))?;
-    let cycles = s.cycles_per_frame();
-    Ok(EseSummary {
+) -> Option<EseSummary> {
+    let (cycles, e) = (point.cycles_per_frame?, point.estimate.as_ref()?);
+    Some(EseSummary {
         model: model.name.clone(),
         rows: point.rows,
         lanes: point.lanes,
-        macs_per_frame: s.estimate.macs_per_frame,
+        macs_per_frame: e.macs_per_frame,
         cycles_per_frame: cycles,
         macs_per_cycle: point.macs_per_cycle,
-        ratio_to_ideal: s.estimate.efficiency_ratio,
-        block_rams: s.estimate.bram_blocks,
+        ratio_to_ideal: e.efficiency_ratio,
+        block_rams: e.bram_blocks,
         clock_mhz: fmax_mhz,
         latency_us: fmax_mhz.map(|f| cycles as f64 / f),
-        latency_us_at_spec_clock: s.estimate.frame_latency_us,
+        latency_us_at_spec_clock: e.frame_latency_us,
         ese_reported_us: ESE_REPORTED_US,
         why,
     })

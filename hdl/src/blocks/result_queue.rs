@@ -18,9 +18,9 @@
 //! before the next group enters. Counters restart with a phase (`start`, or
 //! a change of `phase`: a LightRNN head's column logits start no phase).
 //!
-//! With one row engine the queue is a wire: `value` is the engine's result
-//! as it comes, `cell_valid` never rises, and the collector gathers cells
-//! itself.
+//! With one row engine the queue is a wire whose `cell_valid` never rises:
+//! the collector takes the engine's results straight (a native simulation
+//! settles in fewer passes) and gathers cells itself.
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use rust_hdl::prelude::*;

@@ -712,8 +712,7 @@ fn check_engines(lay: &Layout) -> Result<(), SpecError> {
     }
     let refuse = |what: String| Err(SpecError::Config(what));
     for (i, l) in lay.layers.iter().enumerate() {
-        let structured = [&l.x_conv, &l.h_conv].into_iter().flatten().count() > 0;
-        if structured && l.hidden % e != 0 {
+        if (l.x_conv.is_some() || l.h_conv.is_some()) && l.hidden % e != 0 {
             return refuse(format!(
                 "layers[{i}] has a structured matrix and {} cells, which {e} row engines do not divide (a row group must lie in one block row)",
                 l.hidden

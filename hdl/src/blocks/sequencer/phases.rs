@@ -245,10 +245,13 @@ pub(super) fn phase_table(lay: &Layout) -> Vec<[PhaseConsts; 2]> {
                 }
             };
             // Row groups and their span, for the row engines.
-            let grouped = |p: usize| PhaseConsts {
-                groups: lay.groups(k(p).count as usize) as i64,
-                span: lay.span_of(ph) as i64,
-                ..k(p)
+            let grouped = |p: usize| {
+                let c = k(p);
+                PhaseConsts {
+                    groups: lay.groups(c.count as usize) as i64,
+                    span: lay.span_of(ph) as i64,
+                    ..c
+                }
             };
             [grouped(0), grouped(1)]
         })
