@@ -304,6 +304,7 @@ impl Accelerator {
                         mode_bits: w.mode_bits,
                         window_bits: w.window_bits,
                         row_offset: 0,
+                        engines,
                     },
                     mac: MacShape {
                         lanes: lay.lanes,

@@ -3,6 +3,7 @@
 //! configuration. The datapath blocks and the Verilog generator read the spec.
 
 pub mod accelerator;
+pub mod auto_config;
 pub mod blocks;
 pub mod board;
 pub mod dynamic;
@@ -10,6 +11,7 @@ pub mod flow;
 pub mod fusesoc;
 pub mod layout;
 pub mod link;
+pub mod logic_estimate;
 pub mod protocol;
 pub mod schedule;
 pub mod serial_top;

@@ -15,6 +15,7 @@
 //! program order, [`Layout::program`]).
 
 use crate::layout::{code_matrices, codebook_lane_bits, derive_layout, Layout};
+use crate::logic_estimate::{LogicEstimate, LogicTerms};
 use crate::schedule::{schedule, Pass, Pipeline, Schedule};
 use crate::target::Target;
 use lstm_accel_model::activation::Function;
@@ -228,6 +229,10 @@ pub struct Estimate {
     pub efficiency_ratio: f64,
     /// Latency of one frame at the target clock, microseconds.
     pub frame_latency_us: f64,
+    /// Logic cells and flip-flops (an estimate, see
+    /// [`crate::logic_estimate`]).
+    #[serde(default)]
+    pub logic: LogicEstimate,
 }
 
 /// Everything about the accelerator, derived from model + configuration.
@@ -504,6 +509,7 @@ impl AcceleratorSpec {
             ideal_cycles: ideal,
             efficiency_ratio: sched.cycles_per_frame as f64 / ideal,
             frame_latency_us: sched.cycles_per_frame as f64 / hw.clock_mhz,
+            logic: LogicEstimate::new(&LogicTerms::of(&layout), res.luts),
         };
         Ok(AcceleratorSpec {
             version: SPEC_VERSION,

@@ -96,6 +96,7 @@ fn case(r: &mut impl Rng, lanes: usize, slot_bits: usize, general: bool) -> Case
             mode_bits: 2,
             window_bits: 2,
             row_offset: 0,
+            engines: 1,
         },
         codes,
     }
@@ -363,6 +364,7 @@ fn verilog_lints_and_synthesises_without_latches() {
             mode_bits: 2,
             window_bits: 2,
             row_offset: 0,
+            engines: 1,
         };
         let v = generate_verilog(&build(&s));
         let lint = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
@@ -468,6 +470,7 @@ fn structured_words_give_each_lane_its_block_code() {
             mode_bits: 3,
             window_bits: lstm_accel_hdl::blocks::ram::Ram::address_width(kmax) + 1,
             row_offset: 0,
+            engines: 1,
         };
         let mut cycles = Vec::new();
         let mut want = Vec::new();

@@ -9,7 +9,8 @@
 //! Every figure but the Fmax is the spec's (its schedule, which the
 //! simulations match cycle for cycle, and its block-RAM placement).
 
-use lstm_accel_hdl::spec::{AcceleratorSpec, Estimate, HwConfig};
+use lstm_accel_hdl::auto_config::{fastest_fit, AutoChoice, Knob};
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig, SpecError};
 use lstm_accel_hdl::Target;
 use lstm_accel_model::Model;
 use serde::Serialize;
@@ -18,10 +19,9 @@ use serde::Serialize;
 const ROWS: [usize; 6] = [1, 2, 4, 8, 16, 32];
 /// Lanes of the sweep.
 const LANES: [usize; 5] = [16, 32, 64, 128, 256];
-/// Multiply-accumulates per cycle the sweep goes up to: the spec has no
-/// logic estimate yet, so the search stops at the size the design is
-/// planned for (1,024 on the ECP5-85F).
-pub const MAX_MACS_PER_CYCLE: usize = 1024;
+/// Multiply-accumulates per cycle the sweep's table goes up to (the `ese`
+/// summary's search is [`ese_fastest`]'s, bounded by the part).
+pub const MAX_MACS_PER_CYCLE: usize = 2048;
 /// ESE (Han et al., FPGA 2017) on a Xilinx XCKU060 at 200 MHz: microseconds
 /// per frame, as reported, for its model.
 pub const ESE_REPORTED_US: f64 = 82.7;
@@ -43,12 +43,11 @@ pub struct RowPoint {
     pub ideal_cycles: Option<f64>,
     /// Block RAMs of the part the memories take.
     pub block_rams: Option<u32>,
+    /// The spec's estimate of the logic cells, and the part's.
+    pub logic_cells: Option<(u32, u32)>,
     /// Why the spec refused this configuration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The spec's estimate, for the `ese` summary (its figures are above).
-    #[serde(skip)]
-    pub estimate: Option<Estimate>,
 }
 
 /// ESE's own model at the fastest configuration that fits the ECP5-85F.
@@ -70,6 +69,8 @@ pub struct EseSummary {
     pub ratio_to_ideal: f64,
     /// Block RAMs used and available.
     pub block_rams: (u32, u32),
+    /// Logic cells estimated and available.
+    pub logic_cells: (u32, u32),
     /// nextpnr's Fmax (null when not synthesised).
     pub clock_mhz: Option<f64>,
     /// Microseconds per frame at `clock_mhz` (null when not synthesised).
@@ -108,15 +109,15 @@ pub fn row_points(name: &str, model: &Model) -> Vec<RowPoint> {
                 cycles_per_frame: None,
                 ideal_cycles: None,
                 block_rams: None,
+                logic_cells: None,
                 error: None,
-                estimate: None,
             };
             match AcceleratorSpec::new(model, &ecp5(rows, lanes)) {
                 Ok(s) => {
                     p.cycles_per_frame = Some(s.cycles_per_frame());
                     p.ideal_cycles = Some(s.estimate.ideal_cycles);
                     p.block_rams = Some(s.estimate.bram_blocks.0);
-                    p.estimate = Some(s.estimate);
+                    p.logic_cells = Some(s.estimate.logic.logic_cells);
                 }
                 Err(e) => p.error = Some(e.to_string()),
             }
@@ -126,43 +127,32 @@ pub fn row_points(name: &str, model: &Model) -> Vec<RowPoint> {
     out
 }
 
-/// The fastest point of a sweep (fewest cycles per frame; of equals, the
-/// fewest multiply-accumulates per cycle), with why the search stopped.
-pub fn fastest(points: &[RowPoint]) -> Option<(&RowPoint, String)> {
-    let best = points
-        .iter()
-        .filter(|p| p.cycles_per_frame.is_some())
-        .min_by_key(|p| (p.cycles_per_frame, p.macs_per_cycle))?;
-    let refused = points.iter().filter(|p| p.error.is_some()).count();
-    let why = format!(
-        "the fewest cycles per frame of {} configurations up to {MAX_MACS_PER_CYCLE} multiply-accumulates per cycle whose memories fit the ECP5-85F ({refused} refused); the spec has no logic estimate, so the search does not go past {MAX_MACS_PER_CYCLE}",
-        points.len() - refused
-    );
-    Some((best, why))
+/// ESE's own model's fastest configuration on the ECP5-85F: the same
+/// search as `--rows auto --lanes auto` (memories, logic estimate and
+/// schedule from the spec).
+pub fn ese_fastest(model: &Model) -> Result<AutoChoice, SpecError> {
+    fastest_fit(model, &ecp5(1, 64), Knob::Auto, Knob::Auto)
 }
 
-/// The `ese` summary of ESE's own model at `point` (a point the spec
-/// accepted), with the Fmax of its synthesis if it ran.
-pub fn ese_summary(
-    model: &Model,
-    point: &RowPoint,
-    why: String,
-    fmax_mhz: Option<f64>,
-) -> Option<EseSummary> {
-    let (cycles, e) = (point.cycles_per_frame?, point.estimate.as_ref()?);
-    Some(EseSummary {
+/// The `ese` summary of ESE's own model at `choice`, with the Fmax of its
+/// synthesis if it ran.
+pub fn ese_summary(model: &Model, choice: &AutoChoice, fmax_mhz: Option<f64>) -> EseSummary {
+    let e = &choice.spec.estimate;
+    let cycles = choice.spec.cycles_per_frame();
+    EseSummary {
         model: model.name.clone(),
-        rows: point.rows,
-        lanes: point.lanes,
+        rows: choice.hw.rows,
+        lanes: choice.hw.lanes,
         macs_per_frame: e.macs_per_frame,
         cycles_per_frame: cycles,
-        macs_per_cycle: point.macs_per_cycle,
+        macs_per_cycle: choice.hw.rows * choice.hw.lanes,
         ratio_to_ideal: e.efficiency_ratio,
         block_rams: e.bram_blocks,
+        logic_cells: e.logic.logic_cells,
         clock_mhz: fmax_mhz,
         latency_us: fmax_mhz.map(|f| cycles as f64 / f),
         latency_us_at_spec_clock: e.frame_latency_us,
         ese_reported_us: ESE_REPORTED_US,
-        why,
-    })
+        why: choice.why.clone(),
+    }
 }

@@ -54,7 +54,8 @@ struct Generated {
 /// Runs `lstm-accel generate`.
 pub fn run(a: &GenerateArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
+    let hw = a.hw.config_for(&model)?;
+    let spec = crate::spec_cmd::derive_spec(&model, &hw)?;
     let v = verilog(&model, &spec)?;
     let images = pack(&model, &spec)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
@@ -89,7 +90,7 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
         write(format!("{}.hex", img.name), img.to_readmemh().as_bytes())?;
     }
     if let Some(b) = a.board {
-        let d = board_design(&model, &a.hw.config()?, b, a.baud)?;
+        let d = board_design(&model, &hw, b, a.baud)?;
         write("board.v".into(), d.verilog.as_bytes())?;
         let (name, text) = b.constraints();
         write(name.into(), text.as_bytes())?;

@@ -452,25 +452,19 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     let mut rows = ese_report::row_points(FSDD, &fsdd);
     let own_points = ese_report::row_points(ESE_OWN, &own);
     rows.extend(ese_report::row_points(ESE, &ese));
-    let mut ese_summary = None;
-    if let Some((best, why)) = ese_report::fastest(&own_points) {
-        let mut fmax = None;
-        if a.synth_ese {
-            bar.set_message(format!(
-                "synthesis: ESE on ECP5-85F, {} x {} lanes",
-                best.rows, best.lanes
-            ));
-            let dir = a
-                .out
-                .join(format!("flow-ese-ecp5-{}x{}", best.rows, best.lanes));
-            let hw = ese_report::ecp5(best.rows, best.lanes);
-            let p = synth_point(ESE_OWN, &own, hw, None, &dir);
-            fmax = p.fmax_mhz;
-            fpga.push(p);
-            bar.inc(1);
-        }
-        ese_summary = ese_report::ese_summary(&own, best, why, fmax);
+    let choice = ese_report::ese_fastest(&own)
+        .map_err(|e| anyhow::anyhow!("ESE's own model on the ECP5-85F: {e}"))?;
+    let mut fmax = None;
+    if a.synth_ese {
+        let (r, l) = (choice.hw.rows, choice.hw.lanes);
+        bar.set_message(format!("synthesis: ESE on ECP5-85F, {r} x {l} lanes"));
+        let dir = a.out.join(format!("flow-ese-ecp5-{r}x{l}"));
+        let p = synth_point(ESE_OWN, &own, choice.hw.clone(), None, &dir);
+        fmax = p.fmax_mhz;
+        fpga.push(p);
+        bar.inc(1);
     }
+    let ese_summary = Some(ese_report::ese_summary(&own, &choice, fmax));
     rows.extend(own_points);
     bar.finish_and_clear();
     let plots = plots(&a.out, &lanes, &fpga)?;

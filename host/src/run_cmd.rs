@@ -78,7 +78,7 @@ pub struct RunReport {
 /// Runs `lstm-accel run`.
 pub fn run(a: &RunArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
+    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config_for(&model)?)?;
     let sequences = input_sequences(&model, a.sequences, a.random, a.seed, &a.wav)?;
     let port = SerialPortBytes::open(&a.port, a.baud, Duration::from_millis(a.timeout_ms))?;
     let mut driver = Driver::new(SerialLink::new(port), spec.clone());

@@ -351,7 +351,7 @@ fn read_frames(path: &std::path::Path) -> Result<Vec<Vec<Vec<i32>>>> {
 /// Runs `lstm-accel simulate`.
 pub fn run(a: &SimulateArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
+    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config_for(&model)?)?;
     let sequences = match &a.frames {
         Some(path) => read_frames(path)?,
         None => input_sequences(&model, a.sequences, a.random, a.seed, &a.wav)?,

@@ -2,8 +2,9 @@
 //! configuration (memory map, schedule, predicted cycles, memories and their
 //! placement) and prints or writes it.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
+use lstm_accel_hdl::auto_config::{fastest_fit, Knob};
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig, SpecError};
 use lstm_accel_hdl::Target;
 use lstm_accel_model::model::Model;
@@ -16,13 +17,15 @@ pub struct HwArgs {
     /// override its fields.
     #[arg(long)]
     pub hw: Option<PathBuf>,
-    /// MAC lanes of each row engine.
+    /// MAC lanes of each row engine, or `auto`: the fastest configuration
+    /// that fits the target part (from the spec's schedule, memories and
+    /// logic estimate).
     #[arg(long)]
-    pub lanes: Option<usize>,
+    pub lanes: Option<Knob>,
     /// Row engines: rows of a matrix computed at once (multiply-accumulates
-    /// per cycle are rows x lanes).
+    /// per cycle are rows x lanes), or `auto` (as for `--lanes`).
     #[arg(long)]
-    pub rows: Option<usize>,
+    pub rows: Option<Knob>,
     /// Target part: ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k, generic.
     #[arg(long)]
     pub target: Option<Target>,
@@ -32,8 +35,43 @@ pub struct HwArgs {
 }
 
 impl HwArgs {
-    /// The configuration the arguments describe.
+    /// The configuration the arguments describe, for `model`: knobs given
+    /// as `auto` are chosen by [`fastest_fit`], which says on standard error
+    /// what it chose and why.
+    pub fn config_for(&self, model: &Model) -> Result<HwConfig> {
+        let (rows, lanes) = (self.rows, self.lanes);
+        if rows != Some(Knob::Auto) && lanes != Some(Knob::Auto) {
+            return self.config();
+        }
+        let base = self.fixed_config()?;
+        let knob = |k: Option<Knob>, v: usize| k.unwrap_or(Knob::Fixed(v));
+        let choice = fastest_fit(model, &base, knob(rows, base.rows), knob(lanes, base.lanes))
+            .with_context(|| {
+                format!(
+                    "choosing --rows {} --lanes {}",
+                    knob(rows, base.rows),
+                    knob(lanes, base.lanes)
+                )
+            })?;
+        eprintln!(
+            "automatic configuration on {}: --rows {} --lanes {} ({})",
+            base.target, choice.hw.rows, choice.hw.lanes, choice.why
+        );
+        Ok(choice.hw)
+    }
+
+    /// The configuration the arguments describe; `auto` knobs need a model
+    /// ([`HwArgs::config_for`]).
     pub fn config(&self) -> Result<HwConfig> {
+        if self.rows == Some(Knob::Auto) || self.lanes == Some(Knob::Auto) {
+            bail!("--rows auto and --lanes auto choose for a model; this command takes counts");
+        }
+        self.fixed_config()
+    }
+
+    /// The configuration with every `auto` knob left at the file's (or the
+    /// default) value.
+    fn fixed_config(&self) -> Result<HwConfig> {
         let mut hw = match &self.hw {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
@@ -44,10 +82,10 @@ impl HwArgs {
             }
             None => HwConfig::default(),
         };
-        if let Some(l) = self.lanes {
+        if let Some(Knob::Fixed(l)) = self.lanes {
             hw.lanes = l;
         }
-        if let Some(r) = self.rows {
+        if let Some(Knob::Fixed(r)) = self.rows {
             hw.rows = r;
         }
         if let Some(t) = self.target {
@@ -131,12 +169,21 @@ pub fn print_spec(s: &AcceleratorSpec) {
         "  block RAMs {}/{}, SPRAMs {}/{}",
         e.bram_blocks.0, e.bram_blocks.1, e.spram_blocks.0, e.spram_blocks.1
     );
+    let (c, ff) = (e.logic.logic_cells, e.logic.flip_flops);
+    println!(
+        "  logic (estimate) {} of {} logic cells, {} of {} flip-flops ({:.0} % of the part)",
+        c.0,
+        c.1,
+        ff.0,
+        ff.1,
+        100.0 * e.logic.utilisation()
+    );
 }
 
 /// Runs `lstm-accel spec`.
 pub fn run(a: &SpecArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let s = derive_spec(&model, &a.hw.config()?)?;
+    let s = derive_spec(&model, &a.hw.config_for(&model)?)?;
     if let Some(p) = &a.out {
         lstm_accel_model::io::write_atomic(p, serde_json::to_string_pretty(&s)?.as_bytes())
             .with_context(|| format!("writing {}", p.display()))?;

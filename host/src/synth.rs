@@ -62,7 +62,7 @@ pub fn run(a: &SynthArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
     let rep = flow_for(
         &model,
-        a.hw.config()?,
+        a.hw.config_for(&model)?,
         a.board,
         a.baud,
         a.seed,

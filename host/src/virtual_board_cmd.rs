@@ -71,7 +71,7 @@ pub fn run(a: &VirtualBoardArgs) -> Result<()> {
         bail!("--noise {}: a probability, 0 to 1", a.noise);
     }
     let model = Model::load(&a.model)?;
-    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config()?)?;
+    let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config_for(&model)?)?;
     match a.engine {
         BoardEngine::Native => {
             let d = NativeSerialDevice::new(&model, &spec, a.clocks_per_bit)?;

@@ -74,6 +74,7 @@ pub struct MacArray {
     shift_delay: DelayLine,
     last_delay: DelayLine,
     _n: usize,
+    _carries: usize,
     _n_mul: usize,
     _lanes: usize,
 }
@@ -112,19 +113,32 @@ impl MacArray {
                 .map(|_| DelayLine::new(s.code_bits, 1))
                 .collect(),
             x_regs: (0..s.lanes).map(|_| DelayLine::new(s.x_width, 1)).collect(),
+            // Every lane but the last defers its negation's +1 to the tree
+            // (the tree has a carry-in for each of them, see `AdderTree`).
             lanes: (0..n_shift)
-                .map(|_| ShiftAddLane::new(s.code_bits, s.x_width))
+                .map(|i| {
+                    if i + 1 < n_shift {
+                        ShiftAddLane::deferred(s.code_bits, s.x_width)
+                    } else {
+                        ShiftAddLane::new(s.code_bits, s.x_width)
+                    }
+                })
                 .collect(),
             mul_lanes: (0..n_mul)
                 .map(|_| Multiplier::new(s.x_width, s.code_bits))
                 .collect(),
-            tree: AdderTree::new(s.lanes, pw),
+            tree: if s.multiply {
+                AdderTree::new(s.lanes, pw)
+            } else {
+                AdderTree::with_carries(s.lanes, pw)
+            },
             accumulator: Accumulator::new(pw + depth, s.shift_bits, s.acc_width),
             first_delay: DelayLine::new(2, lag),
             valid_delay: DelayLine::new(2, lag),
             shift_delay: DelayLine::new(s.shift_bits, lag),
             last_delay: DelayLine::new(2, lag + 1),
             _n: n_shift,
+            _carries: n_shift.saturating_sub(1),
             _n_mul: n_mul,
             _lanes: s.lanes,
         }
@@ -145,6 +159,9 @@ impl Logic for MacArray {
             self.lanes[i].code.next = self.code_regs[i].q.val();
             self.lanes[i].x.next = self.x_regs[i].q.val();
             self.tree.xs[i].next = self.lanes[i].p.val();
+        }
+        for i in 0..self._carries {
+            self.tree.cs[i].next = self.lanes[i].c.val();
         }
         for i in 0..self._n_mul {
             self.mul_lanes[i].clock.next = self.clock.val();

@@ -68,6 +68,10 @@ pub struct WeightDecoderShape {
     /// The decoder's row engine's place in a row group: its row is this
     /// many rows past the window's (`a - b0` of the group's first row).
     pub row_offset: i64,
+    /// Row engines: the windows the sequencer issues step by them when a
+    /// word covers whole blocks ([`ConvMode::issues`]), and the decoder
+    /// decodes those only.
+    pub engines: usize,
 }
 
 /// The decoder.
@@ -101,6 +105,8 @@ pub struct WeightDecoder {
     _last_words: Vec<i64>,
     _last_matrix: i64,
     _decoded: bool,
+    /// Per structured mode, the windows the sequencer issues.
+    _issued: Vec<Vec<i64>>,
 }
 
 impl WeightDecoder {
@@ -138,6 +144,11 @@ impl WeightDecoder {
             _last_words: vec![0; words + s.tap_slots.div_ceil(s.tap_per_word) + 2],
             _last_matrix: 0,
             _decoded: false,
+            _issued: s
+                .modes
+                .iter()
+                .map(|c| c.issued_windows(s.lanes, s.engines))
+                .collect(),
             _s: shape,
         }
     }
@@ -202,10 +213,17 @@ impl Logic for WeightDecoder {
         let conv = usize::try_from(mode - 1)
             .ok()
             .and_then(|i| self._s.modes.get(i).copied());
-        let window = self.window.val().0 + self._s.row_offset;
+        // The group's window as the decoder decodes it (a window the
+        // sequencer does not issue gives zero slots), then this engine's.
+        let decoded = usize::try_from(mode - 1)
+            .ok()
+            .and_then(|i| self._issued.get(i))
+            .and_then(|w| ConvMode::decoded_window(w, self.window.val().0));
+        let window = decoded.unwrap_or(0) + self._s.row_offset;
         let lanes = self._s.lanes;
         for i in 0..self.codes.len() {
             let (bank, at) = match conv {
+                Some(_) if decoded.is_none() => (None, 0),
                 Some(c) => {
                     let j = c.slot(lanes, i, window);
                     (self.taps.get(j / tw), j % tw)
@@ -216,7 +234,8 @@ impl Logic for WeightDecoder {
             let mut slot = (w >> (at * fb)) & ((1 << fb) - 1);
             // A skew block's wrapped codes are negated: the sign bit of a
             // nonzero code flips.
-            if conv.is_some_and(|c| c.negated(lanes, i, window))
+            if decoded.is_some()
+                && conv.is_some_and(|c| c.negated(lanes, i, window))
                 && slot & ((1 << (fb - 1)) - 1) != 0
             {
                 slot ^= 1 << (fb - 1);
@@ -269,7 +288,10 @@ impl WeightDecoder {
                         "        {}: case (window)",
                         lit(mi as i64 + 1, s.mode_bits)
                     );
-                    for w in c.windows(s.lanes) {
+                    let issued = &self._issued[mi];
+                    // One window: the lanes are wired to their taps.
+                    let single = issued.len() == 1;
+                    for &w in issued {
                         // The window of the group's first row; this
                         // engine's row is `row_offset` rows on.
                         let own = w + s.row_offset;
@@ -286,13 +308,17 @@ impl WeightDecoder {
                         } else {
                             slot_of("taps", tw, j)
                         };
-                        let _ = writeln!(
-                            v,
-                            "            {}: slot_{i} = {code};",
+                        let arm = if single {
+                            "default".to_string()
+                        } else {
                             lit(w, s.window_bits)
-                        );
+                        };
+                        let _ = writeln!(v, "            {arm}: slot_{i} = {code};");
                     }
-                    let _ = writeln!(v, "            default: slot_{i} = 0;\n        endcase");
+                    if !single {
+                        let _ = writeln!(v, "            default: slot_{i} = 0;");
+                    }
+                    let _ = writeln!(v, "        endcase");
                 }
                 let _ = writeln!(
                     v,

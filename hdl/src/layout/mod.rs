@@ -267,6 +267,38 @@ impl ConvMode {
         g * self.params() + i.clamp(0, self.params() as i64 - 1) as usize
     }
 
+    /// Whether the sequencer issues window `s` (of a row group's first
+    /// row) with `lanes` lanes and `engines` row engines. A row group
+    /// starts at a multiple of `engines` in its block row (the engines
+    /// divide the block), so when a word covers whole blocks
+    /// (`block <= lanes`, the word starting at a block's first column) the
+    /// windows step by `engines`; a narrower word's windows also move with
+    /// its place in the block, and any of [`ConvMode::windows`] occurs.
+    pub fn issues(&self, lanes: usize, engines: usize, s: i64) -> bool {
+        self.windows(lanes).contains(&s)
+            && (self.block > lanes || s.rem_euclid(engines.max(1) as i64) == 0)
+    }
+
+    /// The windows the sequencer issues ([`ConvMode::issues`]).
+    pub fn issued_windows(&self, lanes: usize, engines: usize) -> Vec<i64> {
+        self.windows(lanes)
+            .filter(|&s| self.issues(lanes, engines, s))
+            .collect()
+    }
+
+    /// The window a weight decoder decodes when the sequencer's is `s`,
+    /// given the `issued` windows ([`ConvMode::issued_windows`]): `s`
+    /// itself if issued, none (a zero slot) if not; and when only one
+    /// window is issued, that one whatever `s` is, so that the decoder's
+    /// lanes are wired to their taps with no choice to make (the form the
+    /// generated Verilog takes).
+    pub fn decoded_window(issued: &[i64], s: i64) -> Option<i64> {
+        match issued {
+            [only] => Some(*only),
+            _ => issued.contains(&s).then_some(s),
+        }
+    }
+
     /// The windows `a - b0` a row can have with `lanes` lanes.
     pub fn windows(&self, lanes: usize) -> std::ops::RangeInclusive<i64> {
         let k = self.block as i64;

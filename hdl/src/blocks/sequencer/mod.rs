@@ -311,6 +311,20 @@ impl Sequencer {
         n.i_mode = c.mode;
         n.i_tap = c.taps_base + off + r.tw;
         n.i_win = a - r.sub * self._lay.lanes as i64;
+        // The weight decoders decode the windows `ConvMode::issues` names
+        // only; a window outside them would be a wrong code in every engine.
+        if let Some(m) = usize::try_from(c.mode - 1)
+            .ok()
+            .and_then(|i| self._lay.conv_modes.get(i))
+        {
+            assert!(
+                m.issues(self._lay.lanes, engines as usize, n.i_win),
+                "the sequencer issued window {} of a {:?} block with {} lanes and {engines} row engines",
+                n.i_win,
+                m,
+                self._lay.lanes
+            );
+        }
         if c.mode == 0 {
             n.weight = r.weight + 1;
         }

@@ -1,0 +1,145 @@
+//! The logic estimate and the automatic configuration search: the estimate
+//! grows with what the configuration instantiates, the search's choice fits
+//! and nothing it passed over fits and is clearly faster, and knobs given as
+//! counts stay as given.
+
+use lstm_accel_hdl::auto_config::{fastest_fit, Knob, Outcome, LOGIC_HEADROOM, NOT_WORTH};
+use lstm_accel_hdl::logic_estimate::{LogicEstimate, LogicTerms};
+use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_hdl::Target;
+use lstm_accel_model::random::{self, ModelShape};
+use lstm_accel_model::Model;
+
+fn ternary(input: usize, hidden: &[usize], classes: usize) -> Model {
+    let mut r = random::rng(3);
+    random::model(&mut r, &ModelShape::ternary(input, hidden, classes, 8))
+}
+
+fn on(target: Target, rows: usize, lanes: usize) -> HwConfig {
+    HwConfig {
+        rows,
+        ..HwConfig::on(lanes, target)
+    }
+}
+
+#[test]
+fn knobs_parse_counts_and_auto_and_name_anything_else() {
+    assert_eq!("auto".parse::<Knob>(), Ok(Knob::Auto));
+    assert_eq!("AUTO".parse::<Knob>(), Ok(Knob::Auto));
+    assert_eq!("16".parse::<Knob>(), Ok(Knob::Fixed(16)));
+    let e = "sixteen".parse::<Knob>().expect_err("not a knob");
+    assert!(e.contains("sixteen"), "{e}");
+}
+
+#[test]
+fn the_logic_estimate_grows_with_lanes_engines_and_structured_decode() {
+    let m = ternary(40, &[64, 64], 10);
+    let cells = |rows, lanes| {
+        AcceleratorSpec::new(&m, &on(Target::Generic, rows, lanes))
+            .expect("spec")
+            .estimate
+            .logic
+            .logic_cells
+            .0
+    };
+    assert!(cells(1, 16) < cells(1, 32) && cells(1, 32) < cells(1, 64));
+    assert!(cells(1, 16) < cells(2, 16) && cells(2, 16) < cells(4, 16));
+    // A lane that chooses among 16 tap slots costs more than one that reads
+    // its own code.
+    let plain = LogicTerms {
+        engines: 1,
+        mac_lanes: 64,
+        product_bits: 9,
+        code_bits: 2,
+        decode_choices: 1,
+        engine_bits: 80,
+    };
+    let structured = LogicTerms {
+        decode_choices: 16,
+        ..plain
+    };
+    let (a, b) = (
+        LogicEstimate::new(&plain, 83_640),
+        LogicEstimate::new(&structured, 83_640),
+    );
+    assert!(a.logic_cells.0 < b.logic_cells.0, "{a:?} {b:?}");
+    assert_eq!(a.logic_cells.1, 83_640);
+    assert!(a.utilisation() > 0.0 && a.utilisation() < 1.0);
+}
+
+#[test]
+fn the_automatic_choice_fits_and_nothing_clearly_faster_does() {
+    let m = ternary(40, &[64, 64], 10);
+    for target in [Target::Ice40Up5k, Target::Ecp5_25k, Target::Ecp5_85k] {
+        let base = on(target, 1, 8);
+        let c = fastest_fit(&m, &base, Knob::Auto, Knob::Auto).expect("a choice");
+        // The choice is an ordinary spec of its configuration, within the
+        // headroom.
+        let again = AcceleratorSpec::new(&m, &c.hw).expect("spec");
+        assert_eq!(again, c.spec);
+        assert!(c.spec.estimate.logic.utilisation() <= LOGIC_HEADROOM);
+        let cycles = c.spec.cycles_per_frame();
+        let macs = c.hw.rows * c.hw.lanes;
+        for cand in &c.candidates {
+            if let Outcome::Fits {
+                cycles: n, logic, ..
+            } = cand.outcome
+            {
+                assert!(logic <= LOGIC_HEADROOM);
+                // Nothing that fits is faster by the margin...
+                assert!(
+                    n as f64 >= cycles as f64 / (1.0 + NOT_WORTH) - 1.0,
+                    "{target}: {} x {} takes {n} cycles, the choice {cycles}",
+                    cand.rows,
+                    cand.lanes
+                );
+                // ...and nothing as fast is smaller.
+                if (n as f64) <= cycles as f64 * (1.0 + NOT_WORTH) {
+                    assert!(cand.macs() >= macs, "{target}: {cand:?}");
+                }
+            }
+        }
+        assert!(
+            c.why
+                .starts_with(&format!("{} x {}", c.hw.rows, c.hw.lanes)),
+            "{}",
+            c.why
+        );
+        // A larger part never gets a slower design.
+        println!("{target}: {} x {}: {}", c.hw.rows, c.hw.lanes, c.why);
+    }
+    let small = fastest_fit(&m, &on(Target::Ice40Up5k, 1, 8), Knob::Auto, Knob::Auto)
+        .expect("up5k")
+        .spec
+        .cycles_per_frame();
+    let large = fastest_fit(&m, &on(Target::Ecp5_85k, 1, 8), Knob::Auto, Knob::Auto)
+        .expect("85k")
+        .spec
+        .cycles_per_frame();
+    assert!(large < small, "ECP5-85F {large} cycles, UP5K {small}");
+}
+
+#[test]
+fn a_knob_given_as_a_count_stays_and_the_search_says_why_it_stopped() {
+    let m = ternary(40, &[64, 64], 10);
+    let c = fastest_fit(&m, &on(Target::Ecp5_85k, 1, 8), Knob::Auto, Knob::Fixed(16))
+        .expect("a choice");
+    assert_eq!(c.hw.lanes, 16);
+    assert!(c.candidates.iter().all(|x| x.lanes == 16));
+    // The next row count up is named with what it came to.
+    let next = format!("{} x 16", c.hw.rows * 2);
+    assert!(
+        c.why.contains(&next) || c.why.contains("the largest configuration searched"),
+        "{}",
+        c.why
+    );
+}
+
+#[test]
+fn a_model_that_fits_nowhere_gets_the_parts_own_refusal() {
+    // 2 x 1024 cells of ternary weights: far more than the UP5K's memories.
+    let m = ternary(153, &[1024, 1024], 10);
+    let e = fastest_fit(&m, &on(Target::Ice40Up5k, 1, 8), Knob::Auto, Knob::Auto)
+        .expect_err("does not fit");
+    assert!(e.to_string().contains("ice40-up5k"), "{e}");
+}
