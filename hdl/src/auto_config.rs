@@ -21,8 +21,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The fraction of a part's logic cells and flip-flops an automatic
-/// configuration may fill.
-pub const LOGIC_HEADROOM: f64 = 0.85;
+/// configuration may fill: routing needs room, and the estimate has been
+/// up to a fifth under Yosys on a small design.
+pub const LOGIC_HEADROOM: f64 = 0.80;
 /// A configuration with more multiply-accumulates per cycle is chosen only
 /// if it takes this fraction fewer cycles per frame than the best smaller
 /// one (2 %).

@@ -52,7 +52,6 @@ fn the_logic_estimate_grows_with_lanes_engines_and_structured_decode() {
         product_bits: 9,
         code_bits: 2,
         decode_choices: 1,
-        engine_bits: 80,
     };
     let structured = LogicTerms {
         decode_choices: 16,

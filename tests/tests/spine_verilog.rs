@@ -246,6 +246,9 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
         (2, 2, 3, 3, true, false),
         (6, 1, 2, 4, false, true),
         (14, 2, 2, 2, false, false),
+        // As many row engines as a block has rows: one window, lanes wired
+        // to their taps.
+        (15, 2, 4, 4, false, false),
     ] {
         let m = if seed >= 10 {
             structured_model_on(seed, lanes, rows)
@@ -255,6 +258,16 @@ fn icarus_runs_the_generated_design_like_the_native_engine() {
         let s = spec_rows(&m, lanes, rows);
         if seed >= 10 {
             assert!(s.layout.tap_words > 0 && !s.layout.factors().is_empty());
+        }
+        if seed == 15 {
+            let lay = &s.layout;
+            assert!(
+                lay.conv_modes
+                    .iter()
+                    .any(|c| c.issued_windows(lanes, rows).len() == 1),
+                "a block of {rows} rows: {:?}",
+                lay.conv_modes
+            );
         }
         if compressed {
             // Codebooks (general ones: multiplier lanes), a LightRNN head

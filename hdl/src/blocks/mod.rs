@@ -30,7 +30,6 @@ pub mod sequencer;
 pub mod shift_add_lane;
 pub mod state_reader;
 pub mod stream_slice;
-pub mod toeplitz_conv;
 pub mod uart;
 pub mod weight_decoder;
 
