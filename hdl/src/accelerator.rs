@@ -466,6 +466,7 @@ impl Logic for Accelerator {
         // Reset: the control blocks, held while the datapath drains.
         self.reset_hold.request.next = self.reset.val();
         self.ctl.reset.next = self.reset_hold.reset.val();
+        self.ctl.running.next = self.reset_hold.running.val();
         self.seq.reset.next = self.reset_hold.reset.val();
         // Streams.
         self.ctl.s_tdata.next = self.s_tdata.val();

@@ -30,6 +30,8 @@ fn run_native(hold: u64, requests: &[bool]) -> Vec<bool> {
             b.request.next = q;
             settle(&mut b, 100);
             let seen = b.reset.val();
+            // The controller's own copy is the complement, every cycle.
+            assert_eq!(b.running.val(), !seen, "running is not reset's complement");
             clock_cycle(&mut b, |b| &mut b.clock);
             seen
         })
@@ -85,18 +87,22 @@ fn icarus_runs_it_like_the_native_engine_and_it_lints_and_synthesises() {
     let seen = run_native(hold, &requests);
     let verilog = generate_verilog(&block(hold));
     let mut tb = String::from(
-        "module tb;\nreg clock = 0;\nreg q = 0;\nwire rst;\ntop uut(.clock(clock), .request(q), .reset(rst));\ninitial begin\n",
+        "module tb;\nreg clock = 0;\nreg q = 0;\nwire rst, run;\ntop uut(.clock(clock), .request(q), .reset(rst), .running(run));\ninitial begin\n",
     );
     for &q in &requests {
         let _ = writeln!(
             tb,
-            "    q = {};\n    #1 $display(\"%0d\", rst);\n    #4 clock = 1; #5 clock = 0;",
+            "    q = {};\n    #1 $display(\"%0d %0d\", rst, run);\n    #4 clock = 1; #5 clock = 0;",
             u8::from(q)
         );
     }
     tb.push_str("    $finish;\nend\nendmodule\n");
     let got = icarus_values(&format!("{verilog}\n{tb}"), "tb").expect("icarus runs");
-    let want: Vec<Vec<i64>> = seen.iter().map(|&x| vec![i64::from(x)]).collect();
+    // Each cycle: reset, and its complement.
+    let want: Vec<Vec<i64>> = seen
+        .iter()
+        .map(|&x| vec![i64::from(x), i64::from(!x)])
+        .collect();
     assert_eq!(got.len(), want.len());
     let first = got.iter().zip(&want).position(|(a, b)| a != b);
     assert_eq!(first, None, "first differing cycle");
@@ -105,7 +111,8 @@ fn icarus_runs_it_like_the_native_engine_and_it_lints_and_synthesises() {
     for family in [Family::Ice40, Family::Ecp5] {
         let s = yosys_synth(&verilog, "top", family).expect("yosys");
         assert!(s.latches.is_empty(), "{:?}", s.latches);
-        // Two synchronising registers, the held reset, a 6-bit counter.
-        assert!(s.flip_flops() >= 9, "{family:?}: {}", s.flip_flops());
+        // Two synchronising registers, the held reset, its complement
+        // kept apart for the input handshake, a 6-bit counter.
+        assert!(s.flip_flops() >= 10, "{family:?}: {}", s.flip_flops());
     }
 }

@@ -88,6 +88,11 @@ pub struct Controller {
     /// the record of which memories hold a complete load (their contents
     /// survive a reset, and a load cut short by one never counts).
     pub reset: Signal<In, Bit>,
+    /// Out of reset: `!reset`, from a register of its own
+    /// (`ResetHold::running`). The input handshake reads it instead of
+    /// `reset`, whose register drives every control block and is slow to
+    /// reach so many loads; `s_tready` then depends on two nearby registers.
+    pub running: Signal<In, Bit>,
     /// Input stream data.
     pub s_tdata: DynSig<In>,
     /// Input stream valid.
@@ -185,6 +190,7 @@ impl Controller {
         Controller {
             clock: Signal::default(),
             reset: Signal::default(),
+            running: Signal::default(),
             s_tdata: DynSig::new(32),
             s_tvalid: Signal::default(),
             s_tlast: Signal::default(),
@@ -240,7 +246,7 @@ impl Controller {
     /// Whether an input word is taken this cycle: never during reset
     /// (upstream waits, nothing is lost).
     fn ready(&self) -> bool {
-        !self.reset.val() && matches!(self._r.state, IDLE | LOAD | FRAME | DISCARD)
+        self.running.val() && matches!(self._r.state, IDLE | LOAD | FRAME | DISCARD)
     }
 
     /// The last word index of the packet being sent.
@@ -650,7 +656,7 @@ reg [1:0] lwait;
 reg m_valid, m_last, start_r, clear_r;
 reg [31:0] word;
 // No word is taken during reset: upstream waits (nothing is lost).
-wire ready = !reset && ((state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD));
+wire ready = running && ((state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD));
 wire accept = s_tvalid && ready;
 wire [31:0] din = s_tdata;
 wire [7:0] op = din[31:24];

@@ -27,6 +27,11 @@ pub struct ResetHold {
     pub request: Signal<In, Bit>,
     /// The conditioned reset.
     pub reset: Signal<Out, Bit>,
+    /// `!reset`, from a register of its own: for a timing-critical reader
+    /// (the stream controller's `s_tready`), so that it does not wait on
+    /// `reset`'s net, which reaches every control block. (Synthesis keeps
+    /// both registers: their inputs differ.)
+    pub running: Signal<Out, Bit>,
     _hold: u64,
     _sync: [bool; 2],
     _left: u64,
@@ -41,6 +46,7 @@ impl ResetHold {
             clock: Default::default(),
             request: Default::default(),
             reset: Default::default(),
+            running: Default::default(),
             _hold: hold.max(1),
             _sync: [false; 2],
             _left: 0,
@@ -70,27 +76,31 @@ impl Logic for ResetHold {
             self._sync = [self.request.val(), self._sync[0]];
         }
         self.reset.next = self._held;
+        self.running.next = !self._held;
     }
     fn connect(&mut self) {
         self.reset.connect();
+        self.running.connect();
     }
     fn hdl(&self) -> Verilog {
         Verilog::Custom(format!(
-            "reg sync0, sync1, held;
+            "reg sync0, sync1, held, free;
 reg [{c1}:0] left;
 initial begin
-    sync0 = 0; sync1 = 0; held = 0; left = 0;
+    sync0 = 0; sync1 = 0; held = 0; free = 1; left = 0;
 end
 always @(posedge clock) begin
     sync0 <= request;
     sync1 <= sync0;
     held <= sync1 || (left != 0);
+    free <= !(sync1 || (left != 0));
     if (sync1)
         left <= {c}'d{hold};
     else if (left != 0)
         left <= left - 1;
 end
 always @(*) reset = held;
+always @(*) running = free;
 ",
             c = self.counter_bits(),
             c1 = self.counter_bits() - 1,
