@@ -29,7 +29,7 @@
 //! over for the small ones, whose fixed part differs most from the constant
 //! (`docs/hardware.md` has the table).
 
-use crate::blocks::shift_add_lane::ShiftAddLane;
+use crate::blocks::mac_array::MacArray;
 use crate::layout::{Layout, CODEBOOK_ENTRIES};
 use serde::{Deserialize, Serialize};
 
@@ -72,12 +72,8 @@ impl LogicTerms {
     pub fn of(layout: &Layout) -> Self {
         let lanes = layout.lanes;
         let code_bits = layout.lane_code_bits as usize;
-        let x = layout.data_width as usize;
-        let product_bits = if layout.lane_values {
-            x + code_bits
-        } else {
-            ShiftAddLane::product_width(x, code_bits)
-        };
+        let product_bits =
+            MacArray::product_width(layout.lane_values, layout.data_width as usize, code_bits);
         let engines = layout.engines.max(1);
         // The windows a lane's decode chooses among: those the sequencer
         // issues (one, with as many row engines as a block has rows, and

@@ -44,15 +44,10 @@ impl HwArgs {
             return self.config();
         }
         let base = self.fixed_config()?;
-        let knob = |k: Option<Knob>, v: usize| k.unwrap_or(Knob::Fixed(v));
-        let choice = fastest_fit(model, &base, knob(rows, base.rows), knob(lanes, base.lanes))
-            .with_context(|| {
-                format!(
-                    "choosing --rows {} --lanes {}",
-                    knob(rows, base.rows),
-                    knob(lanes, base.lanes)
-                )
-            })?;
+        let rows = rows.unwrap_or(Knob::Fixed(base.rows));
+        let lanes = lanes.unwrap_or(Knob::Fixed(base.lanes));
+        let choice = fastest_fit(model, &base, rows, lanes)
+            .with_context(|| format!("choosing --rows {rows} --lanes {lanes}"))?;
         eprintln!(
             "automatic configuration on {}: --rows {} --lanes {} ({})",
             base.target, choice.hw.rows, choice.hw.lanes, choice.why

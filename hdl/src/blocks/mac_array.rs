@@ -85,13 +85,19 @@ impl MacArray {
         AdderTree::depth(lanes) + 3
     }
 
+    /// Width of a lane's product: `x * value` for multiplier lanes, a
+    /// shift-add lane's otherwise.
+    pub fn product_width(multiply: bool, x_width: usize, code_bits: usize) -> usize {
+        if multiply {
+            x_width + code_bits
+        } else {
+            ShiftAddLane::product_width(x_width, code_bits)
+        }
+    }
+
     /// An array of the given shape.
     pub fn new(s: MacShape) -> Self {
-        let pw = if s.multiply {
-            s.x_width + s.code_bits
-        } else {
-            ShiftAddLane::product_width(s.x_width, s.code_bits)
-        };
+        let pw = Self::product_width(s.multiply, s.x_width, s.code_bits);
         let (n_shift, n_mul) = if s.multiply {
             (0, s.lanes)
         } else {

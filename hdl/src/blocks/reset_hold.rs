@@ -86,14 +86,15 @@ impl Logic for ResetHold {
         Verilog::Custom(format!(
             "reg sync0, sync1, held, free;
 reg [{c1}:0] left;
+wire hold_next = sync1 || (left != 0);
 initial begin
     sync0 = 0; sync1 = 0; held = 0; free = 1; left = 0;
 end
 always @(posedge clock) begin
     sync0 <= request;
     sync1 <= sync0;
-    held <= sync1 || (left != 0);
-    free <= !(sync1 || (left != 0));
+    held <= hold_next;
+    free <= !hold_next;
     if (sync1)
         left <= {c}'d{hold};
     else if (left != 0)

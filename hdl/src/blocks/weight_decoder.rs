@@ -210,15 +210,15 @@ impl Logic for WeightDecoder {
         let (pw, tw, fb) = (self._s.per_word, self._s.tap_per_word, self._s.slot_bits);
         let m = matrix.max(0) as usize;
         let mode = self.mode.val().0;
-        let conv = usize::try_from(mode - 1)
+        // The structured mode's index (none: a dense word).
+        let mi = usize::try_from(mode - 1)
             .ok()
-            .and_then(|i| self._s.modes.get(i).copied());
+            .filter(|&i| i < self._s.modes.len());
+        let conv = mi.map(|i| self._s.modes[i]);
         // The group's window as the decoder decodes it (a window the
         // sequencer does not issue gives zero slots), then this engine's.
-        let decoded = usize::try_from(mode - 1)
-            .ok()
-            .and_then(|i| self._issued.get(i))
-            .and_then(|w| ConvMode::decoded_window(w, self.window.val().0));
+        let decoded =
+            mi.and_then(|i| ConvMode::decoded_window(&self._issued[i], self.window.val().0));
         let window = decoded.unwrap_or(0) + self._s.row_offset;
         let lanes = self._s.lanes;
         for i in 0..self.codes.len() {
