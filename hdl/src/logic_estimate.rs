@@ -16,7 +16,12 @@
 //! - every row engine costs its accumulator, bias add, rounding points and
 //!   result queue slot (little: about 30 LUT slots in the fit);
 //! - the rest (controller, sequencer, gate unit, activations, state) is one
-//!   constant.
+//!   constant;
+//! - with several row engines, each engine's input registers add their bits
+//!   to the flip-flops: its weight words, the tap word, the data word and
+//!   its bias (the few control bits beside them are left out). They fill
+//!   the flip-flops of slices whose LUTs the lanes use, so they add no logic
+//!   cells.
 //!
 //! The coefficients are a least-squares fit to Yosys (`synth_ecp5`, the
 //! flow's) on eleven designs: the FSDD model at 1 x 8, 1 x 64, 1 x 256,
@@ -30,6 +35,7 @@
 //! (`docs/hardware.md` has the table).
 
 use crate::blocks::mac_array::MacArray;
+use crate::blocks::row_engines::RowEngines;
 use crate::layout::{Layout, CODEBOOK_ENTRIES};
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +71,9 @@ pub struct LogicTerms {
     pub code_bits: usize,
     /// Codes a lane's decode chooses among (1: a plain code).
     pub decode_choices: usize,
+    /// Bits of the row engines' input registers (0 with one engine).
+    #[serde(default)]
+    pub boundary_bits: usize,
 }
 
 impl LogicTerms {
@@ -89,12 +98,23 @@ impl LogicTerms {
         } else {
             0
         };
+        let boundary_bits = if RowEngines::boundary_latency(engines) > 0 {
+            let words: u32 = (0..layout.engine_banks())
+                .map(|b| layout.bank_bits(b))
+                .sum();
+            let taps: u32 = (0..layout.tap_banks).map(|b| layout.tap_bank_bits(b)).sum();
+            let per_engine = words + taps + lanes as u32 * layout.data_width + layout.bias_width;
+            engines * per_engine as usize
+        } else {
+            0
+        };
         LogicTerms {
             engines,
             mac_lanes: engines * lanes,
             product_bits,
             code_bits,
             decode_choices: (windows + tables).max(1),
+            boundary_bits,
         }
     }
 }
@@ -122,7 +142,10 @@ impl LogicEstimate {
             + SLOTS_PER_ENGINE * engines
             + SLOTS_PER_LANE_BIT * lane_bits
             + SLOTS_PER_DECODE_CHOICE * decode;
-        let ffs = FFS_FIXED + FFS_PER_ENGINE * engines + FFS_PER_LANE_BIT * lane_bits;
+        let ffs = FFS_FIXED
+            + FFS_PER_ENGINE * engines
+            + FFS_PER_LANE_BIT * lane_bits
+            + t.boundary_bits as f64;
         LogicEstimate {
             logic_cells: ((PACKING * slots).round() as u32, luts),
             flip_flops: (ffs.round() as u32, luts),

@@ -113,7 +113,8 @@ pub struct Pipeline {
     /// Cycles from a row's last weight word to its pre-activation in the
     /// collector: memory read, shift-add, `ceil(log2 lanes)` adder-tree
     /// levels, accumulate, bias add, rounding point (two stages), collector
-    /// register.
+    /// register; with several row engines also their input registers and
+    /// the result queue's register.
     pub mac_latency: u64,
     /// Cycles between two cells entering one gate unit: five activations
     /// (i, f, g, o, tanh c) shared by `activation_units` evaluators; the gate
@@ -181,6 +182,8 @@ impl Pipeline {
         // Several row engines hand their results on through the result
         // queue's register.
         let queue = crate::blocks::result_queue::ResultQueue::latency(engines) as u64;
+        // ...and take their inputs through registers of their own.
+        let boundary = crate::blocks::row_engines::RowEngines::boundary_latency(engines) as u64;
         // Memory read, the MAC array itself, bias add, the rounding point's
         // two stages and the collector's register.
         let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
@@ -190,7 +193,7 @@ impl Pipeline {
             crate::blocks::gate_unit::GateUnit::latency(second_activation_register) as u64 + 1;
         let rounding = crate::blocks::requantizer::PIPELINED_LATENCY as u64;
         Pipeline {
-            mac_latency: mac + 2 + rounding + queue,
+            mac_latency: mac + 2 + rounding + queue + boundary,
             cell_interval: 5u64.div_ceil(activation_units.max(1) as u64),
             cell_latency: cell,
             // The drain state's registered end, then the switch itself.

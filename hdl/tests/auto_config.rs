@@ -52,6 +52,7 @@ fn the_logic_estimate_grows_with_lanes_engines_and_structured_decode() {
         product_bits: 9,
         code_bits: 2,
         decode_choices: 1,
+        boundary_bits: 0,
     };
     let structured = LogicTerms {
         decode_choices: 16,
@@ -64,6 +65,30 @@ fn the_logic_estimate_grows_with_lanes_engines_and_structured_decode() {
     assert!(a.logic_cells.0 < b.logic_cells.0, "{a:?} {b:?}");
     assert_eq!(a.logic_cells.1, 83_640);
     assert!(a.utilisation() > 0.0 && a.utilisation() < 1.0);
+    // Several engines' input registers are flip-flops, not logic cells.
+    let spec = |rows, lanes| {
+        AcceleratorSpec::new(&m, &on(Target::Generic, rows, lanes))
+            .expect("spec")
+            .estimate
+            .logic
+            .terms
+    };
+    assert_eq!(spec(1, 64).boundary_bits, 0);
+    let four = spec(4, 16);
+    assert!(four.boundary_bits >= 4 * 16 * 8, "{four:?}");
+    let registered = LogicEstimate::new(&four, 83_640);
+    let unregistered = LogicEstimate::new(
+        &LogicTerms {
+            boundary_bits: 0,
+            ..four
+        },
+        83_640,
+    );
+    assert_eq!(registered.logic_cells, unregistered.logic_cells);
+    assert_eq!(
+        registered.flip_flops.0 - unregistered.flip_flops.0,
+        four.boundary_bits as u32
+    );
 }
 
 #[test]

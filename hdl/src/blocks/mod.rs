@@ -20,6 +20,7 @@ pub mod lightrnn_decoder;
 pub mod link_rx;
 pub mod link_tx;
 pub mod mac_array;
+pub mod pipeline_registers;
 pub mod ram;
 pub mod requantizer;
 pub mod reset_hold;

@@ -8,6 +8,11 @@
 //! differs per row comes in per engine: its weight banks, its bias (a bias
 //! bank each) and its alignment (when rows have their own scales).
 //!
+//! With more than one engine every input enters each engine through
+//! pipeline registers of its own ([`RowEngines::boundary_latency`]), so a
+//! shared signal's source drives one register per engine and the fan-out to
+//! an engine's lanes starts inside the engine.
+//!
 //! Each engine's result, rounded by the phase's rounding point, leaves on
 //! `values[e]`; `done` marks a completed group (every engine finishes its
 //! row in the same cycle). The engines' wiring is generated here for any
@@ -16,10 +21,11 @@
 use super::bias_add::BiasAdd;
 use super::delay_line::DelayLine;
 use super::mac_array::{MacArray, MacShape};
+use super::pipeline_registers::PipelineRegisters;
 use super::requantizer::{Requantizer, PIPELINED_LATENCY};
 use super::select::Select;
 use super::weight_decoder::{WeightDecoder, WeightDecoderShape};
-use crate::dynamic::DynSig;
+use crate::dynamic::{DynSig, DynVal};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -44,6 +50,19 @@ pub struct RowEnginesShape {
     pub value_width: usize,
     /// Bits of the phase index.
     pub phase_bits: usize,
+}
+
+/// Positions in an engine's input list ([`RowEngines::engine_inputs`]):
+/// the words start at 0; window and matrix follow mode, table data follows
+/// the table address, and last, valid, the alignment, the bias, the bias
+/// alignment and the phase follow first.
+struct EngineInputs {
+    taps: usize,
+    xs: usize,
+    mode: usize,
+    table_we: usize,
+    table_addr: usize,
+    first: usize,
 }
 
 /// The row engines. Their `Block` implementation is written out (not
@@ -87,6 +106,9 @@ pub struct RowEngines {
     pub values: Vec<DynSig<Out>>,
     /// Nonzero: `values` hold a completed row group.
     pub done: DynSig<Out>,
+    /// Each engine's input registers (none with one engine), in the order
+    /// of [`RowEngines::engine_inputs`].
+    boundary: Vec<PipelineRegisters>,
     wdec: Vec<WeightDecoder>,
     mac: Vec<MacArray>,
     bias_delay: Vec<DelayLine>,
@@ -140,6 +162,7 @@ impl RowEngines {
             phase: DynSig::new(shape.phase_bits),
             values: (0..e).map(|_| DynSig::new(shape.value_width)).collect(),
             done: DynSig::new(2),
+            boundary: Vec::new(),
             wdec: (0..e)
                 .map(|k| {
                     WeightDecoder::new(WeightDecoderShape {
@@ -165,6 +188,94 @@ impl RowEngines {
             _banks: banks,
             _phases: phases,
         }
+        .with_boundary()
+    }
+
+    /// Cycles the engines' input registers add to every path through the
+    /// engines: one with several engines, none with one.
+    pub fn boundary_latency(engines: usize) -> usize {
+        usize::from(engines > 1)
+    }
+
+    /// The input registers of each engine, sized from its inputs.
+    fn with_boundary(mut self) -> Self {
+        if Self::boundary_latency(self._engines) > 0 {
+            self.boundary = (0..self._engines)
+                .map(|k| {
+                    let widths: Vec<usize> = self
+                        .engine_inputs(k)
+                        .iter()
+                        .map(|(s, _)| s.width())
+                        .collect();
+                    PipelineRegisters::new(&widths)
+                })
+                .collect();
+        }
+        self
+    }
+
+    /// Engine `k`'s inputs with their Verilog names, in one order: its
+    /// weight banks' words, the tap words, the data values, mode, window,
+    /// matrix, the codebook table writes (enables, address, data), first,
+    /// last, valid, its alignment, its bias, the bias alignment, the phase.
+    /// [`EngineInputs`] indexes this order.
+    fn engine_inputs(&self, k: usize) -> Vec<(&DynSig<In>, String)> {
+        let banks = self._banks;
+        let shift = k.min(self.shift.len() - 1);
+        let mut v: Vec<(&DynSig<In>, String)> = Vec::new();
+        for b in 0..banks {
+            let i = k * banks + b;
+            v.push((&self.words[i], format!("words${i}")));
+        }
+        v.extend(
+            self.taps
+                .iter()
+                .enumerate()
+                .map(|(t, s)| (s, format!("taps${t}"))),
+        );
+        v.extend(
+            self.xs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s, format!("xs${i}"))),
+        );
+        v.push((&self.mode, "mode".into()));
+        v.push((&self.window, "window".into()));
+        v.push((&self.matrix, "matrix".into()));
+        v.extend(
+            self.table_we
+                .iter()
+                .enumerate()
+                .map(|(t, s)| (s, format!("table_we${t}"))),
+        );
+        v.push((&self.table_addr, "table_addr".into()));
+        v.push((&self.table_data, "table_data".into()));
+        v.push((&self.first, "first".into()));
+        v.push((&self.last, "last".into()));
+        v.push((&self.valid, "valid".into()));
+        v.push((&self.shift[shift], format!("shift${shift}")));
+        v.push((&self.bias[k], format!("bias${k}")));
+        v.push((&self.bias_shift, "bias_shift".into()));
+        v.push((&self.phase, "phase".into()));
+        v
+    }
+
+    /// Where each input sits in [`RowEngines::engine_inputs`].
+    fn input_index(&self) -> EngineInputs {
+        let words = 0;
+        let taps = words + self._banks;
+        let xs = taps + self.taps.len();
+        let mode = xs + self.xs.len();
+        let table_we = mode + 3;
+        let table_addr = table_we + self.table_we.len();
+        EngineInputs {
+            taps,
+            xs,
+            mode,
+            table_we,
+            table_addr,
+            first: table_addr + 2,
+        }
     }
 
     /// Row engines.
@@ -176,6 +287,7 @@ impl RowEngines {
 impl Block for RowEngines {
     fn connect_all(&mut self) {
         self.connect();
+        self.boundary.connect_all();
         self.wdec.connect_all();
         self.mac.connect_all();
         self.bias_delay.connect_all();
@@ -219,6 +331,8 @@ impl Block for RowEngines {
         ] {
             s.update_all();
         }
+        self.drive_boundary();
+        self.boundary.update_all();
         self.drive_children();
         self.wdec.update_all();
         self.mac.update_all();
@@ -252,6 +366,7 @@ impl Block for RowEngines {
             || self.phase.has_changed()
             || self.values.has_changed()
             || self.done.has_changed()
+            || self.boundary.has_changed()
             || self.wdec.has_changed()
             || self.mac.has_changed()
             || self.bias_delay.has_changed()
@@ -284,6 +399,7 @@ impl Block for RowEngines {
         self.phase.accept("phase", probe);
         self.values.accept("values", probe);
         self.done.accept("done", probe);
+        self.boundary.accept("boundary", probe);
         self.wdec.accept("wdec", probe);
         self.mac.accept("mac", probe);
         self.bias_delay.accept("bias_delay", probe);
@@ -296,47 +412,70 @@ impl Block for RowEngines {
 }
 
 impl RowEngines {
-    /// Every engine's children's inputs, from the engines' inputs and the
-    /// children's outputs.
+    /// Each engine's input registers' inputs.
+    fn drive_boundary(&mut self) {
+        for k in 0..self.boundary.len() {
+            let vals: Vec<DynVal> = self.engine_inputs(k).iter().map(|(s, _)| s.val()).collect();
+            let b = &mut self.boundary[k];
+            b.clock.next = self.clock.val();
+            for (d, v) in b.d.iter_mut().zip(vals) {
+                d.next = v;
+            }
+        }
+    }
+
+    /// Engine `k`'s inputs as its children see them: through its input
+    /// registers, or straight.
+    fn engine_values(&self, k: usize) -> Vec<DynVal> {
+        match self.boundary.get(k) {
+            Some(b) => b.q.iter().map(|q| q.val()).collect(),
+            None => self.engine_inputs(k).iter().map(|(s, _)| s.val()).collect(),
+        }
+    }
+
+    /// Every engine's children's inputs, from the engines' inputs (or their
+    /// registers) and the children's outputs.
     fn drive_children(&mut self) {
         let (e, banks, phases) = (self._engines, self._banks, self._phases);
+        let at = self.input_index();
         for k in 0..e {
+            let v = self.engine_values(k);
             let dec = &mut self.wdec[k];
             dec.clock.next = self.clock.val();
             for b in 0..banks {
-                dec.words[b].next = self.words[k * banks + b].val();
+                dec.words[b].next = v[b];
             }
-            for (t, x) in dec.taps.iter_mut().zip(&self.taps) {
-                t.next = x.val();
+            for (t, x) in dec.taps.iter_mut().enumerate() {
+                x.next = v[at.taps + t];
             }
-            dec.mode.next = self.mode.val();
-            dec.window.next = self.window.val();
-            dec.matrix.next = self.matrix.val();
-            for (t, x) in dec.table_we.iter_mut().zip(&self.table_we) {
-                t.next = x.val();
+            dec.mode.next = v[at.mode];
+            dec.window.next = v[at.mode + 1];
+            dec.matrix.next = v[at.mode + 2];
+            for (t, x) in dec.table_we.iter_mut().enumerate() {
+                x.next = v[at.table_we + t];
             }
-            dec.table_addr.next = self.table_addr.val();
-            dec.table_data.next = self.table_data.val();
+            dec.table_addr.next = v[at.table_addr];
+            dec.table_data.next = v[at.table_addr + 1];
             let mac = &mut self.mac[k];
             mac.clock.next = self.clock.val();
             for (c, x) in mac.codes.iter_mut().zip(&dec.codes) {
                 c.next = x.val();
             }
-            for (c, x) in mac.xs.iter_mut().zip(&self.xs) {
-                c.next = x.val();
+            for (i, c) in mac.xs.iter_mut().enumerate() {
+                c.next = v[at.xs + i];
             }
-            mac.first.next = self.first.val();
-            mac.last.next = self.last.val();
-            mac.valid.next = self.valid.val();
-            mac.shift.next = self.shift[k.min(self.shift.len() - 1)].val();
+            mac.first.next = v[at.first];
+            mac.last.next = v[at.first + 1];
+            mac.valid.next = v[at.first + 2];
+            mac.shift.next = v[at.first + 3];
             let bd = &mut self.bias_delay[k];
             bd.clock.next = self.clock.val();
-            bd.d.next = self.bias[k].val();
+            bd.d.next = v[at.first + 4];
             let ba = &mut self.bias_add[k];
             ba.clock.next = self.clock.val();
             ba.acc.next = mac.acc.val();
             ba.bias.next = bd.q.val();
-            ba.shift.next = self.bias_shift.val();
+            ba.shift.next = v[at.first + 5];
             let sel = &mut self.preact[k];
             for p in 0..phases {
                 let r = &mut self.rounding[k * phases + p];
@@ -344,7 +483,7 @@ impl RowEngines {
                 r.x.next = ba.y.val();
                 sel.xs[p].next = r.y.val();
             }
-            sel.sel.next = self.phase.val();
+            sel.sel.next = v[at.first + 6];
         }
         self.done_delay.clock.next = self.clock.val();
         self.done_delay.d.next = self.mac[0].row_done.val();
@@ -361,6 +500,7 @@ impl RowEngines {
 
 impl Logic for RowEngines {
     fn update(&mut self) {
+        self.drive_boundary();
         self.drive_children();
         self.forward_results();
     }
@@ -369,6 +509,12 @@ impl Logic for RowEngines {
             v.connect();
         }
         self.done.connect();
+        for b in &mut self.boundary {
+            b.clock.connect();
+            for d in &mut b.d {
+                d.connect();
+            }
+        }
         for (k, dec) in self.wdec.iter_mut().enumerate() {
             dec.clock.connect();
             for w in &mut dec.words {
@@ -430,40 +576,59 @@ impl RowEngines {
     /// The wiring of every engine, as `update` does it.
     fn verilog(&self) -> String {
         let (e, banks, phases) = (self._engines, self._banks, self._phases);
+        let at = self.input_index();
         let mut v = String::from("always @(*) begin\n");
         for k in 0..e {
+            // The names engine k's children read its inputs from.
+            let names: Vec<String> = self.engine_inputs(k).into_iter().map(|(_, n)| n).collect();
+            let names: Vec<String> = if self.boundary.is_empty() {
+                names
+            } else {
+                let _ = writeln!(v, "    boundary${k}$clock = clock;");
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        let _ = writeln!(v, "    boundary${k}$d${i} = {n};");
+                        format!("boundary${k}$q${i}")
+                    })
+                    .collect()
+            };
             let dec = &self.wdec[k];
             let d = format!("wdec${k}");
             let m = format!("mac${k}");
             let _ = writeln!(v, "    {d}$clock = clock;");
-            for b in 0..banks {
-                let _ = writeln!(v, "    {d}$words${b} = words${};", k * banks + b);
+            for (b, n) in names.iter().enumerate().take(banks) {
+                let _ = writeln!(v, "    {d}$words${b} = {n};");
             }
             for t in 0..dec.taps.len() {
-                let _ = writeln!(v, "    {d}$taps${t} = taps${t};");
+                let _ = writeln!(v, "    {d}$taps${t} = {};", names[at.taps + t]);
             }
-            for x in ["mode", "window", "matrix", "table_addr", "table_data"] {
-                let _ = writeln!(v, "    {d}${x} = {x};");
+            for (i, x) in ["mode", "window", "matrix"].iter().enumerate() {
+                let _ = writeln!(v, "    {d}${x} = {};", names[at.mode + i]);
             }
             for t in 0..dec.table_we.len() {
-                let _ = writeln!(v, "    {d}$table_we${t} = table_we${t};");
+                let _ = writeln!(v, "    {d}$table_we${t} = {};", names[at.table_we + t]);
             }
+            let _ = writeln!(v, "    {d}$table_addr = {};", names[at.table_addr]);
+            let _ = writeln!(v, "    {d}$table_data = {};", names[at.table_addr + 1]);
             let _ = writeln!(v, "    {m}$clock = clock;");
             for i in 0..self.mac[k].codes.len() {
                 let _ = writeln!(v, "    {m}$codes${i} = {d}$codes${i};");
-                let _ = writeln!(v, "    {m}$xs${i} = xs${i};");
+                let _ = writeln!(v, "    {m}$xs${i} = {};", names[at.xs + i]);
             }
-            for x in ["first", "last", "valid"] {
-                let _ = writeln!(v, "    {m}${x} = {x};");
+            for (i, x) in ["first", "last", "valid", "shift"].iter().enumerate() {
+                let _ = writeln!(v, "    {m}${x} = {};", names[at.first + i]);
             }
-            let _ = writeln!(v, "    {m}$shift = shift${};", k.min(self.shift.len() - 1));
             let _ = writeln!(
                 v,
-                "    bias_delay${k}$clock = clock;\n    bias_delay${k}$d = bias${k};"
+                "    bias_delay${k}$clock = clock;\n    bias_delay${k}$d = {};",
+                names[at.first + 4]
             );
             let _ = writeln!(
                 v,
-                "    bias_add${k}$clock = clock;\n    bias_add${k}$acc = {m}$acc;\n    bias_add${k}$bias = bias_delay${k}$q;\n    bias_add${k}$shift = bias_shift;"
+                "    bias_add${k}$clock = clock;\n    bias_add${k}$acc = {m}$acc;\n    bias_add${k}$bias = bias_delay${k}$q;\n    bias_add${k}$shift = {};",
+                names[at.first + 5]
             );
             for p in 0..phases {
                 let r = format!("rounding${}", k * phases + p);
@@ -474,7 +639,8 @@ impl RowEngines {
             }
             let _ = writeln!(
                 v,
-                "    preact${k}$sel = phase;\n    values${k} = preact${k}$y;"
+                "    preact${k}$sel = {};\n    values${k} = preact${k}$y;",
+                names[at.first + 6]
             );
         }
         v.push_str(

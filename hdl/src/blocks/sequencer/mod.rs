@@ -282,7 +282,6 @@ impl Sequencer {
         n.i_last = i64::from(r.word == rw - 1);
         n.i_h = i64::from(r.word >= xw);
         n.i_weight = r.weight;
-        n.i_row = r.row;
         // A structured part reads the tap memory, not the weight memory:
         // its word's tap word and the window of the row in its block.
         let part = usize::from(r.word >= xw);
@@ -392,6 +391,12 @@ impl Logic for Sequencer {
                 n.i_valid = 0;
                 n.i_first = 0;
                 n.i_last = 0;
+                // The bias banks' read address follows the row counter
+                // every cycle (an issued word's row is the counter's value
+                // at its issue): a register with no enable, so the banks'
+                // address needs no clock enable from the word counter's
+                // compare.
+                n.i_row = r.row;
                 n.count = r.count + 1;
                 // Results of the phase so far: h writes in a layer, logits
                 // in the head (counted in every state: the first ones come

@@ -296,6 +296,7 @@ always @(posedge clock) begin
     i_valid <= 0;
     i_first <= 0;
     i_last <= 0;
+    i_row <= row;
     count <= count + 1;
     if (h_w || l_v)
         seen <= seen + 1;
@@ -318,7 +319,6 @@ always @(posedge clock) begin
                 i_h <= (word >= k_x_words);
                 i_weight <= weight;
                 i_data <= ((word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words)){data_off};
-                i_row <= row;
 {conv_issue}                if (word == k_row_words - 1)
                     row <= row + 1;
             end
