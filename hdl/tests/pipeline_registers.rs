@@ -98,3 +98,42 @@ fn icarus_agrees_and_it_lints_and_synthesises() {
         assert!(s.latches.is_empty(), "latches {:?}", s.latches);
     }
 }
+
+/// Two sets of registers fed the same signal stay two sets in synthesis
+/// (what the row engines' copies of a shared word rely on).
+#[test]
+fn copies_of_one_signal_are_not_merged_in_synthesis() {
+    let verilog = generate_verilog(&build());
+    let bits: usize = WIDTHS.iter().sum();
+    let d: Vec<String> = WIDTHS
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("input signed [{}:0] d{i}", w - 1))
+        .collect();
+    let mut ports = |copy: usize| {
+        let mut p = String::from(".clock(clock)");
+        for i in 0..WIDTHS.len() {
+            let _ = write!(p, ", .d${i}(d{i}), .q${i}(q{copy}_{i})");
+        }
+        p
+    };
+    let (a, b) = (ports(0), ports(1));
+    let mut wrapper = format!("module pair(input clock, {}, output y);\n", d.join(", "));
+    let mut xor = Vec::new();
+    for copy in 0..2 {
+        for (i, w) in WIDTHS.iter().enumerate() {
+            let _ = writeln!(wrapper, "wire signed [{}:0] q{copy}_{i};", w - 1);
+            xor.push(format!("(^q{copy}_{i})"));
+        }
+    }
+    let _ = writeln!(
+        wrapper,
+        "top a({a});\ntop b({b});\nassign y = {};\nendmodule",
+        xor.join(" | ")
+    );
+    for family in [Family::Ice40, Family::Ecp5] {
+        let s = yosys_synth(&format!("{verilog}\n{wrapper}"), "pair", family).expect("yosys");
+        let ffs = s.count(&["SB_DFF", "TRELLIS_FF"]);
+        assert_eq!(ffs, 2 * bits as u64, "{family:?}: {:?}", s.cells);
+    }
+}

@@ -5,6 +5,10 @@
 //! per engine and fans out inside the engine from there: the source's load
 //! grows with the engine count, not with the multiply-accumulates per cycle,
 //! and no path crosses from one engine to another within a cycle.
+//!
+//! The registers' `always` block carries Yosys's `keep` attribute: without
+//! it, Yosys merges registers that take the same input (each engine's copy
+//! of the data word) back into one, and the fan-out with them.
 
 use crate::dynamic::DynSig;
 use rust_hdl::prelude::*;
@@ -51,7 +55,7 @@ impl Logic for PipelineRegisters {
         for i in 0..n {
             let _ = writeln!(s, "    q${i} = 0;");
         }
-        s.push_str("end\n\nalways @(posedge clock) begin\n");
+        s.push_str("end\n\n(* keep *) always @(posedge clock) begin\n");
         for i in 0..n {
             let _ = writeln!(s, "    q${i} <= d${i};");
         }
