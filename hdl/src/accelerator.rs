@@ -90,10 +90,12 @@ pub struct Accelerator {
     ctl: Controller,
     seq: Sequencer,
     weights: Vec<Ram>,
-    /// The MAC arrays' other inputs, delayed as long as the banked weight
-    /// read takes beyond one cycle (wires otherwise).
+    /// The MAC arrays' other inputs, delayed as long as the slower of the
+    /// weight and tap reads takes beyond one cycle (wires otherwise); the
+    /// tap and weight words by what their own read leaves of that.
     x_stage: Vec<DelayLine>,
     tap_stage: Vec<DelayLine>,
+    word_stage: Vec<DelayLine>,
     mode_stage: DelayLine,
     window_stage: DelayLine,
     matrix_stage: DelayLine,
@@ -256,7 +258,11 @@ impl Accelerator {
         let rows_bits = seq.phase_rows.width();
         // A deep weight memory on ECP5 is banked, with a longer read.
         let bank_depth = hw.weight_banking(lay.weight_words);
-        let extra = spec.pipeline.weight_read_extra as usize;
+        // The MAC array's inputs wait for the slower of the weight and tap
+        // reads; the faster one's words wait the difference.
+        let extra = spec.pipeline.read_extra() as usize;
+        let tap_extra = spec.pipeline.tap_read_extra as usize;
+        let word_extra = spec.pipeline.weight_read_extra as usize;
         Ok(Accelerator {
             clock: Signal::default(),
             reset: Signal::default(),
@@ -334,7 +340,10 @@ impl Accelerator {
                 .map(|_| DelayLine::new(lay.data_width as usize, extra))
                 .collect(),
             tap_stage: (0..lay.tap_banks)
-                .map(|b| DelayLine::new(lay.tap_bank_bits(b) as usize, extra))
+                .map(|b| DelayLine::new(lay.tap_bank_bits(b) as usize, extra - tap_extra))
+                .collect(),
+            word_stage: (0..lay.weight_banks)
+                .map(|b| DelayLine::new(lay.bank_bits(b) as usize, extra - word_extra))
                 .collect(),
             mode_stage: DelayLine::new(mode_w, extra),
             window_stage: DelayLine::new(window_w, extra),
@@ -346,7 +355,14 @@ impl Accelerator {
                 .map(|_| DelayLine::new(shift_w, extra))
                 .collect(),
             taps: (0..lay.tap_banks)
-                .map(|b| Ram::new(lay.tap_words.max(1), lay.tap_bank_bits(b) as usize))
+                .map(|b| {
+                    let ram = Ram::new(lay.tap_words.max(1), lay.tap_bank_bits(b) as usize);
+                    if tap_extra > 0 {
+                        ram.with_output_register()
+                    } else {
+                        ram
+                    }
+                })
                 .collect(),
             biases: (0..engines)
                 .map(|_| Ram::new(lay.rows, lay.bias_width as usize))
@@ -502,7 +518,9 @@ impl Logic for Accelerator {
             self.weights[b].write_address.next = self.ctl.load_addr.val();
             self.weights[b].write_data.next = self.ctl.load_data.val();
             self.weights[b].read_address.next = self.seq.weight_addr.val();
-            self.engines.words[b].next = self.weights[b].read_data.val();
+            self.word_stage[b].clock.next = self.clock.val();
+            self.word_stage[b].d.next = self.weights[b].read_data.val();
+            self.engines.words[b].next = self.word_stage[b].q.val();
         }
         // Bias and row-shift memories: a bank per row engine, their write
         // port registered.

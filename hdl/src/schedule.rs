@@ -139,6 +139,13 @@ pub struct Pipeline {
     /// delayed as much, and `mac_latency` includes them.
     #[serde(default)]
     pub weight_read_extra: u64,
+    /// Extra cycles of the tap memory's read: its output register on ECP5
+    /// designs with structured matrices (the block's read and the route to
+    /// every row engine's input registers do not fit one cycle together).
+    /// The MAC array's inputs are delayed to the slower of the two reads
+    /// ([`Pipeline::read_extra`]), which `mac_latency` includes.
+    #[serde(default)]
+    pub tap_read_extra: u64,
     /// The activations have a second output register (ECP5 designs: a
     /// table's block-RAM read and the route to the multipliers); the gate
     /// unit's latencies include it.
@@ -155,6 +162,12 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Cycles the MAC array's inputs wait beyond a one-cycle memory read:
+    /// the slower of the weight and the tap memory's reads.
+    pub fn read_extra(&self) -> u64 {
+        self.weight_read_extra.max(self.tap_read_extra)
+    }
+
     /// Cycles a word the sequencer issued can still act after its issue:
     /// its row's result on the MAC path, the gate unit and the write of
     /// its h, the class's decode, with the issue registers and a margin of
@@ -202,6 +215,7 @@ impl Pipeline {
             // The decoder's cycles beyond the dense arg-max's one.
             table_latency: crate::blocks::lightrnn_decoder::LightRnnDecoder::LATENCY as u64 - 1,
             weight_read_extra: 0,
+            tap_read_extra: 0,
             second_activation_register,
             queue_latency: queue,
             queue_drain: engines.max(1) as u64 - 1,

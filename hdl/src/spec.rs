@@ -484,10 +484,12 @@ impl AcceleratorSpec {
         layout.weight_words = base.max(1);
         let banking = hw.weight_banking(layout.weight_words);
         if banking.is_some() {
-            let extra = (crate::blocks::ram::Ram::BANKED_READ_LATENCY - 1) as u64;
-            pipeline.weight_read_extra = extra;
-            pipeline.mac_latency += extra;
+            pipeline.weight_read_extra = (crate::blocks::ram::Ram::BANKED_READ_LATENCY - 1) as u64;
         }
+        if ecp5 && layout.tap_banks > 0 {
+            pipeline.tap_read_extra = 1;
+        }
+        pipeline.mac_latency += pipeline.read_extra();
         let sched = schedule(&passes, hw.rows, hw.gate_units, pipeline);
         let memories = memories(hw, &layout, &activation_tables(model)?, banking)?;
         let ideal = macs as f64 / (lanes * hw.rows) as f64;

@@ -309,6 +309,48 @@ fn ecp5_designs_run_bit_exact_in_the_predicted_cycles() {
     }
 }
 
+/// ECP5 designs with structured matrices: the tap memory's output register
+/// (`Pipeline::tap_read_extra`), with the weight words delayed to match or,
+/// with banked weights, the taps delayed to the banked read; on the most
+/// row engines (of 4, 3, 2) the model allows, so the engines' input
+/// registers take both; in both engines.
+#[test]
+fn ecp5_structured_designs_run_bit_exact_in_the_predicted_cycles() {
+    let mix = |seed: u64| Mix {
+        structured: true,
+        projections: seed % 3 == 1,
+        ..Mix::of(vec![ScalarKind::Ternary, ScalarKind::Pow2])
+    };
+    let ecp5 = |seed: u64| {
+        (seed..seed + 500)
+            .find_map(|s| {
+                let (m, hw) = case_of(s, mix(s));
+                [4, 3, 2].into_iter().find_map(|rows| {
+                    let hw = HwConfig {
+                        target: Target::Ecp5_85k,
+                        rows,
+                        weight_bank_depth: (seed % 2 == 1).then_some(8),
+                        ..hw.clone()
+                    };
+                    AcceleratorSpec::new(&m, &hw)
+                        .ok()
+                        .map(|spec| (s, spec, (m.clone(), hw)))
+                })
+            })
+            .expect("a structured model that admits row engines")
+    };
+    for seed in [6100, 6201, 6302, 6403] {
+        let (s, spec, case) = ecp5(seed);
+        assert_eq!(spec.pipeline.tap_read_extra, 1);
+        assert_eq!(spec.pipeline.read_extra(), 1 + 2 * (seed % 2));
+        check_case(s, case, 4, seed % 4 == 1, native);
+    }
+    for seed in [6100, 6201] {
+        let (s, _, case) = ecp5(seed);
+        check_case(s, case, 3, false, verilator);
+    }
+}
+
 /// Toeplitz-like matrices (displacement rank r): a first pass of
 /// skew-circulant blocks computes every u = Z-1(h) x exactly, then the rows
 /// run block-circulant over their block row's part of u; with block-circulant
