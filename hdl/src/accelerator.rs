@@ -336,8 +336,15 @@ impl Accelerator {
                 },
             ),
             queue: ResultQueue::new(engines, w.value_width, w.phase_bits, rows_bits),
+            // The data word also waits out the row engines' input
+            // registers here, once, since the engines take it unregistered.
             x_stage: (0..lay.lanes)
-                .map(|_| DelayLine::new(lay.data_width as usize, extra))
+                .map(|_| {
+                    DelayLine::new(
+                        lay.data_width as usize,
+                        extra + RowEngines::boundary_latency(engines),
+                    )
+                })
                 .collect(),
             tap_stage: (0..lay.tap_banks)
                 .map(|b| DelayLine::new(lay.tap_bank_bits(b) as usize, extra - tap_extra))

@@ -18,10 +18,11 @@
 //! - the rest (controller, sequencer, gate unit, activations, state) is one
 //!   constant;
 //! - with several row engines, each engine's input registers add their bits
-//!   to the flip-flops: its weight words, the tap word, the data word and
-//!   its bias (the few control bits beside them are left out). They fill
-//!   the flip-flops of slices whose LUTs the lanes use, so they add no logic
-//!   cells.
+//!   to the flip-flops: its weight words, the tap word and its bias (the
+//!   few control bits beside them are left out), and so do the MAC arrays'
+//!   data registers, which synthesis would otherwise merge across engines.
+//!   They fill the flip-flops of slices whose LUTs the lanes use, so they
+//!   add no logic cells.
 //!
 //! The coefficients are a least-squares fit to Yosys (`synth_ecp5`, the
 //! flow's) on eleven designs: the FSDD model at 1 x 8, 1 x 64, 1 x 256,
@@ -103,8 +104,11 @@ impl LogicTerms {
                 .map(|b| layout.bank_bits(b))
                 .sum();
             let taps: u32 = (0..layout.tap_banks).map(|b| layout.tap_bank_bits(b)).sum();
-            let per_engine = words + taps + lanes as u32 * layout.data_width + layout.bias_width;
-            engines * per_engine as usize
+            let per_engine = words + taps + layout.bias_width;
+            // The data registers of every engine but one, which the fit saw
+            // merged into one engine's.
+            let data = (engines - 1) * lanes * layout.data_width as usize;
+            engines * per_engine as usize + data
         } else {
             0
         };

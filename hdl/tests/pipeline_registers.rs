@@ -1,4 +1,5 @@
-//! Pipeline registers hold each input for one cycle at its own width:
+//! Pipeline registers hold each input for one cycle at its own width, and
+//! they (and kept delay lines) stay apart from copies in synthesis:
 //! native against the inputs of the cycle before, Icarus cycle for cycle
 //! against native; lint and synthesis without latches.
 
@@ -110,7 +111,7 @@ fn copies_of_one_signal_are_not_merged_in_synthesis() {
         .enumerate()
         .map(|(i, w)| format!("input signed [{}:0] d{i}", w - 1))
         .collect();
-    let mut ports = |copy: usize| {
+    let ports = |copy: usize| {
         let mut p = String::from(".clock(clock)");
         for i in 0..WIDTHS.len() {
             let _ = write!(p, ", .d${i}(d{i}), .q${i}(q{copy}_{i})");
@@ -135,5 +136,31 @@ fn copies_of_one_signal_are_not_merged_in_synthesis() {
         let s = yosys_synth(&format!("{verilog}\n{wrapper}"), "pair", family).expect("yosys");
         let ffs = s.count(&["SB_DFF", "TRELLIS_FF"]);
         assert_eq!(ffs, 2 * bits as u64, "{family:?}: {:?}", s.cells);
+    }
+}
+
+/// The MAC arrays' data registers (`DelayLine::kept`) stay one per engine
+/// too, where plain delay lines of one input merge.
+#[test]
+fn kept_delay_lines_are_not_merged_in_synthesis() {
+    use lstm_accel_hdl::blocks::delay_line::DelayLine;
+    for (kept, want) in [(true, 16), (false, 8)] {
+        let mut line = if kept {
+            DelayLine::kept(8, 1)
+        } else {
+            DelayLine::new(8, 1)
+        };
+        line.clock.connect();
+        line.d.connect();
+        line.connect_all();
+        let verilog = generate_verilog(&line);
+        let wrapper = "module pair(input clock, input signed [7:0] d, output y);
+wire signed [7:0] qa, qb;
+top a(.clock(clock), .d(d), .q(qa));
+top b(.clock(clock), .d(d), .q(qb));
+assign y = (^qa) | (^qb);
+endmodule";
+        let s = yosys_synth(&format!("{verilog}\n{wrapper}"), "pair", Family::Ecp5).expect("yosys");
+        assert_eq!(s.count(&["TRELLIS_FF"]), want, "kept {kept}: {:?}", s.cells);
     }
 }

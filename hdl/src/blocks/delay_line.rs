@@ -1,6 +1,11 @@
 //! A delay line: `q` is `d` from `depth` cycles earlier (a chain of
 //! registers; `depth` 0 is a wire). It keeps control signals in step with
 //! the data they describe as the data moves through a pipeline.
+//!
+//! A line built [`DelayLine::kept`] carries Yosys's `keep` attribute on its
+//! registers, so that lines that take the same input stay apart in
+//! synthesis (each row engine's MAC array registers the shared data word
+//! for its own lanes; merged, one register would drive every engine).
 
 use crate::dynamic::{DynSig, DynVal};
 use rust_hdl::prelude::*;
@@ -18,6 +23,7 @@ pub struct DelayLine {
     pub q: DynSig<Out>,
     _stages: VecDeque<i64>,
     _width: usize,
+    _keep: bool,
 }
 
 impl DelayLine {
@@ -29,6 +35,16 @@ impl DelayLine {
             q: DynSig::new(width),
             _stages: vec![0; depth].into(),
             _width: width,
+            _keep: false,
+        }
+    }
+
+    /// `depth` registers of `width` bits that Yosys keeps apart from any
+    /// other register with the same input.
+    pub fn kept(width: usize, depth: usize) -> Self {
+        DelayLine {
+            _keep: true,
+            ..Self::new(width, depth)
         }
     }
 }
@@ -60,7 +76,11 @@ impl Logic for DelayLine {
         for i in 0..n {
             let _ = writeln!(s, "    r{i} = 0;");
         }
-        s.push_str("end\n\nalways @(posedge clock) begin\n    r0 <= d;\n");
+        s.push_str(if self._keep {
+            "end\n\n(* keep *) always @(posedge clock) begin\n    r0 <= d;\n"
+        } else {
+            "end\n\nalways @(posedge clock) begin\n    r0 <= d;\n"
+        });
         for i in 1..n {
             let _ = writeln!(s, "    r{i} <= r{};", i - 1);
         }

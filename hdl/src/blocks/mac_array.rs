@@ -118,7 +118,11 @@ impl MacArray {
             code_regs: (0..s.lanes)
                 .map(|_| DelayLine::new(s.code_bits, 1))
                 .collect(),
-            x_regs: (0..s.lanes).map(|_| DelayLine::new(s.x_width, 1)).collect(),
+            // Kept: every row engine's array registers the shared data word
+            // for its own lanes (see `RowEngines`).
+            x_regs: (0..s.lanes)
+                .map(|_| DelayLine::kept(s.x_width, 1))
+                .collect(),
             // Every lane but the last defers its negation's +1 to the tree
             // (the tree has a carry-in for each of them, see `AdderTree`).
             lanes: (0..n_shift)

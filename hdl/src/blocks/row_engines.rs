@@ -11,7 +11,10 @@
 //! With more than one engine every input enters each engine through
 //! pipeline registers of its own ([`RowEngines::boundary_latency`]), so a
 //! shared signal's source drives one register per engine and the fan-out to
-//! an engine's lanes starts inside the engine.
+//! an engine's lanes starts inside the engine. The data word is the
+//! exception: each MAC array registers it per lane already (registers Yosys
+//! keeps per engine), so it enters the engines as it comes, and its source
+//! delays it by the boundary's cycle instead.
 //!
 //! Each engine's result, rounded by the phase's rounding point, leaves on
 //! `values[e]`; `done` marks a completed group (every engine finishes its
@@ -58,7 +61,6 @@ pub struct RowEnginesShape {
 /// alignment and the phase follow first.
 struct EngineInputs {
     taps: usize,
-    xs: usize,
     mode: usize,
     table_we: usize,
     table_addr: usize,
@@ -214,8 +216,8 @@ impl RowEngines {
         self
     }
 
-    /// Engine `k`'s inputs with their Verilog names, in one order: its
-    /// weight banks' words, the tap words, the data values, mode, window,
+    /// Engine `k`'s registered inputs with their Verilog names, in one
+    /// order: its weight banks' words, the tap words, mode, window,
     /// matrix, the codebook table writes (enables, address, data), first,
     /// last, valid, its alignment, its bias, the bias alignment, the phase.
     /// [`EngineInputs`] indexes this order.
@@ -232,12 +234,6 @@ impl RowEngines {
                 .iter()
                 .enumerate()
                 .map(|(t, s)| (s, format!("taps${t}"))),
-        );
-        v.extend(
-            self.xs
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s, format!("xs${i}"))),
         );
         v.push((&self.mode, "mode".into()));
         v.push((&self.window, "window".into()));
@@ -264,13 +260,11 @@ impl RowEngines {
     fn input_index(&self) -> EngineInputs {
         let words = 0;
         let taps = words + self._banks;
-        let xs = taps + self.taps.len();
-        let mode = xs + self.xs.len();
+        let mode = taps + self.taps.len();
         let table_we = mode + 3;
         let table_addr = table_we + self.table_we.len();
         EngineInputs {
             taps,
-            xs,
             mode,
             table_we,
             table_addr,
@@ -461,8 +455,8 @@ impl RowEngines {
             for (c, x) in mac.codes.iter_mut().zip(&dec.codes) {
                 c.next = x.val();
             }
-            for (i, c) in mac.xs.iter_mut().enumerate() {
-                c.next = v[at.xs + i];
+            for (c, x) in mac.xs.iter_mut().zip(&self.xs) {
+                c.next = x.val();
             }
             mac.first.next = v[at.first];
             mac.last.next = v[at.first + 1];
@@ -615,7 +609,7 @@ impl RowEngines {
             let _ = writeln!(v, "    {m}$clock = clock;");
             for i in 0..self.mac[k].codes.len() {
                 let _ = writeln!(v, "    {m}$codes${i} = {d}$codes${i};");
-                let _ = writeln!(v, "    {m}$xs${i} = {};", names[at.xs + i]);
+                let _ = writeln!(v, "    {m}$xs${i} = xs${i};");
             }
             for (i, x) in ["first", "last", "valid", "shift"].iter().enumerate() {
                 let _ = writeln!(v, "    {m}${x} = {};", names[at.first + i]);
