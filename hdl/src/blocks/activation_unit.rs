@@ -8,8 +8,9 @@
 //! from it to the multiplier's DSP did not fit 10 ns together; there the
 //! first output register is the block's own ([`ActivationBlock::with_dp16kd`]).
 //!
-//! - Table form: the input is clamped to the table's range, the index is a
-//!   bit slice of `x - lo` (stage 1), the entry is read from a ROM (stage 2),
+//! - Table form: the index is a bit slice of `x - lo`, clamped to the
+//!   table (stage 1: the subtraction and the upper bound's compare side by
+//!   side), the entry is read from a ROM (stage 2),
 //!   which synthesis maps to block RAM or LUTs.
 //! - Piecewise-linear form (PLAN, hard): stage 1 takes `a = |x|`, picks the
 //!   segment by comparing `a` with the breakpoints and forms
@@ -201,7 +202,7 @@ impl ActivationBlock {
         let ib = (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize;
         let cw = iw + 1;
         let mut s = format!(
-            "reg signed [{ow1}:0] rom [0:{n1}];\nreg signed [{cw1}:0] clamped;\nreg [{ib1}:0] index;\n\ninitial begin\n",
+            "reg signed [{ow1}:0] rom [0:{n1}];\nwire signed [{cw1}:0] offset;\nreg [{ib1}:0] index_next;\nreg [{ib1}:0] index;\n\ninitial begin\n",
             ow1 = ow - 1,
             n1 = n - 1,
             cw1 = cw - 1,
@@ -210,13 +211,19 @@ impl ActivationBlock {
         for (i, &e) in l.entries.iter().enumerate() {
             let _ = writeln!(s, "    rom[{i}] = {};", lit(e, ow));
         }
+        // `(clamp(x, lo, hi) - lo) >> shift` with the subtraction and the
+        // upper compare side by side (one carry chain deep, not a compare's
+        // chain feeding the subtraction's): below `lo` the offset is
+        // negative, above `hi` the index is the last one.
         let _ = write!(
             s,
-            "    index = {idx0};\n    y0 = {first};\nend\n\nalways @(*) begin\n    if (x < {lo})\n        clamped = {lo};\n    else if (x > {hi})\n        clamped = {hi};\n    else\n        clamped = x;\nend\n\nalways @(posedge clock) begin\n    index <= (clamped - {lo}) >>> {shift};\n    y0 <= rom[index];\nend\n",
+            "    index = {idx0};\n    y0 = {first};\nend\n\nassign offset = x - {lo};\n\nalways @(*) begin\n    if (offset[{top}])\n        index_next = 0;\n    else if (x > {hi})\n        index_next = {last};\n    else\n        index_next = offset >>> {shift};\nend\n\nalways @(posedge clock) begin\n    index <= index_next;\n    y0 <= rom[index];\nend\n",
             first = lit(self._out, ow),
             idx0 = (0i64.clamp(l.lo, l.hi) - l.lo) >> l.shift,
             lo = lit(l.lo, cw),
             hi = lit(l.hi, cw),
+            top = cw - 1,
+            last = (l.hi - l.lo) >> l.shift,
             shift = l.shift
         );
         s
