@@ -436,8 +436,8 @@ impl RowEngines {
             let v = self.engine_values(k);
             let dec = &mut self.wdec[k];
             dec.clock.next = self.clock.val();
-            for b in 0..banks {
-                dec.words[b].next = v[b];
+            for (w, &x) in dec.words.iter_mut().zip(&v[..banks]) {
+                w.next = x;
             }
             for (t, x) in dec.taps.iter_mut().enumerate() {
                 x.next = v[at.taps + t];
