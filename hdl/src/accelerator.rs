@@ -123,6 +123,11 @@ pub struct Accelerator {
     /// cycle late; a frame comes several cycles after the load ends.
     bias_we_stage: Vec<DelayLine>,
     shift_we_stage: Vec<DelayLine>,
+    /// The weight and tap banks' write enables, registered like the bias
+    /// banks' (the controller's input handshake and the bank decode
+    /// otherwise share a cycle with the route to every bank).
+    weight_we_stage: Vec<DelayLine>,
+    tap_we_stage: Vec<DelayLine>,
     load_addr_stage: DelayLine,
     load_data_stage: DelayLine,
     cells: Ram,
@@ -395,6 +400,10 @@ impl Accelerator {
             data_addr_stage: DelayLine::new(w.data_addr_bits, 1),
             data_data_stage: DelayLine::new(lay.data_width as usize, 1),
             bias_we_stage: (0..engines).map(|_| DelayLine::new(2, 1)).collect(),
+            weight_we_stage: (0..lay.weight_banks)
+                .map(|_| DelayLine::new(2, 1))
+                .collect(),
+            tap_we_stage: (0..lay.tap_banks).map(|_| DelayLine::new(2, 1)).collect(),
             shift_we_stage: (0..Sequencer::row_shift_ports(lay))
                 .map(|_| DelayLine::new(2, 1))
                 .collect(),
@@ -521,9 +530,11 @@ impl Logic for Accelerator {
         // Weight memory.
         for b in 0..self._banks {
             self.weights[b].clock.next = self.clock.val();
-            self.weights[b].write_enable.next = self.ctl.weight_we[b].val();
-            self.weights[b].write_address.next = self.ctl.load_addr.val();
-            self.weights[b].write_data.next = self.ctl.load_data.val();
+            self.weight_we_stage[b].clock.next = self.clock.val();
+            self.weight_we_stage[b].d.next = self.ctl.weight_we[b].val();
+            self.weights[b].write_enable.next = self.weight_we_stage[b].q.val();
+            self.weights[b].write_address.next = self.load_addr_stage.q.val();
+            self.weights[b].write_data.next = self.load_data_stage.q.val();
             self.weights[b].read_address.next = self.seq.weight_addr.val();
             self.word_stage[b].clock.next = self.clock.val();
             self.word_stage[b].d.next = self.weights[b].read_data.val();
@@ -576,9 +587,11 @@ impl Logic for Accelerator {
         // Tap memory: structured matrices' block codes.
         for b in 0..self._tap_banks {
             self.taps[b].clock.next = self.clock.val();
-            self.taps[b].write_enable.next = self.ctl.tap_we[b].val();
-            self.taps[b].write_address.next = self.ctl.load_addr.val();
-            self.taps[b].write_data.next = self.ctl.load_data.val();
+            self.tap_we_stage[b].clock.next = self.clock.val();
+            self.tap_we_stage[b].d.next = self.ctl.tap_we[b].val();
+            self.taps[b].write_enable.next = self.tap_we_stage[b].q.val();
+            self.taps[b].write_address.next = self.load_addr_stage.q.val();
+            self.taps[b].write_data.next = self.load_data_stage.q.val();
             self.taps[b].read_address.next = self.seq.tap_addr.val();
             self.tap_stage[b].clock.next = self.clock.val();
             self.tap_stage[b].d.next = self.taps[b].read_data.val();
