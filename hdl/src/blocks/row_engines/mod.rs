@@ -56,6 +56,10 @@ pub struct RowEnginesShape {
     pub phase_bits: usize,
 }
 
+/// An engine input's Verilog name: the port, and its index in a port
+/// vector (`words$3`).
+type InputName = (&'static str, Option<usize>);
+
 /// Positions in an engine's input list ([`RowEngines::engine_inputs`]):
 /// the words start at 0; window and matrix follow mode, table data follows
 /// the table address, and last, valid, the alignment, the bias, the bias
@@ -221,39 +225,42 @@ impl RowEngines {
     /// order: its weight banks' words, the tap words, mode, window,
     /// matrix, the codebook table writes (enables, address, data), first,
     /// last, valid, its alignment, its bias, the bias alignment, the phase.
-    /// [`EngineInputs`] indexes this order.
-    fn engine_inputs(&self, k: usize) -> Vec<(&DynSig<In>, String)> {
+    /// [`EngineInputs`] indexes this order. The names are the port's and
+    /// its index, formatted only by the Verilog writer: the native
+    /// simulation walks this list on every pass.
+    fn engine_inputs(&self, k: usize) -> Vec<(&DynSig<In>, InputName)> {
         let banks = self._banks;
         let shift = k.min(self.shift.len() - 1);
-        let mut v: Vec<(&DynSig<In>, String)> = Vec::new();
-        for b in 0..banks {
-            let i = k * banks + b;
-            v.push((&self.words[i], format!("words${i}")));
+        fn each<'a>(
+            name: &'static str,
+            sigs: &'a [DynSig<In>],
+            first: usize,
+        ) -> Vec<(&'a DynSig<In>, InputName)> {
+            sigs.iter()
+                .enumerate()
+                .map(|(i, s)| (s, (name, Some(first + i))))
+                .collect()
         }
-        v.extend(
-            self.taps
-                .iter()
-                .enumerate()
-                .map(|(t, s)| (s, format!("taps${t}"))),
-        );
-        v.push((&self.mode, "mode".into()));
-        v.push((&self.window, "window".into()));
-        v.push((&self.matrix, "matrix".into()));
-        v.extend(
-            self.table_we
-                .iter()
-                .enumerate()
-                .map(|(t, s)| (s, format!("table_we${t}"))),
-        );
-        v.push((&self.table_addr, "table_addr".into()));
-        v.push((&self.table_data, "table_data".into()));
-        v.push((&self.first, "first".into()));
-        v.push((&self.last, "last".into()));
-        v.push((&self.valid, "valid".into()));
-        v.push((&self.shift[shift], format!("shift${shift}")));
-        v.push((&self.bias[k], format!("bias${k}")));
-        v.push((&self.bias_shift, "bias_shift".into()));
-        v.push((&self.phase, "phase".into()));
+        let one = |name: &'static str, s| (s, (name, None));
+        let mut v = each("words", &self.words[k * banks..(k + 1) * banks], k * banks);
+        v.extend(each("taps", &self.taps, 0));
+        v.extend([
+            one("mode", &self.mode),
+            one("window", &self.window),
+            one("matrix", &self.matrix),
+        ]);
+        v.extend(each("table_we", &self.table_we, 0));
+        v.extend([
+            one("table_addr", &self.table_addr),
+            one("table_data", &self.table_data),
+            one("first", &self.first),
+            one("last", &self.last),
+            one("valid", &self.valid),
+            (&self.shift[shift], ("shift", Some(shift))),
+            (&self.bias[k], ("bias", Some(k))),
+            one("bias_shift", &self.bias_shift),
+            one("phase", &self.phase),
+        ]);
         v
     }
 

@@ -14,7 +14,14 @@ impl RowEngines {
         let mut v = String::from("always @(*) begin\n");
         for k in 0..e {
             // The names engine k's children read its inputs from.
-            let names: Vec<String> = self.engine_inputs(k).into_iter().map(|(_, n)| n).collect();
+            let names: Vec<String> = self
+                .engine_inputs(k)
+                .into_iter()
+                .map(|(_, (port, index))| match index {
+                    Some(i) => format!("{port}${i}"),
+                    None => port.to_string(),
+                })
+                .collect();
             let names: Vec<String> = if self.boundary.is_empty() {
                 names
             } else {
