@@ -155,7 +155,6 @@ pub struct Accelerator {
     _banks: usize,
     _tap_banks: usize,
     _lanes: usize,
-    _layers: usize,
     _shifts: usize,
     _shift_ports: usize,
     _engines: usize,
@@ -170,10 +169,10 @@ impl Accelerator {
         // The schedule of other gate-unit configurations can be planned, but
         // the design below would not run in the cycles it predicts.
         let hw = &spec.hw;
-        if hw.activation_units != 5 || hw.gate_units != 1 {
+        if hw.gate_units != 1 {
             return Err(crate::SpecError::NotGenerated(format!(
-                "activation_units = {}, gate_units = {}",
-                hw.activation_units, hw.gate_units
+                "gate_units = {}: the design has one gate unit per cell arithmetic",
+                hw.gate_units
             )));
         }
         let lay = &spec.layout;
@@ -185,7 +184,12 @@ impl Accelerator {
         // The rounding points, by phase: (fraction of the sum, format).
         let mut rounding = Vec::with_capacity(nl + 1);
         let mut gates = Vec::with_capacity(nl);
-        for (l, d) in model.layers.iter().zip(&dp.layers) {
+        for ((l, d), ls) in model.layers.iter().zip(&dp.layers).zip(&spec.layers) {
+            rounding.push((d.gate.frac, l.formats.preact));
+            // Layers of the same cell arithmetic share their gate unit.
+            if ls.gate_unit < gates.len() {
+                continue;
+            }
             let f = l.formats;
             let unit = |func, from, to| {
                 model.activation(func, from, to).map_err(|e| {
@@ -215,11 +219,12 @@ impl Accelerator {
                     &CellArith::new(&f, d, model.rounding),
                     d.cell.bits as usize,
                     spec.pipeline.second_activation_register,
+                    hw.activation_units,
                 )
                 .with_dp16kd_tables(tables),
             );
-            rounding.push((d.gate.frac, f.preact));
         }
+        let gate_of_layer: Vec<usize> = spec.layers.iter().map(|l| l.gate_unit).collect();
         rounding.push((lay.head.acc_frac, lay.head.logits));
         if let Some(l) = &lay.head.light_rnn {
             rounding.push((l.acc_frac, lay.head.logits));
@@ -242,8 +247,10 @@ impl Accelerator {
         }
         let phases = rounding.len();
         let second = spec.pipeline.second_activation_register;
-        let (cell_latency, gate_latency) =
-            (GateUnit::cell_latency(second), GateUnit::latency(second));
+        let (cell_latency, gate_latency) = (
+            GateUnit::cell_latency(second, hw.activation_units),
+            GateUnit::latency(second, hw.activation_units),
+        );
         debug_assert_eq!(phases, lay.phase_count());
         let mac_latency = MacArray::latency(lay.lanes);
         let seq = Sequencer::new(lay);
@@ -413,8 +420,8 @@ impl Accelerator {
             logits: Ram::new(lay.head.rows, lay.head.logits.width as usize),
             collector: Collector::new(lay),
             gates,
-            c_select: Select::new(nl, lay.cell_width as usize, w.phase_bits),
-            h_select: Select::new(nl, lay.data_width as usize, w.phase_bits),
+            c_select: Select::mapped(gate_of_layer.clone(), lay.cell_width as usize, w.phase_bits),
+            h_select: Select::mapped(gate_of_layer, lay.data_width as usize, w.phase_bits),
             y_delay: DelayLine::new(lay.data_width as usize, gate_latency),
             h_out: Select::new(2, lay.data_width as usize, 2),
             c_we: DelayLine::new(2, cell_latency),
@@ -452,7 +459,6 @@ impl Accelerator {
             _banks: lay.weight_banks,
             _tap_banks: lay.tap_banks,
             _lanes: lay.lanes,
-            _layers: nl,
             _shifts: Sequencer::row_shift_ports(lay),
             _shift_ports: shift_ports,
             _engines: engines,
@@ -660,13 +666,14 @@ impl Logic for Accelerator {
         self.cells.write_address.next = self.ctl.cell_addr.val();
         self.cells.write_data.next = self.ctl.cell_data.val();
         // Gate units.
-        for l in 0..self._layers {
+        for l in 0..self.gates.len() {
             self.gates[l].clock.next = self.clock.val();
             self.gates[l].zi.next = self.collector.zi.val();
             self.gates[l].zf.next = self.collector.zf.val();
             self.gates[l].zg.next = self.collector.zg.val();
             self.gates[l].zo.next = self.collector.zo.val();
             self.gates[l].c.next = self.cells.read_data.val();
+            self.gates[l].fire.next = self.collector.fire.val();
             self.c_select.xs[l].next = self.gates[l].c_next.val();
             self.h_select.xs[l].next = self.gates[l].h.val();
         }

@@ -117,8 +117,9 @@ pub struct Pipeline {
     /// the result queue's register.
     pub mac_latency: u64,
     /// Cycles between two cells entering one gate unit: five activations
-    /// (i, f, g, o, tanh c) shared by `activation_units` evaluators; the gate
-    /// unit generated today has all five (one cell per cycle).
+    /// (i, f, g, o, tanh c) on `activation_units` blocks, the three
+    /// sigmoids sharing what tanh(g) and tanh(c) leave
+    /// (`GateUnit::interval`: 1, 2, 3 cycles for 5, 4, 3 blocks).
     pub cell_interval: u64,
     /// Cycles from a cell entering the gate unit to its h being written
     /// (`GateUnit::LATENCY` plus the output-memory write).
@@ -202,12 +203,12 @@ impl Pipeline {
         let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
         // The gate unit, then the write of h into the data memory, which the
         // sequencer sees before it starts the next layer.
-        let cell =
-            crate::blocks::gate_unit::GateUnit::latency(second_activation_register) as u64 + 1;
+        use crate::blocks::gate_unit::GateUnit;
+        let cell = GateUnit::latency(second_activation_register, activation_units) as u64 + 1;
         let rounding = crate::blocks::requantizer::PIPELINED_LATENCY as u64;
         Pipeline {
             mac_latency: mac + 2 + rounding + queue + boundary,
-            cell_interval: 5u64.div_ceil(activation_units.max(1) as u64),
+            cell_interval: GateUnit::interval(activation_units) as u64,
             cell_latency: cell,
             // The drain state's registered end, then the switch itself.
             phase_switch: 2,
@@ -283,6 +284,13 @@ pub struct Schedule {
     pub cycles_per_frame: u64,
     /// Cycles the MAC array issues a weight word.
     pub mac_busy: u64,
+    /// Cells that reach a gate unit before it takes another (they wait for
+    /// it). The result queue of several row engines holds a whole group's
+    /// cells and hands them on one per cycle; anything else would have to
+    /// wait where the design has no buffer, so a gate unit taking a cell
+    /// every few cycles needs none.
+    #[serde(default)]
+    pub gate_waits: u64,
 }
 
 /// A node of the frame's graph: the operation, its unit, the cycles it
@@ -410,6 +418,7 @@ fn list_schedule(g: &DiGraph<Node, ()>, gate_units: usize, p: Pipeline) -> Sched
     let mut decoder_free = 0u64;
     let mut slots = Vec::with_capacity(g.node_count());
     let mut mac_busy = 0;
+    let mut gate_waits = 0;
     for n in g.node_indices() {
         let (op, unit, busy, works, last) = g[n];
         // A MAC-array operation waiting on gate-unit results (the next layer,
@@ -440,6 +449,9 @@ fn list_schedule(g: &DiGraph<Node, ()>, gate_units: usize, p: Pipeline) -> Sched
             Unit::Decoder => &mut decoder_free,
         };
         let start = inputs.max(*free);
+        if matches!(unit, Unit::GateUnit(_)) && start > inputs {
+            gate_waits += 1;
+        }
         *free = start + busy;
         let latency = match unit {
             Unit::MacArray => {
@@ -464,5 +476,6 @@ fn list_schedule(g: &DiGraph<Node, ()>, gate_units: usize, p: Pipeline) -> Sched
         slots,
         cycles_per_frame,
         mac_busy,
+        gate_waits,
     }
 }

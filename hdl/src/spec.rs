@@ -39,9 +39,11 @@ pub struct HwConfig {
     /// `rows * lanes`.
     #[serde(default = "one")]
     pub rows: usize,
-    /// Activation evaluators per gate unit: 5 evaluates a cell's four gates
-    /// and its tanh(c) in parallel, one cell per cycle, which is the gate unit
-    /// generated today; fewer describe a time-multiplexed unit for planning.
+    /// Activation blocks per gate unit: 5 evaluates a cell's four gates and
+    /// its tanh(c) in parallel, one cell per cycle; with 4 or 3 the three
+    /// sigmoids share two blocks or one, and a cell enters every 2 or 3
+    /// cycles (a time-multiplexed unit for small parts, with one row
+    /// engine: `GateUnit::interval`).
     pub activation_units: usize,
     /// Gate units working on different cells.
     #[serde(default = "one")]
@@ -197,6 +199,11 @@ pub struct LayerSpec {
     pub w_h: MatrixMap,
     /// Projection matrix and its first weight word.
     pub projection: Option<(MatrixMap, usize)>,
+    /// The gate unit that updates the layer's cells: layers of the same
+    /// cell arithmetic share one, since only one layer's cells are in
+    /// flight at a time ([`gate_units_of_layers`]).
+    #[serde(default)]
+    pub gate_unit: usize,
 }
 
 /// The head's part of the spec.
@@ -358,9 +365,9 @@ impl HwConfig {
                 self.rows
             )));
         }
-        if !(1..=5).contains(&self.activation_units) {
+        if !(3..=5).contains(&self.activation_units) {
             return Err(SpecError::Config(format!(
-                "activation_units = {}, allowed 1..=5 (a cell needs five activations)",
+                "activation_units = {}, allowed 3..=5 (a cell needs five activations: tanh(g) and tanh(c) have a block each, the three sigmoids share the rest)",
                 self.activation_units
             )));
         }
@@ -368,6 +375,14 @@ impl HwConfig {
             return Err(SpecError::Config(format!(
                 "gate_units = {}, allowed 1..=64",
                 self.gate_units
+            )));
+        }
+        if self.activation_units < 5 && self.rows > 1 {
+            return Err(SpecError::Config(format!(
+                "activation_units = {} with {} row engines: a gate unit whose sigmoids share blocks takes a cell every {} cycles, and only one row engine brings cells that far apart (use activation_units = 5)",
+                self.activation_units,
+                self.rows,
+                crate::blocks::gate_unit::GateUnit::interval(self.activation_units)
             )));
         }
         if let Some(d) = self.weight_bank_depth {
@@ -394,6 +409,7 @@ impl AcceleratorSpec {
         model.validate()?;
         let lanes = hw.lanes;
         let mut layers = Vec::new();
+        let gate_units = gate_units_of_layers(model);
         for (i, l) in model.layers.iter().enumerate() {
             let w_x = map(format!("layers[{i}].w_x"), &l.w_x, lanes)?;
             let w_h = map(format!("layers[{i}].w_h"), &l.w_h, lanes)?;
@@ -408,6 +424,7 @@ impl AcceleratorSpec {
                 w_x,
                 w_h,
                 projection,
+                gate_unit: gate_units[i],
             });
         }
         let matrices = match &model.head {
@@ -491,7 +508,18 @@ impl AcceleratorSpec {
         }
         pipeline.mac_latency += pipeline.read_extra();
         let sched = schedule(&passes, hw.rows, hw.gate_units, pipeline);
-        let memories = memories(hw, &layout, &activation_tables(model)?, banking)?;
+        if hw.activation_units < 5 && sched.gate_waits > 0 {
+            return Err(SpecError::Config(format!(
+                "activation_units = {}: {} cells of a frame would reach the gate unit less than {} cycles after the one before, which it does not buffer (use activation_units = 5, or fewer lanes)",
+                hw.activation_units, sched.gate_waits, pipeline.cell_interval
+            )));
+        }
+        let memories = memories(
+            hw,
+            &layout,
+            &activation_tables(model, hw.activation_units)?,
+            banking,
+        )?;
         let ideal = macs as f64 / (lanes * hw.rows) as f64;
         let res = hw.target.resources();
         let count = |p: Placement| {
@@ -530,6 +558,15 @@ impl AcceleratorSpec {
         })
     }
 
+    /// Gate units the design instantiates (see [`gate_units_of_layers`]).
+    pub fn gate_units_instanced(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.gate_unit + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Where the memory called `name` is placed (`None`: no such memory).
     pub fn placement_of(&self, name: &str) -> Option<Placement> {
         self.memories
@@ -564,13 +601,49 @@ impl HwConfig {
     }
 }
 
+/// The gate unit of each layer: the first layer of each distinct cell
+/// arithmetic (the formats of its pre-activations, gates, cell and hidden
+/// output, and its exact cell accumulator) gets the next unit, and a later
+/// layer with the same arithmetic uses that unit again. The layers of a
+/// time step run one after another, so a shared unit is never asked for
+/// two layers' cells at once; on a small part the unit, with its five
+/// activations, is a large share of the logic (on the iCE40 UP5K about
+/// 940 LUTs and 670 carries with piecewise-linear activations).
+pub fn gate_units_of_layers(model: &Model) -> Vec<usize> {
+    let dp = model.datapath();
+    let mut keys = Vec::new();
+    model
+        .layers
+        .iter()
+        .zip(&dp.layers)
+        .map(|(l, d)| {
+            let key = (l.formats, d.cell);
+            keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                keys.push(key);
+                keys.len() - 1
+            })
+        })
+        .collect()
+}
+
 /// The ROMs of the table-form activation units, as (name, entries, width):
-/// per layer the gate unit's three sigmoids, its tanh and the cell's tanh,
-/// named as in the design (`act_i[0]` is layer 0's input gate). Piecewise
-/// forms have none.
-fn activation_tables(model: &Model) -> Result<Vec<(String, usize, u32)>, SpecError> {
+/// per gate unit ([`gate_units_of_layers`]) its three sigmoids, its tanh
+/// and the cell's tanh, named as in the design (`act_i[0]` is gate unit 0's
+/// input gate); with fewer than five activation blocks the sigmoids share
+/// one or two tables, named after their first gates (`act_i`, `act_f`).
+/// Piecewise forms have none.
+fn activation_tables(
+    model: &Model,
+    activation_units: usize,
+) -> Result<Vec<(String, usize, u32)>, SpecError> {
+    let sigmoids = crate::blocks::gate_unit::GateUnit::sigmoid_units(activation_units);
     let mut v = Vec::new();
+    let units = gate_units_of_layers(model);
     for (i, l) in model.layers.iter().enumerate() {
+        if units[..i].contains(&units[i]) {
+            continue;
+        }
+        let (layer, i) = (i, units[i]);
         let f = l.formats;
         for (gate, func, input) in [
             ("i", Function::Sigmoid, f.preact),
@@ -578,9 +651,15 @@ fn activation_tables(model: &Model) -> Result<Vec<(String, usize, u32)>, SpecErr
             ("g", Function::Tanh, f.preact),
             ("o", Function::Sigmoid, f.preact),
             ("c", Function::Tanh, f.cell),
-        ] {
+        ]
+        .into_iter()
+        .filter(|(gate, ..)| match *gate {
+            "f" => sigmoids >= 2,
+            "o" => sigmoids >= 3,
+            _ => true,
+        }) {
             let unit = model.activation(func, input, f.gate).map_err(|e| {
-                SpecError::Config(format!("layers[{i}] activation of gate {gate}: {e}"))
+                SpecError::Config(format!("layers[{layer}] activation of gate {gate}: {e}"))
             })?;
             if let Some(t) = unit.table() {
                 v.push((format!("act_{gate}[{i}]"), t.len(), unit.output().width));

@@ -2,6 +2,9 @@
 //! simulation against `ActivationUnit` + `CellArith` on random layers (random
 //! formats, approximations, rounding modes, extreme inputs), Icarus against
 //! the native engine cycle by cycle; Verilator lint and Yosys without latches.
+//! All of it with five activation blocks (a cell every cycle) and with the
+//! sigmoids sharing two blocks or one (a cell every two or three cycles,
+//! other values on the inputs in between).
 
 use lstm_accel_hdl::blocks::gate_unit::{GateFunctions, GateUnit};
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
@@ -42,10 +45,18 @@ fn setup(m: &Model) -> Setup {
     }
 }
 
-fn build(s: &Setup) -> GateUnit {
-    let mut g = GateUnit::new(&s.fns, &s.cell, s.acc_bits);
+fn build(s: &Setup, activation_units: usize) -> GateUnit {
+    let mut g =
+        GateUnit::with_activation_registers(&s.fns, &s.cell, s.acc_bits, false, activation_units);
     g.clock.connect();
-    for x in [&mut g.zi, &mut g.zf, &mut g.zg, &mut g.zo, &mut g.c] {
+    for x in [
+        &mut g.zi,
+        &mut g.zf,
+        &mut g.zg,
+        &mut g.zo,
+        &mut g.c,
+        &mut g.fire,
+    ] {
         x.connect();
     }
     g.connect_all();
@@ -88,11 +99,18 @@ fn expected(s: &Setup, x: &Input) -> (i64, i64) {
     (c, s.cell.hidden(o, s.fns.tanh_cell.eval(c)))
 }
 
-fn run_native(s: &Setup, inputs: &[Input]) -> Vec<(i64, i64)> {
-    let mut g = build(s);
+/// Whether a cell enters at cycle `t`, a cell every `GateUnit::interval`.
+fn fires(activation_units: usize, t: usize) -> bool {
+    t % GateUnit::interval(activation_units) == 0
+}
+
+fn run_native(s: &Setup, activation_units: usize, inputs: &[Input]) -> Vec<(i64, i64)> {
+    let mut g = build(s, activation_units);
     inputs
         .iter()
-        .map(|x| {
+        .enumerate()
+        .map(|(t, x)| {
+            g.fire.next = DynVal(-i64::from(fires(activation_units, t)));
             g.zi.next = DynVal(x[0]);
             g.zf.next = DynVal(x[1]);
             g.zg.next = DynVal(x[2]);
@@ -115,55 +133,69 @@ fn random_layer_model(r: &mut impl Rng, k: usize) -> Model {
 #[test]
 fn native_simulation_equals_the_reference_cell_update() {
     let mut r = random::rng(23);
-    let mut checked = 0;
-    for k in 0..24 {
-        let m = random_layer_model(&mut r, k);
-        let s = setup(&m);
-        let inputs = stimulus(&mut r, &s, 200);
-        let out = run_native(&s, &inputs);
-        for (t, x) in inputs.iter().enumerate() {
-            let (c, h) = expected(&s, x);
-            assert_eq!(
-                out[t + GateUnit::CELL_LATENCY - 1].0,
-                c,
-                "model {k}, input {t}: c"
-            );
-            if t + GateUnit::LATENCY - 1 < out.len() {
+    for units in [5, 4, 3] {
+        let (cell_latency, latency) = (
+            GateUnit::cell_latency(false, units),
+            GateUnit::latency(false, units),
+        );
+        let mut checked = 0;
+        for k in 0..24 {
+            let m = random_layer_model(&mut r, k);
+            let s = setup(&m);
+            let inputs = stimulus(&mut r, &s, 200);
+            let out = run_native(&s, units, &inputs);
+            for (t, x) in inputs.iter().enumerate() {
+                if t + latency >= inputs.len() {
+                    break;
+                }
+                if !fires(units, t) {
+                    continue;
+                }
+                let (c, h) = expected(&s, x);
                 assert_eq!(
-                    out[t + GateUnit::LATENCY - 1].1,
+                    out[t + cell_latency - 1].0,
+                    c,
+                    "{units} blocks, model {k}, input {t}: c"
+                );
+                assert_eq!(
+                    out[t + latency - 1].1,
                     h,
-                    "model {k}, input {t}: h"
+                    "{units} blocks, model {k}, input {t}: h"
                 );
                 checked += 1;
             }
-            if t + GateUnit::LATENCY >= inputs.len() {
-                break;
-            }
         }
+        println!(
+            "{units} activation blocks: {checked} cell updates on 24 random layers == reference"
+        );
     }
-    println!("{checked} cell updates on 24 random layers: gate unit == reference");
 }
 
 #[test]
 fn icarus_agrees_with_the_native_engine() {
     let mut r = random::rng(29);
-    for k in 0..4 {
+    for (k, units) in [5, 4, 3, 5, 3].into_iter().enumerate() {
         let m = random_layer_model(&mut r, k);
         let s = setup(&m);
         let inputs = stimulus(&mut r, &s, 60);
-        let native = run_native(&s, &inputs);
-        let verilog = generate_verilog(&build(&s));
+        let native = run_native(&s, units, &inputs);
+        let verilog = generate_verilog(&build(&s, units));
         let zw = s.preact.width - 1;
         let cw = s.cell.cell.width - 1;
         let mut tb = format!(
-            "module tb;\nreg clock = 0;\nreg signed [{zw}:0] zi = 0, zf = 0, zg = 0, zo = 0;\nreg signed [{cw}:0] c = 0;\nwire signed [{cw}:0] c_next;\nwire signed [{}:0] h;\ntop uut(.clock(clock), .zi(zi), .zf(zf), .zg(zg), .zo(zo), .c(c), .c_next(c_next), .h(h));\ninitial begin\n",
+            "module tb;\nreg clock = 0;\nreg fire = 0;\nreg signed [{zw}:0] zi = 0, zf = 0, zg = 0, zo = 0;\nreg signed [{cw}:0] c = 0;\nwire signed [{cw}:0] c_next;\nwire signed [{}:0] h;\ntop uut(.clock(clock), .zi(zi), .zf(zf), .zg(zg), .zo(zo), .c(c), .fire(fire), .c_next(c_next), .h(h));\ninitial begin\n",
             s.cell.hidden.width - 1
         );
-        for x in &inputs {
+        for (t, x) in inputs.iter().enumerate() {
             let _ = writeln!(
                 tb,
-                "    zi = {}; zf = {}; zg = {}; zo = {}; c = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d\", c_next, h);",
-                x[0], x[1], x[2], x[3], x[4]
+                "    zi = {}; zf = {}; zg = {}; zo = {}; c = {}; fire = {};\n    #5 clock = 1; #5 clock = 0; #1 $display(\"%0d %0d\", c_next, h);",
+                x[0],
+                x[1],
+                x[2],
+                x[3],
+                x[4],
+                u8::from(fires(units, t))
             );
         }
         tb.push_str("    $finish;\nend\nendmodule\n");
@@ -171,7 +203,7 @@ fn icarus_agrees_with_the_native_engine() {
         let native: Vec<Vec<i64>> = native.iter().map(|&(c, h)| vec![c, h]).collect();
         assert_eq!(
             icarus, native,
-            "model {k}: Icarus and the native engine differ"
+            "{units} blocks, model {k}: Icarus and the native engine differ"
         );
     }
 }
@@ -181,19 +213,21 @@ fn lints_and_synthesises_without_latches() {
     let mut r = random::rng(31);
     let m = random::model(&mut r, &ModelShape::ternary(4, &[3], 2, 12));
     let s = setup(&m);
-    let v = generate_verilog(&build(&s));
-    let lint = verilator_lint(&v, "top").expect("lint is clean");
-    assert!(!lint.contains("%Warning"), "{lint}");
-    for family in [Family::Ice40, Family::Ecp5] {
-        let st = yosys_synth(&v, "top", family).expect("yosys");
-        assert!(st.latches.is_empty(), "{:?}", st.latches);
-        println!(
-            "gate unit, 12-bit data, {:?}/{:?} activations, {family:?}: {} LUTs, {} FFs, DSPs {}",
-            m.sigmoid,
-            m.tanh,
-            st.luts(),
-            st.flip_flops(),
-            st.count(&["SB_MAC16", "MULT18X18D"])
-        );
+    for units in [5, 3] {
+        let v = generate_verilog(&build(&s, units));
+        let lint = verilator_lint(&v, "top").expect("lint is clean");
+        assert!(!lint.contains("%Warning"), "{lint}");
+        for family in [Family::Ice40, Family::Ecp5] {
+            let st = yosys_synth(&v, "top", family).expect("yosys");
+            assert!(st.latches.is_empty(), "{:?}", st.latches);
+            println!(
+                "gate unit, {units} activation blocks, 12-bit data, {:?}/{:?} activations, {family:?}: {} LUTs, {} FFs, DSPs {}",
+                m.sigmoid,
+                m.tanh,
+                st.luts(),
+                st.flip_flops(),
+                st.count(&["SB_MAC16", "MULT18X18D"])
+            );
+        }
     }
 }

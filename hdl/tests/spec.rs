@@ -80,7 +80,7 @@ fn the_schedule_respects_units_and_dependencies() {
         let m = random::model(&mut r, &shape);
         let cfg = HwConfig {
             lanes: 1 + case % 9,
-            activation_units: 1 + case % 5,
+            activation_units: 3 + case % 3,
             gate_units: 1 + case % 3,
             ..HwConfig::default()
         };
@@ -93,6 +93,14 @@ fn the_schedule_respects_units_and_dependencies() {
                 w[1].start >= w[0].start + w[0].busy,
                 "case {case}: MAC overlap"
             );
+        }
+        // A gate unit takes a cell at most every `cell_interval` cycles.
+        let mut gate_free = vec![0u64; cfg.gate_units];
+        for x in slots {
+            if let Unit::GateUnit(k) = x.unit {
+                assert!(x.start >= gate_free[k], "case {case}: gate unit overlap");
+                gate_free[k] = x.start + s.pipeline.cell_interval;
+            }
         }
         // A cell starts after its four rows are ready; a layer's rows start
         // after the previous layer's last output.
@@ -185,6 +193,14 @@ fn unsupported_encodings_and_bad_configurations_are_named() {
                 ..HwConfig::default()
             },
             "activation_units = 9",
+        ),
+        (
+            HwConfig {
+                activation_units: 3,
+                rows: 2,
+                ..HwConfig::default()
+            },
+            "activation_units = 3 with 2 row engines",
         ),
         (
             HwConfig {

@@ -26,6 +26,11 @@ pub struct HwArgs {
     /// per cycle are rows x lanes), or `auto` (as for `--lanes`).
     #[arg(long)]
     pub rows: Option<Knob>,
+    /// Activation blocks of the gate unit, 3 to 5: with 5 a cell enters
+    /// every cycle; with 4 or 3 the three sigmoids share two blocks or one
+    /// and a cell enters every 2 or 3 cycles, in less logic (one row engine).
+    #[arg(long)]
+    pub activation_units: Option<usize>,
     /// Target part: ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k, generic.
     #[arg(long)]
     pub target: Option<Target>,
@@ -82,6 +87,9 @@ impl HwArgs {
         }
         if let Some(Knob::Fixed(r)) = self.rows {
             hw.rows = r;
+        }
+        if let Some(a) = self.activation_units {
+            hw.activation_units = a;
         }
         if let Some(t) = self.target {
             hw.target = t;

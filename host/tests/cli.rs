@@ -409,27 +409,38 @@ fn generate_and_simulate_in_both_engines_with_state_read_back() {
     let wave = std::fs::read_to_string(&icarus_vcd).expect("Icarus waveform written");
     assert!(wave.contains("$var") && wave.contains("s_tdata"));
     // A configuration the spec plans but the generator does not build is
-    // refused with what is wrong, and nothing is written.
+    // refused with what is wrong, and nothing is written; so is one the
+    // spec refuses, named by its flags.
     let hw = dir.path().join("hw.json");
     std::fs::write(
         &hw,
-        r#"{"lanes": 2, "activation_units": 3, "clock_mhz": 100, "target": "generic"}"#,
+        r#"{"lanes": 2, "gate_units": 2, "activation_units": 5, "clock_mhz": 100, "target": "generic"}"#,
     )
     .expect("write");
     let refused = dir.path().join("refused");
-    let out = cli(&[
-        "generate",
-        "--model",
-        m,
-        "--hw",
-        hw.to_str().expect("utf-8"),
-        "--out",
-        refused.to_str().expect("utf-8"),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(err.contains("activation_units = 3"), "{err}");
-    assert!(!refused.exists());
+    for (extra, what) in [
+        (vec![], "gate_units = 2"),
+        (
+            vec!["--activation-units", "3", "--rows", "2"],
+            "activation_units = 3 with 2 row engines",
+        ),
+    ] {
+        let mut args = vec![
+            "generate",
+            "--model",
+            m,
+            "--hw",
+            hw.to_str().expect("utf-8"),
+            "--out",
+            refused.to_str().expect("utf-8"),
+        ];
+        args.extend(extra);
+        let out = cli(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(what), "{err}");
+        assert!(!refused.exists());
+    }
 }
 
 #[test]

@@ -331,27 +331,67 @@ impl ActivationUnit {
     pub fn eval(&self, x: i64) -> i64 {
         match &self.datapath {
             Datapath::Lut(l) => l.entries[((x.clamp(l.lo, l.hi) - l.lo) >> l.shift) as usize],
-            Datapath::Pwl(p) => {
-                let a = x.unsigned_abs() as i64; // <= 2^23
-                let mut seg = &p.segments[0];
-                for s in &p.segments[1..] {
-                    if a >= s.start {
-                        seg = s;
-                    }
-                }
-                let sum = match seg.shift {
-                    Some(sh) => (a << sh) + seg.intercept,
-                    None => seg.intercept,
-                };
-                let y = shift_round(sum, p.round_shift, self.rounding);
-                let y = match (self.function, x < 0) {
-                    (Function::Sigmoid, true) => p.mirror - y,
-                    (Function::Tanh, true) => -y,
-                    (_, false) => y,
-                };
-                self.output.saturate(y)
+            Datapath::Pwl(p) => self.output.saturate(self.pwl_unsaturated(p, x)),
+        }
+    }
+
+    /// A piecewise unit's value at the raw input `x` before its saturation
+    /// point (`None` for a table unit); [`ActivationUnit::eval`] is this,
+    /// saturated into the output format.
+    pub fn unsaturated(&self, x: i64) -> Option<i64> {
+        self.pwl().map(|p| self.pwl_unsaturated(p, x))
+    }
+
+    /// The segment's line at `x`, rounded once, mirrored.
+    #[inline]
+    fn pwl_unsaturated(&self, p: &PwlDatapath, x: i64) -> i64 {
+        let a = x.unsigned_abs() as i64; // <= 2^23
+        let mut seg = &p.segments[0];
+        for s in &p.segments[1..] {
+            if a >= s.start {
+                seg = s;
             }
         }
+        let sum = match seg.shift {
+            Some(sh) => (a << sh) + seg.intercept,
+            None => seg.intercept,
+        };
+        let y = shift_round(sum, p.round_shift, self.rounding);
+        match (self.function, x < 0) {
+            (Function::Sigmoid, true) => p.mirror - y,
+            (Function::Tanh, true) => -y,
+            (_, false) => y,
+        }
+    }
+
+    /// The smallest and largest value a piecewise unit's saturation point
+    /// receives over its whole input domain (`None` for a table unit). The
+    /// HDL leaves out a clamp that cannot act: on the usual formats the
+    /// mirrored sigmoid and tanh stay inside the output format, and the two
+    /// compares and their multiplexer were a fifth of a unit's logic.
+    ///
+    /// Exact without visiting the domain: on each segment and sign the value
+    /// is monotone in `a = |x|` (a line of non-negative slope, a monotone
+    /// rounding, a mirror), so its extremes lie at the segments' ends.
+    pub fn unsaturated_range(&self) -> Option<(i64, i64)> {
+        let p = self.pwl()?;
+        let (lo, hi) = (self.input.min_raw(), self.input.max_raw());
+        let mut range = (i64::MAX, i64::MIN);
+        for (i, seg) in p.segments.iter().enumerate() {
+            let end = p.segments.get(i + 1).map_or(i64::MAX, |n| n.start - 1);
+            // Positive inputs are a = x in [0, hi]; negative ones a = -x in
+            // [1, -lo].
+            for (sign, amin, amax) in [(1, 0, hi), (-1, 1, -lo)] {
+                let (a0, a1) = (seg.start.max(amin), end.min(amax));
+                for a in [a0, a1] {
+                    if a0 <= a1 {
+                        let y = self.pwl_unsaturated(p, sign * a);
+                        range = (range.0.min(y), range.1.max(y));
+                    }
+                }
+            }
+        }
+        Some(range)
     }
 
     /// The true function value (f64) at the raw input `x`.

@@ -544,3 +544,59 @@ fn error_paths() {
     };
     assert!(ActivationUnit::new(s, edge, ok_in, ok_out, Rounding::Floor).is_ok());
 }
+
+/// The range the saturation point sees, derived from the segments' ends,
+/// equals the one found by visiting every input; and it does reach outside
+/// the output format where 1.0 is not representable, so the HDL keeps the
+/// clamp there.
+#[test]
+fn unsaturated_range_is_exact() {
+    let mut outputs = OUTPUTS.to_vec();
+    // 1.0 is not representable: sigmoid's top and tanh's ends saturate.
+    outputs.push(Format::new(8, 7));
+    let mut clamped = 0;
+    for f in FUNCTIONS {
+        for (_, a) in approxes(f)
+            .into_iter()
+            .filter(|(_, a)| !matches!(a, Approx::Lut { .. }))
+        {
+            for i in INPUTS {
+                for &o in &outputs {
+                    for r in [Rounding::HalfEven, Rounding::HalfUp, Rounding::Floor] {
+                        let u = unit(f, a, i, o, r);
+                        let mut seen = (i64::MAX, i64::MIN);
+                        for x in i.min_raw()..=i.max_raw() {
+                            let y = u.unsaturated(x).expect("piecewise");
+                            assert_eq!(u.eval(x), o.saturate(y), "{f:?} {a:?} {i} -> {o} at {x}");
+                            seen = (seen.0.min(y), seen.1.max(y));
+                        }
+                        assert_eq!(
+                            u.unsaturated_range(),
+                            Some(seen),
+                            "{f:?} {a:?} {i} -> {o} {r:?}"
+                        );
+                        if seen.0 < o.min_raw() || seen.1 > o.max_raw() {
+                            clamped += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        clamped > 0,
+        "no case needs its clamp: the test cannot tell a missing one"
+    );
+    let lut = unit(
+        Function::Tanh,
+        Approx::Lut {
+            index_bits: 8,
+            range_log2: 3,
+        },
+        INPUTS[1],
+        OUTPUTS[1],
+        Rounding::HalfEven,
+    );
+    assert_eq!(lut.unsaturated_range(), None);
+    assert_eq!(lut.unsaturated(0), None);
+}

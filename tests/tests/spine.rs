@@ -67,11 +67,13 @@ fn check_case<D: Device>(
         }
         let want = reference.step(f).expect("step");
         let ctx = format!(
-            "{} engine, seed {seed}, frame {i}, {} layers {:?}, lanes {}",
+            "{} engine, seed {seed}, frame {i}, {} layers {:?}, {} x {} lanes, {} activation blocks",
             drv.link().device().engine(),
             m.layers.len(),
             m.layers.iter().map(|l| l.hidden).collect::<Vec<_>>(),
+            hw.rows,
             hw.lanes,
+            hw.activation_units,
         );
         let got = drv.run_frame(i, f).unwrap_or_else(|e| panic!("{ctx}: {e}"));
         assert_eq!(got.logits, reference.logits(), "logits, {ctx}");
@@ -306,6 +308,50 @@ fn ecp5_designs_run_bit_exact_in_the_predicted_cycles() {
     }
     for seed in 6000..6002 {
         check_case(seed, ecp5(random_case(seed)), 3, false, verilator);
+    }
+}
+
+/// Time-multiplexed gate units (the sigmoids on two activation blocks or
+/// one, a cell every two or three cycles), on ECP5 (the activations' second
+/// output register, tables as `DP16KD` in synthesis) and generic targets,
+/// in both engines. The random cases draw them too, a third of those with
+/// one row engine.
+#[test]
+fn time_multiplexed_gate_units_run_bit_exact_in_the_predicted_cycles() {
+    let shared = |(m, hw): (Model, HwConfig), units: usize, target: Target| {
+        let hw = HwConfig {
+            rows: 1,
+            activation_units: units,
+            target,
+            ..hw
+        };
+        let spec = AcceleratorSpec::new(&m, &hw).expect("spec");
+        assert_eq!(spec.pipeline.cell_interval, [3, 2][units - 3]);
+        (m, hw)
+    };
+    for seed in 6100..6106 {
+        let target = if seed % 2 == 0 {
+            Target::Ecp5_85k
+        } else {
+            Target::Generic
+        };
+        let units = 3 + (seed as usize / 2) % 2;
+        check_case(
+            seed,
+            shared(random_case(seed), units, target),
+            4,
+            seed % 3 == 0,
+            native,
+        );
+    }
+    for (seed, units) in [(6100, 3), (6103, 4)] {
+        check_case(
+            seed,
+            shared(random_case(seed), units, Target::Ecp5_85k),
+            3,
+            false,
+            verilator,
+        );
     }
 }
 

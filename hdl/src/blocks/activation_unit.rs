@@ -14,9 +14,10 @@
 //!   which synthesis maps to block RAM or LUTs.
 //! - Piecewise-linear form (PLAN, hard): stage 1 takes `a = |x|`, picks the
 //!   segment by comparing `a` with the breakpoints and forms
-//!   `(a << shift) + intercept` exactly; stage 2 rounds once (the model's
-//!   `shift_round`), mirrors negative inputs (`1 - y` for sigmoid, `-y` for
-//!   tanh) and saturates into the output format.
+//!   `(a << shift) + intercept` exactly with one adder; stage 2 rounds once
+//!   (the model's `shift_round`), mirrors negative inputs (`1 - y` for
+//!   sigmoid, `-y` for tanh) and saturates into the output format, on the
+//!   sides the model's `unsaturated_range` says a value can reach.
 //!
 //! Every constant (breakpoints, shifts, intercepts, table entries, rounding)
 //! comes from `ActivationUnit`, and the Rust simulation evaluates the model's
@@ -249,7 +250,7 @@ impl ActivationBlock {
             .unwrap_or(0);
         let sw = signed_bits(bound.max(p.mirror.unsigned_abs() as u128)) as usize + 1;
         let mut s = format!(
-            "wire neg = x < 0;\nwire [{iw1}:0] a = neg ? -x : x;\nreg signed [{sw1}:0] sum;\nreg signed [{sw1}:0] sum_r;\nreg neg_r;\nreg signed [{sw1}:0] rounded;\nreg signed [{sw1}:0] mirrored;\n{decls}\ninitial begin\n    sum_r = {sum0};\n    neg_r = 0;\n    y0 = {first};\nend\n\nalways @(*) begin\n",
+            "wire neg = x < 0;\nwire [{iw1}:0] a = neg ? -x : x;\nreg signed [{sw1}:0] line;\nreg signed [{sw1}:0] intercept;\nreg signed [{sw1}:0] sum;\nreg signed [{sw1}:0] sum_r;\nreg neg_r;\nreg signed [{sw1}:0] rounded;\nreg signed [{sw1}:0] mirrored;\n{decls}\ninitial begin\n    sum_r = {sum0};\n    neg_r = 0;\n    y0 = {first};\nend\n\nalways @(*) begin\n",
             iw1 = iw - 1,
             sw1 = sw - 1,
             decls = round_decls(sw, p.round_shift, u.rounding(), "r"),
@@ -257,14 +258,23 @@ impl ActivationBlock {
             // The pipeline starts as if x = 0 had been in it: segment 0 at a = 0.
             sum0 = lit(p.segments[0].intercept, sw),
         );
-        // Later segments win: test from the last breakpoint down.
+        // The segment picks the shifted a and the intercept, and one adder
+        // forms the sum (an adder per segment and a multiplexer of sums took
+        // a third more carries). Later segments win: test from the last
+        // breakpoint down.
         for (i, g) in p.segments.iter().enumerate().rev() {
-            let value = match g.shift {
-                Some(sh) => format!("($signed({{1'b0, a}}) <<< {sh}) + {}", lit(g.intercept, sw)),
-                None => lit(g.intercept, sw),
+            let line = match g.shift {
+                Some(sh) => format!("$signed({{1'b0, a}}) <<< {sh}"),
+                None => lit(0, sw),
             };
-            if i == 0 {
-                let _ = writeln!(s, "    else\n        sum = {value};");
+            let body = format!(
+                "begin\n        line = {line};\n        intercept = {};\n    end",
+                lit(g.intercept, sw)
+            );
+            if p.segments.len() == 1 {
+                let _ = writeln!(s, "    {body}");
+            } else if i == 0 {
+                let _ = writeln!(s, "    else {body}");
             } else {
                 let kw = if i + 1 == p.segments.len() {
                     "if"
@@ -273,16 +283,13 @@ impl ActivationBlock {
                 };
                 let _ = writeln!(
                     s,
-                    "    {kw} ({{1'b0, a}} >= {}'d{})\n        sum = {value};",
+                    "    {kw} ({{1'b0, a}} >= {}'d{}) {body}",
                     iw + 1,
                     g.start.max(0)
                 );
             }
         }
-        if p.segments.len() == 1 {
-            s = s.replace("    else\n        sum", "    sum");
-        }
-        s.push_str("end\n\nalways @(*) begin\n");
+        s.push_str("    sum = line + intercept;\nend\n\nalways @(*) begin\n");
         s.push_str(&round_stmts(
             "sum_r",
             "rounded",
@@ -294,13 +301,29 @@ impl ActivationBlock {
             Function::Sigmoid => format!("{} - rounded", lit(p.mirror, sw)),
             Function::Tanh => "-rounded".to_string(),
         };
+        // The saturation point clamps only on a side the mirrored value can
+        // reach (the model's exact range over the whole input domain).
+        let (reach_lo, reach_hi) = u.unsaturated_range().unwrap_or((i64::MIN, i64::MAX));
+        let mut clamps = Vec::new();
+        if reach_hi > out.max_raw() {
+            clamps.push(format!(
+                "if (mirrored > {})\n        y0 <= {};",
+                lit(out.max_raw(), sw),
+                lit(out.max_raw(), out.width as usize)
+            ));
+        }
+        if reach_lo < out.min_raw() {
+            clamps.push(format!(
+                "if (mirrored < {})\n        y0 <= {};",
+                lit(out.min_raw(), sw),
+                lit(out.min_raw(), out.width as usize)
+            ));
+        }
+        clamps.push("y0 <= mirrored;".to_string());
         let _ = write!(
             s,
-            "    mirrored = neg_r ? {mirror} : rounded;\nend\n\nalways @(posedge clock) begin\n    sum_r <= sum;\n    neg_r <= neg;\n    if (mirrored > {max})\n        y0 <= {omax};\n    else if (mirrored < {min})\n        y0 <= {omin};\n    else\n        y0 <= mirrored;\nend\n",
-            max = lit(out.max_raw(), sw),
-            min = lit(out.min_raw(), sw),
-            omax = lit(out.max_raw(), out.width as usize),
-            omin = lit(out.min_raw(), out.width as usize),
+            "    mirrored = neg_r ? {mirror} : rounded;\nend\n\nalways @(posedge clock) begin\n    sum_r <= sum;\n    neg_r <= neg;\n    {}\nend\n",
+            clamps.join("\n    else ")
         );
         s
     }

@@ -1,8 +1,8 @@
 //! The gate unit: from a cell's four pre-activations and its old state to the
-//! new cell state and hidden output, fully pipelined (one cell per cycle).
+//! new cell state and hidden output, pipelined.
 //!
 //! ```text
-//! stage 1-2  i, f, o = sigmoid(z), g = tanh(z)            four activation blocks
+//! stage 1-2  i, f, o = sigmoid(z), g = tanh(z)            activation blocks
 //! stage 3    f*c, i*g                                     two multipliers (c delayed)
 //! stage 4    (f*c << fc_align) + (i*g << ig_align)        exact cell accumulator
 //! stage 5-6  c' = requantize(.. -> cell)                  rounding point Cell (two stages)
@@ -10,14 +10,20 @@
 //! stage 8    o * tanh(c')                                 multiplier (o delayed)
 //! stage 9+   h = requantize(.. -> hidden)                 rounding point Hidden (two stages)
 //! ```
-//! `c'` is ready after [`GateUnit::CELL_LATENCY`] cycles, `h` after
-//! [`GateUnit::LATENCY`]. Every constant comes from the model (`ActivationUnit`,
-//! `CellArith`), so the unit computes exactly the reference's cell update.
+//! With five activation blocks a cell enters every cycle. With three or
+//! four the sigmoids share one or two blocks ([`SigmoidSlots`]): a cell
+//! enters every three or two cycles, and when f waits a cycle for its
+//! block (three blocks) the cell path from stage 3 on is a cycle later.
+//! The unit uses `fire` to know when a cell entered. `c'` is ready after
+//! [`GateUnit::cell_latency`] cycles, `h` after [`GateUnit::latency`]. Every
+//! constant comes from the model (`ActivationUnit`, `CellArith`), so the
+//! unit computes exactly the reference's cell update.
 
 use super::activation_unit::{ActivationBlock, ACTIVATION_LATENCY};
 use super::arith::{Multiplier, ShiftedSum};
 use super::delay_line::DelayLine;
 use super::requantizer::{Requantizer, PIPELINED_LATENCY};
+use super::sigmoid_slots::SigmoidSlots;
 use crate::dynamic::DynSig;
 use lstm_accel_model::activation::ActivationUnit;
 use lstm_accel_model::cell::CellArith;
@@ -49,14 +55,17 @@ pub struct GateUnit {
     pub zo: DynSig<In>,
     /// The cell's old state.
     pub c: DynSig<In>,
+    /// Nonzero: a cell enters (its pre-activations and state are on the
+    /// inputs). Only a unit whose sigmoids share blocks uses it.
+    pub fire: DynSig<In>,
     /// The new state, [`GateUnit::CELL_LATENCY`] cycles later.
     pub c_next: DynSig<Out>,
     /// The hidden output, [`GateUnit::LATENCY`] cycles later.
     pub h: DynSig<Out>,
-    act_i: ActivationBlock,
-    act_f: ActivationBlock,
+    slots: SigmoidSlots,
+    sig: Vec<ActivationBlock>,
     act_g: ActivationBlock,
-    act_o: ActivationBlock,
+    g_delay: DelayLine,
     c_delay: DelayLine,
     mul_fc: Multiplier,
     mul_ig: Multiplier,
@@ -72,16 +81,17 @@ impl GateUnit {
     /// The activation tables of gates i, f, g, o and of tanh(c) for which
     /// `which` is true as ECP5 `DP16KD` blocks with their output register,
     /// in synthesis ([`ActivationBlock::with_dp16kd`]); for a unit built
-    /// with second output registers only (the block's is the first).
+    /// with second output registers only (the block's is the first). A
+    /// shared sigmoid block is named after its first gate (i, f, o in
+    /// turn).
     pub fn with_dp16kd_tables(mut self, which: [bool; 5]) -> Self {
-        let units = [
-            &mut self.act_i,
-            &mut self.act_f,
-            &mut self.act_g,
-            &mut self.act_o,
-            &mut self.act_c,
-        ];
-        for (unit, on) in units.into_iter().zip(which) {
+        let mut units: Vec<(&mut ActivationBlock, bool)> = Vec::new();
+        for (e, unit) in self.sig.iter_mut().enumerate() {
+            units.push((unit, which[[0, 1, 3][e]]));
+        }
+        units.push((&mut self.act_g, which[2]));
+        units.push((&mut self.act_c, which[4]));
+        for (unit, on) in units {
             if on && unit.latency() > ACTIVATION_LATENCY {
                 unit.enable_dp16kd();
             }
@@ -89,38 +99,60 @@ impl GateUnit {
         self
     }
 
-    /// Cycles from the inputs to `c_next` (activations with one output
+    /// Cycles from the inputs to `c_next` (five activations with one
+    /// output register).
+    pub const CELL_LATENCY: usize = Self::cell_latency(false, 5);
+    /// Cycles from the inputs to `h` (five activations with one output
     /// register).
-    pub const CELL_LATENCY: usize = Self::cell_latency(false);
-    /// Cycles from the inputs to `h` (activations with one output
-    /// register).
-    pub const LATENCY: usize = Self::latency(false);
+    pub const LATENCY: usize = Self::latency(false, 5);
 
     /// Cycles from the inputs to `c_next`, with activations of a
-    /// `second` output register or not.
-    pub const fn cell_latency(second: bool) -> usize {
-        ACTIVATION_LATENCY + second as usize + 2 + PIPELINED_LATENCY
+    /// `second` output register or not, and `activation_units` of them.
+    pub const fn cell_latency(second: bool, activation_units: usize) -> usize {
+        let shift = SigmoidSlots::cell_shift(Self::sigmoid_units(activation_units));
+        ACTIVATION_LATENCY + second as usize + shift + 2 + PIPELINED_LATENCY
     }
 
     /// Cycles from the inputs to `h`, with activations of a `second`
-    /// output register or not.
-    pub const fn latency(second: bool) -> usize {
-        Self::cell_latency(second) + ACTIVATION_LATENCY + second as usize + 1 + PIPELINED_LATENCY
+    /// output register or not, and `activation_units` of them.
+    pub const fn latency(second: bool, activation_units: usize) -> usize {
+        Self::cell_latency(second, activation_units)
+            + ACTIVATION_LATENCY
+            + second as usize
+            + 1
+            + PIPELINED_LATENCY
+    }
+
+    /// Cycles between two cells entering a unit of `activation_units`
+    /// activation blocks (3 to 5).
+    pub const fn interval(activation_units: usize) -> usize {
+        SigmoidSlots::interval(Self::sigmoid_units(activation_units))
+    }
+
+    /// The blocks the sigmoids share: tanh(g) and tanh(c') have one each.
+    pub const fn sigmoid_units(activation_units: usize) -> usize {
+        match activation_units {
+            0..=3 => 1,
+            4 => 2,
+            _ => 3,
+        }
     }
 
     /// A gate unit for a layer's functions, cell arithmetic and exact cell
-    /// accumulator width.
+    /// accumulator width, with five activation blocks.
     pub fn new(fns: &GateFunctions, cell: &CellArith, cell_acc_bits: usize) -> Self {
-        Self::with_activation_registers(fns, cell, cell_acc_bits, false)
+        Self::with_activation_registers(fns, cell, cell_acc_bits, false, 5)
     }
 
     /// [`GateUnit::new`] with activations of a `second` output register
-    /// (ECP5 designs, [`ActivationBlock::with_second_output_register`]).
+    /// (ECP5 designs, [`ActivationBlock::with_second_output_register`]) or
+    /// not, and `activation_units` activation blocks (3 to 5).
     pub fn with_activation_registers(
         fns: &GateFunctions,
         cell: &CellArith,
         cell_acc_bits: usize,
         second: bool,
+        activation_units: usize,
     ) -> Self {
         let act = |u: &lstm_accel_model::activation::ActivationUnit| {
             let b = ActivationBlock::new(u.clone());
@@ -131,6 +163,8 @@ impl GateUnit {
             }
         };
         let al = ACTIVATION_LATENCY + usize::from(second);
+        let units = Self::sigmoid_units(activation_units);
+        let shift = SigmoidSlots::cell_shift(units);
         let zw = fns.sigmoid.input().width as usize;
         let gw = cell.gate.width as usize;
         let cw = cell.cell.width as usize;
@@ -141,13 +175,15 @@ impl GateUnit {
             zg: DynSig::new(zw),
             zo: DynSig::new(zw),
             c: DynSig::new(cw),
+            fire: DynSig::new(1),
             c_next: DynSig::new(cw),
             h: DynSig::new(cell.hidden.width as usize),
-            act_i: act(&fns.sigmoid),
-            act_f: act(&fns.sigmoid),
+            slots: SigmoidSlots::new(units, zw, gw),
+            sig: (0..units).map(|_| act(&fns.sigmoid)).collect(),
             act_g: act(&fns.tanh),
-            act_o: act(&fns.sigmoid),
-            c_delay: DelayLine::new(cw, al),
+            // g waits for f as i does.
+            g_delay: DelayLine::new(gw, shift),
+            c_delay: DelayLine::new(cw, al + shift),
             mul_fc: Multiplier::new(gw, cw),
             mul_ig: Multiplier::new(gw, gw),
             sum: ShiftedSum::new(gw + cw, cell.fc_align, 2 * gw, cell.ig_align, cell_acc_bits),
@@ -161,7 +197,10 @@ impl GateUnit {
             ),
             act_c: act(&fns.tanh_cell),
             // o waits from its sigmoid until tanh(c') is out.
-            o_delay: DelayLine::new(gw, Self::cell_latency(second)),
+            o_delay: DelayLine::new(
+                gw,
+                Self::cell_latency(second, activation_units) - SigmoidSlots::o_slot(units),
+            ),
             mul_oc: Multiplier::new(gw, gw),
             // Pipelined: after the o x tanh(c) multiplier, rounding and
             // saturation in one cycle were an iCE40 critical path.
@@ -178,10 +217,14 @@ impl GateUnit {
 impl Logic for GateUnit {
     #[hdl_gen]
     fn update(&mut self) {
-        self.act_i.clock.next = self.clock.val();
-        self.act_f.clock.next = self.clock.val();
+        self.slots.clock.next = self.clock.val();
+        for e in 0..self.sig.len() {
+            self.sig[e].clock.next = self.clock.val();
+            self.sig[e].x.next = self.slots.xs[e].val();
+            self.slots.ys[e].next = self.sig[e].y.val();
+        }
         self.act_g.clock.next = self.clock.val();
-        self.act_o.clock.next = self.clock.val();
+        self.g_delay.clock.next = self.clock.val();
         self.c_delay.clock.next = self.clock.val();
         self.mul_fc.clock.next = self.clock.val();
         self.mul_ig.clock.next = self.clock.val();
@@ -191,21 +234,23 @@ impl Logic for GateUnit {
         self.o_delay.clock.next = self.clock.val();
         self.mul_oc.clock.next = self.clock.val();
         self.hidden_round.clock.next = self.clock.val();
-        self.act_i.x.next = self.zi.val();
-        self.act_f.x.next = self.zf.val();
+        self.slots.fire.next = self.fire.val();
+        self.slots.zi.next = self.zi.val();
+        self.slots.zf.next = self.zf.val();
+        self.slots.zo.next = self.zo.val();
         self.act_g.x.next = self.zg.val();
-        self.act_o.x.next = self.zo.val();
+        self.g_delay.d.next = self.act_g.y.val();
         self.c_delay.d.next = self.c.val();
-        self.mul_fc.a.next = self.act_f.y.val();
+        self.mul_fc.a.next = self.slots.f.val();
         self.mul_fc.b.next = self.c_delay.q.val();
-        self.mul_ig.a.next = self.act_i.y.val();
-        self.mul_ig.b.next = self.act_g.y.val();
+        self.mul_ig.a.next = self.slots.i.val();
+        self.mul_ig.b.next = self.g_delay.q.val();
         self.sum.a.next = self.mul_fc.p.val();
         self.sum.b.next = self.mul_ig.p.val();
         self.cell_round.x.next = self.sum.s.val();
         self.c_next.next = self.cell_round.y.val();
         self.act_c.x.next = self.cell_round.y.val();
-        self.o_delay.d.next = self.act_o.y.val();
+        self.o_delay.d.next = self.slots.o.val();
         self.mul_oc.a.next = self.o_delay.q.val();
         self.mul_oc.b.next = self.act_c.y.val();
         self.hidden_round.x.next = self.mul_oc.p.val();

@@ -29,6 +29,7 @@ pub mod row_engines;
 pub mod select;
 pub mod sequencer;
 pub mod shift_add_lane;
+pub mod sigmoid_slots;
 pub mod state_reader;
 pub mod stream_slice;
 pub mod uart;

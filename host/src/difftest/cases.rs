@@ -215,8 +215,17 @@ pub fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
             n => break (m, lanes, fits[r.random_range(0..n)]),
         }
     };
+    // With one row engine, a third of the designs have a time-multiplexed
+    // gate unit (the sigmoids on one or two activation blocks). Drawn last,
+    // so the models and lanes of a seed are those drawn before it existed.
+    let activation_units = if rows == 1 && r.random_range(0..3) == 0 {
+        [3, 4][r.random_range(0..2)]
+    } else {
+        5
+    };
     let hw = HwConfig {
         rows,
+        activation_units,
         ..HwConfig::on(lanes, Target::Generic)
     };
     (m, hw)
