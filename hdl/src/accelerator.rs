@@ -246,6 +246,10 @@ impl Accelerator {
             }
         }
         let phases = rounding.len();
+        let writes_y = lay
+            .phases()
+            .iter()
+            .any(|p| matches!(p, Phase::Projection(_) | Phase::Factor(_)));
         let second = spec.pipeline.second_activation_register;
         let (cell_latency, gate_latency) = (
             GateUnit::cell_latency(second, hw.activation_units),
@@ -270,6 +274,7 @@ impl Accelerator {
         let rows_bits = seq.phase_rows.width();
         // A deep weight memory on ECP5 is banked, with a longer read.
         let bank_depth = hw.weight_banking(lay.weight_words);
+        let tap_bank_depth = hw.tap_banking(lay.tap_words);
         // The MAC array's inputs wait for the slower of the weight and tap
         // reads; the faster one's words wait the difference.
         let extra = spec.pipeline.read_extra() as usize;
@@ -375,11 +380,13 @@ impl Accelerator {
                 .collect(),
             taps: (0..lay.tap_banks)
                 .map(|b| {
-                    let ram = Ram::new(lay.tap_words.max(1), lay.tap_bank_bits(b) as usize);
-                    if tap_extra > 0 {
-                        ram.with_output_register()
-                    } else {
-                        ram
+                    let (depth, width) = (lay.tap_words.max(1), lay.tap_bank_bits(b) as usize);
+                    match tap_bank_depth {
+                        // On ECP5 the banks' blocks use their output register.
+                        Some(bd) if ecp5 => Ram::banked(depth, width, bd).with_dp16kd(),
+                        Some(bd) => Ram::banked(depth, width, bd),
+                        None if tap_extra > 0 => Ram::new(depth, width).with_output_register(),
+                        None => Ram::new(depth, width),
                     }
                 })
                 .collect(),
@@ -422,7 +429,13 @@ impl Accelerator {
             gates,
             c_select: Select::mapped(gate_of_layer.clone(), lay.cell_width as usize, w.phase_bits),
             h_select: Select::mapped(gate_of_layer, lay.data_width as usize, w.phase_bits),
-            y_delay: DelayLine::new(lay.data_width as usize, gate_latency),
+            // Only a design with projections or factor passes writes a y
+            // through the h path (without, the delay line is a wire: its
+            // registers were 168 of the iCE40 FSDD design's logic cells).
+            y_delay: DelayLine::new(
+                lay.data_width as usize,
+                if writes_y { gate_latency } else { 0 },
+            ),
             h_out: Select::new(2, lay.data_width as usize, 2),
             c_we: DelayLine::new(2, cell_latency),
             c_addr: DelayLine::new(w.cell_addr_bits, cell_latency),

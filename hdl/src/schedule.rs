@@ -142,7 +142,9 @@ pub struct Pipeline {
     pub weight_read_extra: u64,
     /// Extra cycles of the tap memory's read: its output register on ECP5
     /// designs with structured matrices (the block's read and the route to
-    /// every row engine's input registers do not fit one cycle together).
+    /// every row engine's input registers do not fit one cycle together),
+    /// or the banked read's when the taps are banked
+    /// (`HwConfig::tap_banking`).
     /// The MAC array's inputs are delayed to the slower of the two reads
     /// ([`Pipeline::read_extra`]), which `mac_latency` includes.
     #[serde(default)]

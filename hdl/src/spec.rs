@@ -58,6 +58,12 @@ pub struct HwConfig {
     /// [`WEIGHT_BANK_DEPTH`] words).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_bank_depth: Option<usize>,
+    /// Banks of this many tap words (a power of two, at least 2): the tap
+    /// memory's banked form, as the weights'. Absent: automatic (on ECP5,
+    /// once the taps are deeper than one bank of [`WEIGHT_BANK_DEPTH`]
+    /// words, where Yosys stacks rows of blocks behind a multiplexer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tap_bank_depth: Option<usize>,
 }
 
 /// The serde default of counts that were added later (one unit).
@@ -87,6 +93,7 @@ impl Default for HwConfig {
             clock_mhz: 100.0,
             target: Target::Ecp5_85k,
             weight_bank_depth: None,
+            tap_bank_depth: None,
         }
     }
 }
@@ -385,11 +392,16 @@ impl HwConfig {
                 crate::blocks::gate_unit::GateUnit::interval(self.activation_units)
             )));
         }
-        if let Some(d) = self.weight_bank_depth {
-            if !(d.is_power_of_two() && d >= 2) {
-                return Err(SpecError::Config(format!(
-                    "weight_bank_depth = {d}, allowed a power of two, at least 2"
-                )));
+        for (name, depth) in [
+            ("weight_bank_depth", self.weight_bank_depth),
+            ("tap_bank_depth", self.tap_bank_depth),
+        ] {
+            if let Some(d) = depth {
+                if !(d.is_power_of_two() && d >= 2) {
+                    return Err(SpecError::Config(format!(
+                        "{name} = {d}, allowed a power of two, at least 2"
+                    )));
+                }
             }
         }
         if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= 1000.0) {
@@ -503,8 +515,13 @@ impl AcceleratorSpec {
         if banking.is_some() {
             pipeline.weight_read_extra = (crate::blocks::ram::Ram::BANKED_READ_LATENCY - 1) as u64;
         }
-        if ecp5 && layout.tap_banks > 0 {
-            pipeline.tap_read_extra = 1;
+        let tap_banking = hw.tap_banking(layout.tap_words);
+        if layout.tap_banks > 0 {
+            if tap_banking.is_some() {
+                pipeline.tap_read_extra = (crate::blocks::ram::Ram::BANKED_READ_LATENCY - 1) as u64;
+            } else if ecp5 {
+                pipeline.tap_read_extra = 1;
+            }
         }
         pipeline.mac_latency += pipeline.read_extra();
         let sched = schedule(&passes, hw.rows, hw.gate_units, pipeline);
@@ -519,6 +536,7 @@ impl AcceleratorSpec {
             &layout,
             &activation_tables(model, hw.activation_units)?,
             banking,
+            tap_banking,
         )?;
         let ideal = macs as f64 / (lanes * hw.rows) as f64;
         let res = hw.target.resources();
@@ -596,6 +614,23 @@ impl HwConfig {
         match self.weight_bank_depth {
             Some(d) => (weight_words > d).then_some(d),
             None => (self.target.is_ecp5() && weight_words > 2 * WEIGHT_BANK_DEPTH)
+                .then_some(WEIGHT_BANK_DEPTH),
+        }
+    }
+
+    /// The bank depth of the tap memory when it is banked: the configured
+    /// one when the taps span at least two such banks; automatically on
+    /// ECP5 once they are deeper than one bank of [`WEIGHT_BANK_DEPTH`]
+    /// words. Deeper, Yosys builds the memory as rows of blocks behind a
+    /// multiplexer (ESE's own model: 3,328 words as seven rows of 512 x
+    /// 36), and a block's read, the route to that multiplexer across the
+    /// die and the multiplexer were the critical path at 4 x 64 and 8 x 64
+    /// (12.2 and 14.3 ns). Banked, each bank's block holds the read in its
+    /// own output register and the multiplexer has a register of its own.
+    pub fn tap_banking(&self, tap_words: usize) -> Option<usize> {
+        match self.tap_bank_depth {
+            Some(d) => (tap_words > d).then_some(d),
+            None => (self.target.is_ecp5() && tap_words > WEIGHT_BANK_DEPTH)
                 .then_some(WEIGHT_BANK_DEPTH),
         }
     }
@@ -677,6 +712,7 @@ fn memories(
     lay: &Layout,
     activation_tables: &[(String, usize, u32)],
     weight_banking: Option<usize>,
+    tap_banking: Option<usize>,
 ) -> Result<Vec<Memory>, SpecError> {
     let t = hw.target;
     // Each bank is its own memory in the Verilog, mapped on its own.
@@ -718,7 +754,12 @@ fn memories(
     }
     if lay.tap_words > 0 {
         let tap_banks: Vec<u32> = (0..lay.tap_banks).map(|b| lay.tap_bank_bits(b)).collect();
-        v.push(place("taps", &tap_banks, lay.tap_words));
+        let mut taps = place("taps", &tap_banks, lay.tap_words);
+        if let (Some(bd), Placement::BlockRam) = (tap_banking, taps.placement) {
+            let per_bank: u32 = tap_banks.iter().map(|&w| blocks_of(bd, w)).sum();
+            taps.blocks = lay.tap_words.div_ceil(bd) as u32 * per_bank;
+        }
+        v.push(taps);
     }
     // Bias and row-shift memories: a bank per row engine, every bank read
     // at the same address.

@@ -357,7 +357,8 @@ fn time_multiplexed_gate_units_run_bit_exact_in_the_predicted_cycles() {
 
 /// ECP5 designs with structured matrices: the tap memory's output register
 /// (`Pipeline::tap_read_extra`), with the weight words delayed to match or,
-/// with banked weights, the taps delayed to the banked read; on the most
+/// with banked weights, the taps delayed to the banked read; banked taps
+/// (small banks, so that small models have several); on the most
 /// row engines (of 4, 3, 2) the model allows, so the engines' input
 /// registers take both; in both engines.
 #[test]
@@ -376,6 +377,7 @@ fn ecp5_structured_designs_run_bit_exact_in_the_predicted_cycles() {
                         target: Target::Ecp5_85k,
                         rows,
                         weight_bank_depth: (seed % 2 == 1).then_some(8),
+                        tap_bank_depth: (seed % 4 >= 2).then_some(2),
                         ..hw.clone()
                     };
                     AcceleratorSpec::new(&m, &hw)
@@ -387,11 +389,15 @@ fn ecp5_structured_designs_run_bit_exact_in_the_predicted_cycles() {
     };
     for seed in [6100, 6201, 6302, 6403] {
         let (s, spec, case) = ecp5(seed);
-        assert_eq!(spec.pipeline.tap_read_extra, 1);
-        assert_eq!(spec.pipeline.read_extra(), 1 + 2 * (seed % 2));
+        let banked_taps = seed % 4 >= 2;
+        assert_eq!(spec.pipeline.tap_read_extra, 1 + 2 * u64::from(banked_taps));
+        assert_eq!(
+            spec.pipeline.read_extra(),
+            1 + 2 * (seed % 2).max(u64::from(banked_taps))
+        );
         check_case(s, case, 4, seed % 4 == 1, native);
     }
-    for seed in [6100, 6201] {
+    for seed in [6100, 6201, 6302] {
         let (s, _, case) = ecp5(seed);
         check_case(s, case, 3, false, verilator);
     }
