@@ -353,6 +353,9 @@ pub struct Case {
     /// Row engines.
     #[serde(default = "one")]
     pub rows: usize,
+    /// Activation blocks of the gate unit.
+    #[serde(default = "five")]
+    pub activation_units: usize,
     /// Input sequences of raw frames.
     pub sequences: Vec<Vec<Vec<i32>>>,
     /// Random stalls on both streams (the `simulate --stalls` pattern of
@@ -365,6 +368,7 @@ impl Case {
     pub fn hw(&self) -> HwConfig {
         HwConfig {
             rows: self.rows,
+            activation_units: self.activation_units,
             ..HwConfig::on(self.lanes, Target::Generic)
         }
     }
@@ -417,6 +421,7 @@ pub fn case(design: &Design, seed: u64) -> Case {
         model,
         lanes: design.hw.lanes,
         rows: design.hw.rows,
+        activation_units: design.hw.activation_units,
         sequences,
         stalls: r.random_bool(0.5),
     }
@@ -424,4 +429,8 @@ pub fn case(design: &Design, seed: u64) -> Case {
 
 fn one() -> usize {
     1
+}
+
+fn five() -> usize {
+    5
 }
