@@ -43,7 +43,7 @@ const READ_WAIT: u8 = 2;
 
 /// The registers' power-up values, which reset restores (all but `loaded`).
 const RESET_VALUES: &str =
-    "state = IDLE; target = 0; remaining = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
+    "state = IDLE; target = 0; remaining = 0; rem_one = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
     err_opcode = 0; err_length = 0; err_refused = 0; k = 0; laddr = 0; class_r = 0; cycles_r = 0;
     m_data = 0; kind = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0; reading_w = 0;";
 
@@ -57,6 +57,9 @@ struct Regs {
     state: u8,
     target: u8,
     remaining: u32,
+    /// `remaining == 1`, kept as a register: a 32-bit compare in front of
+    /// every load and frame enable was ESE's 8 x 64 critical path.
+    rem_one: bool,
     bank: u32,
     addr: u32,
     lane: u32,
@@ -387,6 +390,7 @@ impl Controller {
                         } else if len == lay.input_size as u32 && !last {
                             n.state = FRAME;
                             n.remaining = len;
+                            n.rem_one = len == 1;
                             n.lane = 0;
                             n.addr = 0;
                         } else {
@@ -400,6 +404,7 @@ impl Controller {
                                 n.state = LOAD;
                                 n.target = target;
                                 n.remaining = len;
+                                n.rem_one = len == 1;
                                 n.bank = 0;
                                 n.addr = 0;
                                 n.loaded = old.loaded & !(1 << target);
@@ -431,14 +436,15 @@ impl Controller {
                     n.addr = old.addr + 1;
                 }
                 n.remaining = old.remaining - 1;
+                n.rem_one = old.remaining == 2;
                 if last {
-                    if old.remaining == 1 {
+                    if old.rem_one {
                         n.loaded = old.loaded | (1 << old.target);
                     } else {
                         n.err_length = old.err_length.wrapping_add(1);
                     }
                     n.state = IDLE;
-                } else if old.remaining == 1 {
+                } else if old.rem_one {
                     n.err_length = old.err_length.wrapping_add(1);
                     n.state = DISCARD;
                 }
@@ -451,15 +457,16 @@ impl Controller {
                     n.addr = old.addr + 1;
                 }
                 n.remaining = old.remaining - 1;
+                n.rem_one = old.remaining == 2;
                 if last {
-                    if old.remaining == 1 {
+                    if old.rem_one {
                         n.state = RUN;
                         n.start = true;
                     } else {
                         n.err_length = old.err_length.wrapping_add(1);
                         n.state = IDLE;
                     }
-                } else if old.remaining == 1 {
+                } else if old.rem_one {
                     n.err_length = old.err_length.wrapping_add(1);
                     n.state = DISCARD;
                 }
@@ -646,6 +653,8 @@ impl Controller {
 reg [2:0] state;
 reg [2:0] target;
 reg [31:0] remaining, frames, seq, err_opcode, err_length, err_refused, loaded, laddr, class_r, cycles_r, m_data;
+// remaining == 1, as a register (see `Regs::rem_one`).
+reg rem_one;
 reg [{k1}:0] k;
 // Counters as wide as what they count: the load path's compares stay short.
 reg [{bank1}:0] bank;
@@ -794,12 +803,13 @@ always @(*) begin
                 load_cases,
                 "            8'h{op:02x}: begin
                 if (len == {words} && !s_tlast) begin
-                    state <= LOAD; target <= {target}; remaining <= len; bank <= 0; addr <= 0; loaded <= loaded & ~32'd{bit};
+                    state <= LOAD; target <= {target}; remaining <= len; rem_one <= {one}; bank <= 0; addr <= 0; loaded <= loaded & ~32'd{bit};
                 end else begin
                     err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
                 end
             end",
-                bit = 1u32 << target
+                bit = 1u32 << target,
+                one = u8::from(words == 1)
             );
         }
         let _ = writeln!(
@@ -829,7 +839,7 @@ always @(posedge clock) begin
                 if (loaded != {need})
                     begin err_refused <= err_refused + 1; state <= s_tlast ? IDLE : DISCARD; end
                 else if (len == {input} && !s_tlast) begin
-                    state <= FRAME; remaining <= len; lane <= 0; addr <= 0;
+                    state <= FRAME; remaining <= len; rem_one <= {input_one}; lane <= 0; addr <= 0;
                 end else begin
                     err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
                 end
@@ -846,13 +856,14 @@ always @(posedge clock) begin
             bank <= 0; addr <= addr + 1;
         end
         remaining <= remaining - 1;
+        rem_one <= (remaining == 2);
         if (s_tlast) begin
-            if (remaining == 1)
+            if (rem_one)
                 loaded <= loaded | (32'd1 << target);
             else
                 err_length <= err_length + 1;
             state <= IDLE;
-        end else if (remaining == 1) begin
+        end else if (rem_one) begin
             err_length <= err_length + 1; state <= DISCARD;
         end
     end
@@ -863,13 +874,14 @@ always @(posedge clock) begin
             lane <= 0; addr <= addr + 1;
         end
         remaining <= remaining - 1;
+        rem_one <= (remaining == 2);
         if (s_tlast) begin
-            if (remaining == 1) begin
+            if (rem_one) begin
                 state <= RUN; start_r <= 1;
             end else begin
                 err_length <= err_length + 1; state <= IDLE;
             end
-        end else if (remaining == 1) begin
+        end else if (rem_one) begin
             err_length <= err_length + 1; state <= DISCARD;
         end
     end
@@ -917,6 +929,7 @@ end",
             frame = p::FRAME,
             need = p::loaded_mask(lay),
             input = lay.input_size,
+            input_one = u8::from(lay.input_size == 1),
             banks = lay.weight_banks,
             tap_banks = if lay.tap_banks > 0 {
                 format!(" || (target == 3'd5 && bank + 1 < {})", lay.tap_banks)
