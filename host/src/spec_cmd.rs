@@ -157,6 +157,14 @@ pub fn print_spec(s: &AcceleratorSpec) {
         s.hw.rows * s.hw.lanes,
         e.efficiency_ratio
     );
+    println!(
+        "  gate unit(s) {} for {} layer(s), {} activation blocks: a cell every {} cycle(s), h {} cycles after it enters",
+        s.gate_units_instanced(),
+        s.layers.len(),
+        s.hw.activation_units,
+        s.pipeline.cell_interval,
+        s.pipeline.cell_latency
+    );
     for m in &s.memories {
         println!(
             "  memory {:<12} {:>6} x {:<4} {:>9} bits  {:?} ({} blocks)",
