@@ -14,53 +14,39 @@ pub fn lit(v: i64, width: usize) -> String {
     }
 }
 
-/// Statements assigning `out = shift_round(input, shift, mode)` (both
+/// The statement assigning `out = shift_round(input, shift, mode)` (both
 /// declared `signed`, `out` at least as wide as `input >>> shift`), inside an
-/// `always @(*)` block. `tmp` prefixes the names of the extra wires the
-/// statements need, which [`round_decls`] declares.
-pub fn round_stmts(input: &str, out: &str, shift: u32, mode: Rounding, tmp: &str) -> String {
-    if shift == 0 {
-        return format!("    {out} = {input};\n");
-    }
-    let s = shift;
-    match mode {
-        Rounding::Floor => format!("    {out} = {input} >>> {s};\n"),
-        // floor + the half bit (the bit just below the kept ones).
-        Rounding::HalfUp => format!(
-            "    {out} = ({input} >>> {s}) + $signed({{1'b0, {input}[{}]}});\n",
-            s - 1
+/// `always @(*)` block: the floor plus [`round_carry`].
+pub fn round_stmts(input: &str, out: &str, shift: u32, mode: Rounding) -> String {
+    match (shift, mode) {
+        (0, _) => format!("    {out} = {input};\n"),
+        (s, Rounding::Floor) => format!("    {out} = {input} >>> {s};\n"),
+        (s, _) => format!(
+            "    {out} = ({input} >>> {s}) + $signed({{1'b0, {}}});\n",
+            round_carry(input, shift, mode)
         ),
-        Rounding::HalfEven => {
-            // Round up above the half, and at the half when the kept LSB is
-            // odd; with one dropped bit nothing lies above the half.
-            let up = if s == 1 {
-                format!("{tmp}_rem[0] && {tmp}_q[0]")
-            } else {
-                let half = format!("{s}'d{}", 1u64 << (s - 1));
-                format!("({tmp}_rem > {half}) || ({tmp}_rem == {half} && {tmp}_q[0])")
-            };
-            format!(
-                "    {tmp}_q = {input} >>> {s};
-    {tmp}_rem = {input}[{}:0];
-    {tmp}_up = {up};
-    {out} = {tmp}_q + $signed({{1'b0, {tmp}_up}});\n",
-                s - 1
-            )
-        }
     }
 }
 
-/// Declarations of the extra wires of [`round_stmts`] for an input of
-/// `width` bits.
-pub fn round_decls(width: usize, shift: u32, mode: Rounding, tmp: &str) -> String {
-    if shift == 0 || mode != Rounding::HalfEven {
-        return String::new();
+/// The one-bit expression that `shift_round(input, shift, mode)` adds to
+/// the floor `input >>> shift`.
+pub fn round_carry(input: &str, shift: u32, mode: Rounding) -> String {
+    let s = shift;
+    match (s, mode) {
+        (0, _) | (_, Rounding::Floor) => "1'b0".to_string(),
+        // The half bit (the bit just below the kept ones).
+        (_, Rounding::HalfUp) => format!("{input}[{}]", s - 1),
+        // Round up above the half, and at the half when the kept LSB is
+        // odd; with one dropped bit nothing lies above the half.
+        (1, Rounding::HalfEven) => format!("({input}[0] && {input}[1])"),
+        (_, Rounding::HalfEven) => {
+            let half = format!("{s}'d{}", 1u64 << (s - 1));
+            format!(
+                "(({input}[{k1}:0] > {half}) || ({input}[{k1}:0] == {half} && {input}[{s}]))",
+                k1 = s - 1
+            )
+        }
     }
-    format!(
-        "reg signed [{}:0] {tmp}_q;\nreg [{}:0] {tmp}_rem;\nreg {tmp}_up;\n",
-        width - 1,
-        shift - 1
-    )
 }
 
 /// The `initial` block giving a block's registers their power-up values,

@@ -26,9 +26,9 @@
 //! same constants and checked against `eval` over whole input domains.
 
 use crate::dynamic::{DynSig, DynVal};
-use crate::verilog::lit;
+use crate::verilog::{lit, round_carry};
 use lstm_accel_model::activation::{ActivationUnit, Function};
-use lstm_accel_model::fixed::{signed_bits, Rounding};
+use lstm_accel_model::fixed::signed_bits;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -320,16 +320,7 @@ impl ActivationBlock {
         }
         s.push_str("    endcase\nend\n\nalways @(posedge clock) begin\n    ac_r <= ac;\n    seg_r <= seg;\n    neg_r <= neg;\n    sum_r <= line + intercept;\n    neg_r2 <= neg_r;\nend\n\nalways @(*) begin\n");
         // The rounding's carry: the model's `shift_round`.
-        let r = match (k, u.rounding()) {
-            (0, _) | (_, Rounding::Floor) => "1'b0".to_string(),
-            (_, Rounding::HalfUp) => format!("sum_r[{}]", k - 1),
-            (1, Rounding::HalfEven) => "sum_r[0] && sum_r[1]".to_string(),
-            (_, Rounding::HalfEven) => format!(
-                "(sum_r[{k1}:0] > {k}'d{half}) || (sum_r[{k1}:0] == {k}'d{half} && sum_r[{k}])",
-                k1 = k - 1,
-                half = 1u64 << (k - 1)
-            ),
-        };
+        let r = round_carry("sum_r", p.round_shift, u.rounding());
         let mirror = match u.function() {
             Function::Sigmoid => p.mirror,
             Function::Tanh => 0,

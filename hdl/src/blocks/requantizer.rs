@@ -11,7 +11,7 @@
 //! one cycle are the accelerator's slowest path after the bias add.
 
 use crate::dynamic::{DynSig, DynVal};
-use crate::verilog::{lit, round_decls, round_stmts};
+use crate::verilog::{lit, round_stmts};
 use lstm_accel_model::fixed::{requantize, Format, Rounding};
 use rust_hdl::prelude::*;
 
@@ -85,18 +85,14 @@ impl Logic for Requantizer {
         let w = self._width;
         let to = self._to;
         let ow = to.width as usize;
-        let (rescale, decls, ww) = if to.frac >= self._from_frac {
+        let (rescale, ww) = if to.frac >= self._from_frac {
             let s = (to.frac - self._from_frac) as usize;
             // Wide enough that the left shift cannot lose a bit before saturation.
             let ww = (w + s).min(64).max(ow + 1);
-            (format!("    scaled = x <<< {s};\n"), String::new(), ww)
+            (format!("    scaled = x <<< {s};\n"), ww)
         } else {
             let s = (self._from_frac - to.frac) as u32;
-            (
-                round_stmts("x", "scaled", s, self._mode, "r"),
-                round_decls(w, s, self._mode, "r"),
-                w.max(ow + 1),
-            )
+            (round_stmts("x", "scaled", s, self._mode), w.max(ow + 1))
         };
         // The pipelined form saturates a registered copy of the rounded value.
         let (stage, sat) = if self._pipelined {
@@ -108,7 +104,7 @@ impl Logic for Requantizer {
             (String::new(), "scaled")
         };
         Verilog::Custom(format!(
-            "reg signed [{ww1}:0] scaled;\n{decls}\ninitial begin\n    y = 0;\nend\n\nalways @(*) begin\n{rescale}end\n\n{stage}always @(posedge clock) begin\n    if ({sat} > {max})\n        y <= {omax};\n    else if ({sat} < {min})\n        y <= {omin};\n    else\n        y <= {sat};\nend\n",
+            "reg signed [{ww1}:0] scaled;\n\ninitial begin\n    y = 0;\nend\n\nalways @(*) begin\n{rescale}end\n\n{stage}always @(posedge clock) begin\n    if ({sat} > {max})\n        y <= {omax};\n    else if ({sat} < {min})\n        y <= {omin};\n    else\n        y <= {sat};\nend\n",
             ww1 = ww - 1,
             max = lit(to.max_raw(), ww),
             min = lit(to.min_raw(), ww),
