@@ -534,7 +534,7 @@ impl AcceleratorSpec {
         let memories = memories(
             hw,
             &layout,
-            &activation_tables(model, hw.activation_units)?,
+            &activation_tables(model, &gate_units, hw.activation_units)?,
             banking,
             tap_banking,
         )?;
@@ -611,11 +611,7 @@ impl HwConfig {
     /// multiplexer would not fit a 100 MHz cycle. The iCE40 parts run at a
     /// third of that clock and keep large weights in SPRAM.
     pub fn weight_banking(&self, weight_words: usize) -> Option<usize> {
-        match self.weight_bank_depth {
-            Some(d) => (weight_words > d).then_some(d),
-            None => (self.target.is_ecp5() && weight_words > 2 * WEIGHT_BANK_DEPTH)
-                .then_some(WEIGHT_BANK_DEPTH),
-        }
+        self.banking(self.weight_bank_depth, weight_words, 2 * WEIGHT_BANK_DEPTH)
     }
 
     /// The bank depth of the tap memory when it is banked: the configured
@@ -628,10 +624,16 @@ impl HwConfig {
     /// (12.2 and 14.3 ns). Banked, each bank's block holds the read in its
     /// own output register and the multiplexer has a register of its own.
     pub fn tap_banking(&self, tap_words: usize) -> Option<usize> {
-        match self.tap_bank_depth {
-            Some(d) => (tap_words > d).then_some(d),
-            None => (self.target.is_ecp5() && tap_words > WEIGHT_BANK_DEPTH)
-                .then_some(WEIGHT_BANK_DEPTH),
+        self.banking(self.tap_bank_depth, tap_words, WEIGHT_BANK_DEPTH)
+    }
+
+    /// The bank depth of a memory of `words` words: `configured` when the
+    /// words span at least two such banks; absent, [`WEIGHT_BANK_DEPTH`]
+    /// on ECP5 once they are more than `auto_above`.
+    fn banking(&self, configured: Option<usize>, words: usize, auto_above: usize) -> Option<usize> {
+        match configured {
+            Some(d) => (words > d).then_some(d),
+            None => (self.target.is_ecp5() && words > auto_above).then_some(WEIGHT_BANK_DEPTH),
         }
     }
 }
@@ -662,18 +664,18 @@ pub fn gate_units_of_layers(model: &Model) -> Vec<usize> {
 }
 
 /// The ROMs of the table-form activation units, as (name, entries, width):
-/// per gate unit ([`gate_units_of_layers`]) its three sigmoids, its tanh
+/// per gate unit (`units`: [`gate_units_of_layers`]) its three sigmoids, its tanh
 /// and the cell's tanh, named as in the design (`act_i[0]` is gate unit 0's
 /// input gate); with fewer than five activation blocks the sigmoids share
 /// one or two tables, named after their first gates (`act_i`, `act_f`).
 /// Piecewise forms have none.
 fn activation_tables(
     model: &Model,
+    units: &[usize],
     activation_units: usize,
 ) -> Result<Vec<(String, usize, u32)>, SpecError> {
     let sigmoids = crate::blocks::gate_unit::GateUnit::sigmoid_units(activation_units);
     let mut v = Vec::new();
-    let units = gate_units_of_layers(model);
     for (i, l) in model.layers.iter().enumerate() {
         if units[..i].contains(&units[i]) {
             continue;
@@ -747,17 +749,18 @@ fn memories(
             .flatten();
         inst.unwrap_or_else(|| t.bram_blocks_for(depth, w))
     };
+    // Each bank of the banked form is its own memory, all full depth.
+    let banked_blocks = |widths: &[u32], words: usize, bd: usize| {
+        words.div_ceil(bd) as u32 * widths.iter().map(|&w| blocks_of(bd, w)).sum::<u32>()
+    };
     if let Some(bd) = weight_banking {
-        // Each bank of the banked form is its own memory, all full depth.
-        let per_bank: u32 = weight_banks.iter().map(|&w| blocks_of(bd, w)).sum();
-        v[0].blocks = lay.weight_words.div_ceil(bd) as u32 * per_bank;
+        v[0].blocks = banked_blocks(&weight_banks, lay.weight_words, bd);
     }
     if lay.tap_words > 0 {
         let tap_banks: Vec<u32> = (0..lay.tap_banks).map(|b| lay.tap_bank_bits(b)).collect();
         let mut taps = place("taps", &tap_banks, lay.tap_words);
         if let (Some(bd), Placement::BlockRam) = (tap_banking, taps.placement) {
-            let per_bank: u32 = tap_banks.iter().map(|&w| blocks_of(bd, w)).sum();
-            taps.blocks = lay.tap_words.div_ceil(bd) as u32 * per_bank;
+            taps.blocks = banked_blocks(&tap_banks, lay.tap_words, bd);
         }
         v.push(taps);
     }

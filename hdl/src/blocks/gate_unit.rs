@@ -65,6 +65,7 @@ pub struct GateUnit {
     slots: SigmoidSlots,
     sig: Vec<ActivationBlock>,
     act_g: ActivationBlock,
+    i_delay: DelayLine,
     g_delay: DelayLine,
     c_delay: DelayLine,
     mul_fc: Multiplier,
@@ -181,7 +182,8 @@ impl GateUnit {
             slots: SigmoidSlots::new(units, zw, gw),
             sig: (0..units).map(|_| act(&fns.sigmoid)).collect(),
             act_g: act(&fns.tanh),
-            // g waits for f as i does.
+            // i and g wait for f.
+            i_delay: DelayLine::new(gw, shift),
             g_delay: DelayLine::new(gw, shift),
             c_delay: DelayLine::new(cw, al + shift),
             mul_fc: Multiplier::new(gw, cw),
@@ -224,6 +226,7 @@ impl Logic for GateUnit {
             self.slots.ys[e].next = self.sig[e].y.val();
         }
         self.act_g.clock.next = self.clock.val();
+        self.i_delay.clock.next = self.clock.val();
         self.g_delay.clock.next = self.clock.val();
         self.c_delay.clock.next = self.clock.val();
         self.mul_fc.clock.next = self.clock.val();
@@ -239,11 +242,12 @@ impl Logic for GateUnit {
         self.slots.zf.next = self.zf.val();
         self.slots.zo.next = self.zo.val();
         self.act_g.x.next = self.zg.val();
+        self.i_delay.d.next = self.slots.i.val();
         self.g_delay.d.next = self.act_g.y.val();
         self.c_delay.d.next = self.c.val();
         self.mul_fc.a.next = self.slots.f.val();
         self.mul_fc.b.next = self.c_delay.q.val();
-        self.mul_ig.a.next = self.slots.i.val();
+        self.mul_ig.a.next = self.i_delay.q.val();
         self.mul_ig.b.next = self.g_delay.q.val();
         self.sum.a.next = self.mul_fc.p.val();
         self.sum.b.next = self.mul_ig.p.val();

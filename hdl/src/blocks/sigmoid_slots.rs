@@ -6,8 +6,8 @@
 //! every request has its own evaluator in slot 0 and the block is wires.
 //!
 //! The cell path (`f * c`, `i * g`) starts when the later of i and f is out:
-//! [`SigmoidSlots::cell_shift`] cycles after slot 0's result, so i, which is
-//! always first, is delayed by that much here and f comes as it is. o is
+//! [`SigmoidSlots::cell_shift`] cycles after slot 0's result (f's slot), so
+//! the gate unit delays i, which is always first, and g by that much. o is
 //! needed only after tanh(c'), and leaves in its own slot
 //! ([`SigmoidSlots::o_slot`]); the gate unit's delay line for it is that
 //! much shorter.
@@ -41,21 +41,18 @@ pub struct SigmoidSlots {
     pub ys: Vec<DynSig<In>>,
     /// The evaluators' inputs.
     pub xs: Vec<DynSig<Out>>,
-    /// sigmoid(zi), as late as f.
+    /// sigmoid(zi), in slot 0.
     pub i: DynSig<Out>,
-    /// sigmoid(zf).
+    /// sigmoid(zf), [`SigmoidSlots::cell_shift`] cycles after slot 0's result.
     pub f: DynSig<Out>,
     /// sigmoid(zo), [`SigmoidSlots::o_slot`] cycles after slot 0's result.
     pub o: DynSig<Out>,
     _units: usize,
     _zw: usize,
-    _gw: usize,
     /// Fire, one and two cycles ago (front: the most recent).
     _fire: VecDeque<bool>,
     /// (zi, zf, zo), one and two cycles ago.
     _z: VecDeque<[i64; REQUESTS]>,
-    /// i's delay line.
-    _i: VecDeque<i64>,
 }
 
 impl SigmoidSlots {
@@ -90,10 +87,8 @@ impl SigmoidSlots {
             o: DynSig::new(gw),
             _units: units,
             _zw: zw,
-            _gw: gw,
             _fire: vec![false; REQUESTS - 1].into(),
             _z: vec![[0; REQUESTS]; REQUESTS - 1].into(),
-            _i: vec![0; Self::cell_shift(units)].into(),
         }
     }
 
@@ -118,10 +113,6 @@ impl Logic for SigmoidSlots {
             self._z.pop_back();
             self._z
                 .push_front([self.zi.val().0, self.zf.val().0, self.zo.val().0]);
-            if !self._i.is_empty() {
-                self._i.pop_back();
-                self._i.push_front(self.ys[0].val().0);
-            }
         }
         let now = [self.zi.val(), self.zf.val(), self.zo.val()];
         for (e, &plain) in now.iter().enumerate().take(self._units) {
@@ -132,10 +123,7 @@ impl Logic for SigmoidSlots {
             });
             self.xs[e].next = held.unwrap_or(plain);
         }
-        self.i.next = match self._i.back() {
-            Some(&v) => DynVal(v),
-            None => self.ys[0].val(),
-        };
+        self.i.next = self.ys[0].val();
         self.f.next = self.ys[1 % self._units].val();
         self.o.next = self.ys[2 % self._units].val();
     }
@@ -148,7 +136,7 @@ impl Logic for SigmoidSlots {
         self.o.connect();
     }
     fn hdl(&self) -> Verilog {
-        let (zw1, gw1) = (self._zw - 1, self._gw - 1);
+        let zw1 = self._zw - 1;
         let names = ["zi", "zf", "zo"];
         let mut s = String::from("reg fire_1;\nreg fire_2;\n");
         for n in names {
@@ -183,18 +171,10 @@ impl Logic for SigmoidSlots {
         }
         let _ = writeln!(
             s,
-            "    f = ys${};\n    o = ys${};\nend\n",
+            "    i = ys$0;\n    f = ys${};\n    o = ys${};\nend",
             1 % self._units,
             2 % self._units
         );
-        if self._i.is_empty() {
-            s.push_str("always @(*) i = ys$0;\n");
-        } else {
-            let _ = write!(
-                s,
-                "reg signed [{gw1}:0] i_1;\ninitial i_1 = 0;\nalways @(posedge clock) i_1 <= ys$0;\nalways @(*) i = i_1;\n"
-            );
-        }
         Verilog::Custom(s)
     }
 }
