@@ -106,6 +106,10 @@ pub struct Accelerator {
     taps: Vec<Ram>,
     /// A bias bank and (with row scales) a row-shift bank per row engine.
     biases: Vec<Ram>,
+    /// The bias banks' read address, delayed so that a row's bias comes
+    /// out as its sum leaves the MAC array: one delay line for every
+    /// engine's bank, where delaying the biases would take one per engine.
+    bias_raddr_stage: DelayLine,
     shifts: Vec<Ram>,
     data: Vec<Ram>,
     /// The data memories' write port, registered once: the controller's
@@ -133,6 +137,15 @@ pub struct Accelerator {
     cells: Ram,
     logits: Ram,
     engines: RowEngines,
+    /// The sequencer's phase controls as the result queue and the
+    /// collector take them (head, project, phase start, phase, its result
+    /// count, h base, cell base), registered once with several row
+    /// engines: the queue and collector sit by the gate unit, far from the
+    /// sequencer, and its state and their enables then share no cycle. A
+    /// phase's first result reaches them a full MAC path after the switch,
+    /// and the sequencer switches only after the last one left, so the
+    /// cycle's lag changes no result.
+    phase_ctl: Vec<DelayLine>,
     queue: ResultQueue,
     collector: Collector,
     gates: Vec<GateUnit>,
@@ -272,6 +285,18 @@ impl Accelerator {
         let engines = lay.engines.max(1);
         let shift_ports = Sequencer::shift_ports(lay);
         let rows_bits = seq.phase_rows.width();
+        let row_addr_bits = seq.row_addr.width();
+        // The phase controls' widths, in `phase_ctl`'s order.
+        let phase_ctl_bits = [
+            &seq.head,
+            &seq.project,
+            &seq.phase_start,
+            &seq.phase,
+            &seq.phase_rows,
+            &seq.h_base,
+            &seq.cell_base,
+        ]
+        .map(|s| s.width());
         // A deep weight memory on ECP5 is banked, with a longer read.
         let bank_depth = hw.weight_banking(lay.weight_words);
         let tap_bank_depth = hw.tap_banking(lay.tap_words);
@@ -336,9 +361,9 @@ impl Accelerator {
                         x_width: lay.data_width as usize,
                         shift_bits: w.shift_bits,
                         acc_width: acc,
+                        x_late: false,
                     },
                     bias_width: lay.bias_width as usize,
-                    bias_delay: mac_latency + extra,
                     shift_ports,
                     value_width: w.value_width,
                     phase_bits: w.phase_bits,
@@ -359,7 +384,7 @@ impl Accelerator {
                 .map(|_| {
                     DelayLine::new(
                         lay.data_width as usize,
-                        extra + RowEngines::boundary_latency(engines),
+                        extra + RowEngines::data_source_delay(engines),
                     )
                 })
                 .collect(),
@@ -390,6 +415,7 @@ impl Accelerator {
                     }
                 })
                 .collect(),
+            bias_raddr_stage: DelayLine::new(row_addr_bits, mac_latency + extra),
             biases: (0..engines)
                 .map(|_| Ram::new(lay.rows, lay.bias_width as usize))
                 .collect(),
@@ -425,6 +451,10 @@ impl Accelerator {
             load_data_stage: DelayLine::new(32, 1),
             cells: Ram::new(lay.cells.max(1), lay.cell_width as usize),
             logits: Ram::new(lay.head.rows, lay.head.logits.width as usize),
+            phase_ctl: phase_ctl_bits
+                .into_iter()
+                .map(|bits| DelayLine::new(bits, ResultQueue::latency(engines)))
+                .collect(),
             collector: Collector::new(lay),
             gates,
             c_select: Select::mapped(gate_of_layer.clone(), lay.cell_width as usize, w.phase_bits),
@@ -565,6 +595,8 @@ impl Logic for Accelerator {
         self.load_data_stage.clock.next = self.clock.val();
         self.load_addr_stage.d.next = self.ctl.load_addr.val();
         self.load_data_stage.d.next = self.ctl.load_data.val();
+        self.bias_raddr_stage.clock.next = self.clock.val();
+        self.bias_raddr_stage.d.next = self.seq.row_addr.val();
         for e in 0..self._engines {
             self.bias_we_stage[e].clock.next = self.clock.val();
             self.bias_we_stage[e].d.next = self.ctl.bias_we[e].val();
@@ -572,7 +604,7 @@ impl Logic for Accelerator {
             self.biases[e].write_enable.next = self.bias_we_stage[e].q.val();
             self.biases[e].write_address.next = self.load_addr_stage.q.val();
             self.biases[e].write_data.next = self.load_data_stage.q.val();
-            self.biases[e].read_address.next = self.seq.row_addr.val();
+            self.biases[e].read_address.next = self.bias_raddr_stage.q.val();
             self.engines.bias[e].next = self.biases[e].read_data.val();
         }
         for s in 0..self._shifts {
@@ -653,11 +685,21 @@ impl Logic for Accelerator {
             self.queue.values[e].next = self.engines.values[e].val();
         }
         self.queue.valid.next = self.engines.done.val();
-        self.queue.head.next = self.seq.head.val();
-        self.queue.project.next = self.seq.project.val();
-        self.queue.start.next = self.seq.phase_start.val();
-        self.queue.phase.next = self.seq.phase.val();
-        self.queue.count.next = self.seq.phase_rows.val();
+        for i in 0..7 {
+            self.phase_ctl[i].clock.next = self.clock.val();
+        }
+        self.phase_ctl[0].d.next = self.seq.head.val();
+        self.phase_ctl[1].d.next = self.seq.project.val();
+        self.phase_ctl[2].d.next = self.seq.phase_start.val();
+        self.phase_ctl[3].d.next = self.seq.phase.val();
+        self.phase_ctl[4].d.next = self.seq.phase_rows.val();
+        self.phase_ctl[5].d.next = self.seq.h_base.val();
+        self.phase_ctl[6].d.next = self.seq.cell_base.val();
+        self.queue.head.next = self.phase_ctl[0].q.val();
+        self.queue.project.next = self.phase_ctl[1].q.val();
+        self.queue.start.next = self.phase_ctl[2].q.val();
+        self.queue.phase.next = self.phase_ctl[3].q.val();
+        self.queue.count.next = self.phase_ctl[4].q.val();
         // Collector: engine 0's results straight (one engine), or the
         // queue's.
         self.collector.value.next = self.engines.values[0].val();
@@ -669,11 +711,11 @@ impl Logic for Accelerator {
         self.collector.zf_in.next = self.queue.zf.val();
         self.collector.zg_in.next = self.queue.zg.val();
         self.collector.zo_in.next = self.queue.zo.val();
-        self.collector.head.next = self.seq.head.val();
-        self.collector.project.next = self.seq.project.val();
-        self.collector.start.next = self.seq.phase_start.val();
-        self.collector.h_base.next = self.seq.h_base.val();
-        self.collector.cell_base.next = self.seq.cell_base.val();
+        self.collector.head.next = self.phase_ctl[0].q.val();
+        self.collector.project.next = self.phase_ctl[1].q.val();
+        self.collector.start.next = self.phase_ctl[2].q.val();
+        self.collector.h_base.next = self.phase_ctl[5].q.val();
+        self.collector.cell_base.next = self.phase_ctl[6].q.val();
         self.cells.read_address.next = self.cell_raddr.y.val();
         self.cells.write_enable.next = self.ctl.cell_we.val();
         self.cells.write_address.next = self.ctl.cell_addr.val();

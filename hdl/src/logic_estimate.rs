@@ -19,10 +19,12 @@
 //!   constant;
 //! - with several row engines, each engine's input registers add their bits
 //!   to the flip-flops: its weight words, the tap word and its bias (the
-//!   few control bits beside them are left out), and so do the MAC arrays'
-//!   data registers, which synthesis would otherwise merge across engines.
-//!   They fill the flip-flops of slices whose LUTs the lanes use, so they
-//!   add no logic cells.
+//!   few control bits beside them are left out), and with a fan-out tree
+//!   each group's copy of the tap and data words and each engine's lead
+//!   registers. They fill the flip-flops of slices whose LUTs the lanes
+//!   use, so they add no logic cells. (The engines take the data word from
+//!   a shared register, `MacShape::x_late`: the fit's one engine's data
+//!   registers stand for it.)
 //!
 //! The coefficients are a least-squares fit to Yosys (`synth_ecp5`, the
 //! flow's) on eleven designs: the FSDD model at 1 x 8, 1 x 64, 1 x 256,
@@ -105,10 +107,14 @@ impl LogicTerms {
                 .sum();
             let taps: u32 = (0..layout.tap_banks).map(|b| layout.tap_bank_bits(b)).sum();
             let per_engine = words + taps + layout.bias_width;
-            // The data registers of every engine but one, which the fit saw
-            // merged into one engine's.
-            let data = (engines - 1) * lanes * layout.data_width as usize;
-            engines * per_engine as usize + data
+            // The fan-out tree: each group's copy of the taps and the data
+            // word, each engine's lead register of its own words and bias.
+            let tree = RowEngines::groups(engines)
+                * (taps as usize + lanes * layout.data_width as usize)
+                + usize::from(RowEngines::groups(engines) > 0)
+                    * engines
+                    * (words + layout.bias_width) as usize;
+            engines * per_engine as usize + tree
         } else {
             0
         };

@@ -674,7 +674,7 @@ fn activation_tables(
     units: &[usize],
     activation_units: usize,
 ) -> Result<Vec<(String, usize, u32)>, SpecError> {
-    let sigmoids = crate::blocks::gate_unit::GateUnit::sigmoid_units(activation_units);
+    let blocks = crate::blocks::gate_unit::GateUnit::block_gates(activation_units);
     let mut v = Vec::new();
     for (i, l) in model.layers.iter().enumerate() {
         if units[..i].contains(&units[i]) {
@@ -690,11 +690,10 @@ fn activation_tables(
             ("c", Function::Tanh, f.cell),
         ]
         .into_iter()
-        .filter(|(gate, ..)| match *gate {
-            "f" => sigmoids >= 2,
-            "o" => sigmoids >= 3,
-            _ => true,
-        }) {
+        .enumerate()
+        .filter(|(g, _)| blocks.contains(g))
+        .map(|(_, t)| t)
+        {
             let unit = model.activation(func, input, f.gate).map_err(|e| {
                 SpecError::Config(format!("layers[{layer}] activation of gate {gate}: {e}"))
             })?;

@@ -74,8 +74,16 @@ fn the_logic_estimate_grows_with_lanes_engines_and_structured_decode() {
             .terms
     };
     assert_eq!(spec(1, 64).boundary_bits, 0);
+    // Each engine registers at least its 16 lanes' 2-bit codes; eight
+    // engines register them twice (the fan-out tree's lead registers) and
+    // the data word once per group of four.
     let four = spec(4, 16);
-    assert!(four.boundary_bits >= 4 * 16 * 8, "{four:?}");
+    assert!(four.boundary_bits >= 4 * 16 * 2, "{four:?}");
+    let eight = spec(8, 16);
+    assert!(
+        eight.boundary_bits >= 2 * 2 * four.boundary_bits + 2 * 16 * 8,
+        "{eight:?} {four:?}"
+    );
     let registered = LogicEstimate::new(&four, 83_640);
     let unregistered = LogicEstimate::new(
         &LogicTerms {

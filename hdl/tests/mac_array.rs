@@ -1,7 +1,8 @@
 //! The MAC array: generated Verilog (run-time widths, Verilator lint, Yosys for
 //! iCE40 and ECP5 without latches, fewer LUTs at 8 bits than at 16), and exact
 //! numbers in simulation: the native engine against the reference's row sums,
-//! and Icarus Verilog against the native engine cycle by cycle.
+//! and Icarus Verilog against the native engine cycle by cycle; the same for
+//! an array that takes its data values a cycle after the codes (`x_late`).
 
 use lstm_accel_hdl::blocks::mac_array::{MacArray, MacShape};
 use lstm_accel_hdl::blocks::shift_add_lane::max_shift;
@@ -59,13 +60,23 @@ fn decoder(s: MacShape) -> ScalarCode {
     }
 }
 
+/// The data values presented in cycle `i`: word `i`'s, or with `x_late`
+/// the previous word's.
+fn xs_at(s: MacShape, words: &[Word], i: usize) -> Vec<i64> {
+    match (s.x_late, i) {
+        (false, _) => words[i].xs.clone(),
+        (true, 0) => vec![0; s.lanes],
+        (true, _) => words[i - 1].xs.clone(),
+    }
+}
+
 /// Native simulation: outputs (acc, row_done) after each cycle.
 fn run_native(s: MacShape, words: &[Word]) -> Vec<(i64, i64)> {
     let mut uut = build(s);
     let dec = decoder(s);
     let mut out = Vec::new();
-    for w in words {
-        for (k, (c, x)) in w.codes.iter().zip(&w.xs).enumerate() {
+    for (i, w) in words.iter().enumerate() {
+        for (k, (c, x)) in w.codes.iter().zip(&xs_at(s, words, i)).enumerate() {
             uut.codes[k].next = DynVal(i64::from(dec.stored_in(*c, s.code_bits as u32)));
             uut.xs[k].next = DynVal(*x);
         }
@@ -125,6 +136,7 @@ fn stimulus(r: &mut impl Rng, s: MacShape, rows: usize, words: usize) -> (Vec<Wo
 
 fn shape(lanes: usize, code_bits: usize, x_width: usize) -> MacShape {
     MacShape {
+        x_late: false,
         lanes,
         code_bits,
         multiply: false,
@@ -143,8 +155,19 @@ fn shape(lanes: usize, code_bits: usize, x_width: usize) -> MacShape {
 #[test]
 fn native_simulation_sums_rows_exactly_like_the_reference() {
     let mut r = random::rng(17);
-    for (lanes, code_bits, x_width) in [(1, 2, 8), (3, 2, 12), (4, 4, 8), (16, 2, 16), (7, 5, 6)] {
-        let s = shape(lanes, code_bits, x_width);
+    for (lanes, code_bits, x_width, x_late) in [
+        (1, 2, 8, false),
+        (3, 2, 12, false),
+        (4, 4, 8, false),
+        (16, 2, 16, false),
+        (7, 5, 6, false),
+        (16, 2, 8, true),
+        (5, 4, 10, true),
+    ] {
+        let s = MacShape {
+            x_late,
+            ..shape(lanes, code_bits, x_width)
+        };
         let words = 1 + lanes % 4;
         let (stim, sums) = stimulus(&mut r, s, 12, words);
         let out = run_native(s, &stim);
@@ -187,13 +210,12 @@ fn testbench(s: MacShape, stim: &[Word]) -> String {
         let _ = write!(tb, ".codes${k}(c{k}), .xs${k}(x{k}), ");
     }
     tb.push_str(".first(first), .last(last), .valid(valid), .shift(shift), .acc(acc), .row_done(row_done));\ninitial begin\n");
-    for w in stim {
-        for k in 0..s.lanes {
+    for (i, w) in stim.iter().enumerate() {
+        for (k, (c, x)) in w.codes.iter().zip(xs_at(s, stim, i)).enumerate() {
             let _ = write!(
                 tb,
-                "    c{k} = {}; x{k} = {};",
-                dec.stored_in(w.codes[k], s.code_bits as u32),
-                w.xs[k]
+                "    c{k} = {}; x{k} = {x};",
+                dec.stored_in(*c, s.code_bits as u32)
             );
         }
         let _ = writeln!(
@@ -212,8 +234,16 @@ fn testbench(s: MacShape, stim: &[Word]) -> String {
 #[test]
 fn icarus_agrees_with_the_native_engine_cycle_by_cycle() {
     let mut r = random::rng(5);
-    for (lanes, code_bits, x_width) in [(4, 2, 8), (5, 4, 10), (8, 3, 16)] {
-        let s = shape(lanes, code_bits, x_width);
+    for (lanes, code_bits, x_width, x_late) in [
+        (4, 2, 8, false),
+        (5, 4, 10, false),
+        (8, 3, 16, false),
+        (8, 2, 8, true),
+    ] {
+        let s = MacShape {
+            x_late,
+            ..shape(lanes, code_bits, x_width)
+        };
         let (stim, _) = stimulus(&mut r, s, 6, 3);
         let native = run_native(s, &stim);
         let verilog = generate_verilog(&build(s));
@@ -237,6 +267,9 @@ fn verilog_has_the_model_widths_lints_and_synthesises_without_latches() {
     );
     assert!(v8.contains(&format!("output reg signed [{}:0] acc", s8.acc_width - 1)));
     let lint = verilator_lint(&v8, "top").expect("verilator lint is clean");
+    assert!(!lint.contains("%Warning"), "{lint}");
+    let v8_late = generate_verilog(&build(MacShape { x_late: true, ..s8 }));
+    let lint = verilator_lint(&v8_late, "top").expect("verilator lint is clean");
     assert!(!lint.contains("%Warning"), "{lint}");
     let s16 = shape(16, 2, 16);
     let v16 = generate_verilog(&build(s16));
@@ -264,5 +297,16 @@ fn verilog_has_the_model_widths_lints_and_synthesises_without_latches() {
             b.luts()
         );
         luts.push((a.luts(), b.luts()));
+        // Taking the data late drops the arrays' data registers, and
+        // nothing else.
+        let late = yosys_synth(&v8_late, "top", family).expect("yosys");
+        assert!(late.latches.is_empty(), "{:?}", late.latches);
+        assert_eq!(
+            late.flip_flops() + 16 * 8,
+            a.flip_flops(),
+            "{family:?}: registered data {} flip-flops, late data {}",
+            a.flip_flops(),
+            late.flip_flops()
+        );
     }
 }

@@ -10,6 +10,7 @@
 mod engines;
 
 use engines::{native, verilator};
+use lstm_accel_hdl::blocks::row_engines::RowEngines;
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
 use lstm_accel_host::difftest::cases::{
@@ -449,37 +450,45 @@ fn projections_and_low_rank_matrices_run_bit_exact_in_the_predicted_cycles() {
 /// gate rows of consecutive cells, sharing the data word and, for
 /// structured matrices, the tap word), their results handed on one per
 /// cycle by the result queue. Every encoding family on the most row
-/// engines (of 4, 3, 2) its model allows, in both engines; structured
-/// models are drawn until one admits several (its groups must lie in one
-/// block row). The random-model tests draw row engines for half their
-/// models too.
+/// engines its model allows, of 4, 3, 2 (each engine's input registers fed
+/// by the source) and of 8, 6, 5 (fed through the fan-out tree's group
+/// registers, the last group short with 5 or 6), in both engines;
+/// structured models are drawn until one admits several (its groups must
+/// lie in one block row). The random-model tests draw row engines for half
+/// their models too.
 #[test]
 fn row_engines_run_bit_exact_in_the_predicted_cycles() {
-    let most_rows = |(m, hw): &(Model, HwConfig)| {
-        [4, 3, 2]
-            .into_iter()
+    const DIRECT: [usize; 3] = [4, 3, 2];
+    const TREE: [usize; 3] = [8, 6, 5];
+    let most_rows = |(m, hw): &(Model, HwConfig), choices: &[usize]| {
+        choices
+            .iter()
+            .copied()
             .find(|&rows| AcceleratorSpec::new(m, &HwConfig { rows, ..hw.clone() }).is_ok())
     };
     // Case `seed` of `mix` or the next seed whose model admits row engines.
-    let case = |seed: u64, mix: &Mix| {
+    let case = |seed: u64, mix: &Mix, choices: &[usize]| {
         (seed..seed + 500)
             .find_map(|s| {
                 let c = case_of(s, mix.clone());
-                most_rows(&c).map(|rows| (s, (c.0, HwConfig { rows, ..c.1 })))
+                most_rows(&c, choices).map(|rows| (s, (c.0, HwConfig { rows, ..c.1 })))
             })
             .expect("a model that admits row engines")
     };
     let families: Vec<Mix> = encodings().into_iter().filter_map(|(_, m)| m).collect();
     assert!(families.iter().any(|m| m.structured) && families.iter().any(|m| m.toeplitz_like));
     for (i, mix) in families.iter().enumerate() {
-        for base in [7000, 7100] {
-            let (seed, c) = case(base + 1000 * i as u64, mix);
+        for (base, choices) in [(7000, DIRECT), (7100, DIRECT), (7300, TREE)] {
+            let (seed, c) = case(base + 1000 * i as u64, mix, &choices);
             assert!(c.1.rows > 1);
+            assert_eq!(RowEngines::groups(c.1.rows) > 0, choices == TREE);
             check_case(seed, c, 4, seed % 2 == 1, native);
         }
     }
     for (i, mix) in families.iter().enumerate().step_by(3) {
-        let (seed, c) = case(7200 + 1000 * i as u64, mix);
-        check_case(seed, c, 3, false, verilator);
+        for (base, choices) in [(7200, DIRECT), (7400, TREE)] {
+            let (seed, c) = case(base + 1000 * i as u64, mix, &choices);
+            check_case(seed, c, 3, false, verilator);
+        }
     }
 }

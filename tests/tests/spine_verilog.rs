@@ -317,10 +317,14 @@ fn verilator_lints_the_whole_design() {
     }
     // Row engines with codebooks (each engine's tables), a LightRNN head
     // and per-row scales.
+    // Six engines take their shared inputs through the fan-out tree's
+    // group registers (a group of four and a short one of two).
     let m = model_with(7, 2, true, true);
-    let v = verilog(&m, &spec_rows(&m, 4, 3)).expect("verilog");
-    let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.trim().is_empty(), "3 row engines: {out}");
+    for rows in [3, 6] {
+        let v = verilog(&m, &spec_rows(&m, 4, rows)).expect("verilog");
+        let out = verilator_lint(&v, "top").unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.trim().is_empty(), "{rows} row engines: {out}");
+    }
 }
 
 /// The same 2 x 24-cell, 8-lane design at 8-bit and at 16-bit data (every
@@ -354,6 +358,7 @@ fn yosys_synthesises_the_whole_design_without_latches() {
         ("compressed", &c, 4, 1),
         ("structured", &sm, 4, 1),
         ("compressed, 4 row engines", &c, 4, 4),
+        ("compressed, 6 row engines (fan-out tree)", &c, 2, 6),
         ("structured, 2 row engines", &rm, 2, 2),
     ] {
         let vc = verilog(m, &spec_rows(m, lanes, rows)).expect("verilog");

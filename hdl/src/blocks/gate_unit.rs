@@ -88,7 +88,7 @@ impl GateUnit {
     pub fn with_dp16kd_tables(mut self, which: [bool; 5]) -> Self {
         let mut units: Vec<(&mut ActivationBlock, bool)> = Vec::new();
         for (e, unit) in self.sig.iter_mut().enumerate() {
-            units.push((unit, which[[0, 1, 3][e]]));
+            units.push((unit, which[Self::SIGMOID_GATES[e]]));
         }
         units.push((&mut self.act_g, which[2]));
         units.push((&mut self.act_c, which[4]));
@@ -128,6 +128,20 @@ impl GateUnit {
     /// activation blocks (3 to 5).
     pub const fn interval(activation_units: usize) -> usize {
         SigmoidSlots::interval(Self::sigmoid_units(activation_units))
+    }
+
+    /// The gates (of i, f, g, o, c' = 0..5) whose sigmoid block `e` is
+    /// named after: a shared block takes its first gate's name.
+    pub const SIGMOID_GATES: [usize; 3] = [0, 1, 3];
+
+    /// The gates (of i, f, g, o, c' = 0..5) that name an activation block
+    /// of a unit of `activation_units`: tanh(g) and tanh(c'), and the
+    /// sigmoid blocks' [`GateUnit::SIGMOID_GATES`].
+    pub fn block_gates(activation_units: usize) -> Vec<usize> {
+        let mut gates = Self::SIGMOID_GATES[..Self::sigmoid_units(activation_units)].to_vec();
+        gates.extend([2, 4]);
+        gates.sort_unstable();
+        gates
     }
 
     /// The blocks the sigmoids share: tanh(g) and tanh(c') have one each.

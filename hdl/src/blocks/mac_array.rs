@@ -16,6 +16,12 @@
 //! edge `t + depth + 2`, when `row_done` shows for a row's last word. The
 //! input registers keep the weight memory's read and the weight decoder's
 //! logic in a cycle of their own, apart from the lanes' products.
+//!
+//! An array built with `x_late` has no input registers for the data values:
+//! they come a cycle after the codes, straight into the lanes. Several row
+//! engines take the data word so, from a register each few engines share
+//! (`RowEngines`): a per-lane register in every engine would hold the same
+//! value, one flip-flop per data bit per engine.
 
 use super::accumulator::Accumulator;
 use super::adder_tree::AdderTree;
@@ -40,6 +46,9 @@ pub struct MacShape {
     pub shift_bits: usize,
     /// Bits of the accumulator.
     pub acc_width: usize,
+    /// The data values come a cycle after their word's codes, registered
+    /// by the caller, and go to the lanes unregistered.
+    pub x_late: bool,
 }
 
 /// The MAC array.
@@ -118,10 +127,10 @@ impl MacArray {
             code_regs: (0..s.lanes)
                 .map(|_| DelayLine::new(s.code_bits, 1))
                 .collect(),
-            // Kept: every row engine's array registers the shared data word
-            // for its own lanes (see `RowEngines`).
+            // Kept: an array that registers the data word keeps its copy
+            // apart from any other array's.
             x_regs: (0..s.lanes)
-                .map(|_| DelayLine::kept(s.x_width, 1))
+                .map(|_| DelayLine::kept(s.x_width, usize::from(!s.x_late)))
                 .collect(),
             // Every lane but the last defers its negation's +1 to the tree
             // (the tree has a carry-in for each of them, see `AdderTree`).

@@ -198,7 +198,9 @@ pub fn case_of(seed: u64, mix: Mix) -> (Model, HwConfig) {
         if !want_rows {
             break (m, lanes, 1);
         }
-        let fits: Vec<usize> = [2, 3, 4]
+        // Up to four engines take the shared inputs from their source; more
+        // take them through the fan-out tree's group registers.
+        let fits: Vec<usize> = [2, 3, 4, 5, 6, 8]
             .into_iter()
             .filter(|&rows| {
                 let hw = HwConfig {

@@ -12,9 +12,18 @@
 //! pipeline registers of its own ([`RowEngines::boundary_latency`]), so a
 //! shared signal's source drives one register per engine and the fan-out to
 //! an engine's lanes starts inside the engine. The data word is the
-//! exception: each MAC array registers it per lane already (registers Yosys
-//! keeps per engine), so it enters the engines as it comes, and its source
-//! delays it by the boundary's cycle instead.
+//! exception: the MAC arrays take it a cycle after the codes, straight into
+//! their lanes (`MacShape::x_late`), from its source's last register (up to
+//! [`RowEngines::FANOUT`] engines) or from their group's; a register per
+//! engine and lane would hold the same value in every engine.
+//!
+//! With more than [`RowEngines::FANOUT`] engines the shared inputs fan out
+//! in a tree: a group register per [`RowEngines::FANOUT`] engines takes the
+//! shared signals and the data word, and its engines' registers take them
+//! from it. The source then drives a few group registers, each placed near
+//! its engines, and no shared signal crosses the die to every engine within
+//! one cycle. An engine's own inputs (its weight words, bias and alignment)
+//! wait the group's cycle in a register of the engine's (`lead`).
 //!
 //! Each engine's result, rounded by the phase's rounding point, leaves on
 //! `values[e]`; `done` marks a completed group (every engine finishes its
@@ -43,11 +52,9 @@ pub struct RowEnginesShape {
     pub decoder: WeightDecoderShape,
     /// The MAC array of each engine.
     pub mac: MacShape,
-    /// Bits of a bias.
+    /// Bits of a bias (read so that it meets its row's sum: the bias
+    /// banks' read address waits out the MAC array).
     pub bias_width: usize,
-    /// Cycles from a word's bias read to the MAC array's sum: the MAC
-    /// array's latency and the weight read's extra cycles.
-    pub bias_delay: usize,
     /// Alignment inputs: one per engine, or one shared.
     pub shift_ports: usize,
     /// Width of a rounded result.
@@ -59,6 +66,11 @@ pub struct RowEnginesShape {
 /// An engine input's Verilog name: the port, and its index in a port
 /// vector (`words$3`).
 type InputName = (&'static str, Option<usize>);
+
+/// An engine input: the signal, its Verilog name, and whether every engine
+/// takes the same one (through its group's register, when there are
+/// groups) or it is the engine's own (through its `lead` register).
+type EngineInput<'a> = (&'a DynSig<In>, InputName, bool);
 
 /// Positions in an engine's input list ([`RowEngines::engine_inputs`]):
 /// the words start at 0; window and matrix follow mode, table data follows
@@ -116,9 +128,17 @@ pub struct RowEngines {
     /// Each engine's input registers (none with one engine), in the order
     /// of [`RowEngines::engine_inputs`].
     boundary: Vec<PipelineRegisters>,
+    /// Each group's registers of the shared inputs (in the order of
+    /// [`RowEngines::engine_inputs`]) and then the data word; none without
+    /// a fan-out tree ([`RowEngines::groups`]).
+    group: Vec<PipelineRegisters>,
+    /// Each engine's registers of its own inputs, the group stage's cycle;
+    /// none without a fan-out tree.
+    lead: Vec<PipelineRegisters>,
+    /// Per engine, [`RowEngines::input_sources`], worked out once.
+    sources: Vec<Vec<Option<(bool, usize, usize)>>>,
     wdec: Vec<WeightDecoder>,
     mac: Vec<MacArray>,
-    bias_delay: Vec<DelayLine>,
     bias_add: Vec<BiasAdd>,
     done_delay: DelayLine,
     /// Engine `e`'s rounding point of phase `p` at `e * phases + p`.
@@ -170,6 +190,9 @@ impl RowEngines {
             values: (0..e).map(|_| DynSig::new(shape.value_width)).collect(),
             done: DynSig::new(2),
             boundary: Vec::new(),
+            group: Vec::new(),
+            lead: Vec::new(),
+            sources: Vec::new(),
             wdec: (0..e)
                 .map(|k| {
                     WeightDecoder::new(WeightDecoderShape {
@@ -178,9 +201,13 @@ impl RowEngines {
                     })
                 })
                 .collect(),
-            mac: (0..e).map(|_| MacArray::new(shape.mac)).collect(),
-            bias_delay: (0..e)
-                .map(|_| DelayLine::new(shape.bias_width, shape.bias_delay))
+            mac: (0..e)
+                .map(|_| {
+                    MacArray::new(MacShape {
+                        x_late: e > 1,
+                        ..shape.mac
+                    })
+                })
                 .collect(),
             bias_add: (0..e)
                 .map(|_| BiasAdd::new(acc, shape.bias_width, shape.mac.shift_bits))
@@ -198,26 +225,70 @@ impl RowEngines {
         .with_boundary()
     }
 
-    /// Cycles the engines' input registers add to every path through the
-    /// engines: one with several engines, none with one.
-    pub fn boundary_latency(engines: usize) -> usize {
-        usize::from(engines > 1)
+    /// Engines per group of the fan-out tree: the shared inputs' source
+    /// drives one register per group, and each group's register one per
+    /// engine of the group.
+    pub const FANOUT: usize = 4;
+
+    /// Groups of the fan-out tree: none up to [`RowEngines::FANOUT`]
+    /// engines (the source drives every engine's register), else one per
+    /// [`RowEngines::FANOUT`] engines.
+    pub fn groups(engines: usize) -> usize {
+        if engines > Self::FANOUT {
+            engines.div_ceil(Self::FANOUT)
+        } else {
+            0
+        }
     }
 
-    /// The input registers of each engine, sized from its inputs.
+    /// Cycles the engines' input registers add to every path through the
+    /// engines: none with one engine, one with a few, two with a fan-out
+    /// tree.
+    pub fn boundary_latency(engines: usize) -> usize {
+        usize::from(engines > 1) + usize::from(Self::groups(engines) > 0)
+    }
+
+    /// Cycles the data word's source delays it by beyond the weight
+    /// word's: with several engines, the engines' registers' cycle and the
+    /// MAC arrays' input registers' (the arrays take it late, see
+    /// `MacShape::x_late`), while the group registers carry the word
+    /// through theirs.
+    pub fn data_source_delay(engines: usize) -> usize {
+        2 * usize::from(engines > 1)
+    }
+
+    /// The input registers of each engine (and, with a fan-out tree, of
+    /// each group and each engine's own inputs), sized from its inputs.
     fn with_boundary(mut self) -> Self {
-        if Self::boundary_latency(self._engines) > 0 {
-            self.boundary = (0..self._engines)
-                .map(|k| {
-                    let widths: Vec<usize> = self
-                        .engine_inputs(k)
-                        .iter()
-                        .map(|(s, _)| s.width())
-                        .collect();
-                    PipelineRegisters::new(&widths)
+        let e = self._engines;
+        if Self::boundary_latency(e) == 0 {
+            return self;
+        }
+        let widths = |k: usize, shared: Option<bool>| -> Vec<usize> {
+            self.engine_inputs(k)
+                .iter()
+                .filter(|(_, _, s)| shared.is_none_or(|want| *s == want))
+                .map(|(s, _, _)| s.width())
+                .collect()
+        };
+        let boundary = (0..e)
+            .map(|k| PipelineRegisters::new(&widths(k, None)))
+            .collect();
+        let (mut group, mut lead) = (Vec::new(), Vec::new());
+        if Self::groups(e) > 0 {
+            group = (0..Self::groups(e))
+                .map(|g| {
+                    let mut w = widths(g * Self::FANOUT, Some(true));
+                    w.extend(self.xs.iter().map(|x| x.width()));
+                    PipelineRegisters::new(&w)
                 })
                 .collect();
+            lead = (0..e)
+                .map(|k| PipelineRegisters::new(&widths(k, Some(false))))
+                .collect();
         }
+        (self.boundary, self.group, self.lead) = (boundary, group, lead);
+        self.sources = (0..e).map(|k| self.input_sources(k)).collect();
         self
     }
 
@@ -228,40 +299,74 @@ impl RowEngines {
     /// [`EngineInputs`] indexes this order. The names are the port's and
     /// its index, formatted only by the Verilog writer: the native
     /// simulation walks this list on every pass.
-    fn engine_inputs(&self, k: usize) -> Vec<(&DynSig<In>, InputName)> {
+    fn engine_inputs(&self, k: usize) -> Vec<EngineInput<'_>> {
         let banks = self._banks;
         let shift = k.min(self.shift.len() - 1);
         fn each<'a>(
             name: &'static str,
             sigs: &'a [DynSig<In>],
             first: usize,
-        ) -> Vec<(&'a DynSig<In>, InputName)> {
+            shared: bool,
+        ) -> Vec<EngineInput<'a>> {
             sigs.iter()
                 .enumerate()
-                .map(|(i, s)| (s, (name, Some(first + i))))
+                .map(|(i, s)| (s, (name, Some(first + i)), shared))
                 .collect()
         }
-        let one = |name: &'static str, s| (s, (name, None));
-        let mut v = each("words", &self.words[k * banks..(k + 1) * banks], k * banks);
-        v.extend(each("taps", &self.taps, 0));
+        let one = |name: &'static str, s| (s, (name, None), true);
+        let mut v = each(
+            "words",
+            &self.words[k * banks..(k + 1) * banks],
+            k * banks,
+            false,
+        );
+        v.extend(each("taps", &self.taps, 0, true));
         v.extend([
             one("mode", &self.mode),
             one("window", &self.window),
             one("matrix", &self.matrix),
         ]);
-        v.extend(each("table_we", &self.table_we, 0));
+        v.extend(each("table_we", &self.table_we, 0, true));
         v.extend([
             one("table_addr", &self.table_addr),
             one("table_data", &self.table_data),
             one("first", &self.first),
             one("last", &self.last),
             one("valid", &self.valid),
-            (&self.shift[shift], ("shift", Some(shift))),
-            (&self.bias[k], ("bias", Some(k))),
+            (
+                &self.shift[shift],
+                ("shift", Some(shift)),
+                self.shift.len() == 1,
+            ),
+            (&self.bias[k], ("bias", Some(k)), false),
             one("bias_shift", &self.bias_shift),
             one("phase", &self.phase),
         ]);
         v
+    }
+
+    /// Where engine `k`'s inputs come from, in [`RowEngines::engine_inputs`]'
+    /// order: the input itself, or with a fan-out tree the output of its
+    /// group's register (`(false, g, i)`) or of its own lead register
+    /// (`(true, k, i)`).
+    fn input_sources(&self, k: usize) -> Vec<Option<(bool, usize, usize)>> {
+        let inputs = self.engine_inputs(k);
+        if self.group.is_empty() {
+            return vec![None; inputs.len()];
+        }
+        let (mut shared, mut own) = (0, 0);
+        inputs
+            .iter()
+            .map(|(_, _, s)| {
+                Some(if *s {
+                    shared += 1;
+                    (false, k / Self::FANOUT, shared - 1)
+                } else {
+                    own += 1;
+                    (true, k, own - 1)
+                })
+            })
+            .collect()
     }
 
     /// Where each input sits in [`RowEngines::engine_inputs`].
@@ -289,10 +394,11 @@ impl RowEngines {
 impl Block for RowEngines {
     fn connect_all(&mut self) {
         self.connect();
+        self.group.connect_all();
+        self.lead.connect_all();
         self.boundary.connect_all();
         self.wdec.connect_all();
         self.mac.connect_all();
-        self.bias_delay.connect_all();
         self.bias_add.connect_all();
         self.done_delay.connect_all();
         self.rounding.connect_all();
@@ -333,12 +439,14 @@ impl Block for RowEngines {
         ] {
             s.update_all();
         }
+        self.drive_tree();
+        self.group.update_all();
+        self.lead.update_all();
         self.drive_boundary();
         self.boundary.update_all();
         self.drive_children();
         self.wdec.update_all();
         self.mac.update_all();
-        self.bias_delay.update_all();
         self.bias_add.update_all();
         self.done_delay.update_all();
         self.rounding.update_all();
@@ -368,10 +476,11 @@ impl Block for RowEngines {
             || self.phase.has_changed()
             || self.values.has_changed()
             || self.done.has_changed()
+            || self.group.has_changed()
+            || self.lead.has_changed()
             || self.boundary.has_changed()
             || self.wdec.has_changed()
             || self.mac.has_changed()
-            || self.bias_delay.has_changed()
             || self.bias_add.has_changed()
             || self.done_delay.has_changed()
             || self.rounding.has_changed()
@@ -401,10 +510,11 @@ impl Block for RowEngines {
         self.phase.accept("phase", probe);
         self.values.accept("values", probe);
         self.done.accept("done", probe);
+        self.group.accept("group", probe);
+        self.lead.accept("lead", probe);
         self.boundary.accept("boundary", probe);
         self.wdec.accept("wdec", probe);
         self.mac.accept("mac", probe);
-        self.bias_delay.accept("bias_delay", probe);
         self.bias_add.accept("bias_add", probe);
         self.done_delay.accept("done_delay", probe);
         self.rounding.accept("rounding", probe);
@@ -414,10 +524,51 @@ impl Block for RowEngines {
 }
 
 impl RowEngines {
+    /// The fan-out tree's registers' inputs: each group's shared inputs
+    /// and data word, each engine's own inputs.
+    fn drive_tree(&mut self) {
+        for g in 0..self.group.len() {
+            let vals: Vec<DynVal> = self
+                .engine_inputs(g * Self::FANOUT)
+                .iter()
+                .filter(|(_, _, shared)| *shared)
+                .map(|(s, _, _)| s.val())
+                .chain(self.xs.iter().map(|x| x.val()))
+                .collect();
+            let r = &mut self.group[g];
+            r.clock.next = self.clock.val();
+            for (d, v) in r.d.iter_mut().zip(vals) {
+                d.next = v;
+            }
+        }
+        for k in 0..self.lead.len() {
+            let vals: Vec<DynVal> = self
+                .engine_inputs(k)
+                .iter()
+                .filter(|(_, _, shared)| !*shared)
+                .map(|(s, _, _)| s.val())
+                .collect();
+            let r = &mut self.lead[k];
+            r.clock.next = self.clock.val();
+            for (d, v) in r.d.iter_mut().zip(vals) {
+                d.next = v;
+            }
+        }
+    }
+
     /// Each engine's input registers' inputs.
     fn drive_boundary(&mut self) {
         for k in 0..self.boundary.len() {
-            let vals: Vec<DynVal> = self.engine_inputs(k).iter().map(|(s, _)| s.val()).collect();
+            let vals: Vec<DynVal> = self
+                .engine_inputs(k)
+                .iter()
+                .zip(&self.sources[k])
+                .map(|((s, _, _), src)| match *src {
+                    None => s.val(),
+                    Some((false, g, i)) => self.group[g].q[i].val(),
+                    Some((true, e, i)) => self.lead[e].q[i].val(),
+                })
+                .collect();
             let b = &mut self.boundary[k];
             b.clock.next = self.clock.val();
             for (d, v) in b.d.iter_mut().zip(vals) {
@@ -431,7 +582,22 @@ impl RowEngines {
     fn engine_values(&self, k: usize) -> Vec<DynVal> {
         match self.boundary.get(k) {
             Some(b) => b.q.iter().map(|q| q.val()).collect(),
-            None => self.engine_inputs(k).iter().map(|(s, _)| s.val()).collect(),
+            None => self
+                .engine_inputs(k)
+                .iter()
+                .map(|(s, _, _)| s.val())
+                .collect(),
+        }
+    }
+
+    /// Engine `k`'s data word: its group's copy, or the input.
+    fn data_word(&self, k: usize) -> Vec<DynVal> {
+        match self.group.get(k / Self::FANOUT) {
+            Some(g) => {
+                let first = g.q.len() - self.xs.len();
+                g.q[first..].iter().map(|q| q.val()).collect()
+            }
+            None => self.xs.iter().map(|x| x.val()).collect(),
         }
     }
 
@@ -442,6 +608,7 @@ impl RowEngines {
         let at = self.input_index();
         for k in 0..e {
             let v = self.engine_values(k);
+            let xs = self.data_word(k);
             let dec = &mut self.wdec[k];
             dec.clock.next = self.clock.val();
             for (w, &x) in dec.words.iter_mut().zip(&v[..banks]) {
@@ -463,20 +630,17 @@ impl RowEngines {
             for (c, x) in mac.codes.iter_mut().zip(&dec.codes) {
                 c.next = x.val();
             }
-            for (c, x) in mac.xs.iter_mut().zip(&self.xs) {
-                c.next = x.val();
+            for (c, &x) in mac.xs.iter_mut().zip(&xs) {
+                c.next = x;
             }
             mac.first.next = v[at.first];
             mac.last.next = v[at.first + 1];
             mac.valid.next = v[at.first + 2];
             mac.shift.next = v[at.first + 3];
-            let bd = &mut self.bias_delay[k];
-            bd.clock.next = self.clock.val();
-            bd.d.next = v[at.first + 4];
             let ba = &mut self.bias_add[k];
             ba.clock.next = self.clock.val();
             ba.acc.next = mac.acc.val();
-            ba.bias.next = bd.q.val();
+            ba.bias.next = v[at.first + 4];
             ba.shift.next = v[at.first + 5];
             let sel = &mut self.preact[k];
             for p in 0..phases {
@@ -502,6 +666,7 @@ impl RowEngines {
 
 impl Logic for RowEngines {
     fn update(&mut self) {
+        self.drive_tree();
         self.drive_boundary();
         self.drive_children();
         self.forward_results();
@@ -511,7 +676,12 @@ impl Logic for RowEngines {
             v.connect();
         }
         self.done.connect();
-        for b in &mut self.boundary {
+        for b in self
+            .group
+            .iter_mut()
+            .chain(self.lead.iter_mut())
+            .chain(self.boundary.iter_mut())
+        {
             b.clock.connect();
             for d in &mut b.d {
                 d.connect();
@@ -550,8 +720,6 @@ impl Logic for RowEngines {
             ] {
                 x.connect();
             }
-            self.bias_delay[k].clock.connect();
-            self.bias_delay[k].d.connect();
             let ba = &mut self.bias_add[k];
             ba.clock.connect();
             for x in [&mut ba.acc, &mut ba.bias, &mut ba.shift] {

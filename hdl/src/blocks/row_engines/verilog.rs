@@ -1,7 +1,8 @@
 //! The row engines' Verilog: the wiring of every engine's children, each
 //! from its input registers (or, with one engine, the engines' inputs), in
-//! the order [`RowEngines::engine_inputs`] lists them, the same wiring as
-//! the native simulation's `drive_children`.
+//! the order [`RowEngines::engine_inputs`] lists them, and of the fan-out
+//! tree's group and lead registers: the same wiring as the native
+//! simulation's `drive_tree`, `drive_boundary` and `drive_children`.
 
 use super::RowEngines;
 use std::fmt::Write;
@@ -12,15 +13,46 @@ impl RowEngines {
         let (e, banks, phases) = (self._engines, self._banks, self._phases);
         let at = self.input_index();
         let mut v = String::from("always @(*) begin\n");
+        let name = |(port, index): (&str, Option<usize>)| match index {
+            Some(i) => format!("{port}${i}"),
+            None => port.to_string(),
+        };
+        // The fan-out tree: each group's shared inputs and data word, each
+        // engine's own inputs.
+        for g in 0..self.group.len() {
+            let _ = writeln!(v, "    group${g}$clock = clock;");
+            let shared = self
+                .engine_inputs(g * Self::FANOUT)
+                .into_iter()
+                .filter(|(_, _, s)| *s)
+                .map(|(_, n, _)| name(n))
+                .chain((0..self.xs.len()).map(|i| format!("xs${i}")));
+            for (i, n) in shared.enumerate() {
+                let _ = writeln!(v, "    group${g}$d${i} = {n};");
+            }
+        }
+        for k in 0..self.lead.len() {
+            let _ = writeln!(v, "    lead${k}$clock = clock;");
+            let own = self.engine_inputs(k).into_iter().filter(|(_, _, s)| !*s);
+            for (i, (_, n, _)) in own.enumerate() {
+                let _ = writeln!(v, "    lead${k}$d${i} = {};", name(n));
+            }
+        }
+        let first_x = self.group.first().map(|g| g.q.len() - self.xs.len());
         for k in 0..e {
-            // The names engine k's children read its inputs from.
+            // The names engine k's boundary registers (or, with one engine,
+            // its children) read its inputs from.
             let names: Vec<String> = self
                 .engine_inputs(k)
                 .into_iter()
-                .map(|(_, (port, index))| match index {
-                    Some(i) => format!("{port}${i}"),
-                    None => port.to_string(),
-                })
+                .enumerate()
+                .map(
+                    |(i, (_, n, _))| match self.sources.get(k).and_then(|s| s[i]) {
+                        None => name(n),
+                        Some((false, g, j)) => format!("group${g}$q${j}"),
+                        Some((true, e, j)) => format!("lead${e}$q${j}"),
+                    },
+                )
                 .collect();
             let names: Vec<String> = if self.boundary.is_empty() {
                 names
@@ -56,19 +88,19 @@ impl RowEngines {
             let _ = writeln!(v, "    {m}$clock = clock;");
             for i in 0..self.mac[k].codes.len() {
                 let _ = writeln!(v, "    {m}$codes${i} = {d}$codes${i};");
-                let _ = writeln!(v, "    {m}$xs${i} = xs${i};");
+                let x = match first_x {
+                    Some(f) => format!("group${}$q${}", k / Self::FANOUT, f + i),
+                    None => format!("xs${i}"),
+                };
+                let _ = writeln!(v, "    {m}$xs${i} = {x};");
             }
             for (i, x) in ["first", "last", "valid", "shift"].iter().enumerate() {
                 let _ = writeln!(v, "    {m}${x} = {};", names[at.first + i]);
             }
             let _ = writeln!(
                 v,
-                "    bias_delay${k}$clock = clock;\n    bias_delay${k}$d = {};",
-                names[at.first + 4]
-            );
-            let _ = writeln!(
-                v,
-                "    bias_add${k}$clock = clock;\n    bias_add${k}$acc = {m}$acc;\n    bias_add${k}$bias = bias_delay${k}$q;\n    bias_add${k}$shift = {};",
+                "    bias_add${k}$clock = clock;\n    bias_add${k}$acc = {m}$acc;\n    bias_add${k}$bias = {};\n    bias_add${k}$shift = {};",
+                names[at.first + 4],
                 names[at.first + 5]
             );
             for p in 0..phases {
