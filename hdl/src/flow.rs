@@ -149,6 +149,47 @@ pub struct FlowJob {
     pub clock_mhz: f64,
     /// Seed of nextpnr's placer.
     pub seed: u32,
+    /// nextpnr's router.
+    pub router: Router,
+}
+
+/// nextpnr's router: `router1`, its default, or `router2`, which resolves
+/// congestion across the whole design at once and converges on large,
+/// dense designs where `router1` stalls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Router {
+    /// nextpnr's default.
+    #[default]
+    Router1,
+    /// nextpnr's negotiated-congestion router.
+    Router2,
+}
+
+impl Router {
+    /// The name nextpnr's `--router` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Router::Router1 => "router1",
+            Router::Router2 => "router2",
+        }
+    }
+}
+
+impl std::fmt::Display for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Router {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "router1" => Ok(Router::Router1),
+            "router2" => Ok(Router::Router2),
+            _ => Err(format!("no router `{s}`: router1 or router2")),
+        }
+    }
 }
 
 /// Used and available units of one resource, after placement.
@@ -331,6 +372,8 @@ pub fn run_step(step: Step, job: &FlowJob, tools: &FlowTools, dir: &Path) -> Res
                 &freq,
                 "--seed",
                 &seed,
+                "--router",
+                job.router.name(),
                 // A design that misses its clock still gets its bitstream
                 // and report; the report says the clock is not met.
                 "--timing-allow-fail",

@@ -131,6 +131,12 @@ fn print_report(r: &DiffReport) {
     for (family, n) in &r.encodings {
         println!("  {family}: {n}");
     }
+    let rows: Vec<String> = r
+        .row_engines
+        .iter()
+        .map(|(rows, n)| format!("{n} on {rows}"))
+        .collect();
+    println!("designs per row-engine count: {}", rows.join(", "));
     if r.failures.is_empty() {
         println!("every case equals the reference in every engine");
     }

@@ -333,7 +333,15 @@ fn lane_points(name: &str, m: &Model, lanes: &[usize]) -> Vec<LanePoint> {
 
 fn synth_point(name: &str, m: &Model, hw: HwConfig, board: Option<Board>, dir: &Path) -> FpgaPoint {
     let (rows, lanes, target) = (hw.rows, hw.lanes, hw.target);
-    let got = crate::synth::flow_for(m, hw, board, 115_200, 1, dir, false);
+    let got = crate::synth::flow_for(
+        m,
+        hw,
+        board,
+        115_200,
+        crate::synth::Placement::default(),
+        dir,
+        false,
+    );
     let mut p = FpgaPoint {
         model: name.into(),
         target: board.and_then(Board::target).unwrap_or(target),

@@ -15,7 +15,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_hdl::board::{board_design, Board};
-use lstm_accel_hdl::flow::{self, FlowJob, FlowReport, FlowTools, Step};
+use lstm_accel_hdl::flow::{self, FlowJob, FlowReport, FlowTools, Router, Step};
 use lstm_accel_model::io::write_atomic;
 use lstm_accel_model::Model;
 use std::path::PathBuf;
@@ -49,12 +49,35 @@ pub struct SynthArgs {
     /// Seed of nextpnr's placer.
     #[arg(long, default_value_t = 1)]
     pub seed: u32,
+    /// nextpnr's router: router1 (its default) or router2 (converges on
+    /// large, congested designs where router1 stalls).
+    #[arg(long, default_value_t = Router::Router1)]
+    pub router: Router,
     /// Write the bitstream and succeed even when the clock is not met.
     #[arg(long)]
     pub allow_timing_failure: bool,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where nextpnr places and routes: its placer's seed and its router.
+#[derive(Clone, Copy, Debug)]
+pub struct Placement {
+    /// Seed of the placer.
+    pub seed: u32,
+    /// The router.
+    pub router: Router,
+}
+
+impl Default for Placement {
+    /// nextpnr's defaults: seed 1, router1.
+    fn default() -> Self {
+        Placement {
+            seed: 1,
+            router: Router::Router1,
+        }
+    }
 }
 
 /// Runs `lstm-accel synth`.
@@ -65,7 +88,10 @@ pub fn run(a: &SynthArgs) -> Result<()> {
         a.hw.config_for(&model)?,
         a.board,
         a.baud,
-        a.seed,
+        Placement {
+            seed: a.seed,
+            router: a.router,
+        },
         &a.out,
         !a.json,
     )?;
@@ -92,7 +118,7 @@ pub(crate) fn flow_for(
     mut hw: lstm_accel_hdl::spec::HwConfig,
     board: Option<Board>,
     baud: u32,
-    seed: u32,
+    placement: Placement,
     out: &std::path::Path,
     progress: bool,
 ) -> Result<FlowReport> {
@@ -147,7 +173,8 @@ pub(crate) fn flow_for(
         top: top.into(),
         constraints: constraints.map(|(name, _)| PathBuf::from(name)),
         clock_mhz,
-        seed,
+        seed: placement.seed,
+        router: placement.router,
     };
     for step in Step::ALL {
         let bar = spinner(progress, step);

@@ -281,6 +281,8 @@ pub struct DiffReport {
     pub frames: usize,
     /// Cases per encoding family.
     pub encodings: BTreeMap<String, usize>,
+    /// Designs per row-engine count.
+    pub row_engines: BTreeMap<usize, usize>,
     /// Seconds per engine (builds included), summed over the threads.
     pub engine_seconds: BTreeMap<String, f64>,
     /// Every failure.
@@ -327,6 +329,7 @@ pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> std::io::Re
                     let Some(&(seed, n)) = plan.get(i) else { break };
                     let design = cases::design(seed);
                     part.designs += 1;
+                    *part.row_engines.entry(design.hw.rows).or_default() += 1;
                     let before = (part.cases, part.frames, part.failures.len(), Instant::now());
                     run_design(c, &design, n, &mut part, &|what| {
                         progress(done.fetch_add(1, Ordering::SeqCst) + 1, what)
@@ -364,6 +367,9 @@ pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> std::io::Re
         for (k, v) in p.encodings {
             *report.encodings.entry(k).or_default() += v;
         }
+        for (k, v) in p.row_engines {
+            *report.row_engines.entry(k).or_default() += v;
+        }
         for (k, v) in p.engine_seconds {
             *report.engine_seconds.entry(k).or_default() += v;
         }
@@ -383,6 +389,7 @@ impl DiffReport {
             designs: 0,
             frames: 0,
             encodings: BTreeMap::new(),
+            row_engines: BTreeMap::new(),
             engine_seconds: engines
                 .iter()
                 .map(|e| (e.name().to_string(), 0.0))

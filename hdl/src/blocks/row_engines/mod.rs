@@ -67,6 +67,17 @@ pub struct RowEnginesShape {
 /// vector (`words$3`).
 type InputName = (&'static str, Option<usize>);
 
+/// Where an engine's input register takes an input from.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// The engines' input itself (no fan-out tree).
+    Input,
+    /// Output `i` of group `g`'s register.
+    Group(usize, usize),
+    /// Output `i` of engine `k`'s lead register.
+    Lead(usize, usize),
+}
+
 /// An engine input: the signal, its Verilog name, and whether every engine
 /// takes the same one (through its group's register, when there are
 /// groups) or it is the engine's own (through its `lead` register).
@@ -136,7 +147,7 @@ pub struct RowEngines {
     /// none without a fan-out tree.
     lead: Vec<PipelineRegisters>,
     /// Per engine, [`RowEngines::input_sources`], worked out once.
-    sources: Vec<Vec<Option<(bool, usize, usize)>>>,
+    sources: Vec<Vec<Source>>,
     wdec: Vec<WeightDecoder>,
     mac: Vec<MacArray>,
     bias_add: Vec<BiasAdd>,
@@ -346,25 +357,24 @@ impl RowEngines {
     }
 
     /// Where engine `k`'s inputs come from, in [`RowEngines::engine_inputs`]'
-    /// order: the input itself, or with a fan-out tree the output of its
-    /// group's register (`(false, g, i)`) or of its own lead register
-    /// (`(true, k, i)`).
-    fn input_sources(&self, k: usize) -> Vec<Option<(bool, usize, usize)>> {
+    /// order: the input itself, or with a fan-out tree its group's register
+    /// (a shared input) or its own lead register.
+    fn input_sources(&self, k: usize) -> Vec<Source> {
         let inputs = self.engine_inputs(k);
         if self.group.is_empty() {
-            return vec![None; inputs.len()];
+            return vec![Source::Input; inputs.len()];
         }
         let (mut shared, mut own) = (0, 0);
         inputs
             .iter()
             .map(|(_, _, s)| {
-                Some(if *s {
+                if *s {
                     shared += 1;
-                    (false, k / Self::FANOUT, shared - 1)
+                    Source::Group(k / Self::FANOUT, shared - 1)
                 } else {
                     own += 1;
-                    (true, k, own - 1)
-                })
+                    Source::Lead(k, own - 1)
+                }
             })
             .collect()
     }
@@ -564,9 +574,9 @@ impl RowEngines {
                 .iter()
                 .zip(&self.sources[k])
                 .map(|((s, _, _), src)| match *src {
-                    None => s.val(),
-                    Some((false, g, i)) => self.group[g].q[i].val(),
-                    Some((true, e, i)) => self.lead[e].q[i].val(),
+                    Source::Input => s.val(),
+                    Source::Group(g, i) => self.group[g].q[i].val(),
+                    Source::Lead(e, i) => self.lead[e].q[i].val(),
                 })
                 .collect();
             let b = &mut self.boundary[k];

@@ -4,7 +4,7 @@
 //! tree's group and lead registers: the same wiring as the native
 //! simulation's `drive_tree`, `drive_boundary` and `drive_children`.
 
-use super::RowEngines;
+use super::{RowEngines, Source};
 use std::fmt::Write;
 
 impl RowEngines {
@@ -47,10 +47,10 @@ impl RowEngines {
                 .into_iter()
                 .enumerate()
                 .map(
-                    |(i, (_, n, _))| match self.sources.get(k).and_then(|s| s[i]) {
-                        None => name(n),
-                        Some((false, g, j)) => format!("group${g}$q${j}"),
-                        Some((true, e, j)) => format!("lead${e}$q${j}"),
+                    |(i, (_, n, _))| match self.sources.get(k).map_or(Source::Input, |s| s[i]) {
+                        Source::Input => name(n),
+                        Source::Group(g, j) => format!("group${g}$q${j}"),
+                        Source::Lead(e, j) => format!("lead${e}$q${j}"),
                     },
                 )
                 .collect();

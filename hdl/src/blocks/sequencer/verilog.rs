@@ -26,7 +26,7 @@ const CONV_ISSUE: &str = "                i_mode <= cur_mode;
                 i_win <= cur_a - sub * LANES;
                 if (cur_mode == 0)
                     weight <= weight + 1;
-                if (word + 1 == k_x_words || word == k_row_words - 1) begin
+                if (word == k_x_last || word == k_row_last) begin
                     sub <= 0; tw <= 0;
                 end else if (sub + 1 == cur_r) begin
                     sub <= 0; tw <= tw + 1;
@@ -38,7 +38,7 @@ impl Sequencer {
     /// Bits of the constant tables and of the counters that meet them: the
     /// widest constant, address or count they hold, signed, with a bit to
     /// spare for the sums they form (`word + 1`, `k_x_base + word`). The
-    /// compares on the issue path (`word == k_row_words - 1`) are then as
+    /// compares on the issue path (`word == k_row_last`) are then as
     /// shallow as the design allows; at 32 bits they set its Fmax.
     fn table_width(&self) -> usize {
         let lay = &self._lay;
@@ -116,7 +116,7 @@ reg {dw} i_data;
 reg {rw} i_row;
 reg {kw} class_r;
 reg signed [32:0] cycles_r;
-reg signed [{c1}:0] k_row_words, k_x_words, k_x_base, k_h_base, k_hidden, k_groups, k_span, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
+reg signed [{c1}:0] k_row_words, k_row_last, k_x_words, k_x_last, k_x_base, k_h_base, k_hidden, k_groups, k_span, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
 reg [2:0] k_next_state;
 reg k_next_start;
 wire h_w = h_write != 0;
@@ -164,12 +164,14 @@ end",
             let c0 = self.consts(0, 0);
             format!(
                 "initial begin
-    k_row_words = {}; k_x_words = {}; k_hidden = {}; k_groups = {}; k_span = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
+    k_row_words = {}; k_row_last = {}; k_x_words = {}; k_x_last = {}; k_hidden = {}; k_groups = {}; k_span = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
     k_x_base = {}; k_h_base = {}; k_h_write = {}; k_next = {}; k_next_state = 3'd{}; k_next_start = {};
 end
 ",
                 lit(c0.row_words, cw),
+                lit(c0.row_words - 1, cw),
                 lit(c0.x_words, cw),
+                lit(c0.x_words - 1, cw),
                 lit(c0.count, cw),
                 lit(c0.groups, cw),
                 lit(c0.span, cw),
@@ -193,12 +195,14 @@ end
             let _ = writeln!(
                 v,
                 "        {l}: begin
-            k_row_words <= {}; k_x_words <= {}; k_hidden <= {}; k_groups <= {}; k_span <= {}; k_align_x <= {}; k_align_h <= {}; k_align_bias <= {}; k_cell_base <= {};
+            k_row_words <= {}; k_row_last <= {}; k_x_words <= {}; k_x_last <= {}; k_hidden <= {}; k_groups <= {}; k_span <= {}; k_align_x <= {}; k_align_h <= {}; k_align_bias <= {}; k_cell_base <= {};
             k_x_base <= parity_n ? {} : {}; k_h_base <= parity_n ? {} : {}; k_h_write <= parity_n ? {} : {};
             k_next <= {}; k_next_state <= 3'd{}; k_next_start <= {};
         end",
                 k(c0.row_words),
+                k(c0.row_words - 1),
                 k(c0.x_words),
+                k(c0.x_words - 1),
                 k(c0.count),
                 k(c0.groups),
                 k(c0.span),
@@ -219,7 +223,7 @@ end
         }
         v.push_str(
             "        default: begin
-            k_row_words <= 1; k_x_words <= 1; k_hidden <= 0; k_groups <= 0; k_span <= 1; k_align_x <= 0; k_align_h <= 0; k_align_bias <= 0; k_cell_base <= 0;
+            k_row_words <= 1; k_row_last <= 0; k_x_words <= 1; k_x_last <= 0; k_hidden <= 0; k_groups <= 0; k_span <= 1; k_align_x <= 0; k_align_h <= 0; k_align_bias <= 0; k_cell_base <= 0;
             k_x_base <= 0; k_h_base <= 0; k_h_write <= 0; k_next <= 0; k_next_state <= 3'd0; k_next_start <= 0;
         end
     endcase
@@ -315,11 +319,11 @@ always @(posedge clock) begin
             if (word < k_row_words) begin
                 i_valid <= 1;
                 i_first <= (word == 0);
-                i_last <= (word == k_row_words - 1);
+                i_last <= (word == k_row_last);
                 i_h <= (word >= k_x_words);
                 i_weight <= weight;
                 i_data <= ((word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words)){data_off};
-{conv_issue}                if (word == k_row_words - 1)
+{conv_issue}                if (word == k_row_last)
                     row <= row + 1;
             end
             if (word == k_span - 1) begin
@@ -512,7 +516,7 @@ always @(*) begin
             cw - 1,
             lay.engines.max(1)
         );
-        v.push_str("wire cell_step = (word == k_row_words - 1) && (state != ROWS || gate == 3);\n");
+        v.push_str("wire cell_step = (word == k_row_last) && (state != ROWS || gate == 3);\n");
         v.push_str("always @(posedge clock) begin\n    s_win <= i_win; s_mode <= i_mode;\n");
         v.push_str("    if ((state == ROWS || state == HEAD || state == PROJ) && word < k_row_words && (cell_step || first_cell)) begin\n");
         for p in 0..2 {
