@@ -134,9 +134,9 @@ fn stimulus(r: &mut impl Rng, s: MacShape, rows: usize, words: usize) -> (Vec<Wo
     (out, sums)
 }
 
-fn shape(lanes: usize, code_bits: usize, x_width: usize) -> MacShape {
+fn shape(lanes: usize, code_bits: usize, x_width: usize, x_late: bool) -> MacShape {
     MacShape {
-        x_late: false,
+        x_late,
         lanes,
         code_bits,
         multiply: false,
@@ -164,10 +164,7 @@ fn native_simulation_sums_rows_exactly_like_the_reference() {
         (16, 2, 8, true),
         (5, 4, 10, true),
     ] {
-        let s = MacShape {
-            x_late,
-            ..shape(lanes, code_bits, x_width)
-        };
+        let s = shape(lanes, code_bits, x_width, x_late);
         let words = 1 + lanes % 4;
         let (stim, sums) = stimulus(&mut r, s, 12, words);
         let out = run_native(s, &stim);
@@ -240,10 +237,7 @@ fn icarus_agrees_with_the_native_engine_cycle_by_cycle() {
         (8, 3, 16, false),
         (8, 2, 8, true),
     ] {
-        let s = MacShape {
-            x_late,
-            ..shape(lanes, code_bits, x_width)
-        };
+        let s = shape(lanes, code_bits, x_width, x_late);
         let (stim, _) = stimulus(&mut r, s, 6, 3);
         let native = run_native(s, &stim);
         let verilog = generate_verilog(&build(s));
@@ -259,7 +253,7 @@ fn icarus_agrees_with_the_native_engine_cycle_by_cycle() {
 
 #[test]
 fn verilog_has_the_model_widths_lints_and_synthesises_without_latches() {
-    let s8 = shape(16, 2, 8);
+    let s8 = shape(16, 2, 8, false);
     let v8 = generate_verilog(&build(s8));
     assert!(
         v8.contains("input wire signed [7:0] xs$15"),
@@ -268,10 +262,10 @@ fn verilog_has_the_model_widths_lints_and_synthesises_without_latches() {
     assert!(v8.contains(&format!("output reg signed [{}:0] acc", s8.acc_width - 1)));
     let lint = verilator_lint(&v8, "top").expect("verilator lint is clean");
     assert!(!lint.contains("%Warning"), "{lint}");
-    let v8_late = generate_verilog(&build(MacShape { x_late: true, ..s8 }));
+    let v8_late = generate_verilog(&build(shape(16, 2, 8, true)));
     let lint = verilator_lint(&v8_late, "top").expect("verilator lint is clean");
     assert!(!lint.contains("%Warning"), "{lint}");
-    let s16 = shape(16, 2, 16);
+    let s16 = shape(16, 2, 16, false);
     let v16 = generate_verilog(&build(s16));
     let mut luts = Vec::new();
     for family in [Family::Ice40, Family::Ecp5] {

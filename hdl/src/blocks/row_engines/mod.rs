@@ -600,13 +600,19 @@ impl RowEngines {
         }
     }
 
+    /// Where the data word starts in a group register: after the shared
+    /// inputs (none without a fan-out tree).
+    fn group_data_slot(&self) -> Option<usize> {
+        self.group.first().map(|g| g.q.len() - self.xs.len())
+    }
+
     /// Engine `k`'s data word: its group's copy, or the input.
     fn data_word(&self, k: usize) -> Vec<DynVal> {
-        match self.group.get(k / Self::FANOUT) {
-            Some(g) => {
-                let first = g.q.len() - self.xs.len();
-                g.q[first..].iter().map(|q| q.val()).collect()
-            }
+        match self.group_data_slot() {
+            Some(first) => self.group[k / Self::FANOUT].q[first..]
+                .iter()
+                .map(|q| q.val())
+                .collect(),
             None => self.xs.iter().map(|x| x.val()).collect(),
         }
     }

@@ -38,7 +38,7 @@ impl RowEngines {
                 let _ = writeln!(v, "    lead${k}$d${i} = {};", name(n));
             }
         }
-        let first_x = self.group.first().map(|g| g.q.len() - self.xs.len());
+        let first_x = self.group_data_slot();
         for k in 0..e {
             // The names engine k's boundary registers (or, with one engine,
             // its children) read its inputs from.
