@@ -16,13 +16,15 @@ const RESET_VALUES: &str = "state = IDLE; layer = 0; cell_n = 0; gate = 0; word 
 /// the middle of a row must not leave a tap word count behind (a phase's
 /// start does not clear them; a part's last word does). The per-gate block
 /// counters need none: a phase's first cell reads its constants instead.
-const CONV_RESET_VALUES: &str = "sub = 0; tw = 0; i_tap = 0; i_win = 0; i_mode = 0;";
+/// `first_cell` is `cell_n == 0` kept as a register of its own.
+const CONV_RESET_VALUES: &str =
+    "sub = 0; tw = 0; i_tap = 0; i_win = 0; i_mode = 0; first_cell = 1;";
 
 /// The issue of a word in a design with structured matrices: the tap word
 /// and window of a structured part; the weight address steps on dense
 /// words only.
 const CONV_ISSUE: &str = "                i_mode <= cur_mode;
-                i_tap <= cur_base + cur_o + tw;
+                i_tap <= cur_o + tw;
                 i_win <= cur_a - sub * LANES;
                 if (cur_mode == 0)
                     weight <= weight + 1;
@@ -310,7 +312,7 @@ always @(posedge clock) begin
     case (state)
         IDLE: if (start != 0) begin
             state <= {first_state};
-            cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;
+            cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;{fc_set}
             start_out <= 1;
             count <= 0;
         end
@@ -329,12 +331,12 @@ always @(posedge clock) begin
             if (word == k_span - 1) begin
                 word <= 0;
                 if (state != ROWS) begin
-                    cell_n <= cell_n + 1;
+                    cell_n <= cell_n + 1;{fc_clear}
                     if (cell_n == k_groups - 1)
                         state <= (state == HEAD) ? HEAD_DRAIN : PROJ_DRAIN;
                 end else if (gate == 3) begin
                     gate <= 0;
-                    cell_n <= cell_n + 1;
+                    cell_n <= cell_n + 1;{fc_clear}
                     if (cell_n == k_groups - 1)
                         state <= DRAIN;
                 end else
@@ -347,7 +349,7 @@ always @(posedge clock) begin
                 gate <= 0;
                 state <= FINISH;
             end else begin
-                cell_n <= 0; gate <= 0; word <= 0; seen <= 0;
+                cell_n <= 0; gate <= 0; word <= 0; seen <= 0;{fc_set}
                 start_out <= k_next_start;
                 state <= k_next_state;
             end
@@ -368,6 +370,8 @@ always @(posedge clock) begin
                 _ => "HEAD",
             },
             data_off = if has_conv { " + cur_d" } else { "" },
+            fc_set = if has_conv { " first_cell <= 1;" } else { "" },
+            fc_clear = if has_conv { " first_cell <= 0;" } else { "" },
             tap_addr = if has_conv { "i_tap" } else { "0" },
             conv_mode = if has_conv { "s_mode" } else { "0" },
             window = if has_conv { "s_win" } else { "0" },
@@ -390,64 +394,85 @@ always @(posedge clock) begin
     /// The structured parts' counters (only in designs with structured
     /// matrices): per phase and part the tap constants, per part and gate
     /// the row in its block and its block row's first tap word.
+    ///
+    /// The constants are registered tables read at the next phase, like the
+    /// main block's, and each is stored in the form its one use needs, so
+    /// that the issue path and the counters' updates hold no table lookup
+    /// and no adder before a compare: a block row's first tap word is
+    /// absolute (`taps_base` added in), the block's end is compared as
+    /// `a == block - engines`, the period's as `c < period - 1`, the wrap's
+    /// as `y == wrap - 1` (negative: never).
     fn conv_verilog(&self) -> String {
         let lay = &self._lay;
         let cw = self.table_width();
         let k = |x: i64| lit(x, cw);
-        let mut names = Vec::new();
-        for p in 0..2 {
-            for n in ["cm", "ck", "cw", "cr", "cb", "cs", "cp", "cx"] {
-                names.push(format!("k_{n}_{p}"));
-            }
-            for q in 0..4 {
-                for n in ["ca", "co", "cd", "cc", "cy"] {
-                    names.push(format!("k_{n}_{p}_{q}"));
+        let engines = lay.engines.max(1) as i64;
+        // Per part: mode, block end, block row words, words per tap, data
+        // stride, period end, wrap end; per part and gate: a, first tap
+        // word, data offset, period count, step count.
+        let part_consts = |cc: &super::phases::ConvConsts| -> [(&str, i64); 7] {
+            [
+                ("cm", cc.mode),
+                ("ce", cc.block - engines),
+                ("cw", cc.block_row_words),
+                ("cr", cc.words_per_tap.max(1)),
+                ("cs", cc.dstride),
+                ("cq", cc.dperiod.max(1) - 1),
+                ("cx", cc.dwrap - 1),
+            ]
+        };
+        let gate_consts = |cc: &super::phases::ConvConsts, q: usize| -> [(&str, i64); 5] {
+            [
+                ("ca", cc.a0[q]),
+                ("co", cc.taps_base + cc.off0[q]),
+                ("cd", cc.d0[q]),
+                ("cc", cc.dc0[q]),
+                ("cy", cc.dw0[q]),
+            ]
+        };
+        let assignments = |ph: usize, op: &str| -> String {
+            let c = self.consts(ph, 0).conv;
+            let mut a = String::new();
+            for (p, cc) in c.iter().enumerate() {
+                for (n, x) in part_consts(cc) {
+                    let _ = write!(a, " k_{n}_{p} {op} {};", k(x));
                 }
+                for q in 0..4 {
+                    for (n, x) in gate_consts(cc, q) {
+                        let _ = write!(a, " k_{n}_{p}_{q} {op} {};", k(x));
+                    }
+                }
+            }
+            a
+        };
+        let mut names = Vec::new();
+        let blank = super::phases::ConvConsts::default();
+        for p in 0..2 {
+            names.extend(part_consts(&blank).map(|(n, _)| format!("k_{n}_{p}")));
+            for q in 0..4 {
+                names.extend(gate_consts(&blank, q).map(|(n, _)| format!("k_{n}_{p}_{q}")));
             }
         }
         let mut v = format!(
-            "reg signed [{c1}:0] {};\nalways @(*) begin\n    case (layer)\n",
+            "reg signed [{c1}:0] {};\ninitial begin{}\nend\nalways @(posedge clock) begin\n    case (layer_n)\n",
             names.join(", "),
+            assignments(0, "="),
             c1 = cw - 1
         );
         for l in 0..lay.phase_count() {
-            let c = self.consts(l, 0).conv;
-            let _ = write!(v, "        {l}: begin");
-            for (p, cc) in c.iter().enumerate() {
-                let _ = write!(
-                    v,
-                    " k_cm_{p} = {}; k_ck_{p} = {}; k_cw_{p} = {}; k_cr_{p} = {}; k_cb_{p} = {};",
-                    k(cc.mode),
-                    k(cc.block),
-                    k(cc.block_row_words),
-                    k(cc.words_per_tap.max(1)),
-                    k(cc.taps_base)
-                );
-                let _ = write!(
-                    v,
-                    " k_cs_{p} = {}; k_cp_{p} = {}; k_cx_{p} = {};",
-                    k(cc.dstride),
-                    k(cc.dperiod.max(1)),
-                    k(cc.dwrap)
-                );
-                for q in 0..4 {
-                    let _ = write!(
-                        v,
-                        " k_ca_{p}_{q} = {}; k_co_{p}_{q} = {}; k_cd_{p}_{q} = {}; k_cc_{p}_{q} = {}; k_cy_{p}_{q} = {};",
-                        k(cc.a0[q]),
-                        k(cc.off0[q]),
-                        k(cc.d0[q]),
-                        k(cc.dc0[q]),
-                        k(cc.dw0[q])
-                    );
-                }
-            }
-            v.push_str(" end\n");
+            let _ = writeln!(v, "        {l}: begin{} end", assignments(l, "<="));
         }
+        // Out of the program (never run): one word per tap, no wrap.
         v.push_str("        default: begin");
         for n in &names {
-            let one = n.starts_with("k_cr") || n.starts_with("k_cp");
-            let _ = write!(v, " {n} = {};", u8::from(one));
+            let x = if n.starts_with("k_cr") {
+                1
+            } else if n.starts_with("k_cx") {
+                -1
+            } else {
+                0
+            };
+            let _ = write!(v, " {n} <= {};", k(x));
         }
         v.push_str(" end\n    endcase\nend\n");
         let mut regs = Vec::new();
@@ -461,10 +486,10 @@ always @(posedge clock) begin
         let _ = writeln!(
             v,
             "reg signed [{c1}:0] {}, sub, tw, i_tap, i_win, i_mode, s_win, s_mode;
+reg first_cell;
 initial begin
-    {} sub = 0; tw = 0; i_tap = 0; i_win = 0; i_mode = 0; s_win = 0; s_mode = 0;
+    {} sub = 0; tw = 0; i_tap = 0; i_win = 0; i_mode = 0; s_win = 0; s_mode = 0; first_cell = 1;
 end
-wire first_cell = (cell_n == 0);
 wire part_h = (word >= k_x_words);",
             regs.join(", "),
             regs.iter()
@@ -489,10 +514,9 @@ wire part_h = (word >= k_x_words);",
         }
         let _ = writeln!(
             v,
-            "reg signed [{c1}:0] cur_a, cur_o, cur_d, cur_mode, cur_base, cur_r;
+            "reg signed [{c1}:0] cur_a, cur_o, cur_d, cur_mode, cur_r;
 always @(*) begin
     cur_mode = part_h ? k_cm_1 : k_cm_0;
-    cur_base = part_h ? k_cb_1 : k_cb_0;
     cur_r = part_h ? k_cr_1 : k_cr_0;
     case ({{part_h, gate[1:0]}})",
             c1 = cw - 1
@@ -524,10 +548,10 @@ always @(*) begin
                 let _ = writeln!(
                     v,
                     "        if (!cell_step) begin ca_{p}_{q} <= ea_{p}_{q}; co_{p}_{q} <= eo_{p}_{q}; cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q}; cy_{p}_{q} <= ey_{p}_{q}; end
-        else if (ea_{p}_{q} + ENGINES == k_ck_{p}) begin
+        else if (ea_{p}_{q} == k_ce_{p}) begin
             ca_{p}_{q} <= 0; co_{p}_{q} <= eo_{p}_{q} + k_cw_{p};
-            if (ec_{p}_{q} + 1 < k_cp_{p}) begin cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q} + 1; cy_{p}_{q} <= ey_{p}_{q}; end
-            else if (k_cx_{p} > 0 && ey_{p}_{q} + 1 == k_cx_{p}) begin cd_{p}_{q} <= 0; cc_{p}_{q} <= 0; cy_{p}_{q} <= 0; end
+            if (ec_{p}_{q} < k_cq_{p}) begin cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q} + 1; cy_{p}_{q} <= ey_{p}_{q}; end
+            else if (k_cx_{p} >= 0 && ey_{p}_{q} == k_cx_{p}) begin cd_{p}_{q} <= 0; cc_{p}_{q} <= 0; cy_{p}_{q} <= 0; end
             else begin cd_{p}_{q} <= ed_{p}_{q} + k_cs_{p}; cc_{p}_{q} <= 0; cy_{p}_{q} <= ey_{p}_{q} + 1; end
         end
         else begin ca_{p}_{q} <= ea_{p}_{q} + ENGINES; co_{p}_{q} <= eo_{p}_{q}; cd_{p}_{q} <= ed_{p}_{q}; cc_{p}_{q} <= ec_{p}_{q}; cy_{p}_{q} <= ey_{p}_{q}; end"
