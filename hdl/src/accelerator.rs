@@ -49,6 +49,7 @@ use crate::blocks::row_engines::{RowEngines, RowEnginesShape};
 use crate::blocks::select::Select;
 use crate::blocks::sequencer::Sequencer;
 use crate::blocks::state_reader::StateReader;
+use crate::blocks::stream_slice::{StreamSlice, WordIn, WordOut};
 use crate::blocks::weight_decoder::WeightDecoderShape;
 use crate::dynamic::DynSig;
 use crate::layout::Phase;
@@ -87,6 +88,13 @@ pub struct Accelerator {
     /// Nonzero while a frame runs.
     pub busy: DynSig<Out>,
     reset_hold: ResetHold,
+    /// The input stream's register slice: the controller's handshake and
+    /// load decode share no cycle with what drives the stream (its `ready`
+    /// and every word come from registers), and the part's pins, wherever
+    /// the placer puts them, pull none of the controller's logic to them.
+    in_word: WordOut,
+    slice_in: StreamSlice,
+    in_data: WordIn,
     ctl: Controller,
     seq: Sequencer,
     weights: Vec<Ram>,
@@ -318,6 +326,9 @@ impl Accelerator {
             m_tready: Signal::default(),
             busy: DynSig::new(2),
             reset_hold: ResetHold::new(spec.pipeline.drain_cycles()),
+            in_word: WordOut::new(32),
+            slice_in: StreamSlice::default(),
+            in_data: WordIn::default(),
             ctl: Controller::new(lay),
             seq,
             weights: (0..lay.weight_banks)
@@ -529,6 +540,7 @@ impl Logic for Accelerator {
     fn update(&mut self) {
         // Clocks.
         self.reset_hold.clock.next = self.clock.val();
+        self.slice_in.clock.next = self.clock.val();
         self.ctl.clock.next = self.clock.val();
         self.seq.clock.next = self.clock.val();
         self.cells.clock.next = self.clock.val();
@@ -549,11 +561,19 @@ impl Logic for Accelerator {
         self.ctl.reset.next = self.reset_hold.reset.val();
         self.ctl.running.next = self.reset_hold.running.val();
         self.seq.reset.next = self.reset_hold.reset.val();
-        // Streams.
-        self.ctl.s_tdata.next = self.s_tdata.val();
-        self.ctl.s_tvalid.next = self.s_tvalid.val();
-        self.ctl.s_tlast.next = self.s_tlast.val();
-        self.s_tready.next = self.ctl.s_tready.val();
+        // Streams. The slice takes no word while the reset is held (its
+        // reset drops what it holds).
+        self.slice_in.reset.next = self.reset_hold.reset.val();
+        self.in_word.x.next = self.s_tdata.val();
+        self.slice_in.in_data.next = self.in_word.y.val();
+        self.slice_in.in_valid.next = self.s_tvalid.val() & self.reset_hold.running.val();
+        self.slice_in.in_last.next = self.s_tlast.val();
+        self.s_tready.next = self.slice_in.in_ready.val() & self.reset_hold.running.val();
+        self.in_data.x.next = self.slice_in.out_data.val();
+        self.ctl.s_tdata.next = self.in_data.y.val();
+        self.ctl.s_tvalid.next = self.slice_in.out_valid.val();
+        self.ctl.s_tlast.next = self.slice_in.out_last.val();
+        self.slice_in.out_ready.next = self.ctl.s_tready.val();
         self.m_tdata.next = self.ctl.m_tdata.val();
         self.m_tvalid.next = self.ctl.m_tvalid.val();
         self.m_tlast.next = self.ctl.m_tlast.val();

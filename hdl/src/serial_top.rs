@@ -11,9 +11,8 @@ use crate::accelerator::Accelerator;
 use crate::blocks::link_rx::LinkRx;
 use crate::blocks::link_tx::LinkTx;
 use crate::blocks::reset_hold::ResetHold;
-use crate::blocks::stream_slice::StreamSlice;
+use crate::blocks::stream_slice::{WordIn, WordOut};
 use crate::blocks::uart::{UartRx, UartTx};
-use crate::dynamic::{sext, DynSig, DynVal};
 use crate::spec::AcceleratorSpec;
 use lstm_accel_model::Model;
 use rust_hdl::prelude::*;
@@ -22,67 +21,6 @@ use rust_hdl::widgets::dff_setup;
 
 /// Cycles the UART and the link stay in reset after the request ends.
 const SERIAL_RESET_HOLD: u64 = 16;
-
-/// A 32-bit word from a fixed-width signal to the accelerator's dynamic one.
-#[derive(LogicBlock)]
-pub struct WordIn {
-    /// The word.
-    pub x: Signal<In, Bits<32>>,
-    /// The same bits, as the accelerator's signed stream word.
-    pub y: DynSig<Out>,
-}
-
-impl Default for WordIn {
-    fn default() -> Self {
-        WordIn {
-            x: Default::default(),
-            y: DynSig::new(32),
-        }
-    }
-}
-
-impl Logic for WordIn {
-    fn update(&mut self) {
-        self.y.next = DynVal(sext(self.x.val().index() as i64, 32));
-    }
-    fn connect(&mut self) {
-        self.y.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom("always @(*) y = x;\n".into())
-    }
-}
-
-/// The accelerator's dynamic stream word (or flag) as fixed-width bits.
-#[derive(LogicBlock)]
-pub struct WordOut {
-    /// The accelerator's signal.
-    pub x: DynSig<In>,
-    /// Its low 32 bits.
-    pub y: Signal<Out, Bits<32>>,
-}
-
-impl WordOut {
-    /// From a dynamic signal of `width` bits.
-    pub fn new(width: usize) -> Self {
-        WordOut {
-            x: DynSig::new(width),
-            y: Default::default(),
-        }
-    }
-}
-
-impl Logic for WordOut {
-    fn update(&mut self) {
-        self.y.next = ((self.x.val().0 as u64) & 0xffff_ffff).into();
-    }
-    fn connect(&mut self) {
-        self.y.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom("always @(*) y = x;\n".into())
-    }
-}
 
 /// The accelerator with its serial bridge.
 #[derive(LogicBlock)]
@@ -104,7 +42,6 @@ pub struct SerialAccelerator {
     reset_hold: ResetHold,
     receiver: UartRx,
     link_in: LinkRx,
-    slice_in: StreamSlice,
     word_in: WordIn,
     accel: Accelerator,
     word_out: WordOut,
@@ -135,7 +72,6 @@ impl SerialAccelerator {
             reset_hold: ResetHold::new(SERIAL_RESET_HOLD),
             receiver: UartRx::new(clocks_per_bit),
             link_in: LinkRx::new(clocks_per_bit),
-            slice_in: StreamSlice::default(),
             word_in: WordIn::default(),
             accel: Accelerator::new(model, spec)?,
             word_out: WordOut::new(32),
@@ -154,7 +90,6 @@ impl Logic for SerialAccelerator {
         self.reset_hold.clock.next = self.clock.val();
         self.receiver.clock.next = self.clock.val();
         self.link_in.clock.next = self.clock.val();
-        self.slice_in.clock.next = self.clock.val();
         self.accel.clock.next = self.clock.val();
         self.link_out.clock.next = self.clock.val();
         self.sender.clock.next = self.clock.val();
@@ -162,7 +97,6 @@ impl Logic for SerialAccelerator {
         self.reset_hold.request.next = self.reset.val();
         self.receiver.reset.next = self.reset_hold.reset.val();
         self.link_in.reset.next = self.reset_hold.reset.val();
-        self.slice_in.reset.next = self.reset_hold.reset.val();
         self.accel.reset.next = self.reset_hold.reset.val();
         self.link_out.reset.next = self.reset_hold.reset.val();
         self.sender.reset.next = self.reset_hold.reset.val();
@@ -170,17 +104,13 @@ impl Logic for SerialAccelerator {
         self.receiver.rx.next = self.rx.val();
         self.link_in.in_byte.next = self.receiver.data.val();
         self.link_in.in_valid.next = self.receiver.valid.val();
-        // A register slice keeps the receiver's frame-buffer read apart
-        // from the accelerator's packet decoder.
-        self.slice_in.in_data.next = self.link_in.s_tdata.val();
-        self.slice_in.in_valid.next = self.link_in.s_tvalid.val();
-        self.slice_in.in_last.next = self.link_in.s_tlast.val();
-        self.link_in.s_tready.next = self.slice_in.in_ready.val();
-        self.word_in.x.next = self.slice_in.out_data.val();
+        // The accelerator's input register slice keeps the receiver's
+        // frame-buffer read apart from its packet decoder.
+        self.word_in.x.next = self.link_in.s_tdata.val();
         self.accel.s_tdata.next = self.word_in.y.val();
-        self.accel.s_tvalid.next = self.slice_in.out_valid.val();
-        self.accel.s_tlast.next = self.slice_in.out_last.val();
-        self.slice_in.out_ready.next = self.accel.s_tready.val();
+        self.accel.s_tvalid.next = self.link_in.s_tvalid.val();
+        self.accel.s_tlast.next = self.link_in.s_tlast.val();
+        self.link_in.s_tready.next = self.accel.s_tready.val();
         // Its output stream and the receiver's answers to frames to bytes.
         self.word_out.x.next = self.accel.m_tdata.val();
         self.link_out.m_tdata.next = self.word_out.y.val();

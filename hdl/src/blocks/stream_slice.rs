@@ -9,11 +9,15 @@
 //! when that drains. Words leave in the order they came, none is lost or
 //! repeated, and a word taken at cycle t is on offer from cycle t + 1.
 //!
-//! The serial bridge puts one between the link receiver and the
-//! accelerator: there the receiver's frame buffer (a block RAM read, whose
-//! clock-to-output is 5.8 ns on an ECP5 without its output register) fed
-//! the accelerator's packet decoder in the same cycle.
+//! The accelerator takes its input stream through one: its packet
+//! decoder's handshake (the controller's state, the `ready` it gives, the
+//! load's write enables) then shares no cycle with whatever drives the
+//! stream, a pin, a DMA engine or the serial bridge's frame buffer (a block
+//! RAM read, 5.8 ns from the clock on an ECP5 without its output register).
+//! [`WordIn`] and [`WordOut`] carry the slice's fixed-width word to and from
+//! the accelerator's signed stream word.
 
+use crate::dynamic::{sext, DynSig, DynVal};
 use rust_hdl::prelude::*;
 use rust_hdl::widgets::dff::DFF;
 use rust_hdl::widgets::dff_setup;
@@ -80,5 +84,66 @@ impl Logic for StreamSlice {
             self.valid.d.next = false;
             self.skid_valid.d.next = false;
         }
+    }
+}
+
+/// A 32-bit word from a fixed-width signal to the accelerator's dynamic one.
+#[derive(LogicBlock)]
+pub struct WordIn {
+    /// The word.
+    pub x: Signal<In, Bits<32>>,
+    /// The same bits, as the accelerator's signed stream word.
+    pub y: DynSig<Out>,
+}
+
+impl Default for WordIn {
+    fn default() -> Self {
+        WordIn {
+            x: Default::default(),
+            y: DynSig::new(32),
+        }
+    }
+}
+
+impl Logic for WordIn {
+    fn update(&mut self) {
+        self.y.next = DynVal(sext(self.x.val().index() as i64, 32));
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom("always @(*) y = x;\n".into())
+    }
+}
+
+/// The accelerator's dynamic stream word (or flag) as fixed-width bits.
+#[derive(LogicBlock)]
+pub struct WordOut {
+    /// The accelerator's signal.
+    pub x: DynSig<In>,
+    /// Its low 32 bits.
+    pub y: Signal<Out, Bits<32>>,
+}
+
+impl WordOut {
+    /// From a dynamic signal of `width` bits.
+    pub fn new(width: usize) -> Self {
+        WordOut {
+            x: DynSig::new(width),
+            y: Default::default(),
+        }
+    }
+}
+
+impl Logic for WordOut {
+    fn update(&mut self) {
+        self.y.next = ((self.x.val().0 as u64) & 0xffff_ffff).into();
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom("always @(*) y = x;\n".into())
     }
 }
