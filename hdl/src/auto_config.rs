@@ -9,11 +9,13 @@
 //! estimated logic stays within [`LOGIC_HEADROOM`] of the part: placement
 //! and routing need the rest, and the estimate is not exact. Of the
 //! candidates that fit, the choice is the one with the fewest multiply-
-//! accumulates per cycle among those within [`NOT_WORTH`] of the fewest
-//! cycles per frame: doubling the hardware for a percent or two of speed
-//! costs clock and power for nothing. The clock is the configuration's;
-//! the spec has no Fmax model, so a faster part of the search is a shorter
-//! frame in cycles.
+//! accumulates per cycle (then the least logic) among those within
+//! [`NOT_WORTH`] of the shortest time per frame: doubling the hardware for a percent or two of speed
+//! costs power for nothing. A frame's time is its cycles at the clock the
+//! design is expected to run at: the configuration's, or the Fmax the spec
+//! estimates for it when that is lower ([`crate::fmax_estimate`]), so a
+//! design that saves cycles by spreading over more block RAMs than it
+//! gains back in clock is not chosen.
 
 use crate::spec::{AcceleratorSpec, HwConfig, SpecError};
 use lstm_accel_model::model::Model;
@@ -66,11 +68,15 @@ impl fmt::Display for Knob {
 /// What the search made of one configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    /// It fits: its cycles per frame and the larger of its logic
+    /// It fits: its cycles and time per frame and the larger of its logic
     /// utilisations (fraction of the part).
     Fits {
         /// Cycles per frame.
         cycles: u64,
+        /// The clock it is expected to run at, MHz.
+        clock_mhz: f64,
+        /// A frame's time at that clock, microseconds.
+        latency_us: f64,
         /// Logic cells or flip-flops, whichever is fuller, over the part's.
         logic: f64,
         /// Block RAMs used.
@@ -103,25 +109,46 @@ impl Candidate {
         self.rows * self.lanes
     }
 
-    fn cycles(&self) -> Option<u64> {
+    /// The fuller of its logic cells and flip-flops over the part's (0
+    /// when it does not fit).
+    fn logic(&self) -> f64 {
         match self.outcome {
-            Outcome::Fits { cycles, .. } => Some(cycles),
+            Outcome::Fits { logic, .. } => logic,
+            _ => 0.0,
+        }
+    }
+
+    /// A frame's time at the expected clock, microseconds, if it fits.
+    pub fn latency_us(&self) -> Option<f64> {
+        match self.outcome {
+            Outcome::Fits { latency_us, .. } => Some(latency_us),
             _ => None,
         }
     }
 
     /// Why it is not the choice, in words.
-    fn verdict(&self, best_cycles: u64) -> String {
+    fn verdict(&self, best_us: f64) -> String {
         let name = format!("{} x {}", self.rows, self.lanes);
         match &self.outcome {
-            Outcome::Fits { cycles, .. } if *cycles >= best_cycles => {
-                format!("{name} takes {cycles} cycles per frame, no fewer")
+            Outcome::Fits {
+                cycles,
+                clock_mhz,
+                latency_us,
+                ..
+            } => {
+                let what = format!(
+                    "{name} takes {cycles} cycles per frame at {clock_mhz:.1} MHz, {latency_us:.2} us"
+                );
+                if *latency_us >= best_us {
+                    format!("{what}, no less")
+                } else {
+                    format!(
+                        "{what}, only {:.1} % less (less than {:.0} %)",
+                        100.0 * (1.0 - latency_us / best_us),
+                        100.0 * NOT_WORTH
+                    )
+                }
             }
-            Outcome::Fits { cycles, .. } => format!(
-                "{name} takes {cycles} cycles per frame, only {:.1} % fewer (less than {:.0} %)",
-                100.0 * (1.0 - *cycles as f64 / best_cycles as f64),
-                100.0 * NOT_WORTH
-            ),
             Outcome::TooMuchLogic { logic } => format!(
                 "{name} needs an estimated {:.0} % of the part's logic (at most {:.0} %)",
                 100.0 * logic,
@@ -172,8 +199,15 @@ pub fn fastest_fit(
                     if logic > LOGIC_HEADROOM {
                         Outcome::TooMuchLogic { logic }
                     } else {
+                        let cycles = spec.cycles_per_frame();
+                        // The expected clock: the configuration's on the
+                        // generic target, which has no Fmax estimate.
+                        let clock_mhz =
+                            spec.estimate.clock.map_or(hw.clock_mhz, |c| c.expected_mhz);
                         let o = Outcome::Fits {
-                            cycles: spec.cycles_per_frame(),
+                            cycles,
+                            clock_mhz,
+                            latency_us: cycles as f64 / clock_mhz,
                             logic,
                             block_rams: spec.estimate.bram_blocks.0,
                         };
@@ -190,7 +224,11 @@ pub fn fastest_fit(
             });
         }
     }
-    let Some(fewest) = candidates.iter().filter_map(Candidate::cycles).min() else {
+    let Some(fastest) = candidates
+        .iter()
+        .filter_map(Candidate::latency_us)
+        .min_by(f64::total_cmp)
+    else {
         // Nothing fits: the smallest candidate's own error says why.
         let hw = HwConfig {
             rows: range(rows, &AUTO_ROWS)[0],
@@ -204,11 +242,17 @@ pub fn fastest_fit(
             100.0 * LOGIC_HEADROOM
         )));
     };
-    let limit = fewest as f64 * (1.0 + NOT_WORTH);
+    let limit = fastest * (1.0 + NOT_WORTH);
     let best = candidates
         .iter()
-        .filter(|c| c.cycles().is_some_and(|n| n as f64 <= limit))
-        .min_by_key(|c| (c.macs(), c.rows))
+        .filter(|c| c.latency_us().is_some_and(|t| t <= limit))
+        .min_by(|a, b| {
+            // The smallest hardware: the fewest multiply-accumulates, then
+            // the least logic (the most room for routing).
+            a.macs()
+                .cmp(&b.macs())
+                .then(a.logic().total_cmp(&b.logic()))
+        })
         .cloned()
         .ok_or_else(|| SpecError::Config("no fitting configuration".into()))?;
     let spec = specs
@@ -228,16 +272,18 @@ pub fn fastest_fit(
 /// Why `best` is the choice: its figures, and what each knob's next step up
 /// came to.
 fn explain(best: &Candidate, all: &[Candidate], rows: Knob, lanes: Knob) -> String {
-    let (cycles, logic, brams) = match best.outcome {
+    let (cycles, clock, us, logic, brams) = match best.outcome {
         Outcome::Fits {
             cycles,
+            clock_mhz,
+            latency_us,
             logic,
             block_rams,
-        } => (cycles, logic, block_rams),
+        } => (cycles, clock_mhz, latency_us, logic, block_rams),
         _ => return String::new(),
     };
     let mut why = format!(
-        "{} x {}: {cycles} cycles per frame at {} multiply-accumulates per cycle, an estimated {:.0} % of the part's logic, {brams} block RAMs",
+        "{} x {}: {cycles} cycles per frame at {} multiply-accumulates per cycle, {us:.2} us at an expected {clock:.1} MHz, an estimated {:.0} % of the part's logic, {brams} block RAMs",
         best.rows,
         best.lanes,
         best.macs(),
@@ -253,7 +299,7 @@ fn explain(best: &Candidate, all: &[Candidate], rows: Knob, lanes: Knob) -> Stri
     let steps: Vec<String> = next
         .iter()
         .filter_map(|&(r, l)| all.iter().find(|c| (c.rows, c.lanes) == (r, l)))
-        .map(|c| c.verdict(cycles))
+        .map(|c| c.verdict(us))
         .collect();
     if steps.is_empty() {
         why.push_str("; the largest configuration searched");

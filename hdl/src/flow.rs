@@ -245,6 +245,11 @@ pub struct FlowReport {
     /// not a tool's figure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_block_rams: Option<u32>,
+    /// The Fmax the spec estimated for the design
+    /// ([`crate::fmax_estimate`]), for comparison with `fmax_mhz`; not a
+    /// tool's figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_fmax_mhz: Option<f64>,
     /// Large single-port RAMs (`SB_SPRAM256KA`, placed; none on ECP5).
     pub sprams: Utilisation,
     /// Hard multipliers (`SB_MAC16` / `MULT18X18D`, placed).
@@ -580,6 +585,7 @@ pub fn report(job: &FlowJob, tools: &FlowTools, dir: &Path) -> Result<FlowReport
         cells,
         block_rams: bram,
         predicted_block_rams: None,
+        predicted_fmax_mhz: None,
         sprams: spram,
         dsps: dsp,
         logic_cells: lc,

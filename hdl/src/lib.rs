@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod board;
 pub mod dynamic;
 pub mod flow;
+pub mod fmax_estimate;
 pub mod fusesoc;
 pub mod layout;
 pub mod link;

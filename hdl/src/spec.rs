@@ -14,6 +14,7 @@
 //! its intermediate, and those rows hold `U`'s codes (see the layout's
 //! program order, [`Layout::program`]).
 
+use crate::fmax_estimate::ClockEstimate;
 use crate::layout::{code_matrices, codebook_lane_bits, derive_layout, Layout};
 use crate::logic_estimate::{LogicEstimate, LogicTerms};
 use crate::schedule::{schedule, Pass, Pipeline, Schedule};
@@ -247,6 +248,11 @@ pub struct Estimate {
     /// [`crate::logic_estimate`]).
     #[serde(default)]
     pub logic: LogicEstimate,
+    /// The clock the design is expected to reach and its latency per frame
+    /// there (an estimate, see [`crate::fmax_estimate`]); none on the
+    /// generic target.
+    #[serde(default)]
+    pub clock: Option<ClockEstimate>,
 }
 
 /// Everything about the accelerator, derived from model + configuration.
@@ -547,17 +553,28 @@ impl AcceleratorSpec {
                 .map(|m| m.blocks)
                 .sum()
         };
+        let logic = LogicEstimate::new(&LogicTerms::of(&layout), res.luts);
+        let fraction = |(used, of): (u32, u32)| f64::from(used) / f64::from(of.max(1));
+        let bram_blocks = (count(Placement::BlockRam), res.bram_blocks);
+        let clock = ClockEstimate::new(
+            hw.target,
+            fraction(logic.logic_cells),
+            fraction(bram_blocks),
+            hw.clock_mhz,
+            sched.cycles_per_frame,
+        );
         let estimate = Estimate {
             memory_bits: memories.iter().map(Memory::bits).sum(),
             weight_memory_bits: base as u64 * u64::from(word_bits)
                 + layout.tap_words as u64 * u64::from(layout.tap_slots as u32 * code_bits),
-            bram_blocks: (count(Placement::BlockRam), res.bram_blocks),
+            bram_blocks,
             spram_blocks: (count(Placement::Spram), res.spram_blocks),
             macs_per_frame: macs,
             ideal_cycles: ideal,
             efficiency_ratio: sched.cycles_per_frame as f64 / ideal,
             frame_latency_us: sched.cycles_per_frame as f64 / hw.clock_mhz,
-            logic: LogicEstimate::new(&LogicTerms::of(&layout), res.luts),
+            logic,
+            clock,
         };
         Ok(AcceleratorSpec {
             version: SPEC_VERSION,

@@ -1,7 +1,7 @@
 //! The logic estimate and the automatic configuration search: the estimate
 //! grows with what the configuration instantiates, the search's choice fits
-//! and nothing it passed over fits and is clearly faster, and knobs given as
-//! counts stay as given.
+//! and nothing it passed over fits and is clearly faster at its expected
+//! clock, and knobs given as counts stay as given.
 
 use lstm_accel_hdl::auto_config::{fastest_fit, Knob, Outcome, LOGIC_HEADROOM, NOT_WORTH};
 use lstm_accel_hdl::logic_estimate::{LogicEstimate, LogicTerms};
@@ -110,24 +110,38 @@ fn the_automatic_choice_fits_and_nothing_clearly_faster_does() {
         let again = AcceleratorSpec::new(&m, &c.hw).expect("spec");
         assert_eq!(again, c.spec);
         assert!(c.spec.estimate.logic.utilisation() <= LOGIC_HEADROOM);
-        let cycles = c.spec.cycles_per_frame();
+        let time = c
+            .candidates
+            .iter()
+            .find(|x| (x.rows, x.lanes) == (c.hw.rows, c.hw.lanes))
+            .and_then(|x| x.latency_us())
+            .expect("the choice fits");
+        // The time is the cycles at the expected clock: the configuration's
+        // or the estimated Fmax, whichever is lower.
+        let clock = c.spec.estimate.clock.expect("a part has a clock estimate");
+        assert!(clock.expected_mhz <= c.hw.clock_mhz && clock.expected_mhz <= clock.fmax_mhz);
+        assert!((clock.frame_latency_us - time).abs() < 1e-9);
+        assert!((time - c.spec.cycles_per_frame() as f64 / clock.expected_mhz).abs() < 1e-9);
         let macs = c.hw.rows * c.hw.lanes;
+        let chosen_logic = c.spec.estimate.logic.utilisation();
         for cand in &c.candidates {
-            if let Outcome::Fits {
-                cycles: n, logic, ..
-            } = cand.outcome
-            {
+            if let Outcome::Fits { logic, .. } = cand.outcome {
+                let t = cand.latency_us().expect("fits");
                 assert!(logic <= LOGIC_HEADROOM);
                 // Nothing that fits is faster by the margin...
                 assert!(
-                    n as f64 >= cycles as f64 / (1.0 + NOT_WORTH) - 1.0,
-                    "{target}: {} x {} takes {n} cycles, the choice {cycles}",
+                    t >= time / (1.0 + NOT_WORTH) - 1e-9,
+                    "{target}: {} x {} takes {t} us, the choice {time}",
                     cand.rows,
                     cand.lanes
                 );
-                // ...and nothing as fast is smaller.
-                if (n as f64) <= cycles as f64 * (1.0 + NOT_WORTH) {
+                // ...and nothing as fast is smaller: fewer multiply-
+                // accumulates, or as many in less logic.
+                if t <= time * (1.0 + NOT_WORTH) {
                     assert!(cand.macs() >= macs, "{target}: {cand:?}");
+                    if cand.macs() == macs {
+                        assert!(logic >= chosen_logic, "{target}: {cand:?}");
+                    }
                 }
             }
         }
@@ -140,15 +154,17 @@ fn the_automatic_choice_fits_and_nothing_clearly_faster_does() {
         // A larger part never gets a slower design.
         println!("{target}: {} x {}: {}", c.hw.rows, c.hw.lanes, c.why);
     }
-    let small = fastest_fit(&m, &on(Target::Ice40Up5k, 1, 8), Knob::Auto, Knob::Auto)
-        .expect("up5k")
-        .spec
-        .cycles_per_frame();
-    let large = fastest_fit(&m, &on(Target::Ecp5_85k, 1, 8), Knob::Auto, Knob::Auto)
-        .expect("85k")
-        .spec
-        .cycles_per_frame();
-    assert!(large < small, "ECP5-85F {large} cycles, UP5K {small}");
+    let time = |t| {
+        fastest_fit(&m, &on(t, 1, 8), Knob::Auto, Knob::Auto)
+            .expect("a choice")
+            .spec
+            .estimate
+            .clock
+            .expect("a part")
+            .frame_latency_us
+    };
+    let (small, large) = (time(Target::Ice40Up5k), time(Target::Ecp5_85k));
+    assert!(large < small, "ECP5-85F {large} us, UP5K {small} us");
 }
 
 #[test]

@@ -78,6 +78,12 @@ pub struct EseSummary {
     /// Microseconds per frame at the spec's clock (100 MHz), for
     /// comparison before synthesis.
     pub latency_us_at_spec_clock: f64,
+    /// The spec's Fmax estimate for the design, MHz
+    /// (`lstm_accel_hdl::fmax_estimate`).
+    pub estimated_fmax_mhz: Option<f64>,
+    /// Microseconds per frame at the clock the spec expects (the lower of
+    /// its clock and the estimate), before synthesis.
+    pub estimated_latency_us: Option<f64>,
     /// ESE's own latency, as reported.
     pub ese_reported_us: f64,
     /// Why the search stopped at this configuration.
@@ -152,6 +158,8 @@ pub fn ese_summary(model: &Model, choice: &AutoChoice, fmax_mhz: Option<f64>) ->
         clock_mhz: fmax_mhz,
         latency_us: fmax_mhz.map(|f| cycles as f64 / f),
         latency_us_at_spec_clock: e.frame_latency_us,
+        estimated_fmax_mhz: e.clock.map(|c| c.fmax_mhz),
+        estimated_latency_us: e.clock.map(|c| c.frame_latency_us),
         ese_reported_us: ESE_REPORTED_US,
         why: choice.why.clone(),
     }

@@ -729,8 +729,12 @@ fn print(r: &PerfReport, out: &Path) {
         let clock = match (e.clock_mhz, e.latency_us) {
             (Some(f), Some(us)) => format!("{us:.1} us at nextpnr's {f:.1} MHz"),
             _ => format!(
-                "{:.1} us at the spec's 100 MHz (not synthesised: --synth-ese)",
-                e.latency_us_at_spec_clock
+                "{:.1} us at the spec's 100 MHz, {} (not synthesised: --synth-ese)",
+                e.latency_us_at_spec_clock,
+                match (e.estimated_fmax_mhz, e.estimated_latency_us) {
+                    (Some(f), Some(us)) => format!("{us:.1} us at its estimated Fmax {f:.1} MHz"),
+                    _ => "no Fmax estimate".into(),
+                }
             ),
         };
         println!(

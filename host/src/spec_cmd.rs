@@ -189,6 +189,12 @@ pub fn print_spec(s: &AcceleratorSpec) {
         ff.1,
         100.0 * e.logic.utilisation()
     );
+    if let Some(k) = &e.clock {
+        println!(
+            "  clock (estimate) Fmax {:.1} MHz on this part, expected {:.1} MHz: {:.2} us per frame",
+            k.fmax_mhz, k.expected_mhz, k.frame_latency_us
+        );
+    }
 }
 
 /// Runs `lstm-accel spec`.

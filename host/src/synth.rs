@@ -200,6 +200,7 @@ pub(crate) fn flow_for(
         0
     };
     rep.predicted_block_rams = Some(spec.estimate.bram_blocks.0 + bridge);
+    rep.predicted_fmax_mhz = spec.estimate.clock.map(|c| c.fmax_mhz);
     write_atomic(&report_path, serde_json::to_string_pretty(&rep)?.as_bytes())?;
     Ok(rep)
 }
@@ -234,10 +235,13 @@ fn print_report(r: &FlowReport, dir: &std::path::Path) {
     println!("  DSP          {}", u(r.dsps));
     println!("  I/O          {}", u(r.ios));
     println!(
-        "  Fmax         {:.2} MHz for {} MHz requested: {}",
+        "  Fmax         {:.2} MHz for {} MHz requested: {}{}",
         r.fmax_mhz,
         r.clock_mhz,
-        if r.clock_met { "met" } else { "NOT met" }
+        if r.clock_met { "met" } else { "NOT met" },
+        r.predicted_fmax_mhz
+            .map(|p| format!(" (spec's estimate: {p:.1} MHz)"))
+            .unwrap_or_default()
     );
     let (logic, routing) = r.critical_delays();
     if let (Some(first), Some(last)) = (r.critical_path.first(), r.critical_path.last()) {
