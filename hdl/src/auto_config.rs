@@ -10,12 +10,13 @@
 //! and routing need the rest, and the estimate is not exact. Of the
 //! candidates that fit, the choice is the one with the fewest multiply-
 //! accumulates per cycle (then the least logic) among those within
-//! [`NOT_WORTH`] of the shortest time per frame: doubling the hardware for a percent or two of speed
-//! costs power for nothing. A frame's time is its cycles at the clock the
-//! design is expected to run at: the configuration's, or the Fmax the spec
-//! estimates for it when that is lower ([`crate::fmax_estimate`]), so a
-//! design that saves cycles by spreading over more block RAMs than it
-//! gains back in clock is not chosen.
+//! [`NOT_WORTH`] of the shortest time per frame: doubling the hardware for
+//! a percent or two of speed costs power for nothing. A frame's time is its
+//! cycles at the clock the design is expected to run at: the
+//! configuration's, or the Fmax the spec estimates for it when that is
+//! lower ([`crate::fmax_estimate`]), so a design that saves cycles by
+//! spreading over more block RAMs than it gains back in clock is not
+//! chosen.
 
 use crate::spec::{AcceleratorSpec, HwConfig, SpecError};
 use lstm_accel_model::model::Model;
