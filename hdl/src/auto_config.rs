@@ -66,6 +66,11 @@ impl fmt::Display for Knob {
     }
 }
 
+/// A frame's time, microseconds, of `cycles` at `clock_mhz`.
+fn frame_us(cycles: u64, clock_mhz: f64) -> f64 {
+    cycles as f64 / clock_mhz
+}
+
 /// What the search made of one configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -76,8 +81,6 @@ pub enum Outcome {
         cycles: u64,
         /// The clock it is expected to run at, MHz.
         clock_mhz: f64,
-        /// A frame's time at that clock, microseconds.
-        latency_us: f64,
         /// Logic cells or flip-flops, whichever is fuller, over the part's.
         logic: f64,
         /// Block RAMs used.
@@ -122,7 +125,9 @@ impl Candidate {
     /// A frame's time at the expected clock, microseconds, if it fits.
     pub fn latency_us(&self) -> Option<f64> {
         match self.outcome {
-            Outcome::Fits { latency_us, .. } => Some(latency_us),
+            Outcome::Fits {
+                cycles, clock_mhz, ..
+            } => Some(frame_us(cycles, clock_mhz)),
             _ => None,
         }
     }
@@ -131,16 +136,14 @@ impl Candidate {
     fn verdict(&self, best_us: f64) -> String {
         let name = format!("{} x {}", self.rows, self.lanes);
         match &self.outcome {
-            Outcome::Fits {
-                cycles,
-                clock_mhz,
-                latency_us,
-                ..
+            &Outcome::Fits {
+                cycles, clock_mhz, ..
             } => {
+                let latency_us = frame_us(cycles, clock_mhz);
                 let what = format!(
                     "{name} takes {cycles} cycles per frame at {clock_mhz:.1} MHz, {latency_us:.2} us"
                 );
-                if *latency_us >= best_us {
+                if latency_us >= best_us {
                     format!("{what}, no less")
                 } else {
                     format!(
@@ -208,7 +211,6 @@ pub fn fastest_fit(
                         let o = Outcome::Fits {
                             cycles,
                             clock_mhz,
-                            latency_us: cycles as f64 / clock_mhz,
                             logic,
                             block_rams: spec.estimate.bram_blocks.0,
                         };
@@ -273,16 +275,16 @@ pub fn fastest_fit(
 /// Why `best` is the choice: its figures, and what each knob's next step up
 /// came to.
 fn explain(best: &Candidate, all: &[Candidate], rows: Knob, lanes: Knob) -> String {
-    let (cycles, clock, us, logic, brams) = match best.outcome {
+    let (cycles, clock, logic, brams) = match best.outcome {
         Outcome::Fits {
             cycles,
             clock_mhz,
-            latency_us,
             logic,
             block_rams,
-        } => (cycles, clock_mhz, latency_us, logic, block_rams),
+        } => (cycles, clock_mhz, logic, block_rams),
         _ => return String::new(),
     };
+    let us = frame_us(cycles, clock);
     let mut why = format!(
         "{} x {}: {cycles} cycles per frame at {} multiply-accumulates per cycle, {us:.2} us at an expected {clock:.1} MHz, an estimated {:.0} % of the part's logic, {brams} block RAMs",
         best.rows,

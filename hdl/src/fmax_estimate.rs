@@ -9,14 +9,14 @@
 //! die (a control broadcast, a block RAM's output, a memory's address), and
 //! the spread that makes it long follows the block RAMs the design uses
 //! (they sit in rows across the part, and the logic that reads them goes
-//! with them) more closely than its logic cells. The estimate is therefore
-//! linear in the part's two utilisations (a fit uses one of them, or
-//! neither):
+//! with them) more closely than its logic cells, which add nothing the
+//! measured designs can separate. The estimate is therefore linear in the
+//! part's block-RAM use:
 //!
-//! `fmax = ceiling - per_logic * logic - per_block_ram * block_rams`
+//! `fmax = ceiling - per_block_ram * block_rams`
 //!
-//! with one fit per FPGA family ([`FmaxFit`]); a part's utilisations are
-//! fractions of its own resources. The ECP5 fit is a least-squares fit to
+//! with one fit per FPGA family ([`FmaxFit`]); the use is a fraction of the
+//! part's own block RAMs. The ECP5 fit is a least-squares fit to
 //! the routed designs in [`ECP5_MEASURED`] (nextpnr-ecp5, seed 1, default
 //! router, the bare accelerator on the LFE5U-85F), the iCE40 fit the mean
 //! of those in [`ICE40_MEASURED`] (the iCEBreaker top with its UART bridge
@@ -36,20 +36,16 @@ use serde::{Deserialize, Serialize};
 pub struct FmaxFit {
     /// Fmax of a design that uses none of the part, MHz.
     pub ceiling_mhz: f64,
-    /// MHz lost per unit of logic-cell utilisation (0 to 1).
-    pub per_logic: f64,
     /// MHz lost per unit of block-RAM utilisation (0 to 1).
     pub per_block_ram: f64,
 }
 
-/// A measured design: its utilisations as the spec estimates them and the
-/// Fmax nextpnr reached.
+/// A measured design: its block-RAM use as the spec places it and the Fmax
+/// nextpnr reached.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Measured {
     /// What it was.
     pub design: &'static str,
-    /// Logic cells the spec estimates, over the part's.
-    pub logic: f64,
     /// Block RAMs the spec places, over the part's.
     pub block_rams: f64,
     /// nextpnr's Fmax, MHz.
@@ -64,31 +60,26 @@ pub struct Measured {
 pub const ECP5_MEASURED: [Measured; 5] = [
     Measured {
         design: "FSDD 4 x 16",
-        logic: 7_940.0 / 83_640.0,
         block_rams: 17.0 / 208.0,
         fmax_mhz: 89.8,
     },
     Measured {
         design: "FSDD 16 x 16",
-        logic: 19_580.0 / 83_640.0,
         block_rams: 17.0 / 208.0,
         fmax_mhz: 96.0,
     },
     Measured {
         design: "FSDD 8 x 64",
-        logic: 34_198.0 / 83_640.0,
         block_rams: 33.0 / 208.0,
         fmax_mhz: 92.8,
     },
     Measured {
         design: "ESE 4 x 64",
-        logic: 18_008.0 / 83_640.0,
         block_rams: 79.0 / 208.0,
         fmax_mhz: 84.6,
     },
     Measured {
         design: "ESE 16 x 64",
-        logic: 47_266.0 / 83_640.0,
         block_rams: 95.0 / 208.0,
         fmax_mhz: 86.3,
     },
@@ -100,43 +91,36 @@ pub const ECP5_MEASURED: [Measured; 5] = [
 pub const ICE40_MEASURED: [Measured; 7] = [
     Measured {
         design: "FSDD 1 x 2",
-        logic: 4_214.0 / 5_280.0,
         block_rams: 11.0 / 30.0,
         fmax_mhz: 30.85,
     },
     Measured {
         design: "FSDD 1 x 4",
-        logic: 4_331.0 / 5_280.0,
         block_rams: 13.0 / 30.0,
         fmax_mhz: 28.09,
     },
     Measured {
         design: "FSDD 1 x 4, three activation blocks",
-        logic: 4_331.0 / 5_280.0,
         block_rams: 13.0 / 30.0,
         fmax_mhz: 27.18,
     },
     Measured {
         design: "FSDD 1 x 6, three activation blocks",
-        logic: 4_447.0 / 5_280.0,
         block_rams: 15.0 / 30.0,
         fmax_mhz: 29.75,
     },
     Measured {
         design: "FSDD 1 x 8, three activation blocks",
-        logic: 4_564.0 / 5_280.0,
         block_rams: 17.0 / 30.0,
         fmax_mhz: 29.08,
     },
     Measured {
         design: "2 x 32 ternary, 1 x 4",
-        logic: 4_331.0 / 5_280.0,
         block_rams: 25.0 / 30.0,
         fmax_mhz: 31.23,
     },
     Measured {
         design: "2 x 64 ternary, 1 x 2, three activation blocks",
-        logic: 4_214.0 / 5_280.0,
         block_rams: 14.0 / 30.0,
         fmax_mhz: 28.72,
     },
@@ -145,7 +129,6 @@ pub const ICE40_MEASURED: [Measured; 7] = [
 /// The ECP5 fit: 95.0 MHz less 22.0 MHz per unit of block-RAM use.
 pub const ECP5_FIT: FmaxFit = FmaxFit {
     ceiling_mhz: 95.0,
-    per_logic: 0.0,
     per_block_ram: 22.0,
 };
 
@@ -155,7 +138,6 @@ pub const ECP5_FIT: FmaxFit = FmaxFit {
 /// either utilisation: the fit is their mean.
 pub const ICE40_FIT: FmaxFit = FmaxFit {
     ceiling_mhz: 29.3,
-    per_logic: 0.0,
     per_block_ram: 0.0,
 };
 
@@ -168,9 +150,9 @@ impl FmaxFit {
         }
     }
 
-    /// The estimated Fmax, MHz, of a design with these utilisations.
-    pub fn fmax_mhz(&self, logic: f64, block_rams: f64) -> f64 {
-        self.ceiling_mhz - self.per_logic * logic - self.per_block_ram * block_rams
+    /// The estimated Fmax, MHz, of a design with this block-RAM use.
+    pub fn fmax_mhz(&self, block_rams: f64) -> f64 {
+        self.ceiling_mhz - self.per_block_ram * block_rams
     }
 }
 
@@ -188,16 +170,15 @@ pub struct ClockEstimate {
 
 impl ClockEstimate {
     /// The estimate for a design of `cycles` per frame on `target`, with
-    /// these utilisations, asked to run at `clock_mhz`; none for a target
+    /// this block-RAM use, asked to run at `clock_mhz`; none for a target
     /// that is not a part.
     pub fn new(
         target: Target,
-        logic: f64,
         block_rams: f64,
         clock_mhz: f64,
         cycles: u64,
     ) -> Option<ClockEstimate> {
-        let fmax_mhz = FmaxFit::of(target)?.fmax_mhz(logic, block_rams);
+        let fmax_mhz = FmaxFit::of(target)?.fmax_mhz(block_rams);
         let expected_mhz = fmax_mhz.min(clock_mhz);
         Some(ClockEstimate {
             fmax_mhz,

@@ -554,12 +554,10 @@ impl AcceleratorSpec {
                 .sum()
         };
         let logic = LogicEstimate::new(&LogicTerms::of(&layout), res.luts);
-        let fraction = |(used, of): (u32, u32)| f64::from(used) / f64::from(of.max(1));
         let bram_blocks = (count(Placement::BlockRam), res.bram_blocks);
         let clock = ClockEstimate::new(
             hw.target,
-            fraction(logic.logic_cells),
-            fraction(bram_blocks),
+            f64::from(bram_blocks.0) / f64::from(bram_blocks.1.max(1)),
             hw.clock_mhz,
             sched.cycles_per_frame,
         );
