@@ -38,6 +38,7 @@ use crate::blocks::argmax::ArgMax;
 use crate::blocks::collector::Collector;
 use crate::blocks::controller::Controller;
 use crate::blocks::delay_line::DelayLine;
+use crate::blocks::fanout::RegisteredFanout;
 use crate::blocks::gate_unit::{GateFunctions, GateUnit};
 use crate::blocks::lightrnn_decoder::{LightRnnDecoder, LightRnnShape};
 use crate::blocks::mac_array::{MacArray, MacShape};
@@ -46,7 +47,7 @@ use crate::blocks::requantizer::Requantizer;
 use crate::blocks::reset_hold::ResetHold;
 use crate::blocks::result_queue::ResultQueue;
 use crate::blocks::row_engines::{RowEngines, RowEnginesShape};
-use crate::blocks::select::Select;
+use crate::blocks::select::{PipelinedSelect, Select};
 use crate::blocks::sequencer::Sequencer;
 use crate::blocks::state_reader::StateReader;
 use crate::blocks::stream_slice::{StreamSlice, WordIn, WordOut};
@@ -172,7 +173,13 @@ pub struct Accelerator {
     reader: StateReader,
     cell_raddr: Select,
     data_raddr: Select,
-    h_read: Select,
+    /// The data memories' read address, through a register per
+    /// [`Accelerator::DATA_ADDRESS_GROUP`] memories with several row
+    /// engines (the data word then waits a cycle less behind them).
+    data_raddr_fanout: RegisteredFanout,
+    /// A lane's h for the state reply, through a register between two
+    /// levels of select with several row engines.
+    h_read: PipelinedSelect,
     _banks: usize,
     _tap_banks: usize,
     _lanes: usize,
@@ -184,6 +191,13 @@ pub struct Accelerator {
 }
 
 impl Accelerator {
+    /// Data memories per copy of their read address in a design with
+    /// several row engines.
+    pub const DATA_ADDRESS_GROUP: usize = 4;
+
+    /// Lanes per first-level select of the state reply's h.
+    pub const H_READ_GROUP: usize = 8;
+
     /// The design for `spec`, with the formats and activation functions of
     /// `model` (the model the spec was derived from; its weights are not used).
     pub fn new(model: &Model, spec: &AcceleratorSpec) -> Result<Self, crate::SpecError> {
@@ -313,6 +327,12 @@ impl Accelerator {
         let extra = spec.pipeline.read_extra() as usize;
         let tap_extra = spec.pipeline.tap_read_extra as usize;
         let word_extra = spec.pipeline.weight_read_extra as usize;
+        // With several row engines the data memories' read address is
+        // registered in front of them, and the cycle comes off the data
+        // word's delay behind them (which is at least the source's two).
+        let registered_reads = StateReader::registered_reads(lay);
+        let x_delay =
+            extra + RowEngines::data_source_delay(engines) - usize::from(registered_reads);
         Ok(Accelerator {
             clock: Signal::default(),
             reset: Signal::default(),
@@ -392,12 +412,7 @@ impl Accelerator {
             // The data word also waits out the row engines' input
             // registers here, once, since the engines take it unregistered.
             x_stage: (0..lay.lanes)
-                .map(|_| {
-                    DelayLine::new(
-                        lay.data_width as usize,
-                        extra + RowEngines::data_source_delay(engines),
-                    )
-                })
+                .map(|_| DelayLine::new(lay.data_width as usize, x_delay))
                 .collect(),
             tap_stage: (0..lay.tap_banks)
                 .map(|b| DelayLine::new(lay.tap_bank_bits(b) as usize, extra - tap_extra))
@@ -509,7 +524,19 @@ impl Accelerator {
             reader: StateReader::new(lay),
             cell_raddr: Select::new(2, w.cell_addr_bits, 2),
             data_raddr: Select::new(2, w.data_addr_bits, 2),
-            h_read: Select::new(lay.lanes, lay.data_width as usize, w.lane_bits),
+            data_raddr_fanout: RegisteredFanout::new(
+                w.data_addr_bits,
+                lay.lanes,
+                Self::DATA_ADDRESS_GROUP,
+                registered_reads,
+            ),
+            h_read: PipelinedSelect::new(
+                lay.lanes,
+                lay.data_width as usize,
+                w.lane_bits,
+                Self::H_READ_GROUP,
+                registered_reads,
+            ),
             _banks: lay.weight_banks,
             _tap_banks: lay.tap_banks,
             _lanes: lay.lanes,
@@ -649,7 +676,7 @@ impl Logic for Accelerator {
             self.data[k].write_enable.next = self.data_we_stage[k].q.val();
             self.data[k].write_address.next = self.data_addr_stage.q.val();
             self.data[k].write_data.next = self.data_data_stage.q.val();
-            self.data[k].read_address.next = self.data_raddr.y.val();
+            self.data[k].read_address.next = self.data_raddr_fanout.qs[k].val();
             self.h_read.xs[k].next = self.data[k].read_data.val();
             self.x_stage[k].clock.next = self.clock.val();
             self.x_stage[k].d.next = self.data[k].read_data.val();
@@ -799,6 +826,9 @@ impl Logic for Accelerator {
         self.data_raddr.xs[0].next = self.seq.data_addr.val();
         self.data_raddr.xs[1].next = self.reader.data_addr.val();
         self.data_raddr.sel.next = self.ctl.reading.val();
+        self.data_raddr_fanout.clock.next = self.clock.val();
+        self.data_raddr_fanout.d.next = self.data_raddr.y.val();
+        self.h_read.clock.next = self.clock.val();
         self.h_read.sel.next = self.reader.lane.val();
         self.ctl.sr_is_h.next = self.reader.is_h.val();
         self.ctl.c_read.next = self.cells.read_data.val();

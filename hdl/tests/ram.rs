@@ -1,7 +1,8 @@
 //! The RAM: read-first semantics against a plain vector, Icarus against the
 //! native engine, block RAM inferred by Yosys on iCE40 and ECP5, clean lint;
 //! the single-port form's no-change semantics the same way, and SPRAM
-//! inferred on the iCE40 UP5K; the banked form's four-cycle reads and
+//! inferred on the iCE40 UP5K; the banked form's reads in
+//! `Ram::BANKED_READ_LATENCY` cycles (its address registered per bank) and
 //! one-cycle-late writes the same way, and each of its banks (the last one
 //! full depth too) in block RAMs of its own on ECP5, with the read and bank
 //! registers in flip-flops.
@@ -149,7 +150,7 @@ fn yosys_maps_the_single_port_form_to_spram_and_lint_is_clean() {
 }
 
 #[test]
-fn the_banked_form_reads_in_four_cycles_and_writes_a_cycle_late() {
+fn the_banked_form_reads_in_five_cycles_and_writes_a_cycle_late() {
     let mut r = random::rng(71);
     for (depth, width, bank) in [(5, 4, 2), (37, 9, 8), (300, 24, 64)] {
         let ops = ops(&mut r, depth, width, 500);
@@ -159,15 +160,21 @@ fn the_banked_form_reads_in_four_cycles_and_writes_a_cycle_late() {
         let mut pending: Option<(i64, i64)> = None;
         let mut reads = Vec::new();
         for &(we, wa, d, ra) in &ops {
-            reads.push(mem[ra as usize]);
             if let Some((a, v)) = pending.take() {
                 mem[a as usize] = v;
             }
+            // The read happens a cycle later, from the bank's address
+            // register: it sees every write presented before its cycle.
+            reads.push(mem[ra as usize]);
             if we {
                 pending = Some((wa, d));
             }
         }
         let l = Ram::BANKED_READ_LATENCY;
+        assert_eq!(
+            l, 5,
+            "the bank's address register, its read, two registers, the bank select's"
+        );
         assert_eq!(
             got[l - 1..],
             reads[..reads.len() - (l - 1)],
@@ -197,5 +204,10 @@ fn yosys_maps_each_bank_to_its_own_block_rams_on_ecp5() {
     // The read registers are the block RAMs' own; per bank two more in
     // flip-flops, and the result's.
     assert!(s.flip_flops() >= (2 * 3 + 1) * width as u64);
+    // Each bank has its own copy of the read address: without `keep`,
+    // Yosys merges the three into one.
+    let merged = yosys_synth(&v.replace("(* keep *)", ""), "top", Family::Ecp5).expect("yosys");
+    let bank_address_bits = bank.trailing_zeros() as u64;
+    assert_eq!(s.flip_flops() - merged.flip_flops(), 2 * bank_address_bits);
     assert!(s.latches.is_empty());
 }

@@ -21,6 +21,7 @@
 //! record of complete loads: the memories keep their contents, and a load
 //! a reset cut short had already cleared its bit.
 
+use crate::blocks::state_reader::StateReader;
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
 use crate::protocol::{self as p, header};
@@ -270,6 +271,15 @@ impl Controller {
         }
     }
 
+    /// Cycles a `SEND` of the state waits for each value after taking the
+    /// one before: the state reader moves a cycle after the take, then
+    /// the read as for any memory, and the state reader's registered
+    /// fan-out and lane select where the design has them.
+    fn state_wait(&self) -> u8 {
+        let extra = StateReader::extra_read_latency(&self._lay) as u8;
+        READ_WAIT + 1 + extra
+    }
+
     /// The next word of the packet being sent is taken at this edge.
     fn takes(&self) -> bool {
         let r = &self._r;
@@ -501,8 +511,11 @@ impl Controller {
                     n.m_last = old.k == last_k;
                     n.k = old.k + 1;
                     if self.read_from_memory(old.k) {
-                        // The state reader moves a cycle after the take.
-                        n.lwait = READ_WAIT + u8::from(old.kind == STATE);
+                        n.lwait = if old.kind == STATE {
+                            self.state_wait()
+                        } else {
+                            READ_WAIT
+                        };
                         if old.kind == RESULT {
                             n.laddr = old.laddr + 1;
                         }
@@ -661,7 +674,7 @@ reg [{bank1}:0] bank;
 reg [{lane1}:0] lane;
 reg [{addr1}:0] addr;
 reg [1:0] kind;
-reg [1:0] lwait;
+reg [2:0] lwait;
 reg m_valid, m_last, start_r, clear_r;
 reg [31:0] word;
 // No word is taken during reset: upstream waits (nothing is lost).
@@ -828,7 +841,7 @@ always @(posedge clock) begin
                     if (op == 8'h{reset:02x}) begin
                         state <= CLEAR; addr <= 0; clear_r <= 1;
                     end else begin
-                        state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 2'd{read_wait};
+                        state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 3'd{read_wait};
                         reading_w <= (op == 8'h{read_state:02x});
                     end
                 end else begin
@@ -892,7 +905,7 @@ always @(posedge clock) begin
         cycles_r <= seq_cycles[31:0];
         seq <= frames;
         frames <= frames + 1;
-        state <= SEND; kind <= 2'd0; k <= 0; laddr <= 0; lwait <= 2'd{read_wait};
+        state <= SEND; kind <= 2'd0; k <= 0; laddr <= 0; lwait <= 3'd{read_wait};
     end
     CLEAR: begin
         addr <= addr + 1;
@@ -910,7 +923,7 @@ always @(posedge clock) begin
             m_last <= (k == last_k);
             k <= k + 1;
             if (from_memory) begin
-                lwait <= (kind == 2'd2) ? 2'd{state_wait} : 2'd{read_wait};
+                lwait <= (kind == 2'd2) ? 3'd{state_wait} : 3'd{read_wait};
                 if (kind == 2'd0)
                     laddr <= laddr + 1;
             end
@@ -947,7 +960,7 @@ end",
             lanes = lay.lanes,
             clear = p::clear_cycles(lay),
             read_wait = READ_WAIT,
-            state_wait = READ_WAIT + 1,
+            state_wait = self.state_wait(),
         );
         // Reset's clause ends the block that assigns the registers.
         assert!(v.ends_with("endcase\nend\n"));

@@ -15,6 +15,7 @@ pub mod collector;
 pub mod controller;
 pub mod crc16;
 pub mod delay_line;
+pub mod fanout;
 pub mod gate_unit;
 pub mod lightrnn_decoder;
 pub mod link_rx;

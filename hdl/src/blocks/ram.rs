@@ -19,13 +19,16 @@
 //! ECP5 without its output register), the route across the die and the
 //! multiplexer do not fit one 100 MHz cycle. Here each bank is one block-RAM
 //! row deep (the last one full depth too: a shorter one would be built from
-//! blocks of another shape, stacked behind a multiplexer), its read goes
+//! blocks of another shape, stacked behind a multiplexer), its read address
+//! comes from a register of its own (so one address does not drive every
+//! bank across the die in the cycle that computes it), its read goes
 //! through two registers (the placer keeps the first near the block), and the
 //! bank multiplexer has a register of its own: a word arrives
 //! [`Ram::BANKED_READ_LATENCY`] cycles after its address. Writes are
 //! registered before they fan out to the banks, so they land a cycle after
-//! they are presented; a read returns the word as it was at the cycle its
-//! address was presented.
+//! they are presented; a read (a cycle after its address, from the bank's
+//! address register) returns every word written in the cycles before its
+//! address was presented, and not one written in the same cycle.
 
 use crate::dynamic::{sext, DynSig, DynVal};
 use rust_hdl::prelude::*;
@@ -65,6 +68,8 @@ pub struct Ram {
     _form: RamForm,
     /// The banked form's read pipeline, newest first.
     _pipe: VecDeque<i64>,
+    /// The banked form's registered read address.
+    _raddr: i64,
     /// The banked form's registered write: address and word.
     _write: Option<(i64, i64)>,
     /// The banked form's banks, or the memory with an output register, as
@@ -78,7 +83,7 @@ pub struct Ram {
 
 impl Ram {
     /// Cycles from a read address to its word in the banked form.
-    pub const BANKED_READ_LATENCY: usize = 4;
+    pub const BANKED_READ_LATENCY: usize = 5;
 
     /// Address signals are one bit wider than the largest address so that
     /// they stay non-negative as signed values.
@@ -102,6 +107,7 @@ impl Ram {
             _out: 0,
             _form: RamForm::DualPort,
             _pipe: VecDeque::new(),
+            _raddr: 0,
             _write: None,
             _dp16kd: false,
             _out_reg: false,
@@ -125,7 +131,8 @@ impl Ram {
         assert!(bank_depth.is_power_of_two() && bank_depth >= 2 && depth > bank_depth);
         Ram {
             _form: RamForm::Banked(bank_depth),
-            _pipe: vec![0; Self::BANKED_READ_LATENCY].into(),
+            // The address register is the first cycle.
+            _pipe: vec![0; Self::BANKED_READ_LATENCY - 1].into(),
             ..Self::new(depth, width)
         }
     }
@@ -208,7 +215,8 @@ impl Ram {
 
     /// One rising edge of the banked form.
     fn banked_edge(&mut self) {
-        let word = self.word(self.read_address.val().0);
+        let word = self.word(self._raddr);
+        self._raddr = self.read_address.val().0;
         self._pipe.pop_back();
         self._pipe.push_front(word);
         if let Some((a, d)) = self._write.take() {
@@ -362,7 +370,7 @@ wire signed [{w1}:0] q{b};",
                 &format!("we{b}"),
                 ("wlow", lb),
                 "wq_data",
-                ("rlow", lb),
+                (&format!("rlow{b}"), lb),
                 &format!("q{b}"),
             ));
         }
@@ -419,11 +427,12 @@ wire [{a1}:0] ra_u = read_address[{a1}:0];
             "// Simulators start from zeros, as the native engine does; block RAM powers
 // up at zero by itself.
 integer k;
-reg [{sb1}:0] sel1, sel2, sel3;
+reg [{sb1}:0] sel0, sel1, sel2, sel3;
 reg wq_en;
 reg signed [{a1}:0] wq_addr;
 reg signed [{w1}:0] wq_data;
 initial begin
+    sel0 = 0;
     sel1 = 0;
     sel2 = 0;
     sel3 = 0;
@@ -439,12 +448,22 @@ end",
             s,
             "wire [{lb1}:0] wlow = wq_addr[{lb1}:0];
 wire [{sb1}:0] wbank = wq_addr[{a1}:{lb}];
-wire [{lb1}:0] rlow = read_address[{lb1}:0];
 wire [{sb1}:0] rbank = read_address[{a1}:{lb}];",
             lb1 = lb - 1,
             sb1 = sb - 1,
             a1 = aw - 1,
         );
+        // Each bank's copy of the read address (kept: Yosys would merge
+        // copies of one input back into one register).
+        for b in 0..banks {
+            let _ = writeln!(
+                s,
+                "reg [{lb1}:0] rlow{b};
+initial rlow{b} = 0;
+(* keep *) always @(posedge clock) rlow{b} <= read_address[{lb1}:0];",
+                lb1 = lb - 1,
+            );
+        }
         if self._dp16kd {
             s.push_str("`ifdef SYNTHESIS\n");
             s.push_str(&self.dp16kd_banks(bank_depth));
@@ -472,7 +491,7 @@ end
 always @(posedge clock) begin
     if (wq_en && wbank == {b})
         mem{b}[wlow] <= wq_data;
-    rd{b} <= mem{b}[rlow];
+    rd{b} <= mem{b}[rlow{b}];
     q{b} <= rd{b};
 end",
                 d1 = d - 1
@@ -491,7 +510,7 @@ end",
         }
         let _ = writeln!(
             s,
-            "    sel1 <= rbank;\n    sel2 <= sel1;\n    sel3 <= sel2;\n    case (sel3)"
+            "    sel0 <= rbank;\n    sel1 <= sel0;\n    sel2 <= sel1;\n    sel3 <= sel2;\n    case (sel3)"
         );
         for b in 0..banks {
             let _ = writeln!(s, "        {b}: read_data <= p{b};");

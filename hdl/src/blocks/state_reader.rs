@@ -78,6 +78,22 @@ impl StateReader {
         r
     }
 
+    /// Whether the data memories' read address reaches them through a
+    /// registered fan-out and a lane's h leaves them through a pipelined
+    /// select: with several row engines, whose designs spread the data
+    /// memories over the die. The datapath's data word waits a cycle less
+    /// after the read for it (the cycle moves in front of the memories); a
+    /// state value read takes [`StateReader::extra_read_latency`] more.
+    pub fn registered_reads(lay: &Layout) -> bool {
+        lay.engines > 1
+    }
+
+    /// Cycles a state value's read takes beyond the memories' own: the
+    /// address fan-out's register and the lane select's.
+    pub fn extra_read_latency(lay: &Layout) -> usize {
+        2 * usize::from(Self::registered_reads(lay))
+    }
+
     fn first(&self) -> Regs {
         Regs {
             cell: self._lay.layers.first().map_or(0, |l| l.cell_base as i64),
