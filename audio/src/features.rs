@@ -8,15 +8,18 @@
 //! from its left neighbour's centre to its own and falling to its right
 //! neighbour's, weighting every bin by its exact frequency; the natural log
 //! of each band's energy (floored at 1e-10); for MFCC the first
-//! coefficients of the orthonormal DCT-II of the log energies; and with a
-//! per-recording normalisation, each feature minus its mean over the
-//! recording's frames (and divided by its deviation there, floored at
-//! [`RECORDING_STD_FLOOR`]).
+//! coefficients of the orthonormal DCT-II of the log energies; with a
+//! trim, only the frames from the first to the last that hold speech (by
+//! [`speech_frames`] on each frame's level, [`FeatureExtractor::frame_levels`]),
+//! with the trim's margin; and with a per-recording normalisation, each
+//! feature minus its mean over the recording's frames (and divided by its
+//! deviation there, floored at [`RECORDING_STD_FLOOR`]).
 
-use lstm_accel_model::frontend::{FrontEnd, RecordingNorm};
+use lstm_accel_model::frontend::{FrontEnd, RecordingNorm, Trim};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 use std::f32::consts::PI;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Log energies below this are clamped (silence).
@@ -51,6 +54,26 @@ pub struct FeatureExtractor {
 impl FeatureExtractor {
     /// Prepares `fe` (which the caller has validated).
     pub fn new(fe: &FrontEnd) -> Self {
+        Self::warped(fe, 1.0)
+    }
+
+    /// [`FeatureExtractor::new`] with the filterbank's frequency axis warped
+    /// by `alpha` (vocal tract length perturbation, Jaitly and Hinton 2013,
+    /// for training only: a model's front end has no warp): a bin at `f`
+    /// Hz is weighted as if it were at `alpha f` up to a knee at
+    /// `0.8 * f_max * min(alpha, 1) / alpha`, and from there linearly
+    /// towards `f_max`, so that the band edges stay where they are. With
+    /// `alpha` above 1 a formant lands in a higher band, as from a shorter
+    /// vocal tract; below 1, a longer one.
+    pub fn warped(fe: &FrontEnd, alpha: f32) -> Self {
+        let knee = 0.8 * fe.f_max * alpha.min(1.0) / alpha;
+        let warp = |f: f32| {
+            if f <= knee {
+                alpha * f
+            } else {
+                alpha * knee + (fe.f_max - alpha * knee) * (f - knee) / (fe.f_max - knee)
+            }
+        };
         let w = fe.window_samples();
         let window = (0..w)
             .map(|n| 0.5 - 0.5 * (2.0 * PI * n as f32 / w as f32).cos())
@@ -66,7 +89,7 @@ impl FeatureExtractor {
                 let (lo, mid, hi) = (edges[b], edges[b + 1], edges[b + 2]);
                 let weights: Vec<(usize, f32)> = (0..bins)
                     .filter_map(|k| {
-                        let f = k as f32 * bin_hz;
+                        let f = warp(k as f32 * bin_hz);
                         let wgt = if f > lo && f <= mid {
                             (f - lo) / (mid - lo)
                         } else if f > mid && f < hi {
@@ -154,10 +177,36 @@ impl FeatureExtractor {
             .collect()
     }
 
-    /// The front end's features (log-mel, or MFCC, then the per-recording
-    /// normalisation), before the dataset normalisation.
+    /// Level of every frame of `samples` (the frames of
+    /// [`FeatureExtractor::log_mel`]) in dB relative to full scale: the mean
+    /// square of the Hann-windowed samples over the window's own, so that a
+    /// full-scale sine is -3 dBFS whatever the window. No pre-emphasis: the
+    /// level is the loudness a listener hears.
+    pub fn frame_levels(&self, samples: &[f32]) -> Vec<f32> {
+        let fe = &self.fe;
+        let (w, hop) = (fe.window_samples(), fe.hop_samples());
+        let norm: f32 = self.window.iter().map(|v| v * v).sum();
+        (0..fe.frames(samples.len()))
+            .map(|t| {
+                let start = t * hop;
+                let e: f32 = (0..w)
+                    .map(|i| samples.get(start + i).copied().unwrap_or(0.0) * self.window[i])
+                    .map(|v| v * v)
+                    .sum();
+                10.0 * (e / norm).max(LEVEL_FLOOR).log10()
+            })
+            .collect()
+    }
+
+    /// The front end's features (log-mel, or MFCC, with the trim, then the
+    /// per-recording normalisation), before the dataset normalisation.
     pub fn raw(&self, samples: &[f32]) -> Vec<Vec<f32>> {
-        let mels = self.log_mel(samples);
+        let mut mels = self.log_mel(samples);
+        if let Some(trim) = &self.fe.trim {
+            let keep = speech_frames(&self.frame_levels(samples), trim);
+            mels.truncate(keep.end);
+            mels.drain(..keep.start);
+        }
         let n = self.fe.mel_bands;
         let mut v: Vec<Vec<f32>> = if self.dct.is_empty() {
             mels
@@ -185,6 +234,32 @@ impl FeatureExtractor {
             }
         }
         v
+    }
+}
+
+/// Lowest mean square a frame level is computed from (-120 dBFS): digital
+/// silence stays finite.
+const LEVEL_FLOOR: f32 = 1e-12;
+
+/// The frames of a recording that [`Trim`] keeps, from the frame levels
+/// (dBFS, [`FeatureExtractor::frame_levels`]): from the first to the last
+/// frame within `range_db` of the loudest and above `floor_db`, widened by
+/// `margin_frames` on each side. A recording with no such frame (silence)
+/// keeps every frame: there is no word to find, and the model still gets
+/// its input.
+pub fn speech_frames(levels: &[f32], trim: &Trim) -> Range<usize> {
+    let peak = levels.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let threshold = (peak - trim.range_db).max(trim.floor_db);
+    let speech = |l: &f32| *l >= threshold;
+    match (
+        levels.iter().position(speech),
+        levels.iter().rposition(speech),
+    ) {
+        (Some(first), Some(last)) => {
+            first.saturating_sub(trim.margin_frames)
+                ..(last + 1 + trim.margin_frames).min(levels.len())
+        }
+        _ => 0..levels.len(),
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod features;
 pub mod fsdd;
 pub mod resample;
+pub mod segment;
 pub mod wav;
 
 use lstm_accel_model::frontend::FrontEnd;

@@ -1,12 +1,12 @@
 //! The audio front end: wav reading in every sample format, resampling,
 //! framing, log-mel and MFCC features checked against what a tone must give,
-//! normalisation, and the quantised frames equal to the reference model's
-//! own quantisation of the same features.
+//! normalisation, voice activity trimming, and the quantised frames equal
+//! to the reference model's own quantisation of the same features.
 
-use lstm_accel_audio::features::{hz_to_mel, mel_to_hz, FeatureExtractor};
+use lstm_accel_audio::features::{hz_to_mel, mel_to_hz, speech_frames, FeatureExtractor};
 use lstm_accel_audio::resample::resample;
 use lstm_accel_audio::{wav, AudioError, AudioInput, Recording};
-use lstm_accel_model::frontend::{FrontEnd, RecordingNorm};
+use lstm_accel_model::frontend::{FrontEnd, RecordingNorm, Trim};
 use lstm_accel_model::random::{self, ModelShape};
 use lstm_accel_model::reference::Reference;
 use std::f32::consts::PI;
@@ -301,4 +301,147 @@ fn recording_normalisation_removes_what_every_frame_shares() {
     assert!(!serde_json::to_string(&plain)
         .expect("serialises")
         .contains("recording_norm"));
+}
+
+/// Seeded white noise at `amp` (uniform in +-amp).
+fn noise(n: usize, amp: f32, seed: u32) -> Vec<f32> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            amp * (f32::from((state >> 16) as u16) / 32768.0 - 1.0)
+        })
+        .collect()
+}
+
+#[test]
+fn frame_levels_are_in_db_relative_to_full_scale() {
+    let fx = FeatureExtractor::new(&FrontEnd::speech_8k(Some(13)));
+    // A full-scale sine: -3 dBFS; 20 dB quieter: -23; silence at the floor.
+    let full = fx.frame_levels(&tone(1000.0, 8000, 0.2, 1.0));
+    let quiet = fx.frame_levels(&tone(1000.0, 8000, 0.2, 0.1));
+    for (f, q) in full.iter().zip(&quiet) {
+        assert!((f + 3.01).abs() < 0.1, "{f}");
+        assert!((q + 23.01).abs() < 0.1, "{q}");
+    }
+    assert!(fx.frame_levels(&[0.0; 800]).iter().all(|&l| l == -120.0));
+    assert_eq!(full.len(), FrontEnd::speech_8k(None).frames(1600));
+}
+
+#[test]
+fn speech_frames_run_from_the_first_to_the_last_loud_frame_with_the_margin() {
+    let t = Trim {
+        range_db: 30.0,
+        floor_db: -50.0,
+        margin_frames: 1,
+    };
+    let levels = [
+        -90.0, -70.0, -40.0, -10.0, -45.0, -60.0, -20.0, -80.0, -90.0,
+    ];
+    // Loudest -10: speech at -40 or more (frames 2, 3, 6), one more frame
+    // each side.
+    assert_eq!(speech_frames(&levels, &t), 1..8);
+    // The floor wins over the range for a quiet recording...
+    let quiet = [-90.0, -55.0, -52.0, -49.0, -80.0];
+    assert_eq!(
+        speech_frames(
+            &quiet,
+            &Trim {
+                margin_frames: 0,
+                ..t
+            }
+        ),
+        3..4
+    );
+    // ...the margin stops at the ends, and silence keeps every frame.
+    assert_eq!(
+        speech_frames(
+            &[-5.0, -90.0],
+            &Trim {
+                margin_frames: 3,
+                ..t
+            }
+        ),
+        0..2
+    );
+    assert_eq!(speech_frames(&[-100.0; 4], &t), 0..4);
+    assert_eq!(speech_frames(&[], &t), 0..0);
+}
+
+/// The same word with more or less silence (or a quiet room) around it
+/// gives the same features once trimmed; untrimmed, the padding shows.
+#[test]
+fn trimming_makes_leading_and_trailing_silence_irrelevant() {
+    let fe = FrontEnd {
+        trim: Some(Trim::speech()),
+        recording_norm: RecordingNorm::Mean,
+        ..FrontEnd::speech_8k(Some(13))
+    };
+    let plain = FrontEnd {
+        trim: None,
+        ..fe.clone()
+    };
+    let hop = fe.hop_samples();
+    // A "word": two tones with an onset, 0.4 s.
+    let mut word = tone(300.0, 8000, 0.2, 0.4);
+    word.extend(tone(900.0, 8000, 0.2, 0.2));
+    // The room's noise before the word runs backwards from it, so that
+    // the samples next to the word are the same whatever the padding.
+    let padded = |before_hops: usize, after: usize, room: f32, seed: u32| {
+        let mut x = noise(before_hops * hop, room, seed);
+        x.reverse();
+        x.extend(
+            word.iter()
+                .zip(noise(word.len(), room, seed + 1))
+                .map(|(w, n)| w + n),
+        );
+        x.extend(noise(after, room, seed + 2));
+        x
+    };
+    let fx = FeatureExtractor::new(&fe);
+    // Digital silence, hop-aligned: exactly the same frames.
+    let short = fx.raw(&padded(10, 500, 0.0, 1));
+    let long = fx.raw(&padded(150, 9000, 0.0, 1));
+    assert_eq!(short, long);
+    // The word's own frames and the margin on each side, and at most two
+    // more per side: the windows that overlap the word only partly (a 25 ms
+    // window every 10 ms) can be loud enough.
+    let own = fe.frames(word.len()) + 2 * 2;
+    assert!(
+        (own..=own + 4).contains(&short.len()),
+        "{} frames",
+        short.len()
+    );
+    // A quiet room (white noise at about -65 dBFS, far under the word):
+    // the noise is no word, and the same frames come out whatever the
+    // padding.
+    let a = fx.raw(&padded(20, 800, 0.001, 7));
+    let b = fx.raw(&padded(300, 12000, 0.001, 7));
+    assert_eq!(a, b);
+    assert!((own..=own + 4).contains(&a.len()), "{} frames", a.len());
+    // Without the trim the padding changes the frame count and, through
+    // the recording mean, every frame.
+    let px = FeatureExtractor::new(&plain);
+    let (ps, pl) = (
+        px.raw(&padded(10, 500, 0.0, 1)),
+        px.raw(&padded(150, 9000, 0.0, 1)),
+    );
+    assert!(pl.len() > ps.len() + 200);
+    // The setting travels with the model file, left out when off, and a
+    // bad value is refused by name.
+    let text = serde_json::to_string(&fe).expect("serialises");
+    assert!(text.contains("\"trim\":{\"range_db\":35.0"), "{text}");
+    assert_eq!(serde_json::from_str::<FrontEnd>(&text).expect("parses"), fe);
+    assert!(!serde_json::to_string(&plain)
+        .expect("serialises")
+        .contains("trim"));
+    let bad = FrontEnd {
+        trim: Some(Trim {
+            range_db: -3.0,
+            ..Trim::speech()
+        }),
+        ..fe
+    };
+    let e = bad.validate(13).expect_err("refused").to_string();
+    assert!(e.contains("input.front_end.trim.range_db"), "{e}");
 }

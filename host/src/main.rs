@@ -8,6 +8,7 @@ mod ese_report;
 mod eval;
 mod generate;
 mod import;
+mod listen_cmd;
 mod perf_report;
 mod plot;
 mod rank_budget;
@@ -18,6 +19,7 @@ mod spec_cmd;
 mod synth;
 mod train_args;
 mod train_cmd;
+mod train_sets;
 mod virtual_board_cmd;
 
 use anyhow::Result;
@@ -69,6 +71,10 @@ enum Command {
     /// Runs the model on a board (or a virtual board) over its serial line
     /// and cross-checks it against the reference.
     Run(run_cmd::RunArgs),
+    /// Listens to a long recording (or raw PCM on standard input): finds
+    /// each word, runs it through the accelerator with the cross-check, and
+    /// prints each digit with its start time.
+    Listen(listen_cmd::ListenArgs),
     /// Runs the serial design (the board top less its PLL and pins) in a
     /// simulator behind a pseudo-terminal, as a board to test host software
     /// against.
@@ -100,6 +106,7 @@ fn main() {
         Command::Difftest(a) => difftest_cmd::run(&a),
         Command::Synth(a) => synth::run(&a),
         Command::Run(a) => run_cmd::run(&a),
+        Command::Listen(a) => listen_cmd::run(&a),
         Command::VirtualBoard(a) => virtual_board_cmd::run(&a),
         Command::Train(a) => train_cmd::run(&a),
         Command::Eval(a) => eval::run(&a),

@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_hdl::protocol;
+use lstm_accel_hdl::spec::AcceleratorSpec;
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::serial::{LinkStats, SerialLink, SerialPortBytes};
@@ -75,23 +76,34 @@ pub struct RunReport {
     pub link: LinkStats,
 }
 
+/// The driver of the board on `port`, checked to run the design of
+/// `spec` (the status packet's layout signature).
+pub fn open_board(
+    port: &str,
+    baud: u32,
+    timeout_ms: u64,
+    spec: &AcceleratorSpec,
+) -> Result<Driver<SerialLink<SerialPortBytes>>> {
+    let bytes = SerialPortBytes::open(port, baud, Duration::from_millis(timeout_ms))?;
+    let mut driver = Driver::new(SerialLink::new(bytes), spec.clone());
+    let status = driver.status()?;
+    let want = protocol::signature(&spec.layout);
+    if status.signature != want {
+        bail!(
+            "the board on {port} runs another design (layout signature {:#010x}, this model and configuration give {want:#010x}): build its bitstream with `lstm-accel synth` from the same model and configuration",
+            status.signature
+        );
+    }
+    Ok(driver)
+}
+
 /// Runs `lstm-accel run`.
 pub fn run(a: &RunArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
     let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config_for(&model)?)?;
     let sequences = input_sequences(&model, a.sequences, a.random, a.seed, &a.wav)?;
-    let port = SerialPortBytes::open(&a.port, a.baud, Duration::from_millis(a.timeout_ms))?;
-    let mut driver = Driver::new(SerialLink::new(port), spec.clone());
     let start = Instant::now();
-    let status = driver.status()?;
-    let want = protocol::signature(&spec.layout);
-    if status.signature != want {
-        bail!(
-            "the board on {} runs another design (layout signature {:#010x}, this model and configuration give {want:#010x}): build its bitstream with `lstm-accel synth` from the same model and configuration",
-            a.port,
-            status.signature
-        );
-    }
+    let mut driver = open_board(&a.port, a.baud, a.timeout_ms, &spec)?;
     let total: usize = sequences.iter().map(Vec::len).sum();
     let bar = if a.json {
         ProgressBar::hidden()

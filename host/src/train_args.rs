@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use lstm_accel_compress::{MatrixSpec, QuantSpec, ScalarSpec, Structure};
 use lstm_accel_model::frontend::RecordingNorm;
+use lstm_accel_train::augment::Augmentation;
 use lstm_accel_train::network::{check_dropout, Distillation};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -183,12 +184,75 @@ pub struct TrainArgs {
     /// speeds (e.g. `0.9,1.1`), for voices the training set lacks.
     #[arg(long, value_delimiter = ',')]
     pub speed_perturb: Vec<f64>,
+    /// A training speaker kept out of training as the validation set, for
+    /// choices that must not look at the test speaker: `NAME`, or `auto`
+    /// (with `--split speakers`, per held-out speaker the next one in
+    /// alphabetical order). Its accuracy is reported beside the test's.
+    #[arg(long)]
+    pub validation_speaker: Option<String>,
+    /// Voice activity trimming in the front end (energy-based; the
+    /// exported front end carries it, so the host trims the same way).
+    #[arg(long)]
+    pub trim: bool,
+    /// Augmented copies of every training recording, each with its own
+    /// seeded draw of the augmentations below.
+    #[arg(long, default_value_t = 0)]
+    pub augment_copies: usize,
+    /// Each copy played at a speed drawn from 1 +- this.
+    #[arg(long, default_value_t = 0.0)]
+    pub augment_speed: f32,
+    /// Vocal tract length perturbation: each copy's filterbank warped by a
+    /// factor drawn from 1 +- this.
+    #[arg(long, default_value_t = 0.0)]
+    pub vtlp: f32,
+    /// White noise at a signal-to-noise ratio drawn from LO:HI dB.
+    #[arg(long, value_parser = parse_snr_range)]
+    pub noise_snr: Option<(f32, f32)>,
+    /// Gain drawn from +- this many dB.
+    #[arg(long, default_value_t = 0.0)]
+    pub gain_db: f32,
+    /// Time shift: up to this many milliseconds of leading silence (the
+    /// copy's noise).
+    #[arg(long, default_value_t = 0.0)]
+    pub shift_ms: f32,
+    /// SpecAugment: this many time masks and feature masks per copy.
+    #[arg(long, default_value_t = 0)]
+    pub spec_masks: usize,
+    /// Longest time mask, in frames.
+    #[arg(long, default_value_t = 8)]
+    pub time_mask: usize,
+    /// Longest feature mask, in features.
+    #[arg(long, default_value_t = 2)]
+    pub feature_mask: usize,
+    /// Synthetic training voices: the digits spoken by espeak-ng in this
+    /// many of its English voices (accents x male and female variants, up
+    /// to 84; never the demo's own voice), each at two speeds and two
+    /// pitches; they join every split's training set (with their augmented
+    /// copies). Needs espeak-ng.
+    #[arg(long, default_value_t = 0)]
+    pub synthetic_voices: usize,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
 }
 
 impl TrainArgs {
+    /// The augmentation the flags ask for (seeded by `--seed`).
+    pub fn augmentation(&self) -> Augmentation {
+        Augmentation {
+            copies: self.augment_copies,
+            speed: self.augment_speed,
+            vtlp: self.vtlp,
+            noise_snr_db: self.noise_snr,
+            gain_db: self.gain_db,
+            shift_ms: self.shift_ms,
+            masks: self.spec_masks,
+            time_mask: self.time_mask,
+            feature_mask: self.feature_mask,
+            seed: self.seed,
+        }
+    }
+
     /// `--distill weight` with its temperature.
     pub fn distillation(&self, weight: f64) -> Distillation {
         Distillation {
@@ -311,6 +375,22 @@ fn quant_spec(a: &TrainArgs) -> Result<Option<QuantSpec>> {
 
 /// `--recording-norm`: the front end's names (`none`, `mean`,
 /// `mean-variance`).
+fn parse_snr_range(s: &str) -> Result<(f32, f32), String> {
+    let (lo, hi) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?}: LO:HI in dB, e.g. 5:30"))?;
+    let num = |v: &str| {
+        v.trim()
+            .parse::<f32>()
+            .map_err(|e| format!("{s:?}: {v:?} is not a number of dB ({e})"))
+    };
+    let (lo, hi) = (num(lo)?, num(hi)?);
+    if lo > hi {
+        return Err(format!("{s:?}: the low SNR is above the high one"));
+    }
+    Ok((lo, hi))
+}
+
 fn parse_recording_norm(s: &str) -> Result<RecordingNorm, String> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|_| format!("{s}: expected none, mean or mean-variance"))

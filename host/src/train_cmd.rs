@@ -23,12 +23,13 @@
 use crate::eval::parse_split;
 use crate::rank_budget::choose_ranks;
 use crate::train_args::{checked_quant_spec, TrainArgs};
+use crate::train_sets::{synthetic_examples, validation_speaker};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::fsdd::{Fsdd, Split};
 use lstm_accel_compress::QuantSpec;
 use lstm_accel_model::float::FloatModel;
-use lstm_accel_model::frontend::FrontEnd;
+use lstm_accel_model::frontend::{FrontEnd, Trim};
 use lstm_accel_model::import::{export_safetensors, import_safetensors, ImportNames};
 use lstm_accel_model::Model;
 use lstm_accel_train::data::{extract, extract_at_speed, SplitSet};
@@ -50,6 +51,12 @@ struct SplitReport {
     /// The network's accuracy (quantized weights where constrained, float
     /// activations).
     test_accuracy: f64,
+    /// The speaker kept out of training for validation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation_speaker: Option<String>,
+    /// The network's accuracy on that speaker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation_accuracy: Option<f64>,
     /// The exported model's bit-exact reference accuracy.
     #[serde(skip_serializing_if = "Option::is_none")]
     reference_accuracy: Option<f64>,
@@ -115,6 +122,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     };
     let fe = FrontEnd {
         recording_norm: a.recording_norm,
+        trim: a.trim.then(Trim::speech),
         ..FrontEnd::speech_8k(Some(a.mfcc))
     };
     let cfg = TrainConfig {
@@ -147,6 +155,23 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         );
         bar.finish_and_clear();
     }
+    let augment = a.augmentation();
+    augment.validate()?;
+    if augment.copies > 0 {
+        let recordings = fsdd
+            .utterances()
+            .iter()
+            .map(|u| Ok((lstm_accel_audio::wav::read(&u.path)?, usize::from(u.digit))))
+            .collect::<Result<Vec<_>>>()?;
+        let bar = progress_bar(
+            !a.json,
+            recordings.len() as u64,
+            &format!("{} augmented copies", augment.copies),
+        );
+        perturbed.extend(augment.copies_of(&recordings, &fe, |i| bar.set_position(i as u64))?);
+        bar.finish_and_clear();
+    }
+    let synthetic = synthetic_examples(a, &fe, &augment)?;
     let mut reports = Vec::new();
     let mut parameters = 0;
     for split in &splits {
@@ -154,7 +179,15 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             Split::Own => "own".to_string(),
             Split::LeaveOut(s) => format!("speaker:{s}"),
         };
-        let set = SplitSet::new(&fsdd, split, &features, &perturbed)?;
+        let validation = validation_speaker(a, &fsdd, split)?;
+        let set = SplitSet::new(
+            &fsdd,
+            split,
+            &features,
+            &perturbed,
+            &synthetic,
+            validation.as_deref(),
+        )?;
         let started = std::time::Instant::now();
         let mut start = match &init {
             Some(m) => m.clone(),
@@ -257,6 +290,13 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             }
         }
         let predicted = net.predict(&set.test, cfg.batch)?;
+        let validation_accuracy = match &validation {
+            Some(_) => Some(accuracy(
+                &net.predict(&set.validation, cfg.batch)?,
+                &set.validation,
+            )),
+            None => None,
+        };
         let trained = net.to_float()?;
         if let Some(p) = &a.save_float {
             export_safetensors(&trained, p, &ImportNames::default())?;
@@ -267,6 +307,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             test_examples: set.test.len(),
             float_accuracy,
             test_accuracy: accuracy(&predicted, &set.test),
+            validation_speaker: validation.clone(),
+            validation_accuracy,
             reference_accuracy: None,
             confusion: confusion(&predicted, &set.test, cfg.classes),
             reference_confusion: None,
@@ -310,6 +352,9 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                     ", bit-exact model {:.2} % ({p} parameters, {b} weight bits)",
                     100.0 * r
                 );
+            }
+            if let (Some(v), Some(acc)) = (&report.validation_speaker, report.validation_accuracy) {
+                print!(", validation ({v}) {:.2} %", 100.0 * acc);
             }
             println!(", {:.0} s", report.seconds);
             if let Some(r) = &report.ranks {
@@ -369,6 +414,9 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             }
             if let Some(m) = mean(&|s| s.reference_accuracy) {
                 println!("speaker-independent mean, bit-exact: {:.2} %", 100.0 * m);
+            }
+            if let Some(m) = mean(&|s| s.validation_accuracy) {
+                println!("validation speakers' mean: {:.2} %", 100.0 * m);
             }
         }
     }

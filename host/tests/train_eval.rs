@@ -275,3 +275,94 @@ fn soft_sharing_and_rank_budgets_hold_in_the_written_models() {
         "--init",
     );
 }
+
+/// The speaker-independent recipe's flags: the front end's trim travels
+/// with the model file; augmented copies and synthetic voices (espeak-ng)
+/// join the training set, in the counts the flags give; bad settings are
+/// refused by name.
+#[test]
+fn augmentation_synthetic_voices_and_trim_reach_the_training_set_and_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = dir.path().join("m.json");
+    let m = m.to_str().expect("utf-8");
+    let t = json(&[
+        "train",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--epochs",
+        "1",
+        "--batch",
+        "64",
+        "--trim",
+        "--augment-copies",
+        "1",
+        "--augment-speed",
+        "0.1",
+        "--vtlp",
+        "0.1",
+        "--noise-snr",
+        "10:30",
+        "--gain-db",
+        "6",
+        "--shift-ms",
+        "100",
+        "--spec-masks",
+        "1",
+        "--synthetic-voices",
+        "2",
+        "--quant",
+        "pow2-ternary",
+        "--out",
+        m,
+        "--json",
+    ]);
+    let split = &t["splits"][0];
+    // 2,250 own-split training recordings and a copy of each; 2 voices x
+    // 2 speeds x 2 pitches x 10 digits, and a copy of each.
+    assert_eq!(split["train_examples"].as_u64(), Some(2 * 2250 + 2 * 80));
+    assert_eq!(split["test_examples"].as_u64(), Some(250));
+    let model = Model::load(m).expect("loads");
+    let fe = model.input.front_end.as_ref().expect("front end");
+    assert_eq!(fe.trim, Some(lstm_accel_model::frontend::Trim::speech()));
+    // A validation speaker leaves training: `auto` takes the one after the
+    // held-out speaker.
+    let t = json(&[
+        "train",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--epochs",
+        "1",
+        "--batch",
+        "64",
+        "--split",
+        "speaker:george",
+        "--validation-speaker",
+        "auto",
+        "--json",
+    ]);
+    let split = &t["splits"][0];
+    assert_eq!(split["validation_speaker"], "jackson");
+    assert_eq!(split["train_examples"].as_u64(), Some(1500));
+    assert_eq!(split["test_examples"].as_u64(), Some(500));
+    let v = split["validation_accuracy"]
+        .as_f64()
+        .expect("validation accuracy");
+    assert!((0.0..=1.0).contains(&v));
+    fails(
+        &[
+            "train",
+            "--split",
+            "speaker:george",
+            "--validation-speaker",
+            "george",
+        ],
+        "test speaker",
+    );
+    fails(&["train", "--noise-snr", "30:10"], "low SNR");
+    fails(&["train", "--augment-copies", "1", "--vtlp", "0.5"], "vtlp");
+    fails(&["train", "--synthetic-voices", "500"], "84 English voices");
+}

@@ -15,6 +15,12 @@
 //! optionally scaled by its own deviation there, which removes what a
 //! speaker, a microphone or a level adds to every frame alike; the
 //! host then needs the whole recording before it streams the first frame.
+//! With `trim` (energy-based voice activity detection) the frames before
+//! the first and after the last frame that holds speech are dropped first,
+//! so that leading and trailing silence, however long, change nothing;
+//! a frame holds speech when its level (the mean square of its Hann-windowed
+//! samples, in dB relative to full scale) is within `range_db` of the
+//! recording's loudest frame and above `floor_db`.
 //! Each feature is then normalised with the dataset's statistics,
 //! `(v - mean) / std`, and quantised into the model's input format
 //! (rounding point Input).
@@ -47,6 +53,9 @@ pub struct FrontEnd {
     /// Per-recording normalisation before the dataset's (`mean`, `std`).
     #[serde(default, skip_serializing_if = "RecordingNorm::is_none")]
     pub recording_norm: RecordingNorm,
+    /// Voice activity trimming before everything per recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trim: Option<Trim>,
     /// Per-feature mean subtracted before quantisation.
     pub mean: Vec<f32>,
     /// Per-feature standard deviation divided by before quantisation.
@@ -67,6 +76,32 @@ pub enum RecordingNorm {
     /// standard deviation there (floored, so that a constant feature stays
     /// finite).
     MeanVariance,
+}
+
+/// Energy-based voice activity detection: which frames of a recording hold
+/// the word.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trim {
+    /// A speech frame is at most this far below the loudest frame, in dB.
+    pub range_db: f32,
+    /// ...and louder than this, in dB relative to full scale (a full-scale
+    /// sine is -3 dBFS).
+    pub floor_db: f32,
+    /// Frames kept on each side of the first and last speech frame.
+    pub margin_frames: usize,
+}
+
+impl Trim {
+    /// 35 dB of range below the loudest frame, a floor of -55 dBFS, two
+    /// frames of margin: on the project's recordings this keeps the word and
+    /// its onset, and drops a quiet room's silence around it.
+    pub fn speech() -> Self {
+        Trim {
+            range_db: 35.0,
+            floor_db: -55.0,
+            margin_frames: 2,
+        }
+    }
 }
 
 impl RecordingNorm {
@@ -92,6 +127,7 @@ impl FrontEnd {
             f_max: 4000.0,
             mfcc,
             recording_norm: RecordingNorm::None,
+            trim: None,
             mean: Vec::new(),
             std: Vec::new(),
         };
@@ -201,6 +237,23 @@ impl FrontEnd {
                     self.std.len()
                 ),
             );
+        }
+        if let Some(t) = &self.trim {
+            if !(t.range_db.is_finite() && t.range_db > 0.0) {
+                return bad("trim.range_db", format!("{}, must be positive", t.range_db));
+            }
+            if !(t.floor_db.is_finite() && t.floor_db < 0.0) {
+                return bad(
+                    "trim.floor_db",
+                    format!("{} dBFS, must be below 0", t.floor_db),
+                );
+            }
+            if t.margin_frames > 1000 {
+                return bad(
+                    "trim.margin_frames",
+                    format!("{}, allowed 0..=1000", t.margin_frames),
+                );
+            }
         }
         if let Some(i) = self.std.iter().position(|&s| !(s.is_finite() && s > 0.0)) {
             return bad(

@@ -75,6 +75,9 @@ pub struct SplitSet {
     pub train: Vec<Example>,
     /// Test examples.
     pub test: Vec<Example>,
+    /// Validation examples: a training speaker kept out of training, for
+    /// choices that must not look at the test set (empty without one).
+    pub validation: Vec<Example>,
     /// Per-feature mean of the raw training features.
     pub mean: Vec<f32>,
     /// Per-feature standard deviation of the raw training features.
@@ -88,15 +91,30 @@ impl SplitSet {
     /// statistics.
     ///
     /// `perturbed` are further feature sets of every recording (speed
-    /// perturbations, [`extract_at_speed`]); their training recordings join
-    /// the training set, their test recordings are left out.
+    /// perturbations, [`extract_at_speed`], augmented copies,
+    /// [`crate::augment`]); their training recordings join the training
+    /// set, their test recordings are left out. `extra` joins every
+    /// split's training set (synthetic voices, [`crate::synthetic`]). The
+    /// recordings of `validation` (a speaker the split does not test on)
+    /// become the validation set instead of training ones, without their
+    /// perturbed copies.
     pub fn new(
         fsdd: &Fsdd,
         split: &Split,
         features: &[Example],
         perturbed: &[Vec<Example>],
+        extra: &[Example],
+        validation: Option<&str>,
     ) -> Result<SplitSet, TrainError> {
         fsdd.check(split)?;
+        if let Some(v) = validation {
+            fsdd.check(&Split::LeaveOut(v.to_string()))?;
+            if *split == Split::LeaveOut(v.to_string()) {
+                return Err(TrainError::Config(format!(
+                    "validation speaker {v} is the split's test speaker"
+                )));
+            }
+        }
         let n = fsdd.utterances().len();
         if let Some(bad) = std::iter::once(features)
             .chain(perturbed.iter().map(Vec::as_slice))
@@ -107,21 +125,26 @@ impl SplitSet {
                 bad.len()
             )));
         }
-        let (mut train, mut test) = (Vec::new(), Vec::new());
+        let (mut train, mut test, mut valid) = (Vec::new(), Vec::new(), Vec::new());
         for (i, u) in fsdd.utterances().iter().enumerate() {
             if split.is_test(u) {
                 test.push(features[i].clone());
+            } else if validation == Some(u.speaker.as_str()) {
+                valid.push(features[i].clone());
             } else {
                 train.push(features[i].clone());
                 train.extend(perturbed.iter().map(|p| p[i].clone()));
             }
         }
+        train.extend(extra.iter().cloned());
         let (mean, std) = statistics(&train);
         normalise(&mut train, &mean, &std);
         normalise(&mut test, &mean, &std);
+        normalise(&mut valid, &mean, &std);
         Ok(SplitSet {
             train,
             test,
+            validation: valid,
             mean,
             std,
         })

@@ -6,12 +6,14 @@
 //! ([`weights`]), and exported to the accelerator's model file with its
 //! bit-exact accuracy ([`export`]).
 
+pub mod augment;
 pub mod data;
 pub mod export;
 pub mod network;
 pub mod prior;
 pub mod rank;
 pub mod shadow;
+pub mod synthetic;
 pub mod weights;
 
 /// Why training could not run.
