@@ -249,7 +249,7 @@ const LEVEL_FLOOR: f32 = 1e-12;
 /// its input.
 pub fn speech_frames(levels: &[f32], trim: &Trim) -> Range<usize> {
     let peak = levels.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let threshold = (peak - trim.range_db).max(trim.floor_db);
+    let threshold = trim.threshold_db(peak);
     let speech = |l: &f32| *l >= threshold;
     match (
         levels.iter().position(speech),

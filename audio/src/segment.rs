@@ -11,7 +11,6 @@
 
 use crate::features::FeatureExtractor;
 use lstm_accel_model::frontend::Trim;
-
 use std::ops::Range;
 
 /// How words are found.
@@ -56,9 +55,7 @@ impl Segmenter {
         sorted.sort_by(f32::total_cmp);
         let noise = sorted[sorted.len() / 10];
         let peak = sorted[sorted.len() - 1];
-        let threshold = (noise + self.above_noise_db)
-            .max(peak - self.trim.range_db)
-            .max(self.trim.floor_db);
+        let threshold = (noise + self.above_noise_db).max(self.trim.threshold_db(peak));
         let hop_ms = fe.hop_ms;
         let frames = |ms: f32| (ms / hop_ms).ceil() as usize;
         let (min_gap, min_word) = (frames(self.min_gap_ms), frames(self.min_word_ms));

@@ -102,6 +102,12 @@ impl Trim {
             margin_frames: 2,
         }
     }
+
+    /// The level (dBFS) a speech frame reaches in a recording whose loudest
+    /// frame is at `peak_db`: within `range_db` of it, and above `floor_db`.
+    pub fn threshold_db(&self, peak_db: f32) -> f32 {
+        (peak_db - self.range_db).max(self.floor_db)
+    }
 }
 
 impl RecordingNorm {

@@ -16,10 +16,9 @@
 //! Copies of test recordings are made too (so that every set lines up with
 //! the recordings' order) and left out by the split.
 
-use crate::data::Example;
+use crate::data::{played_at, Example};
 use crate::TrainError;
 use lstm_accel_audio::features::feature_statistics;
-use lstm_accel_audio::resample::resample;
 use lstm_accel_audio::{FeatureExtractor, Recording};
 use lstm_accel_model::frontend::FrontEnd;
 use rand::{Rng, SeedableRng};
@@ -139,8 +138,7 @@ impl Augmentation {
         front_end: &FrontEnd,
     ) -> Vec<Vec<f32>> {
         let d = self.draw(index, copy, front_end.sample_rate);
-        let played = (f64::from(rec.sample_rate) * d.speed).round() as u32;
-        let mut x = resample(&rec.samples, played, front_end.sample_rate);
+        let mut x = played_at(rec, d.speed, front_end.sample_rate);
         let rms = (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt();
         let mut noise_rng = self.rng(index, copy ^ 0x8000);
         let mut noise = |n: &mut f32| {

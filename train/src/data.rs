@@ -7,7 +7,7 @@
 use crate::TrainError;
 use lstm_accel_audio::features::feature_statistics;
 use lstm_accel_audio::fsdd::{Fsdd, Split, Utterance};
-use lstm_accel_audio::FeatureExtractor;
+use lstm_accel_audio::{FeatureExtractor, Recording};
 use lstm_accel_model::frontend::FrontEnd;
 
 /// One labelled sequence.
@@ -50,10 +50,7 @@ pub fn extract_at_speed(
         .enumerate()
         .map(|(i, u)| {
             let rec = lstm_accel_audio::wav::read(&u.path)?;
-            let played = (f64::from(rec.sample_rate) * speed).round() as u32;
-            let samples =
-                lstm_accel_audio::resample::resample(&rec.samples, played, front_end.sample_rate);
-            let frames = fx.raw(&samples);
+            let frames = fx.raw(&played_at(&rec, speed, front_end.sample_rate));
             progress(i + 1);
             if frames.is_empty() {
                 return Err(TrainError::Config(format!(
@@ -67,6 +64,13 @@ pub fn extract_at_speed(
             })
         })
         .collect()
+}
+
+/// The samples of `rec` played `speed` times as fast, at `rate` Hz: the
+/// recording resampled as if it were at `speed` times its own rate.
+pub fn played_at(rec: &Recording, speed: f64, rate: u32) -> Vec<f32> {
+    let played = (f64::from(rec.sample_rate) * speed).round() as u32;
+    lstm_accel_audio::resample::resample(&rec.samples, played, rate)
 }
 
 /// A split's examples, normalised with its training set's statistics.

@@ -44,9 +44,9 @@ impl RegisteredFanout {
         }
     }
 
-    /// Cycles from `d` to the copies.
-    pub fn latency(&self) -> usize {
-        usize::from(self._registered)
+    /// Cycles from `d` to the copies, built `registered` or not.
+    pub fn latency(registered: bool) -> usize {
+        usize::from(registered)
     }
 }
 

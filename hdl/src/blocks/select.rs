@@ -55,13 +55,22 @@ impl Logic for Select {
         self.y.connect();
     }
     fn hdl(&self) -> Verilog {
-        let mut v = String::from("always @(*) begin\n    case (sel)\n");
-        for (s, i) in self._map.iter().enumerate() {
-            let _ = writeln!(v, "        {s}: y = xs${i};");
-        }
-        v.push_str("        default: y = 0;\n    endcase\nend\n");
-        Verilog::Custom(v)
+        Verilog::Custom(select_y(
+            "sel",
+            self._map.iter().map(|i| format!("xs${i}")).enumerate(),
+        ))
     }
+}
+
+/// The combinational `y` of a select: `y` is the source of the arm whose
+/// value `index` has, zero for any other value.
+fn select_y(index: &str, arms: impl Iterator<Item = (usize, String)>) -> String {
+    let mut v = format!("always @(*) begin\n    case ({index})\n");
+    for (s, src) in arms {
+        let _ = writeln!(v, "        {s}: y = {src};");
+    }
+    v.push_str("        default: y = 0;\n    endcase\nend\n");
+    v
 }
 
 /// A wide multiplexer in two levels with a register between them: each
@@ -106,9 +115,9 @@ impl PipelinedSelect {
         }
     }
 
-    /// Cycles from an input to `y`.
-    pub fn latency(&self) -> usize {
-        usize::from(self._registered)
+    /// Cycles from an input to `y`, built `registered` or not.
+    pub fn latency(registered: bool) -> usize {
+        usize::from(registered)
     }
 
     fn input(&self, s: i64) -> DynVal {
@@ -141,15 +150,10 @@ impl Logic for PipelinedSelect {
     }
     fn hdl(&self) -> Verilog {
         let n = self.xs.len();
-        let mut v = String::new();
         if !self._registered {
-            v.push_str("always @(*) begin\n    case (sel)\n");
-            for i in 0..n {
-                let _ = writeln!(v, "        {i}: y = xs${i};");
-            }
-            v.push_str("        default: y = 0;\n    endcase\nend\n");
-            return Verilog::Custom(v);
+            return Verilog::Custom(select_y("sel", (0..n).map(|i| (i, format!("xs${i}")))));
         }
+        let mut v = String::new();
         let (w1, s1) = (self.y.width() - 1, self.sel.width() - 1);
         let g = self._group;
         let _ = writeln!(v, "reg signed [{s1}:0] sel_r;\ninitial sel_r = 0;");
@@ -169,12 +173,11 @@ impl Logic for PipelinedSelect {
             }
             let _ = writeln!(v, "        default: p{p} <= 0;\n    endcase");
         }
-        v.push_str("end\nalways @(*) begin\n    case (sel_r >>> ");
-        let _ = writeln!(v, "{})", g.trailing_zeros());
-        for p in 0..self._picked.len() {
-            let _ = writeln!(v, "        {p}: y = p{p};");
-        }
-        v.push_str("        default: y = 0;\n    endcase\nend\n");
+        v.push_str("end\n");
+        v.push_str(&select_y(
+            &format!("sel_r >>> {}", g.trailing_zeros()),
+            (0..self._picked.len()).map(|p| (p, format!("p{p}"))),
+        ));
         Verilog::Custom(v)
     }
 }

@@ -13,6 +13,8 @@
 //! `advance` (high for the cycle a value is sent) moves to the next one, a
 //! cycle later (it is registered first).
 
+use crate::blocks::fanout::RegisteredFanout;
+use crate::blocks::select::PipelinedSelect;
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
 use rust_hdl::prelude::*;
@@ -91,7 +93,8 @@ impl StateReader {
     /// Cycles a state value's read takes beyond the memories' own: the
     /// address fan-out's register and the lane select's.
     pub fn extra_read_latency(lay: &Layout) -> usize {
-        2 * usize::from(Self::registered_reads(lay))
+        let registered = Self::registered_reads(lay);
+        RegisteredFanout::latency(registered) + PipelinedSelect::latency(registered)
     }
 
     fn first(&self) -> Regs {
