@@ -40,7 +40,8 @@ pub fn mel_to_hz(m: f32) -> f32 {
 }
 
 /// The feature computation of one front end, with its window, filters,
-/// DCT and FFT plan prepared once.
+/// DCT and FFT plan prepared once (a clone shares the plan).
+#[derive(Clone)]
 pub struct FeatureExtractor {
     fe: FrontEnd,
     window: Vec<f32>,
@@ -184,18 +185,24 @@ impl FeatureExtractor {
     /// level is the loudness a listener hears.
     pub fn frame_levels(&self, samples: &[f32]) -> Vec<f32> {
         let fe = &self.fe;
-        let (w, hop) = (fe.window_samples(), fe.hop_samples());
-        let norm: f32 = self.window.iter().map(|v| v * v).sum();
+        let hop = fe.hop_samples();
         (0..fe.frames(samples.len()))
-            .map(|t| {
-                let start = t * hop;
-                let e: f32 = (0..w)
-                    .map(|i| samples.get(start + i).copied().unwrap_or(0.0) * self.window[i])
-                    .map(|v| v * v)
-                    .sum();
-                10.0 * (e / norm).max(LEVEL_FLOOR).log10()
-            })
+            .map(|t| self.frame_level(samples.get(t * hop..).unwrap_or(&[])))
             .collect()
+    }
+
+    /// The level of the frame that starts at `samples[0]` (zeros past the
+    /// end), as [`FeatureExtractor::frame_levels`] measures it.
+    pub fn frame_level(&self, samples: &[f32]) -> f32 {
+        let norm: f32 = self.window.iter().map(|v| v * v).sum();
+        let e: f32 = self
+            .window
+            .iter()
+            .enumerate()
+            .map(|(i, wv)| samples.get(i).copied().unwrap_or(0.0) * wv)
+            .map(|v| v * v)
+            .sum();
+        10.0 * (e / norm).max(LEVEL_FLOOR).log10()
     }
 
     /// The front end's features (log-mel, or MFCC, with the trim, then the
@@ -239,7 +246,7 @@ impl FeatureExtractor {
 
 /// Lowest mean square a frame level is computed from (-120 dBFS): digital
 /// silence stays finite.
-const LEVEL_FLOOR: f32 = 1e-12;
+pub const LEVEL_FLOOR: f32 = 1e-12;
 
 /// The frames of a recording that [`Trim`] keeps, from the frame levels
 /// (dBFS, [`FeatureExtractor::frame_levels`]): from the first to the last

@@ -61,6 +61,11 @@ impl<'m> AudioInput<'m> {
         })
     }
 
+    /// The model's front end.
+    pub fn front_end(&self) -> &FrontEnd {
+        self.extractor.front_end()
+    }
+
     /// Normalised float features of a recording, one vector per frame.
     pub fn features(&self, rec: &Recording) -> Vec<Vec<f32>> {
         let fe = self.extractor.front_end();

@@ -25,6 +25,8 @@ pub struct Segmenter {
     pub min_word_ms: f32,
     /// Audio kept on each side of a word, in milliseconds.
     pub margin_ms: f32,
+    /// Audio heard before the first frame is judged, in milliseconds.
+    pub warmup_ms: f32,
     /// The range and floor of loud frames (the model's trim, or
     /// [`Trim::speech`]).
     pub trim: Trim,
@@ -32,54 +34,226 @@ pub struct Segmenter {
 
 impl Segmenter {
     /// Spoken digits: 12 dB above the noise, gaps of 120 ms end a word,
-    /// words of at least 150 ms, 50 ms of margin.
+    /// words of at least 150 ms, 50 ms of margin, a second of warm-up.
     pub fn digits(trim: Trim) -> Self {
         Segmenter {
             above_noise_db: 12.0,
             min_gap_ms: 120.0,
             min_word_ms: 150.0,
             margin_ms: 50.0,
+            warmup_ms: 1000.0,
             trim,
         }
     }
 
     /// The words of `samples` (at the front end's rate of `fx`), as sample
-    /// ranges in order.
+    /// ranges in order: a [`WordStream`] given the whole recording at once.
     pub fn words(&self, fx: &FeatureExtractor, samples: &[f32]) -> Vec<Range<usize>> {
-        let fe = fx.front_end();
-        let levels = fx.frame_levels(samples);
-        if levels.is_empty() {
-            return Vec::new();
+        let mut stream = WordStream::new(*self, fx.clone());
+        let mut words = stream.push(samples);
+        words.extend(stream.finish());
+        words
+    }
+}
+
+/// Width of a level bin of the noise floor's histogram, in dB.
+const BIN_DB: f32 = 0.1;
+/// Levels below this (dBFS) share the lowest bin (the level floor).
+const LOWEST_DB: f32 = -120.0;
+/// Levels above this share the highest bin (a full-scale square wave is 0).
+const HIGHEST_DB: f32 = 10.0;
+
+/// Words found as audio arrives: feed samples in pieces of any size, and
+/// each word comes back as soon as the silence after it is long enough to
+/// end it ([`Segmenter::min_gap_ms`]), its sample range counted from the
+/// start of the stream.
+///
+/// The noise floor and the loudest level are those of the stream so far
+/// (a histogram of every frame level, 0.1 dB bins), so a quiet room, a
+/// louder speaker or a level change later in the stream moves the
+/// threshold with it. The first [`Segmenter::warmup_ms`] of frames wait
+/// until that much audio has been heard, then are judged against it, so
+/// that the floor is not guessed from a handful of frames.
+#[derive(Clone)]
+pub struct WordStream {
+    seg: Segmenter,
+    fx: FeatureExtractor,
+    /// Samples from `base` on (the next frame's start and after).
+    pending: Vec<f32>,
+    base: usize,
+    /// Samples received.
+    received: usize,
+    /// Frames measured (the next frame's index).
+    frames: usize,
+    histogram: Vec<u32>,
+    peak: f32,
+    /// Levels of the warm-up frames, not judged yet.
+    warmup: Vec<f32>,
+    warm: bool,
+    /// The current run of loud frames (frame indices, end exclusive).
+    run: Option<Range<usize>>,
+}
+
+impl WordStream {
+    /// A stream with nothing heard yet, at the rate of `fx`'s front end.
+    pub fn new(seg: Segmenter, fx: FeatureExtractor) -> Self {
+        let bins = ((HIGHEST_DB - LOWEST_DB) / BIN_DB) as usize + 1;
+        WordStream {
+            seg,
+            fx,
+            pending: Vec::new(),
+            base: 0,
+            received: 0,
+            frames: 0,
+            histogram: vec![0; bins],
+            peak: f32::NEG_INFINITY,
+            warmup: Vec::new(),
+            warm: false,
+            run: None,
         }
-        let mut sorted = levels.clone();
-        sorted.sort_by(f32::total_cmp);
-        let noise = sorted[sorted.len() / 10];
-        let peak = sorted[sorted.len() - 1];
-        let threshold = (noise + self.above_noise_db).max(self.trim.threshold_db(peak));
-        let hop_ms = fe.hop_ms;
-        let frames = |ms: f32| (ms / hop_ms).ceil() as usize;
-        let (min_gap, min_word) = (frames(self.min_gap_ms), frames(self.min_word_ms));
-        // Runs of loud frames, merged across short gaps.
-        let mut runs: Vec<Range<usize>> = Vec::new();
-        for (t, &l) in levels.iter().enumerate() {
-            if l < threshold {
-                continue;
+    }
+
+    /// Samples received so far.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// The first sample a word still to come may start with: the word in
+    /// progress's, else the margin before the next frame (the start of the
+    /// stream while warming up); a listener may forget what comes before.
+    pub fn keep_from(&self) -> usize {
+        let fe = self.fx.front_end();
+        let hop = fe.hop_samples();
+        let margin = (self.seg.margin_ms * fe.sample_rate as f32 / 1000.0) as usize;
+        let first = match (&self.run, self.warm) {
+            (_, false) => self.frames - self.warmup.len(),
+            (Some(r), true) => r.start,
+            (None, true) => self.frames,
+        };
+        (first * hop).saturating_sub(margin).min(self.received)
+    }
+
+    /// The next samples of the stream; returns the words they complete.
+    pub fn push(&mut self, samples: &[f32]) -> Vec<Range<usize>> {
+        self.pending.extend_from_slice(samples);
+        self.received += samples.len();
+        let fe = self.fx.front_end();
+        let (w, hop) = (fe.window_samples(), fe.hop_samples());
+        let mut words = Vec::new();
+        // Every frame whose window has arrived.
+        while self.frames * hop + w <= self.received {
+            let at = self.frames * hop - self.base;
+            let level = self.fx.frame_level(&self.pending[at..]);
+            self.frame(level, &mut words);
+        }
+        let keep_from = (self.frames * hop).min(self.received);
+        self.pending.drain(..keep_from - self.base);
+        self.base = keep_from;
+        words
+    }
+
+    /// The end of the stream: the frames its last samples start (padded
+    /// with zeros, as a recording's last frame is) and the word in
+    /// progress.
+    pub fn finish(&mut self) -> Vec<Range<usize>> {
+        let fe = self.fx.front_end();
+        let (hop, total) = (fe.hop_samples(), fe.frames(self.received));
+        let mut words = Vec::new();
+        while self.frames < total {
+            let at = self.frames * hop - self.base;
+            let level = self.fx.frame_level(self.pending.get(at..).unwrap_or(&[]));
+            self.frame(level, &mut words);
+        }
+        self.judge_warmup(&mut words);
+        if let Some(r) = self.run.take() {
+            words.extend(self.word(r));
+        }
+        words
+    }
+
+    fn bin(level: f32) -> usize {
+        let b = ((level.clamp(LOWEST_DB, HIGHEST_DB) - LOWEST_DB) / BIN_DB) as usize;
+        b.min(((HIGHEST_DB - LOWEST_DB) / BIN_DB) as usize)
+    }
+
+    /// The level a loud frame reaches now: above the noise floor (the 10th
+    /// percentile of the levels so far) by `above_noise_db`, and within the
+    /// trim's range of the loudest.
+    fn threshold(&self) -> f32 {
+        let total: u64 = self.histogram.iter().map(|&c| u64::from(c)).sum();
+        let mut below = 0u64;
+        let mut noise = LOWEST_DB;
+        for (i, &c) in self.histogram.iter().enumerate() {
+            below += u64::from(c);
+            if below * 10 > total {
+                noise = LOWEST_DB + i as f32 * BIN_DB;
+                break;
             }
-            match runs.last_mut() {
+        }
+        (noise + self.seg.above_noise_db).max(self.seg.trim.threshold_db(self.peak))
+    }
+
+    fn frame(&mut self, level: f32, words: &mut Vec<Range<usize>>) {
+        self.histogram[Self::bin(level)] += 1;
+        self.peak = self.peak.max(level);
+        self.frames += 1;
+        if self.warm {
+            self.judge(self.frames - 1, level, words);
+        } else {
+            self.warmup.push(level);
+            let hop_ms = self.fx.front_end().hop_ms;
+            if self.warmup.len() as f32 * hop_ms >= self.seg.warmup_ms {
+                self.judge_warmup(words);
+            }
+        }
+    }
+
+    fn judge_warmup(&mut self, words: &mut Vec<Range<usize>>) {
+        if self.warm {
+            return;
+        }
+        self.warm = true;
+        let first = self.frames - self.warmup.len();
+        for (i, level) in std::mem::take(&mut self.warmup).into_iter().enumerate() {
+            self.judge(first + i, level, words);
+        }
+    }
+
+    /// Frame `t` at `level`: extends, starts or ends a run.
+    fn judge(&mut self, t: usize, level: f32, words: &mut Vec<Range<usize>>) {
+        let hop_ms = self.fx.front_end().hop_ms;
+        let min_gap = (self.seg.min_gap_ms / hop_ms).ceil() as usize;
+        if level >= self.threshold() {
+            match &mut self.run {
                 Some(r) if t - r.end < min_gap => r.end = t + 1,
-                _ => runs.push(t..t + 1),
+                _ => {
+                    if let Some(r) = self.run.replace(t..t + 1) {
+                        words.extend(self.word(r));
+                    }
+                }
             }
+        } else if let Some(r) = &self.run {
+            // Silence long enough: nothing later can join this run.
+            if t + 1 - r.end >= min_gap {
+                let r = r.clone();
+                self.run = None;
+                words.extend(self.word(r));
+            }
+        }
+    }
+
+    /// A finished run as a word's sample range, or `None` for a click.
+    fn word(&self, r: Range<usize>) -> Option<Range<usize>> {
+        let fe = self.fx.front_end();
+        let min_word = (self.seg.min_word_ms / fe.hop_ms).ceil() as usize;
+        if r.len() < min_word {
+            return None;
         }
         let (hop, window) = (fe.hop_samples(), fe.window_samples());
-        let margin = (self.margin_ms * fe.sample_rate as f32 / 1000.0) as usize;
-        runs.into_iter()
-            .filter(|r| r.len() >= min_word)
-            .map(|r| {
-                let start = (r.start * hop).saturating_sub(margin);
-                let end = ((r.end - 1) * hop + window + margin).min(samples.len());
-                start..end
-            })
-            .collect()
+        let margin = (self.seg.margin_ms * fe.sample_rate as f32 / 1000.0) as usize;
+        let start = (r.start * hop).saturating_sub(margin);
+        let end = ((r.end - 1) * hop + window + margin).min(self.received);
+        Some(start..end)
     }
 }
 
@@ -126,5 +300,40 @@ mod tests {
         );
         assert!(seg.words(&fx, &[]).is_empty());
         assert!(seg.words(&fx, &vec![0.0; 8000]).is_empty());
+    }
+
+    /// Pieces of any size give the words of the whole recording, and each
+    /// word comes back as soon as the silence after it ends it: within the
+    /// gap (120 ms), a frame and a piece after its last sample.
+    #[test]
+    fn a_stream_in_pieces_finds_each_word_once_its_silence_has_passed() {
+        let fx = FeatureExtractor::new(&FrontEnd::speech_8k(Some(13)));
+        let seg = Segmenter::digits(Trim::speech());
+        let mut x: Vec<f32> = (0..12_000)
+            .map(|i| 0.001 * ((i * 7919) % 13) as f32)
+            .collect();
+        x.extend(burst(400.0, 350.0, 0.3));
+        x.extend(vec![0.0; 4000]);
+        x.extend(burst(600.0, 250.0, 0.05));
+        x.extend(vec![0.0; 4000]);
+        let whole = seg.words(&fx, &x);
+        assert_eq!(whole.len(), 2, "{whole:?}");
+        for piece in [1usize, 37, 80, 799, 8000] {
+            let mut stream = WordStream::new(seg, fx.clone());
+            let mut found = Vec::new();
+            for chunk in x.chunks(piece) {
+                for w in stream.push(chunk) {
+                    // Heard at most the gap, a window and a piece later.
+                    assert!(
+                        stream.received() <= w.end + 960 + 200 + piece,
+                        "piece {piece}: {w:?} reported at {}",
+                        stream.received()
+                    );
+                    found.push(w);
+                }
+            }
+            found.extend(stream.finish());
+            assert_eq!(found, whole, "piece {piece}");
+        }
     }
 }

@@ -32,6 +32,7 @@ use lstm_accel_model::model::{
     Bias, DenseHead, Head, InputSpec, Layer, LightRnnHead, Model, Projection, DATA_WIDTHS,
 };
 use lstm_accel_model::random::standard_formats;
+use lstm_accel_model::readout::Readout;
 use lstm_accel_model::trace::StepTrace;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -320,6 +321,7 @@ pub fn quantize_model_calibrated(
         tanh: spec.tanh,
         layers,
         head,
+        readout: Readout::Last,
     };
     model.validate()?;
     Ok(model)

@@ -9,6 +9,7 @@
 use crate::driver::{Driver, DriverError};
 use lstm_accel_hdl::protocol::{self as p, header};
 use lstm_accel_hdl::AcceleratorSpec;
+use lstm_accel_model::readout::Answer;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::Link;
@@ -21,7 +22,8 @@ pub struct Mismatch {
     pub sequence: usize,
     /// Frame index within the sequence (the timestep).
     pub frame: usize,
-    /// What differs: `class`, `logit`, `cycles`, `c` (cell state) or `h`.
+    /// What differs: `class`, `logit`, `cycles`, `c` (cell state), `h` or
+    /// `answer` (the sequence's, at its last frame).
     pub signal: String,
     /// The layer of a `c` or `h`.
     pub layer: Option<usize>,
@@ -46,8 +48,44 @@ pub struct CrossCheck {
     pub state_read: bool,
     /// Classes of the device, per sequence and frame.
     pub classes: Vec<Vec<u32>>,
+    /// The device's answer to each sequence, from its own per-frame
+    /// results as the model's readout says (its last class, or the arg-max
+    /// of its logits summed over the frames); compared with the
+    /// reference's (`answer`). `None` for a sequence without frames.
+    pub answers: Vec<Option<u32>>,
     /// Every difference found.
     pub mismatches: Vec<Mismatch>,
+}
+
+impl CrossCheck {
+    /// Joins the cross-check of the sequences that follow these (their
+    /// sequence numbers counted on from this one's).
+    pub fn append(&mut self, next: CrossCheck) {
+        let offset = self.classes.len();
+        if next.frames > 0 {
+            self.measured_cycles_per_frame = if self.frames == 0 {
+                next.measured_cycles_per_frame
+            } else {
+                (
+                    self.measured_cycles_per_frame
+                        .0
+                        .min(next.measured_cycles_per_frame.0),
+                    self.measured_cycles_per_frame
+                        .1
+                        .max(next.measured_cycles_per_frame.1),
+                )
+            };
+        }
+        self.frames += next.frames;
+        self.state_read &= next.state_read;
+        self.classes.extend(next.classes);
+        self.answers.extend(next.answers);
+        self.mismatches
+            .extend(next.mismatches.into_iter().map(|m| Mismatch {
+                sequence: m.sequence + offset,
+                ..m
+            }));
+    }
 }
 
 impl std::fmt::Display for Mismatch {
@@ -78,19 +116,74 @@ pub fn cross_check<L: Link>(
     read_state: bool,
     mut progress: impl FnMut(usize),
 ) -> Result<CrossCheck, DriverError> {
-    let mut reference = Reference::new(model)?;
-    driver.load(model)?;
-    let mut out = CrossCheck {
-        frames: 0,
-        predicted_cycles_per_frame: spec.cycles_per_frame(),
-        measured_cycles_per_frame: (u64::MAX, 0),
-        state_read: read_state,
-        classes: Vec::with_capacity(sequences.len()),
-        mismatches: Vec::new(),
-    };
-    for (s, frames) in sequences.iter().enumerate() {
+    let mut checker = CrossChecker::load(driver, model, spec, read_state)?;
+    for frames in sequences {
+        checker.sequence(driver, frames, &mut progress)?;
+    }
+    Ok(checker.finish())
+}
+
+/// A cross-check that takes its sequences one at a time, as they come
+/// (continuous listening): the model is loaded once, and each sequence runs
+/// from a reset.
+pub struct CrossChecker {
+    reference: Reference,
+    answer: Answer<i64>,
+    predicted_cycles: u64,
+    out: CrossCheck,
+}
+
+impl CrossChecker {
+    /// Loads `model` into the device behind `driver`.
+    pub fn load<L: Link>(
+        driver: &mut Driver<L>,
+        model: &Model,
+        spec: &AcceleratorSpec,
+        read_state: bool,
+    ) -> Result<Self, DriverError> {
+        let reference = Reference::new(model)?;
+        driver.load(model)?;
+        Ok(CrossChecker {
+            reference,
+            answer: Answer::new(model.readout),
+            predicted_cycles: spec.cycles_per_frame(),
+            out: CrossCheck {
+                frames: 0,
+                predicted_cycles_per_frame: spec.cycles_per_frame(),
+                measured_cycles_per_frame: (u64::MAX, 0),
+                state_read: read_state,
+                classes: Vec::new(),
+                answers: Vec::new(),
+                mismatches: Vec::new(),
+            },
+        })
+    }
+
+    /// The results so far.
+    pub fn check(&self) -> &CrossCheck {
+        &self.out
+    }
+
+    /// The reference's answer to the last sequence run.
+    pub fn reference_answer(&self) -> usize {
+        self.reference.answer()
+    }
+
+    /// Runs the next sequence from a reset and compares it; returns the
+    /// device's answer to it (`None` without frames). `progress` gets the
+    /// frames run so far, over every sequence.
+    pub fn sequence<L: Link>(
+        &mut self,
+        driver: &mut Driver<L>,
+        frames: &[Vec<i32>],
+        mut progress: impl FnMut(usize),
+    ) -> Result<Option<u32>, DriverError> {
+        let (reference, answer, out) = (&mut self.reference, &mut self.answer, &mut self.out);
+        let read_state = out.state_read;
+        let s = out.classes.len();
         driver.reset()?;
         reference.reset();
+        answer.reset();
         let mut classes = Vec::with_capacity(frames.len());
         for (f, frame) in frames.iter().enumerate() {
             let want = reference.step(frame).map_err(|e| DriverError::Frame {
@@ -131,7 +224,7 @@ pub fn cross_check<L: Link>(
             differ(
                 "cycles",
                 (None, None),
-                spec.cycles_per_frame() as i64,
+                self.predicted_cycles as i64,
                 i64::from(got.cycles),
             );
             for (l, st) in state.iter().enumerate() {
@@ -145,16 +238,40 @@ pub fn cross_check<L: Link>(
             let c = u64::from(got.cycles);
             out.measured_cycles_per_frame.0 = out.measured_cycles_per_frame.0.min(c);
             out.measured_cycles_per_frame.1 = out.measured_cycles_per_frame.1.max(c);
+            answer.push(&got.logits, got.class as usize);
             classes.push(got.class);
             out.frames += 1;
             progress(out.frames);
         }
+        let got = answer.class();
+        if let Some(got) = got {
+            // Equal logits give equal answers; a device whose class
+            // disagrees with its own logits is caught here too.
+            if got != reference.answer() {
+                out.mismatches.push(Mismatch {
+                    sequence: s,
+                    frame: frames.len() - 1,
+                    signal: "answer".into(),
+                    layer: None,
+                    unit: None,
+                    expected: reference.answer() as i64,
+                    got: got as i64,
+                });
+            }
+        }
+        let got = got.map(|c| c as u32);
+        out.answers.push(got);
         out.classes.push(classes);
+        Ok(got)
     }
-    if out.frames == 0 {
-        out.measured_cycles_per_frame = (0, 0);
+
+    /// The whole cross-check.
+    pub fn finish(mut self) -> CrossCheck {
+        if self.out.frames == 0 {
+            self.out.measured_cycles_per_frame = (0, 0);
+        }
+        self.out
     }
-    Ok(out)
 }
 
 /// The packets a correct device sends while [`cross_check`] runs

@@ -66,7 +66,7 @@ pub struct DemoArgs {
     pub sim_frames: usize,
     /// Recordings the generated design classifies in the native
     /// cycle-accurate engine (of the ten), each frame cross-checked.
-    #[arg(long, default_value_t = 2, conflicts_with = "random")]
+    #[arg(long, default_value_t = 10, conflicts_with = "random")]
     pub sim_recordings: usize,
     /// Also write the model file here.
     #[arg(long)]

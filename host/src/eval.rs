@@ -1,8 +1,9 @@
 //! `lstm-accel eval`: how well model files classify real speech, and what
 //! their weights cost. Each model's test recordings of an FSDD split go
 //! through its own audio front end (`input.front_end`, the host driver's
-//! implementation) into the bit-exact reference model; the class after a
-//! recording's last frame is its answer. The report gives accuracy,
+//! implementation) into the bit-exact reference model; its answer (the
+//! model's readout: the class after the last frame, or pooled over the
+//! frames) is the recording's. The report gives accuracy,
 //! confusion matrix, stored parameters, weight bits (codes and tables, biases
 //! included) and the compression ratio against the same network in 32-bit
 //! floats (every matrix dense). With `--engine`, the generated accelerator
@@ -139,7 +140,7 @@ pub fn evaluate(
             for f in s {
                 reference.step(f)?;
             }
-            Ok(reference.class())
+            Ok(reference.answer())
         })
         .collect::<Result<_, lstm_accel_model::ModelError>>()?;
     let labels: Vec<usize> = recordings.iter().map(|u| usize::from(u.digit)).collect();
@@ -167,9 +168,9 @@ pub fn evaluate(
             let rep = simulate(model, &spec, &sequences, setup)?;
             let design: Vec<usize> = rep
                 .check
-                .classes
+                .answers
                 .iter()
-                .map(|c| c.last().map_or(usize::MAX, |&c| c as usize))
+                .map(|c| c.map_or(usize::MAX, |c| c as usize))
                 .collect();
             Some(EngineEval {
                 backend: setup.backend,
@@ -215,6 +216,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             .unwrap_or_else(VerilatorOptions::default_cache),
         read_state: false,
         progress: !a.json,
+        threads: EngineSetup::native(false).threads,
     });
     let mut evals = Vec::with_capacity(a.model.len());
     for path in &a.model {

@@ -1,23 +1,30 @@
-//! `lstm-accel listen`: continuous listening. A long recording (a wav file,
-//! or raw 16-bit PCM on standard input) is cut into words by the audio
-//! crate's segmenter (energy against the stream's noise floor, with the
-//! model's own trim settings), each word runs through the model's front end
-//! and through the accelerator (a simulated engine, or a board over its
-//! serial port), every result is cross-checked against the bit-exact
-//! reference, and each digit is printed with where it starts.
+//! `lstm-accel listen`: continuous listening. A stream (a wav file, or raw
+//! 16-bit PCM on standard input, a tenth of a second at a time) is
+//! resampled to the front end's rate and cut into words as it arrives by
+//! the audio crate's `WordStream` (energy against the stream's noise floor
+//! so far, with the model's own trim settings). Each word, as soon as the
+//! silence after it ends it, runs through the model's front end and
+//! through the accelerator (a simulated engine, or a board over its serial
+//! port, the model loaded once), is cross-checked against the bit-exact
+//! reference, and its digit is printed with where it starts.
 
 use crate::run_cmd::open_board;
-use crate::simulate::{simulate, Backend, EngineSetup};
+use crate::simulate::{sim_driver, Backend};
 use crate::spec_cmd::HwArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use lstm_accel_audio::segment::Segmenter;
+use indicatif::ProgressBar;
+use lstm_accel_audio::resample::StreamResampler;
+use lstm_accel_audio::segment::{Segmenter, WordStream};
 use lstm_accel_audio::{wav, AudioInput, FeatureExtractor, Recording};
-use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
+use lstm_accel_hdl::AcceleratorSpec;
+use lstm_accel_host::crosscheck::{CrossCheck, CrossChecker};
+use lstm_accel_host::driver::Driver;
 use lstm_accel_model::frontend::Trim;
-use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
-use lstm_accel_sim::verilator::VerilatorOptions;
+use lstm_accel_sim::link::Link;
+use lstm_accel_sim::native::NativeDevice;
+use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
 use serde::Serialize;
 use std::io::Read;
 use std::path::PathBuf;
@@ -92,75 +99,44 @@ pub struct ListenReport {
 /// Runs `lstm-accel listen`.
 pub fn run(a: &ListenArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let input = AudioInput::new(&model)?;
-    let fe = model
-        .input
-        .front_end
-        .clone()
-        .context("the model has no front end")?;
-    let rec = match &a.wav {
-        Some(p) => wav::read(p)?,
+    let input = AudioInput::new(&model).with_context(|| a.model.display().to_string())?;
+    let mut source = match &a.wav {
+        Some(p) => Source::Wav(wav::read(p)?, 0),
         None => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .context("reading PCM from standard input")?;
-            pcm_s16le(&bytes, a.rate.unwrap_or(fe.sample_rate))?
+            let rate = a.rate.unwrap_or(input.front_end().sample_rate);
+            if !(1000..=192_000).contains(&rate) {
+                bail!("--rate {rate}: allowed 1000 to 192000 Hz");
+            }
+            Source::Stdin(std::io::stdin().lock(), rate, None)
         }
     };
     let spec = crate::spec_cmd::derive_spec(&model, &a.hw.config_for(&model)?)?;
-    let heard = words(&model, &input, &rec)?;
-    let sequences: Vec<Vec<Vec<i32>>> = heard.iter().map(|(_, s)| s.clone()).collect();
-    let (device, check) = match &a.port {
-        Some(port) => {
+    let show = !a.json;
+    let report = match (&a.port, a.engine) {
+        (Some(port), _) => {
             let mut driver = open_board(port, a.baud, a.timeout_ms, &spec)?;
-            let check = cross_check(&mut driver, &model, &spec, &sequences, false, |_| {})?;
-            (port.clone(), check)
+            listen(&mut driver, &model, &spec, &mut source, port, show)?
         }
-        None => {
-            let setup = EngineSetup {
-                backend: a.engine,
-                verilator_cache: a
-                    .verilator_cache
-                    .clone()
-                    .unwrap_or_else(VerilatorOptions::default_cache),
-                ..EngineSetup::native(!a.json)
-            };
-            let rep = simulate(&model, &spec, &sequences, &setup)?;
-            (format!("{:?}", a.engine).to_lowercase(), rep.check)
+        (None, Backend::Native) => {
+            let mut driver = sim_driver(NativeDevice::new(&model, &spec)?, &spec, None);
+            listen(&mut driver, &model, &spec, &mut source, "native", show)?
         }
-    };
-    let mut reference = Reference::new(&model)?;
-    let rate = f64::from(fe.sample_rate);
-    let mut out = Vec::with_capacity(heard.len());
-    for (i, ((range, frames), classes)) in heard.iter().zip(&check.classes).enumerate() {
-        reference.reset();
-        for f in frames {
-            reference.step(f)?;
+        (None, Backend::Verilator) => {
+            let cache = a
+                .verilator_cache
+                .clone()
+                .unwrap_or_else(VerilatorOptions::default_cache);
+            let dev = VerilatorDevice::new(&model, &spec, &VerilatorOptions::new(&cache))?;
+            let mut driver = sim_driver(dev, &spec, None);
+            listen(&mut driver, &model, &spec, &mut source, "verilator", show)?
         }
-        let digit = *classes
-            .last()
-            .with_context(|| format!("word {i}: the device gave no result"))?;
-        out.push(Word {
-            start_s: range.start as f64 / rate,
-            end_s: range.end as f64 / rate,
-            frames: frames.len(),
-            digit,
-            reference_digit: reference.class() as u32,
-        });
-    }
-    let report = ListenReport {
-        seconds: rec.samples.len() as f64 / f64::from(rec.sample_rate),
-        device,
-        words: out,
-        check,
+        (None, Backend::Icarus) => bail!(
+            "--engine icarus runs a whole stream at once; listen runs each word as it is heard: use native or verilator"
+        ),
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        for w in &report.words {
-            println!("{:8.2} s  {}", w.start_s, w.digit);
-        }
         println!(
             "{} words in {:.1} s of audio on {}; {} mismatches against the reference",
             report.words.len(),
@@ -179,50 +155,160 @@ pub fn run(a: &ListenArgs) -> Result<()> {
     Ok(())
 }
 
-/// A word found in a stream: its sample range (at the front end's rate)
-/// and the model's input frames for it.
-pub type HeardWord = (std::ops::Range<usize>, Vec<Vec<i32>>);
-
-/// The words of `rec`.
-pub fn words(model: &Model, input: &AudioInput, rec: &Recording) -> Result<Vec<HeardWord>> {
-    let fe = model
-        .input
-        .front_end
-        .as_ref()
-        .context("the model has no front end")?;
-    let samples =
-        lstm_accel_audio::resample::resample(&rec.samples, rec.sample_rate, fe.sample_rate);
-    let fx = FeatureExtractor::new(fe);
-    let segmenter = Segmenter::digits(fe.trim.unwrap_or_else(Trim::speech));
-    Ok(segmenter
-        .words(&fx, &samples)
-        .into_iter()
-        .map(|r| {
-            let word = Recording {
-                samples: samples[r.clone()].to_vec(),
-                sample_rate: fe.sample_rate,
-            };
-            (r, input.frames(&word))
-        })
-        .collect())
+/// Where the audio comes from: a wav file (given out in pieces, the way a
+/// stream arrives) or raw PCM on standard input (a byte left over from the
+/// last read).
+enum Source<R> {
+    Wav(Recording, usize),
+    Stdin(R, u32, Option<u8>),
 }
 
-/// Raw signed 16-bit little-endian mono PCM as a recording.
-pub fn pcm_s16le(bytes: &[u8], rate: u32) -> Result<Recording> {
-    if bytes.len() % 2 != 0 {
-        bail!(
-            "standard input: {} bytes, not whole 16-bit samples",
-            bytes.len()
-        );
+/// A tenth of a second at a time: a word's answer waits for no more.
+const PIECE_S: f64 = 0.1;
+
+impl<R: Read> Source<R> {
+    fn rate(&self) -> u32 {
+        match self {
+            Source::Wav(r, _) => r.sample_rate,
+            Source::Stdin(_, rate, _) => *rate,
+        }
     }
-    if !(1000..=192_000).contains(&rate) {
-        bail!("--rate {rate}: allowed 1000 to 192000 Hz");
+
+    /// The next piece of samples; empty at the end of the stream.
+    fn next_piece(&mut self) -> Result<Vec<f32>> {
+        let piece = (f64::from(self.rate()) * PIECE_S).ceil() as usize;
+        match self {
+            Source::Wav(r, at) => {
+                let end = (*at + piece).min(r.samples.len());
+                let out = r.samples[*at..end].to_vec();
+                *at = end;
+                Ok(out)
+            }
+            Source::Stdin(reader, _, carry) => {
+                let mut bytes: Vec<u8> = carry.take().into_iter().collect();
+                let mut buf = vec![0u8; 2 * piece];
+                let n = loop {
+                    match reader.read(&mut buf) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e).context("reading PCM from standard input"),
+                    }
+                };
+                if n == 0 {
+                    if !bytes.is_empty() {
+                        bail!(
+                            "standard input ended inside a 16-bit sample (an odd number of bytes)"
+                        );
+                    }
+                    return Ok(Vec::new());
+                }
+                bytes.extend_from_slice(&buf[..n]);
+                if bytes.len() % 2 == 1 {
+                    *carry = bytes.pop();
+                }
+                Ok(pcm_s16le(&bytes))
+            }
+        }
     }
-    Ok(Recording {
-        samples: bytes
-            .chunks_exact(2)
-            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-            .collect(),
-        sample_rate: rate,
+}
+
+/// Listens to `source` until it ends: each word, as soon as the silence
+/// after it has been heard, goes through the model's front end and the
+/// device behind `driver`, is checked against the reference and (with
+/// `show`) printed at once.
+fn listen<L: Link, R: Read>(
+    driver: &mut Driver<L>,
+    model: &Model,
+    spec: &AcceleratorSpec,
+    source: &mut Source<R>,
+    device: &str,
+    show: bool,
+) -> Result<ListenReport> {
+    let input = AudioInput::new(model)?;
+    let fe = input.front_end().clone();
+    let rate = f64::from(fe.sample_rate);
+    let mut checker = CrossChecker::load(driver, model, spec, false)?;
+    let mut resampler = StreamResampler::new(source.rate(), fe.sample_rate);
+    let segmenter = Segmenter::digits(fe.trim.unwrap_or_else(Trim::speech));
+    let mut stream = WordStream::new(segmenter, FeatureExtractor::new(&fe));
+    // Samples at the front end's rate from `base` on: what a word still to
+    // come may start with.
+    let (mut kept, mut base) = (Vec::<f32>::new(), 0usize);
+    let spinner = if show {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut words = Vec::new();
+    loop {
+        let piece = source.next_piece()?;
+        let (samples, found) = if piece.is_empty() {
+            let tail = resampler.finish();
+            let mut found = stream.push(&tail);
+            found.extend(stream.finish());
+            (tail, found)
+        } else {
+            let samples = resampler.push(&piece);
+            let found = stream.push(&samples);
+            (samples, found)
+        };
+        kept.extend_from_slice(&samples);
+        for r in found {
+            let word = Recording {
+                samples: kept[r.start - base..r.end - base].to_vec(),
+                sample_rate: fe.sample_rate,
+            };
+            let frames = input.frames(&word);
+            spinner.set_message(format!(
+                "word at {:.2} s: {} frames",
+                r.start as f64 / rate,
+                frames.len()
+            ));
+            let digit = checker
+                .sequence(driver, &frames, |_| spinner.tick())?
+                .with_context(|| {
+                    format!("the word at {:.2} s gave no frame", r.start as f64 / rate)
+                })?;
+            let w = Word {
+                start_s: r.start as f64 / rate,
+                end_s: r.end as f64 / rate,
+                frames: frames.len(),
+                digit,
+                reference_digit: checker.reference_answer() as u32,
+            };
+            if show {
+                spinner.suspend(|| println!("{:8.2} s  {}", w.start_s, w.digit));
+            }
+            words.push(w);
+        }
+        let keep_from = stream.keep_from();
+        if keep_from > base {
+            kept.drain(..keep_from - base);
+            base = keep_from;
+        }
+        spinner.set_message(format!(
+            "listening: {:.1} s heard, {} words",
+            stream.received() as f64 / rate,
+            words.len()
+        ));
+        if piece.is_empty() {
+            break;
+        }
+    }
+    spinner.finish_and_clear();
+    Ok(ListenReport {
+        seconds: stream.received() as f64 / rate,
+        device: device.to_string(),
+        words,
+        check: checker.finish(),
     })
+}
+
+/// Raw signed 16-bit little-endian mono PCM (whole samples) as samples in
+/// [-1, 1).
+fn pcm_s16le(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect()
 }

@@ -416,6 +416,8 @@ pub fn run(a: &ReportArgs) -> Result<()> {
                 .verilator_cache
                 .clone()
                 .unwrap_or_else(VerilatorOptions::default_cache),
+            // One engine's own speed.
+            threads: 1,
             ..EngineSetup::native(false)
         };
         let r = simulate(&fsdd, &spec16, &frames, &setup)?;

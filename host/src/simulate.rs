@@ -111,7 +111,7 @@ pub struct SimulationReport {
     /// The Icarus test bench's own count of output words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub testbench: Option<TestbenchSummary>,
-    /// Per wav file: its frames and the class after its last frame.
+    /// Per wav file: its frames and the design's answer (the model's readout).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub utterances: Vec<Utterance>,
 }
@@ -123,7 +123,7 @@ pub struct Utterance {
     pub file: String,
     /// Frames the front end made of it.
     pub frames: usize,
-    /// The design's class after the last frame.
+    /// The design's answer: its class after the last frame, or pooled over the frames.
     pub class: Option<u32>,
 }
 
@@ -141,6 +141,10 @@ pub struct EngineSetup {
     pub read_state: bool,
     /// Show a progress bar.
     pub progress: bool,
+    /// Native engine: run the sequences on up to this many copies of the
+    /// design at once, one thread each (every sequence starts from a reset,
+    /// so the results are the same; a waveform needs one).
+    pub threads: usize,
 }
 
 impl EngineSetup {
@@ -153,6 +157,7 @@ impl EngineSetup {
             verilator_cache: VerilatorOptions::default_cache(),
             read_state: false,
             progress,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -167,6 +172,9 @@ pub fn simulate(
 ) -> Result<SimulationReport> {
     let vcd = setup.vcd.as_deref();
     match setup.backend {
+        Backend::Native if vcd.is_none() && setup.threads > 1 && sequences.len() > 1 => {
+            drive_native_parallel(model, spec, sequences, setup)
+        }
         Backend::Native => {
             let mut dev = NativeDevice::new(model, spec)?;
             if let Some(p) = vcd {
@@ -237,6 +245,93 @@ fn bar(show: bool, total: Option<usize>) -> ProgressBar {
     }
 }
 
+/// The native engine on several copies of the design at once: the
+/// sequences in contiguous parts of about equal frames, one thread and one
+/// device each, the cross-checks joined in order.
+fn drive_native_parallel(
+    model: &Model,
+    spec: &AcceleratorSpec,
+    sequences: &[Vec<Vec<i32>>],
+    setup: &EngineSetup,
+) -> Result<SimulationReport> {
+    let total: usize = sequences.iter().map(Vec::len).sum();
+    let parts = setup.threads.min(sequences.len());
+    let mut bounds = vec![0];
+    let mut acc = 0;
+    for (i, s) in sequences.iter().enumerate() {
+        acc += s.len();
+        if bounds.len() < parts && acc * parts >= total * bounds.len() && i + 1 < sequences.len() {
+            bounds.push(i + 1);
+        }
+    }
+    bounds.push(sequences.len());
+    let bar = bar(setup.progress, Some(total));
+    bar.set_message(format!("simulating on {} threads", bounds.len() - 1));
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let start = Instant::now();
+    let results: Vec<Result<(CrossCheck, u64)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let (part, bar, done) = (&sequences[w[0]..w[1]], &bar, &done);
+                scope.spawn(move || -> Result<(CrossCheck, u64)> {
+                    let mut driver =
+                        sim_driver(NativeDevice::new(model, spec)?, spec, setup.stalls);
+                    let mut last = 0;
+                    let check =
+                        cross_check(&mut driver, model, spec, part, setup.read_state, |n| {
+                            let all =
+                                done.fetch_add(n - last, std::sync::atomic::Ordering::Relaxed);
+                            last = n;
+                            bar.set_position((all + 1) as u64);
+                        })?;
+                    Ok((check, driver.link().device().cycles()))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a simulation thread panicked")))
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let mut parts = results.into_iter();
+    let (mut check, mut simulated_cycles) = parts.next().context("no sequence")??;
+    for r in parts {
+        let (c, cycles) = r?;
+        check.append(c);
+        simulated_cycles += cycles;
+    }
+    Ok(SimulationReport {
+        backend: setup.backend,
+        check,
+        simulated_cycles,
+        seconds,
+        cycles_per_second: simulated_cycles as f64 / seconds.max(1e-9),
+        testbench: None,
+        utterances: Vec::new(),
+    })
+}
+
+/// The host driver of a simulated device: its link waits twenty frames'
+/// predicted cycles (and a million more) before it calls the device dead.
+pub fn sim_driver<D: Device>(
+    dev: D,
+    spec: &AcceleratorSpec,
+    stalls: Option<Stalls>,
+) -> Driver<SimLink<D>> {
+    let mut link = SimLink::new(dev);
+    link.timeout = 20 * spec.cycles_per_frame() + 1_000_000;
+    if let Some(s) = stalls {
+        link = link.with_stalls(s);
+    }
+    Driver::new(link, spec.clone())
+}
+
 fn drive<D: Device>(
     dev: D,
     model: &Model,
@@ -244,12 +339,7 @@ fn drive<D: Device>(
     sequences: &[Vec<Vec<i32>>],
     setup: &EngineSetup,
 ) -> Result<SimulationReport> {
-    let mut link = SimLink::new(dev);
-    link.timeout = 20 * spec.cycles_per_frame() + 1_000_000;
-    if let Some(s) = setup.stalls {
-        link = link.with_stalls(s);
-    }
-    let mut driver = Driver::new(link, spec.clone());
+    let mut driver = sim_driver(dev, spec, setup.stalls);
     let total: usize = sequences.iter().map(Vec::len).sum();
     let bar = bar(setup.progress, Some(total));
     bar.set_message("simulating");
@@ -371,17 +461,18 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
             .unwrap_or_else(VerilatorOptions::default_cache),
         read_state: a.read_state,
         progress: !a.json,
+        ..EngineSetup::native(false)
     };
     let mut rep = simulate(&model, &spec, &sequences, &setup)?;
     rep.utterances = a
         .wav
         .iter()
         .zip(&sequences)
-        .zip(&rep.check.classes)
-        .map(|((p, s), c)| Utterance {
+        .zip(&rep.check.answers)
+        .map(|((p, s), &c)| Utterance {
             file: p.display().to_string(),
             frames: s.len(),
-            class: c.last().copied(),
+            class: c,
         })
         .collect();
     if a.json {
@@ -429,4 +520,73 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lstm_accel_hdl::spec::HwConfig;
+    use lstm_accel_hdl::Target;
+    use lstm_accel_model::random::ModelShape;
+
+    /// The native engine on three threads gives the one-thread cross-check:
+    /// every sequence's classes and answer in order, the frames and the
+    /// cycles per frame; only the wall clock differs.
+    #[test]
+    fn the_native_engine_on_threads_checks_the_same_as_on_one() {
+        let mut r = random::rng(4);
+        let m = random::model(&mut r, &ModelShape::ternary(4, &[5], 3, 8));
+        let spec = AcceleratorSpec::new(&m, &HwConfig::on(2, Target::Generic)).expect("spec");
+        let seqs: Vec<Vec<Vec<i32>>> = (1..=7)
+            .map(|n| random::frames(&mut r, &m, n, 0.2))
+            .collect();
+        let run = |threads| {
+            let setup = EngineSetup {
+                threads,
+                ..EngineSetup::native(false)
+            };
+            simulate(&m, &spec, &seqs, &setup).expect("simulates")
+        };
+        let (one, three) = (run(1), run(3));
+        assert_eq!(three.check.classes, one.check.classes);
+        assert_eq!(three.check.answers, one.check.answers);
+        assert_eq!(three.check.frames, 28);
+        assert_eq!(
+            three.check.measured_cycles_per_frame,
+            one.check.measured_cycles_per_frame
+        );
+        assert!(three.check.mismatches.is_empty() && one.check.mismatches.is_empty());
+        // Each copy of the design loads the model: more cycles in all.
+        assert!(three.simulated_cycles > one.simulated_cycles);
+    }
+
+    /// A mismatch found on a later thread names its sequence as counted
+    /// over the whole run.
+    #[test]
+    fn joined_cross_checks_count_sequences_on() {
+        let part = |seq: usize| CrossCheck {
+            frames: 2,
+            predicted_cycles_per_frame: 10,
+            measured_cycles_per_frame: (10 + seq as u64, 10 + seq as u64),
+            state_read: false,
+            classes: vec![vec![1, 2]],
+            answers: vec![Some(2)],
+            mismatches: vec![lstm_accel_host::crosscheck::Mismatch {
+                sequence: 0,
+                frame: 1,
+                signal: "logit".into(),
+                layer: None,
+                unit: Some(0),
+                expected: 1,
+                got: 2,
+            }],
+        };
+        let mut all = part(0);
+        all.append(part(1));
+        assert_eq!(all.frames, 4);
+        assert_eq!(all.measured_cycles_per_frame, (10, 11));
+        assert_eq!(all.answers, vec![Some(2), Some(2)]);
+        let seqs: Vec<usize> = all.mismatches.iter().map(|m| m.sequence).collect();
+        assert_eq!(seqs, vec![0, 1]);
+    }
 }

@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use lstm_accel_compress::{MatrixSpec, QuantSpec, ScalarSpec, Structure};
 use lstm_accel_model::frontend::RecordingNorm;
+use lstm_accel_model::readout::Readout;
 use lstm_accel_train::augment::Augmentation;
 use lstm_accel_train::network::{check_dropout, Distillation};
 use serde::Serialize;
@@ -115,6 +116,11 @@ pub struct TrainArgs {
     /// `mean-variance`; the exported front end carries it.
     #[arg(long, default_value = "none", value_parser = parse_recording_norm)]
     pub recording_norm: RecordingNorm,
+    /// A recording's answer: `last` (the head after its last frame) or
+    /// `mean` (the head's mean over its frames, pooling over time). The
+    /// model file carries it; the accelerator is the same either way.
+    #[arg(long, default_value = "last")]
+    pub readout: Readout,
     /// Weight quantization trained in the loop.
     #[arg(long, value_enum, default_value_t = QuantMethod::Float, conflicts_with = "quant_spec")]
     pub quant: QuantMethod,

@@ -135,6 +135,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         learning_rate: a.lr,
         seed: a.seed,
         dropout: a.dropout,
+        readout: a.readout,
     };
     // Every recording's features once; each split picks its own.
     let all: Vec<_> = fsdd.utterances().iter().collect();
@@ -217,6 +218,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             let bar = progress_bar(!a.json, 0, "rank search");
             let search_cfg = SearchConfig {
                 seed: a.seed,
+                readout: a.readout,
                 ..SearchConfig::default()
             };
             let (spec, search) = choose_ranks(
@@ -319,7 +321,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             seconds: 0.0,
         };
         if let Some(q) = &quant {
-            let model = export_model(&trained, q, &set.front_end(&fe), &set.train)?;
+            let model = export_model(&trained, q, &set.front_end(&fe), a.readout, &set.train)?;
             let predicted = reference_predictions(&model, &set.test)?;
             report.reference_accuracy = Some(accuracy(&predicted, &set.test));
             report.reference_confusion = Some(confusion(&predicted, &set.test, cfg.classes));

@@ -2,7 +2,8 @@
 //! speech: 20 digits with silence and a noise floor between them, some
 //! following closely; every word is found in order, where it is, run
 //! through the design and equal to the reference; the same words come from
-//! raw PCM on standard input; bad input is refused clearly.
+//! raw PCM on standard input, each printed while the stream is still open;
+//! bad input is refused clearly.
 
 mod common;
 
@@ -159,9 +160,87 @@ fn listen_takes_raw_pcm_on_standard_input_like_a_wav() {
     let from_stdin: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(from_stdin["words"], from_wav["words"]);
     assert_eq!(from_wav["words"].as_array().expect("words").len(), 3);
-    // Bad input: an odd byte count, a model without a front end.
+    // Bad input: a missing file, an odd byte count on standard input.
     fails(
         &["listen", "--model", MODEL, "--wav", "/nonexistent.wav"],
         "nonexistent.wav",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(["listen", "--model", MODEL, "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&[1, 2, 3])
+        .expect("writes");
+    let out = child.wait_with_output().expect("finishes");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("odd number of bytes"), "{err}");
+}
+
+/// Continuous listening: with standard input still open, each digit is
+/// printed once the silence after it has been heard, before the stream
+/// goes on.
+#[test]
+fn listen_answers_each_word_while_the_stream_is_still_open() {
+    let (x, rate, _) = long_recording(&[4, 8], &[1.0, 1.0], 0.002);
+    let second = (rate as f32 * 1.4) as usize + speech(4).0.len();
+    let pcm = |x: &[f32]| -> Vec<u8> {
+        x.iter()
+            .flat_map(|v| ((v.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
+            .collect()
+    };
+    let rate_arg = rate.to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(["listen", "--model", MODEL, "--stdin", "--rate", &rate_arg])
+        .args(HW)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.expect("utf-8")).is_err() {
+                break;
+            }
+        }
+    });
+    // The first digit and the second of silence after it; the stream stays
+    // open.
+    stdin.write_all(&pcm(&x[..second])).expect("writes");
+    stdin.flush().expect("flushes");
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(300))
+        .expect("the first word is printed while standard input is open");
+    // "    0.36 s  4": the first digit, where it starts (0.4 s, less the
+    // margin and the recording's lead-in).
+    let at: f32 = first
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.parse().ok())
+        .expect("a start time");
+    assert!((at - 0.4).abs() < 0.15, "{first}");
+    stdin.write_all(&pcm(&x[second..])).expect("writes");
+    drop(stdin);
+    let status = child.wait().expect("finishes");
+    reader.join().expect("reader");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(status.success(), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("2 words")),
+        "{first} {rest:?}"
     );
 }

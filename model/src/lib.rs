@@ -18,6 +18,7 @@ pub mod import;
 pub mod io;
 pub mod model;
 pub mod random;
+pub mod readout;
 pub mod reference;
 pub mod trace;
 

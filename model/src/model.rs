@@ -24,6 +24,7 @@ use crate::activation::{ActivationUnit, Approx, Function};
 use crate::encoding::{Matrix, WeightBits};
 use crate::error::{ModelError, Problem, Result};
 use crate::fixed::{Bound, Format, Rounding};
+use crate::readout::Readout;
 use serde::{Deserialize, Serialize};
 
 /// Widest exact accumulator the datapath may need.
@@ -224,6 +225,10 @@ pub struct Model {
     pub layers: Vec<Layer>,
     /// Output head.
     pub head: Head,
+    /// Which frame's head output is a recording's answer (left out of the
+    /// file when it is the last frame's).
+    #[serde(default, skip_serializing_if = "Readout::is_last")]
+    pub readout: Readout,
 }
 
 /// Exact accumulator of one sum: its fraction and register width.
@@ -493,6 +498,14 @@ impl Model {
                 check_bias("head.row_bias", &h.row_bias, h.rows())?;
                 check_bias("head.col_bias", &h.col_bias, h.cols())?;
                 check_table(h)?;
+                if self.readout == Readout::Mean {
+                    // Row and column logits decode in two steps; their sums
+                    // over frames would not name one cell.
+                    return Err(ModelError::invalid(
+                        "readout",
+                        "`mean` pools dense logits; a LightRNN head reads out its last frame",
+                    ));
+                }
             }
         }
         self.check_widths()

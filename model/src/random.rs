@@ -11,6 +11,7 @@ use crate::fixed::{Format, Rounding};
 use crate::model::{
     Bias, DenseHead, Head, InputSpec, Layer, LayerFormats, LightRnnHead, Model, Projection,
 };
+use crate::readout::Readout;
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -455,6 +456,7 @@ pub fn model(r: &mut impl Rng, shape: &ModelShape) -> Model {
         tanh: *approx.choose(r).unwrap_or(&Approx::Pwl),
         layers,
         head,
+        readout: Readout::Last,
     }
 }
 

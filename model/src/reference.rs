@@ -24,6 +24,7 @@ use crate::encoding::Matrix;
 use crate::error::{ModelError, Problem, Result};
 use crate::fixed::{requantize, Format, Rounding};
 use crate::model::{Bias, Head, Model};
+use crate::readout::Answer;
 use crate::trace::{argmax, lightrnn_decode, LayerTrace, StepTrace};
 
 enum Weights {
@@ -165,6 +166,7 @@ pub struct Reference {
     x: Vec<i16>,
     logits: Vec<i64>,
     class: usize,
+    answer: Answer<i64>,
 }
 
 impl Reference {
@@ -245,6 +247,7 @@ impl Reference {
             x: vec![0; model.input.size],
             logits: vec![0; model.head.logits()],
             class: 0,
+            answer: Answer::new(model.readout),
             layers,
             head,
             input: model.input.format,
@@ -263,6 +266,7 @@ impl Reference {
     pub fn reset(&mut self) {
         self.c.iter_mut().for_each(|v| v.fill(0));
         self.y.iter_mut().for_each(|v| v.fill(0));
+        self.answer.reset();
     }
 
     /// Continues from `other`'s state (every layer's c and h): what a
@@ -305,6 +309,13 @@ impl Reference {
     /// Decoded class of the last step.
     pub fn class(&self) -> usize {
         self.class
+    }
+
+    /// The recording's answer after the steps since the last reset, as the
+    /// model's readout says (the last step's class, or the arg-max of the
+    /// logits summed over the steps); the last step's class before any.
+    pub fn answer(&self) -> usize {
+        self.answer.class().unwrap_or(self.class)
     }
 
     /// Cell state of a layer after the last step.
@@ -415,6 +426,7 @@ impl Reference {
             }
         }
         self.run_head();
+        self.answer.push(&self.logits, self.class);
         if let Some(t) = trace {
             t.logits.clone_from(&self.logits);
             t.class = self.class;

@@ -5,6 +5,7 @@
 use lstm_accel_model::float::{FloatModel, FloatRunner};
 use lstm_accel_model::model::Model;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
+use lstm_accel_model::readout::Readout;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::{ModelError, Problem};
 use serde_json::Value;
@@ -115,6 +116,34 @@ fn truncated_and_malformed_files_are_reported_as_such() {
     let p = d.path().join("missing.json");
     let e = Model::load(&p).expect_err("missing");
     assert!(matches!(e.problem, Problem::Io(_)), "{e}");
+}
+
+/// The readout: `last` is the default and stays out of the file (files
+/// written before it existed read the same), `mean` is written and read
+/// back, an unknown one is named, and a LightRNN head cannot pool.
+#[test]
+fn the_readout_round_trips_defaults_to_last_and_pools_dense_heads_only() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let m = sample(1, false);
+    assert_eq!(m.readout, Readout::Last);
+    assert!(!m.to_json().expect("json").contains("readout"));
+    let mut mean = m.clone();
+    mean.readout = Readout::Mean;
+    let p = d.path().join("mean.json");
+    mean.save(&p).expect("save");
+    assert_eq!(Model::load(&p).expect("load"), mean);
+    let e = load_edited(d.path(), "max.json", |v| {
+        v["model"]["readout"] = "max".into()
+    });
+    assert!(matches!(e.problem, Problem::Malformed(_)), "{e}");
+    assert!(e.to_string().contains("max"), "{e}");
+    let mut light = sample(3, true);
+    light.readout = Readout::Mean;
+    let e = light.validate().expect_err("a LightRNN head cannot pool");
+    assert!(
+        e.to_string().contains("readout") && e.to_string().contains("LightRNN"),
+        "{e}"
+    );
 }
 
 #[test]

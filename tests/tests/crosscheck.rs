@@ -8,7 +8,10 @@ use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
 use lstm_accel_host::crosscheck::{cross_check, Mismatch};
 use lstm_accel_host::driver::Driver;
+use lstm_accel_model::model::Head;
 use lstm_accel_model::random::{self, ModelShape};
+use lstm_accel_model::readout::Readout;
+use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::SimLink;
 use lstm_accel_sim::native::NativeDevice;
@@ -126,7 +129,58 @@ fn a_wrong_c_and_a_wrong_logit_are_named() {
         ),
         "{got:?}"
     );
+    // The last frame's class is the sequence's answer: a flipped class
+    // flips it too.
     assert!(got
         .iter()
-        .all(|m| m.signal == "logit" || m.signal == "class"));
+        .all(|m| ["logit", "class", "answer"].contains(&m.signal.as_str())));
+}
+
+/// A model that pools over time: the device's answer to each sequence is
+/// the arg-max of its logits summed over the frames, equal to the
+/// reference's, and differs from its last frame's class where pooling
+/// matters; read out at the last frame, the answers are the last classes.
+#[test]
+fn a_pooled_answer_comes_from_every_frame_and_matches_the_reference() {
+    let mut m = random::model(&mut random::rng(1), &ModelShape::ternary(5, &[6], 5, 12));
+    // A random head's bias outweighs its weights: without it, the logits
+    // follow the frames.
+    if let Head::Dense(h) = &mut m.head {
+        h.bias.values.fill(0);
+    }
+    let spec = AcceleratorSpec::new(&m, &HwConfig::on(2, Target::Generic)).expect("spec");
+    m.readout = Readout::Mean;
+    let mut r = random::rng(5);
+    let seqs: Vec<Vec<Vec<i32>>> = (0..24)
+        .map(|_| random::frames(&mut r, &m, 6, 0.3))
+        .collect();
+    let dev = NativeDevice::new(&m, &spec).expect("design");
+    let mut drv = Driver::new(SimLink::new(dev), spec.clone());
+    let check = cross_check(&mut drv, &m, &spec, &seqs, false, |_| {}).expect("runs");
+    assert_eq!(check.mismatches, vec![]);
+    let mut reference = Reference::new(&m).expect("reference");
+    let mut pooled_differs = 0;
+    for ((seq, answer), classes) in seqs.iter().zip(&check.answers).zip(&check.classes) {
+        reference.reset();
+        let mut sums = vec![0i64; m.head.logits()];
+        for f in seq {
+            reference.step(f).expect("steps");
+            for (s, z) in sums.iter_mut().zip(reference.logits()) {
+                *s += z;
+            }
+        }
+        let best = sums.iter().copied().max().expect("logits");
+        let want = sums.iter().position(|&s| s == best).expect("a maximum");
+        assert_eq!(*answer, Some(want as u32));
+        assert_eq!(reference.answer(), want);
+        pooled_differs += usize::from(classes.last() != Some(&(want as u32)));
+    }
+    assert!(pooled_differs > 0, "pooling changes some answer");
+    // The same model read out at the last frame answers with its classes.
+    m.readout = Readout::Last;
+    let dev = NativeDevice::new(&m, &spec).expect("design");
+    let mut drv = Driver::new(SimLink::new(dev), spec.clone());
+    let last = cross_check(&mut drv, &m, &spec, &seqs, false, |_| {}).expect("runs");
+    let last_classes: Vec<Option<u32>> = last.classes.iter().map(|c| c.last().copied()).collect();
+    assert_eq!(last.answers, last_classes);
 }

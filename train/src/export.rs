@@ -11,13 +11,14 @@
 //! set's normalisation, so the host driver turns a wav file into the
 //! integers the network was trained on. [`reference_predictions`] runs
 //! the bit-exact reference model (the numbers the accelerator computes)
-//! on feature sequences: the class after each one's last frame.
+//! on feature sequences: each one's answer, as the model's readout says.
 
 use crate::data::Example;
 use crate::TrainError;
 use lstm_accel_compress::{quantize_model_calibrated, QuantSpec};
 use lstm_accel_model::float::FloatModel;
 use lstm_accel_model::frontend::FrontEnd;
+use lstm_accel_model::readout::Readout;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 
@@ -25,11 +26,13 @@ use lstm_accel_model::Model;
 pub const CALIBRATION_RECORDINGS: usize = 32;
 
 /// The model file of `float` quantized as `quant` says, taking audio
-/// through `front_end`; `calibration` are normalised training sequences.
+/// through `front_end` and answering as `readout` says (as it was trained);
+/// `calibration` are normalised training sequences.
 pub fn export_model(
     float: &FloatModel,
     quant: &QuantSpec,
     front_end: &FrontEnd,
+    readout: Readout,
     calibration: &[Example],
 ) -> Result<Model, TrainError> {
     front_end.validate(float.input_size)?;
@@ -40,12 +43,14 @@ pub fn export_model(
         .collect();
     let mut model = quantize_model_calibrated(float, quant, &frames)?;
     model.input.front_end = Some(front_end.clone());
+    model.readout = readout;
     model.validate()?;
     Ok(model)
 }
 
-/// The bit-exact reference model's class after the last frame of each
-/// sequence of normalised features, each from a reset.
+/// The bit-exact reference model's answer to each sequence of normalised
+/// features (the model's readout: its class after the last frame, or the
+/// arg-max of its logits summed over the frames), each from a reset.
 pub fn reference_predictions(model: &Model, set: &[Example]) -> Result<Vec<usize>, TrainError> {
     let mut reference = Reference::new(model)?;
     set.iter()
@@ -55,7 +60,7 @@ pub fn reference_predictions(model: &Model, set: &[Example]) -> Result<Vec<usize
                 let raw = reference.quantize_frame(f);
                 reference.step(&raw)?;
             }
-            Ok(reference.class())
+            Ok(reference.answer())
         })
         .collect()
 }

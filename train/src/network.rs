@@ -2,9 +2,10 @@
 //! g, o, one bias per gate row, the cell clipped to the accelerator's cell
 //! range, an optional projection `y = P h`), the same cell as the reference
 //! model's float twin (`FloatModel`), and a linear head on the last layer's
-//! output at each sequence's last frame. Sequences of a batch are padded at
-//! the end to the longest; the head reads each one's own last frame, so
-//! padding never reaches it.
+//! output at each sequence's last frame, or its mean over the sequence's
+//! frames (`Readout::Mean`, pooling over time). Sequences of a batch are
+//! padded at the end to the longest; the head reads each one's own frames,
+//! so padding never reaches it.
 //!
 //! Every weight matrix is a [`TrainedMatrix`]: float, or quantized in the
 //! forward pass with a straight-through gradient (quantization-aware
@@ -30,6 +31,7 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::Optimizer;
 use lstm_accel_compress::QuantSpec;
 use lstm_accel_model::float::{FloatHead, FloatLayer, FloatMatrix, FloatModel};
+use lstm_accel_model::readout::Readout;
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -68,6 +70,11 @@ pub struct TrainConfig {
     /// sequence and layer input, kept over the frames); 0 disables it.
     #[serde(default)]
     pub dropout: f32,
+    /// The answer of a sequence: the head at its last frame, or the mean
+    /// of the head over its frames (pooling over time); the model file
+    /// carries it.
+    #[serde(default)]
+    pub readout: Readout,
 }
 
 impl Default for TrainConfig {
@@ -82,6 +89,7 @@ impl Default for TrainConfig {
             learning_rate: 0.005,
             seed: 1,
             dropout: 0.0,
+            readout: Readout::Last,
         }
     }
 }
@@ -116,6 +124,7 @@ pub struct LstmClassifier {
     prior: Option<MixturePrior>,
     rank_penalty: Option<RankPenalty>,
     teacher: Option<Teacher>,
+    readout: Readout,
     device: Device,
 }
 
@@ -307,8 +316,15 @@ impl LstmClassifier {
             prior: None,
             rank_penalty: None,
             teacher: None,
+            readout: Readout::Last,
             device,
         })
+    }
+
+    /// Reads each sequence out as `readout` says, in training and in
+    /// [`LstmClassifier::predict`] (`train` sets its config's).
+    pub fn set_readout(&mut self, readout: Readout) {
+        self.readout = readout;
     }
 
     /// Distils `teacher` (a float network, fixed) into this one: its
@@ -650,8 +666,9 @@ impl LstmClassifier {
         Ok((target.mul(&log_student)?.sum_all()? * (-temp * temp / rows))?)
     }
 
-    /// A batch's tensors: features padded to the longest, the last-frame
-    /// mask, the labels.
+    /// A batch's tensors: features padded to the longest, the readout's
+    /// weights per frame (one-hot at the last frame, or `1/frames` on
+    /// each), the labels.
     fn batch(&self, set: &[&Example]) -> Result<(Tensor, Tensor, Tensor), TrainError> {
         let t = set.iter().map(|e| e.frames.len()).max().unwrap_or(1);
         let f = self.input_size;
@@ -670,7 +687,13 @@ impl LstmClassifier {
             if e.frames.is_empty() {
                 return Err(TrainError::Config("an example without frames".into()));
             }
-            last[b * t + e.frames.len() - 1] = 1.0;
+            let n = e.frames.len();
+            match self.readout {
+                Readout::Last => last[b * t + n - 1] = 1.0,
+                // The head is linear: its mean over the frames is the head
+                // of the mean output, and padding gets no weight.
+                Readout::Mean => last[b * t..b * t + n].fill(1.0 / n as f32),
+            }
         }
         let labels: Vec<u32> = set.iter().map(|e| e.label as u32).collect();
         Ok((
@@ -715,6 +738,7 @@ impl LstmClassifier {
             return Err(TrainError::Config("no training examples".into()));
         }
         check_dropout(cfg.dropout)?;
+        self.readout = cfg.readout;
         let mut opt = candle_nn::AdamW::new(
             self.trained_vars(),
             candle_nn::ParamsAdamW {

@@ -22,6 +22,7 @@ use crate::network::{LstmClassifier, RankPenalty, TrainConfig};
 use crate::TrainError;
 use lstm_accel_compress::structure::fit_low_rank;
 use lstm_accel_model::float::{FloatMatrix, FloatModel};
+use lstm_accel_model::readout::Readout;
 use serde::Serialize;
 
 /// How the search runs.
@@ -43,6 +44,8 @@ pub struct SearchConfig {
     pub batch: usize,
     /// Seed of the batch order.
     pub seed: u64,
+    /// The readout the network is trained with.
+    pub readout: Readout,
 }
 
 impl Default for SearchConfig {
@@ -56,6 +59,7 @@ impl Default for SearchConfig {
             temperatures: (2.0, 0.3),
             batch: 32,
             seed: 1,
+            readout: Readout::Last,
         }
     }
 }
@@ -180,6 +184,7 @@ pub fn search_ranks(
         learning_rate: cfg.learning_rate,
         seed: cfg.seed,
         dropout: 0.0,
+        readout: cfg.readout,
     };
     for (name, epochs, t) in [
         ("coarse", cfg.coarse_epochs, cfg.temperatures.0),

@@ -11,6 +11,7 @@ use lstm_accel_compress::{MatrixSpec, QuantSpec, ScalarSpec, Structure};
 use lstm_accel_model::encoding::Matrix;
 use lstm_accel_model::float::{FloatMatrix, FloatModel};
 use lstm_accel_model::frontend::FrontEnd;
+use lstm_accel_model::readout::Readout;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_train::data::{extract, extract_at_speed, normalise, statistics, Example};
 use lstm_accel_train::export::{export_model, reference_predictions};
@@ -75,6 +76,7 @@ fn small(epochs: usize) -> TrainConfig {
         learning_rate: 0.01,
         seed: 3,
         dropout: 0.0,
+        readout: Readout::Last,
     }
 }
 
@@ -104,6 +106,80 @@ fn a_small_lstm_learns_two_spoken_digits() {
     assert_eq!(epochs2[5].loss, epochs[5].loss);
 }
 
+/// Pooling over time: a network trained on the mean of its head over the
+/// frames learns the digits too, reads out differently from the last
+/// frame, and exports a model file that says so. The file's bit-exact
+/// answers (logits summed over the frames, arg-max) are the reference's
+/// per-frame logits pooled by `Answer`, and the float predictions of the
+/// same network agree with them on nearly every recording.
+#[test]
+fn a_network_pooled_over_time_trains_and_its_file_answers_with_the_mean() {
+    let d = two_digits();
+    let cfg = TrainConfig {
+        readout: Readout::Mean,
+        ..small(6)
+    };
+    let mut net = LstmClassifier::new(13, &cfg).expect("model");
+    let epochs = net
+        .train(&d.train, &d.test, &cfg, |_, _| {})
+        .expect("trains");
+    let pooled = net.predict(&d.test, 16).expect("predicts");
+    let acc = accuracy(&pooled, &d.test);
+    println!("two digits, mean readout, float: {:.1} %", 100.0 * acc);
+    assert!(acc >= 0.85, "{acc}: {epochs:?}");
+    assert_eq!(epochs[5].test_accuracy, acc);
+    net.set_readout(Readout::Last);
+    let at_last = net.predict(&d.test, 16).expect("predicts");
+    assert_ne!(at_last, pooled, "the readout changes some answer");
+    let spec = QuantSpec {
+        name: "two-digits".into(),
+        matrix: MatrixSpec {
+            structure: Structure::Dense { per_row: false },
+            scalar: ScalarSpec::Codebook {
+                entries: 16,
+                width: 8,
+                pow2: false,
+            },
+        },
+        data_width: 12,
+        ..QuantSpec::default()
+    };
+    let float = net.to_float().expect("float");
+    let model =
+        export_model(&float, &spec, &d.front_end, Readout::Mean, &d.train).expect("exports");
+    assert_eq!(model.readout, Readout::Mean);
+    let text = model.to_json().expect("writes");
+    let said = text
+        .split("\"readout\"")
+        .nth(1)
+        .and_then(|t| t.split('"').nth(1));
+    assert_eq!(said, Some("mean"), "the file says mean");
+    assert_eq!(
+        lstm_accel_model::Model::from_json(&text).expect("reads"),
+        model
+    );
+    let exact = reference_predictions(&model, &d.test).expect("runs");
+    let mut reference = Reference::new(&model).expect("reference");
+    for (e, &p) in d.test.iter().zip(&exact) {
+        reference.reset();
+        let mut sums = [0i64; 2];
+        for f in &e.frames {
+            let raw = reference.quantize_frame(f);
+            reference.step(&raw).expect("steps");
+            for (s, z) in sums.iter_mut().zip(reference.logits()) {
+                *s += z;
+            }
+        }
+        assert_eq!(p, usize::from(sums[1] > sums[0]));
+    }
+    let agree = exact.iter().zip(&pooled).filter(|(a, b)| a == b).count();
+    assert!(
+        10 * agree >= 9 * d.test.len(),
+        "{agree} of {}",
+        d.test.len()
+    );
+}
+
 /// Quantization-aware training from a float network: the exported file
 /// holds the quantized shadow weights, its bit-exact reference classifies
 /// the held-out recordings, and the host's audio path (wav file through the
@@ -131,7 +207,8 @@ fn a_quantization_aware_model_exports_what_it_trained_and_the_audio_path_agrees(
     qat.train(&d.train, &d.test, &cfg, |_, _| {})
         .expect("trains");
     let shadow = qat.to_float().expect("float");
-    let model = export_model(&shadow, &spec, &d.front_end, &d.train).expect("exports");
+    let model =
+        export_model(&shadow, &spec, &d.front_end, Readout::Last, &d.train).expect("exports");
     // Every matrix of the file is its shadow quantized by the spec.
     let file = FloatModel::from_model(&model);
     for (f, s) in file.layers.iter().zip(&shadow.layers) {
@@ -198,6 +275,7 @@ fn a_structured_projected_network_trains_and_exports_its_structure() {
         &net.to_float().expect("float"),
         &spec,
         &d.front_end,
+        Readout::Last,
         &d.train,
     )
     .expect("exports");
@@ -381,7 +459,8 @@ fn soft_weight_sharing_snaps_every_matrix_to_the_mixtures_codebook() {
         }
     }
     assert!(distinct.len() <= 4);
-    let model = export_model(&snapped, &spec, &d.front_end, &d.train).expect("exports");
+    let model =
+        export_model(&snapped, &spec, &d.front_end, Readout::Last, &d.train).expect("exports");
     let file = FloatModel::from_model(&model);
     for (f, s) in file.layers.iter().zip(&snapped.layers) {
         for (a, b) in f.w_x.data.iter().zip(&s.w_x.data) {
