@@ -69,7 +69,10 @@ fn demo_classifies_the_shipped_speech_with_the_shipped_model() {
     for (d, r) in recs.iter().enumerate() {
         assert_eq!(r["spoken"], d);
         // Trimmed to the word: 0.4 to 0.6 s of espeak-ng's speech.
-        assert!((30..=70).contains(&r["frames"].as_u64().expect("frames")), "{r}");
+        assert!(
+            (30..=70).contains(&r["frames"].as_u64().expect("frames")),
+            "{r}"
+        );
     }
     assert_eq!(recs[0]["design_class"], recs[0]["reference_class"]);
     assert!(recs[1]["design_class"].is_null());
