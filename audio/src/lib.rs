@@ -66,6 +66,12 @@ impl<'m> AudioInput<'m> {
         self.extractor.front_end()
     }
 
+    /// The front end's feature computation (frame levels for a word
+    /// finder; a clone shares the FFT plan).
+    pub fn extractor(&self) -> &FeatureExtractor {
+        &self.extractor
+    }
+
     /// Normalised float features of a recording, one vector per frame.
     pub fn features(&self, rec: &Recording) -> Vec<Vec<f32>> {
         let fe = self.extractor.front_end();

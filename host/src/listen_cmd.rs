@@ -16,7 +16,7 @@ use clap::Args;
 use indicatif::ProgressBar;
 use lstm_accel_audio::resample::StreamResampler;
 use lstm_accel_audio::segment::{Segmenter, WordStream};
-use lstm_accel_audio::{wav, AudioInput, FeatureExtractor, Recording};
+use lstm_accel_audio::{wav, AudioInput, Recording};
 use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::crosscheck::{CrossCheck, CrossChecker};
 use lstm_accel_host::driver::Driver;
@@ -115,11 +115,11 @@ pub fn run(a: &ListenArgs) -> Result<()> {
     let report = match (&a.port, a.engine) {
         (Some(port), _) => {
             let mut driver = open_board(port, a.baud, a.timeout_ms, &spec)?;
-            listen(&mut driver, &model, &spec, &mut source, port, show)?
+            listen(&mut driver, &model, &input, &spec, &mut source, port, show)?
         }
         (None, Backend::Native) => {
             let mut driver = sim_driver(NativeDevice::new(&model, &spec)?, &spec, None);
-            listen(&mut driver, &model, &spec, &mut source, "native", show)?
+            listen(&mut driver, &model, &input, &spec, &mut source, "native", show)?
         }
         (None, Backend::Verilator) => {
             let cache = a
@@ -128,7 +128,7 @@ pub fn run(a: &ListenArgs) -> Result<()> {
                 .unwrap_or_else(VerilatorOptions::default_cache);
             let dev = VerilatorDevice::new(&model, &spec, &VerilatorOptions::new(&cache))?;
             let mut driver = sim_driver(dev, &spec, None);
-            listen(&mut driver, &model, &spec, &mut source, "verilator", show)?
+            listen(&mut driver, &model, &input, &spec, &mut source, "verilator", show)?
         }
         (None, Backend::Icarus) => bail!(
             "--engine icarus runs a whole stream at once; listen runs each word as it is heard: use native or verilator"
@@ -219,18 +219,18 @@ impl<R: Read> Source<R> {
 fn listen<L: Link, R: Read>(
     driver: &mut Driver<L>,
     model: &Model,
+    input: &AudioInput,
     spec: &AcceleratorSpec,
     source: &mut Source<R>,
     device: &str,
     show: bool,
 ) -> Result<ListenReport> {
-    let input = AudioInput::new(model)?;
-    let fe = input.front_end().clone();
+    let fe = input.front_end();
     let rate = f64::from(fe.sample_rate);
     let mut checker = CrossChecker::load(driver, model, spec, false)?;
     let mut resampler = StreamResampler::new(source.rate(), fe.sample_rate);
     let segmenter = Segmenter::digits(fe.trim.unwrap_or_else(Trim::speech));
-    let mut stream = WordStream::new(segmenter, FeatureExtractor::new(&fe));
+    let mut stream = WordStream::new(segmenter, input.extractor().clone());
     // Samples at the front end's rate from `base` on: what a word still to
     // come may start with.
     let (mut kept, mut base) = (Vec::<f32>::new(), 0usize);

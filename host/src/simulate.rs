@@ -116,6 +116,22 @@ pub struct SimulationReport {
     pub utterances: Vec<Utterance>,
 }
 
+impl SimulationReport {
+    /// The report of a run of `simulated_cycles` in `seconds` (no test
+    /// bench summary, no wav files yet).
+    fn of_run(backend: Backend, check: CrossCheck, simulated_cycles: u64, seconds: f64) -> Self {
+        SimulationReport {
+            backend,
+            check,
+            simulated_cycles,
+            seconds,
+            cycles_per_second: simulated_cycles as f64 / seconds.max(1e-9),
+            testbench: None,
+            utterances: Vec::new(),
+        }
+    }
+}
+
 /// The outcome of one wav file.
 #[derive(Serialize)]
 pub struct Utterance {
@@ -214,15 +230,10 @@ pub fn simulate(
                 vcd,
             )?;
             spinner.finish_and_clear();
-            let t = &run.testbench;
+            let (cycles, seconds) = (run.testbench.cycles, run.testbench.seconds);
             Ok(SimulationReport {
-                backend: setup.backend,
-                check: run.check,
-                simulated_cycles: t.cycles,
-                seconds: t.seconds,
-                cycles_per_second: t.cycles as f64 / t.seconds.max(1e-9),
                 testbench: Some(run.testbench),
-                utterances: Vec::new(),
+                ..SimulationReport::of_run(setup.backend, run.check, cycles, seconds)
             })
         }
     }
@@ -306,15 +317,12 @@ fn drive_native_parallel(
         check.append(c);
         simulated_cycles += cycles;
     }
-    Ok(SimulationReport {
-        backend: setup.backend,
+    Ok(SimulationReport::of_run(
+        setup.backend,
         check,
         simulated_cycles,
         seconds,
-        cycles_per_second: simulated_cycles as f64 / seconds.max(1e-9),
-        testbench: None,
-        utterances: Vec::new(),
-    })
+    ))
 }
 
 /// The host driver of a simulated device: its link waits twenty frames'
@@ -350,15 +358,12 @@ fn drive<D: Device>(
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let simulated_cycles = driver.link().device().cycles();
-    Ok(SimulationReport {
-        backend: setup.backend,
+    Ok(SimulationReport::of_run(
+        setup.backend,
         check,
         simulated_cycles,
         seconds,
-        cycles_per_second: simulated_cycles as f64 / seconds.max(1e-9),
-        testbench: None,
-        utterances: Vec::new(),
-    })
+    ))
 }
 
 /// Prints the human report.

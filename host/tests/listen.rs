@@ -10,7 +10,7 @@ mod common;
 use common::{fails, json};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 /// The shipped recording of `digit` (22,050 Hz, 16-bit).
 fn speech(digit: usize) -> (Vec<f32>, u32) {
@@ -61,10 +61,32 @@ fn write_wav(path: &Path, x: &[f32], rate: u32) {
     };
     let mut w = hound::WavWriter::create(path, spec).expect("create");
     for &v in x {
-        w.write_sample((v.clamp(-1.0, 1.0) * 32767.0) as i16)
-            .expect("write");
+        w.write_sample(to_i16(v)).expect("write");
     }
     w.finalize().expect("finalize");
+}
+
+/// A sample as the 16-bit integer of the wav files and the raw PCM.
+fn to_i16(v: f32) -> i16 {
+    (v.clamp(-1.0, 1.0) * 32767.0) as i16
+}
+
+/// Raw signed 16-bit little-endian PCM of `x`.
+fn pcm(x: &[f32]) -> Vec<u8> {
+    x.iter().flat_map(|&v| to_i16(v).to_le_bytes()).collect()
+}
+
+/// `lstm-accel` with `args` from the project's root, standard input and
+/// output piped, standard error to `stderr`.
+fn spawn(args: &[&str], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("runs")
 }
 
 const MODEL: &str = "assets/models/fsdd-digits.json";
@@ -131,25 +153,16 @@ fn listen_takes_raw_pcm_on_standard_input_like_a_wav() {
         a.extend(["--wav", wav.to_str().expect("utf-8")]);
         json(&a)
     };
-    let pcm: Vec<u8> = x
-        .iter()
-        .flat_map(|v| ((v.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
-        .collect();
     let rate_arg = rate.to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(&args)
-        .args(["--stdin", "--rate", &rate_arg])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
+    let mut child = spawn(
+        &[&args[..], &["--stdin", "--rate", &rate_arg]].concat(),
+        Stdio::piped(),
+    );
     child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(&pcm)
+        .write_all(&pcm(&x))
         .expect("writes");
     let out = child.wait_with_output().expect("finishes");
     assert!(
@@ -165,14 +178,7 @@ fn listen_takes_raw_pcm_on_standard_input_like_a_wav() {
         &["listen", "--model", MODEL, "--wav", "/nonexistent.wav"],
         "nonexistent.wav",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(["listen", "--model", MODEL, "--stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
+    let mut child = spawn(&["listen", "--model", MODEL, "--stdin"], Stdio::piped());
     child
         .stdin
         .take()
@@ -192,21 +198,15 @@ fn listen_takes_raw_pcm_on_standard_input_like_a_wav() {
 fn listen_answers_each_word_while_the_stream_is_still_open() {
     let (x, rate, _) = long_recording(&[4, 8], &[1.0, 1.0], 0.002);
     let second = (rate as f32 * 1.4) as usize + speech(4).0.len();
-    let pcm = |x: &[f32]| -> Vec<u8> {
-        x.iter()
-            .flat_map(|v| ((v.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
-            .collect()
-    };
     let rate_arg = rate.to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(["listen", "--model", MODEL, "--stdin", "--rate", &rate_arg])
-        .args(HW)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("runs");
+    let mut child = spawn(
+        &[
+            &["listen", "--model", MODEL, "--stdin", "--rate", &rate_arg][..],
+            &HW,
+        ]
+        .concat(),
+        Stdio::null(),
+    );
     let mut stdin = child.stdin.take().expect("stdin");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
