@@ -40,6 +40,7 @@ use crate::blocks::controller::Controller;
 use crate::blocks::delay_line::DelayLine;
 use crate::blocks::fanout::RegisteredFanout;
 use crate::blocks::gate_unit::{GateFunctions, GateUnit};
+use crate::blocks::header_check::HeaderCheck;
 use crate::blocks::lightrnn_decoder::{LightRnnDecoder, LightRnnShape};
 use crate::blocks::mac_array::{MacArray, MacShape};
 use crate::blocks::ram::Ram;
@@ -95,6 +96,9 @@ pub struct Accelerator {
     /// the placer puts them, pull none of the controller's logic to them.
     in_word: WordOut,
     slice_in: StreamSlice,
+    /// Each word's header decode, which the slice registers beside it (its
+    /// user bits), so the controller's idle decode starts from registers.
+    header_check: HeaderCheck,
     in_data: WordIn,
     ctl: Controller,
     seq: Sequencer,
@@ -348,6 +352,7 @@ impl Accelerator {
             reset_hold: ResetHold::new(spec.pipeline.drain_cycles()),
             in_word: WordOut::new(32),
             slice_in: StreamSlice::default(),
+            header_check: HeaderCheck::new(lay),
             in_data: WordIn::default(),
             ctl: Controller::new(lay),
             seq,
@@ -595,11 +600,14 @@ impl Logic for Accelerator {
         self.slice_in.in_data.next = self.in_word.y.val();
         self.slice_in.in_valid.next = self.s_tvalid.val() & self.reset_hold.running.val();
         self.slice_in.in_last.next = self.s_tlast.val();
+        self.header_check.word.next = self.s_tdata.val();
+        self.slice_in.in_user.next = self.header_check.bits.val();
         self.s_tready.next = self.slice_in.in_ready.val() & self.reset_hold.running.val();
         self.in_data.x.next = self.slice_in.out_data.val();
         self.ctl.s_tdata.next = self.in_data.y.val();
         self.ctl.s_tvalid.next = self.slice_in.out_valid.val();
         self.ctl.s_tlast.next = self.slice_in.out_last.val();
+        self.ctl.s_user.next = self.slice_in.out_user.val();
         self.slice_in.out_ready.next = self.ctl.s_tready.val();
         self.m_tdata.next = self.ctl.m_tdata.val();
         self.m_tvalid.next = self.ctl.m_tvalid.val();

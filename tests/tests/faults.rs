@@ -14,7 +14,8 @@ mod engines;
 
 use engines::{native, verilator};
 use lstm_accel_hdl::protocol::{
-    header, loaded_mask, FRAME, LOADED_WEIGHTS, LOAD_WEIGHTS, STATUS, STATUS_REPLY,
+    header, loaded_mask, FRAME, LOADED_WEIGHTS, LOAD_BIASES, LOAD_TAPS, LOAD_WEIGHTS, STATUS,
+    STATUS_REPLY,
 };
 use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_hdl::Target;
@@ -123,6 +124,14 @@ fn corrupted_and_truncated_packets<D: Device>(dev: D) {
     send(&mut drv, &[header(STATUS, 1), 0]);
     let s = status(&mut drv);
     assert_eq!(counters(&s), (1, 2, 4, 0));
+    // A bias load declaring one word (the design has more rows): skipped,
+    // the biases it would have cut short stay loaded.
+    assert!(spec.layout.tap_words == 0 && spec.layout.rows > 1);
+    send(&mut drv, &[header(LOAD_BIASES, 1), 0]);
+    assert_eq!(counters(&status(&mut drv)), (1, 2, 5, 0));
+    // A tap load on a design without a tap memory: an unknown opcode here.
+    send(&mut drv, &[header(LOAD_TAPS, 1), 0]);
+    assert_eq!(counters(&status(&mut drv)), (1, 3, 5, 0));
     // Recovery: the next good frames continue the sequence exactly.
     good_frame(&mut drv, &mut reference, &fs[1], 1);
     good_frame(&mut drv, &mut reference, &fs[2], 2);

@@ -21,6 +21,7 @@
 //! record of complete loads: the memories keep their contents, and a load
 //! a reset cut short had already cleared its bit.
 
+use crate::blocks::header_check::HeaderBits;
 use crate::blocks::state_reader::StateReader;
 use crate::dynamic::{sext, DynSig, DynVal};
 use crate::layout::{Layout, Widths};
@@ -103,6 +104,9 @@ pub struct Controller {
     pub s_tvalid: Signal<In, Bit>,
     /// Input stream last word of a packet.
     pub s_tlast: Signal<In, Bit>,
+    /// Input stream user bits: the word's decode as a header
+    /// ([`HeaderBits`], registered with the word by the input slice).
+    pub s_user: Signal<In, Bits<{ HeaderBits::WIDTH }>>,
     /// Input stream ready.
     pub s_tready: Signal<Out, Bit>,
     /// Output stream data.
@@ -198,6 +202,7 @@ impl Controller {
             s_tdata: DynSig::new(32),
             s_tvalid: Signal::default(),
             s_tlast: Signal::default(),
+            s_user: Signal::default(),
             s_tready: Signal::default(),
             m_tdata: DynSig::new(32),
             m_tvalid: Signal::default(),
@@ -324,8 +329,7 @@ impl Controller {
 
     /// The design's loadable memories: (opcode, target index = bit of the
     /// loaded mask, stream words of a whole load).
-    fn loads(&self) -> Vec<(u32, u8, u32)> {
-        let lay = &self._lay;
+    pub(crate) fn loads(lay: &Layout) -> Vec<(u32, u8, u32)> {
         let mut v = vec![
             (p::LOAD_WEIGHTS, 0, lay.weight_stream_words() as u32),
             (p::LOAD_BIASES, 1, (lay.rows * lay.engines.max(1)) as u32),
@@ -353,13 +357,6 @@ impl Controller {
         v
     }
 
-    fn expected(&self, op: u32) -> Option<(u8, u32)> {
-        self.loads()
-            .into_iter()
-            .find(|&(o, _, _)| o == op)
-            .map(|(_, target, words)| (target, words))
-    }
-
     fn edge(&mut self) {
         let old = self._r;
         let mut n = old;
@@ -372,62 +369,56 @@ impl Controller {
         n.clear = false;
         match old.state {
             IDLE if accept => {
+                // The header was decoded before the slice (`s_user`).
                 let (op, len) = p::parse_header(data);
-                let len = len as u32;
+                let h = HeaderBits::unpack(self.s_user.val().index() as u64);
                 let skip = if last { IDLE } else { DISCARD };
-                match op {
-                    p::RESET | p::STATUS | p::READ_STATE => {
-                        if len == 0 && last {
-                            if op == p::RESET {
-                                n.state = CLEAR;
-                                n.addr = 0;
-                                n.clear = true;
-                            } else {
-                                n.state = SEND;
-                                n.kind = if op == p::STATUS { STATUS } else { STATE };
-                                n.k = 0;
-                                n.lwait = READ_WAIT;
-                            }
-                        } else {
-                            n.err_length = old.err_length.wrapping_add(1);
-                            n.state = skip;
-                        }
-                    }
-                    p::FRAME => {
-                        if old.loaded != p::loaded_mask(lay) {
-                            n.err_refused = old.err_refused.wrapping_add(1);
-                            n.state = skip;
-                        } else if len == lay.input_size as u32 && !last {
-                            n.state = FRAME;
-                            n.remaining = len;
-                            n.rem_one = len == 1;
-                            n.lane = 0;
+                if h.command {
+                    if h.fits && last {
+                        if op == p::RESET {
+                            n.state = CLEAR;
                             n.addr = 0;
+                            n.clear = true;
                         } else {
-                            n.err_length = old.err_length.wrapping_add(1);
-                            n.state = skip;
+                            n.state = SEND;
+                            n.kind = if op == p::STATUS { STATUS } else { STATE };
+                            n.k = 0;
+                            n.lwait = READ_WAIT;
                         }
+                    } else {
+                        n.err_length = old.err_length.wrapping_add(1);
+                        n.state = skip;
                     }
-                    _ => match self.expected(op) {
-                        Some((target, words)) => {
-                            if len == words && !last {
-                                n.state = LOAD;
-                                n.target = target;
-                                n.remaining = len;
-                                n.rem_one = len == 1;
-                                n.bank = 0;
-                                n.addr = 0;
-                                n.loaded = old.loaded & !(1 << target);
-                            } else {
-                                n.err_length = old.err_length.wrapping_add(1);
-                                n.state = skip;
-                            }
-                        }
-                        None => {
-                            n.err_opcode = old.err_opcode.wrapping_add(1);
-                            n.state = skip;
-                        }
-                    },
+                } else if h.frame {
+                    if old.loaded != p::loaded_mask(lay) {
+                        n.err_refused = old.err_refused.wrapping_add(1);
+                        n.state = skip;
+                    } else if h.fits && !last {
+                        n.state = FRAME;
+                        n.remaining = len as u32;
+                        n.rem_one = h.one;
+                        n.lane = 0;
+                        n.addr = 0;
+                    } else {
+                        n.err_length = old.err_length.wrapping_add(1);
+                        n.state = skip;
+                    }
+                } else if h.load {
+                    if h.fits && !last {
+                        n.state = LOAD;
+                        n.target = h.target;
+                        n.remaining = len as u32;
+                        n.rem_one = h.one;
+                        n.bank = 0;
+                        n.addr = 0;
+                        n.loaded = old.loaded & !(1 << h.target);
+                    } else {
+                        n.err_length = old.err_length.wrapping_add(1);
+                        n.state = skip;
+                    }
+                } else {
+                    n.err_opcode = old.err_opcode.wrapping_add(1);
+                    n.state = skip;
                 }
             }
             LOAD if accept => {
@@ -683,6 +674,9 @@ wire accept = s_tvalid && ready;
 wire [31:0] din = s_tdata;
 wire [7:0] op = din[31:24];
 wire [23:0] len = din[23:0];
+// The header's decode, registered with the word (`HeaderBits`).
+wire h_fits = s_user[0], h_command = s_user[1], h_frame = s_user[2], h_load = s_user[3], h_one = s_user[7];
+wire [2:0] h_target = s_user[6:4];
 wire [{k1}:0] last_k = (kind == 2'd1) ? {status_words} : ((kind == 2'd2) ? {state_words} : {result_last});
 wire from_memory = (kind == 2'd0) ? (k > {fixed}) : ((kind == 2'd2) && (k >= 1));
 wire free = !m_valid || m_tready;
@@ -810,21 +804,6 @@ always @(*) begin
             );
         }
         v.push_str("end\n");
-        let mut load_cases = String::new();
-        for (op, target, words) in self.loads() {
-            let _ = writeln!(
-                load_cases,
-                "            8'h{op:02x}: begin
-                if (len == {words} && !s_tlast) begin
-                    state <= LOAD; target <= {target}; remaining <= len; rem_one <= {one}; bank <= 0; addr <= 0; loaded <= loaded & ~32'd{bit};
-                end else begin
-                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
-                end
-            end",
-                bit = 1u32 << target,
-                one = u8::from(words == 1)
-            );
-        }
         let _ = writeln!(
             v,
             "
@@ -835,32 +814,35 @@ always @(posedge clock) begin
         m_valid <= 0;
     case (state)
     IDLE: if (accept) begin
-        case (op)
-            8'h{reset:02x}, 8'h{status_op:02x}, 8'h{read_state:02x}: begin
-                if (len == 0 && s_tlast) begin
-                    if (op == 8'h{reset:02x}) begin
-                        state <= CLEAR; addr <= 0; clear_r <= 1;
-                    end else begin
-                        state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 3'd{read_wait};
-                        reading_w <= (op == 8'h{read_state:02x});
-                    end
+        if (h_command) begin
+            if (h_fits && s_tlast) begin
+                if (op == 8'h{reset:02x}) begin
+                    state <= CLEAR; addr <= 0; clear_r <= 1;
                 end else begin
-                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+                    state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 3'd{read_wait};
+                    reading_w <= (op == 8'h{read_state:02x});
                 end
+            end else begin
+                err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
             end
-            8'h{frame:02x}: begin
-                if (loaded != {need})
-                    begin err_refused <= err_refused + 1; state <= s_tlast ? IDLE : DISCARD; end
-                else if (len == {input} && !s_tlast) begin
-                    state <= FRAME; remaining <= len; rem_one <= {input_one}; lane <= 0; addr <= 0;
-                end else begin
-                    err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
-                end
+        end else if (h_frame) begin
+            if (loaded != {need})
+                begin err_refused <= err_refused + 1; state <= s_tlast ? IDLE : DISCARD; end
+            else if (h_fits && !s_tlast) begin
+                state <= FRAME; remaining <= len; rem_one <= h_one; lane <= 0; addr <= 0;
+            end else begin
+                err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
             end
-{load_cases}            default: begin
-                err_opcode <= err_opcode + 1; state <= s_tlast ? IDLE : DISCARD;
+        end else if (h_load) begin
+            if (h_fits && !s_tlast) begin
+                state <= LOAD; target <= h_target; remaining <= len; rem_one <= h_one; bank <= 0; addr <= 0;
+                loaded <= loaded & ~(32'd1 << h_target);
+            end else begin
+                err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
             end
-        endcase
+        end else begin
+            err_opcode <= err_opcode + 1; state <= s_tlast ? IDLE : DISCARD;
+        end
     end
     LOAD: if (accept) begin
         if ((target == 3'd0 && bank + 1 < {banks}){tap_banks}{engine_banks})
@@ -939,10 +921,7 @@ end",
             reset = p::RESET,
             status_op = p::STATUS,
             read_state = p::READ_STATE,
-            frame = p::FRAME,
             need = p::loaded_mask(lay),
-            input = lay.input_size,
-            input_one = u8::from(lay.input_size == 1),
             banks = lay.weight_banks,
             tap_banks = if lay.tap_banks > 0 {
                 format!(" || (target == 3'd5 && bank + 1 < {})", lay.tap_banks)

@@ -17,6 +17,7 @@ pub mod crc16;
 pub mod delay_line;
 pub mod fanout;
 pub mod gate_unit;
+pub mod header_check;
 pub mod lightrnn_decoder;
 pub mod link_rx;
 pub mod link_tx;
@@ -33,6 +34,7 @@ pub mod shift_add_lane;
 pub mod sigmoid_slots;
 pub mod state_reader;
 pub mod stream_slice;
+pub mod toeplitz_conv_unit;
 pub mod uart;
 pub mod weight_decoder;
 

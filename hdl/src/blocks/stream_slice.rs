@@ -1,5 +1,5 @@
-//! A register slice for a 32-bit AXI4-Stream (data, valid, last; ready
-//! back): every output and the `ready` it gives upstream come from
+//! A register slice for a 32-bit AXI4-Stream (data, an 8-bit user
+//! sideband, valid, last; ready back): every output and the `ready` it gives upstream come from
 //! registers, so no combinational path crosses it in either direction, and
 //! it still moves one word per cycle.
 //!
@@ -14,6 +14,8 @@
 //! load's write enables) then shares no cycle with whatever drives the
 //! stream, a pin, a DMA engine or the serial bridge's frame buffer (a block
 //! RAM read, 5.8 ns from the clock on an ECP5 without its output register).
+//! The user bits carry the word's header decode
+//! ([`super::header_check`]), computed before the slice.
 //! [`WordIn`] and [`WordOut`] carry the slice's fixed-width word to and from
 //! the accelerator's signed stream word.
 
@@ -35,6 +37,8 @@ pub struct StreamSlice {
     pub in_valid: Signal<In, Bit>,
     /// Upstream last.
     pub in_last: Signal<In, Bit>,
+    /// Upstream user bits, carried with their word.
+    pub in_user: Signal<In, Bits<8>>,
     /// To upstream: a word offered now is taken.
     pub in_ready: Signal<Out, Bit>,
     /// Downstream word.
@@ -43,41 +47,51 @@ pub struct StreamSlice {
     pub out_valid: Signal<Out, Bit>,
     /// Downstream last.
     pub out_last: Signal<Out, Bit>,
+    /// Downstream user bits.
+    pub out_user: Signal<Out, Bits<8>>,
     /// From downstream: the word on offer is taken.
     pub out_ready: Signal<In, Bit>,
     data: DFF<Bits<32>>,
     valid: DFF<Bit>,
     last: DFF<Bit>,
+    user: DFF<Bits<8>>,
     skid_data: DFF<Bits<32>>,
     skid_valid: DFF<Bit>,
     skid_last: DFF<Bit>,
+    skid_user: DFF<Bits<8>>,
 }
 
 impl Logic for StreamSlice {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, data, valid, last, skid_data, skid_valid, skid_last);
+        dff_setup!(
+            self, clock, data, valid, last, user, skid_data, skid_valid, skid_last, skid_user
+        );
         self.in_ready.next = !self.skid_valid.q.val();
         self.out_data.next = self.data.q.val();
         self.out_valid.next = self.valid.q.val();
         self.out_last.next = self.last.q.val();
+        self.out_user.next = self.user.q.val();
         if self.out_ready.val() | !self.valid.q.val() {
             // The output register is free this cycle: refill it, from the
             // skid register first (it holds the older word).
             if self.skid_valid.q.val() {
                 self.data.d.next = self.skid_data.q.val();
                 self.last.d.next = self.skid_last.q.val();
+                self.user.d.next = self.skid_user.q.val();
                 self.valid.d.next = true;
                 self.skid_valid.d.next = false;
             } else {
                 self.data.d.next = self.in_data.val();
                 self.last.d.next = self.in_last.val();
+                self.user.d.next = self.in_user.val();
                 self.valid.d.next = self.in_valid.val();
             }
         } else if self.in_valid.val() & !self.skid_valid.q.val() {
             // The output is stalled: a word taken now waits.
             self.skid_data.d.next = self.in_data.val();
             self.skid_last.d.next = self.in_last.val();
+            self.skid_user.d.next = self.in_user.val();
             self.skid_valid.d.next = true;
         }
         if self.reset.val() {
