@@ -14,21 +14,24 @@
 //! it moves up again. A circulant block's k codes come in `taps[0..k]` and
 //! are spread over the window as they are loaded.
 //!
-//! The products are shift-add (ternary and power-of-two codes in
-//! sign-magnitude slots, as [`super::shift_add_lane`]) and registered; each
-//! row's accumulator starts at `first` and adds its product shifted left by
-//! the x's alignment (`shift`), so parts of a row from matrices with
-//! different fractions add exactly. At `last` every row's sum is complete;
-//! a cycle later it is in `sums`, held there until the next group
-//! completes, while the accumulators already take the next group: back to
-//! back groups lose no cycle.
+//! The x is shifted once, by its alignment (`shift`), as it enters, so
+//! that parts of a row from matrices with different fractions add exactly
+//! and no row has a shifter of its own. Each row then adds its product to
+//! its accumulator in one carry chain: the product of a ternary or
+//! power-of-two code (a sign-magnitude slot, as in
+//! [`super::shift_add_lane`]) is the shifted x, its ones' complement for a
+//! negative code with the +1 as the chain's carry-in, or zero, all within
+//! the accumulator's width (the sums wrap there, as every accumulator's
+//! do). At a group's `last` x every row's complete sum goes to `sums`, held
+//! there until the next group completes, and the accumulator restarts
+//! from zero in the same edge: groups follow back to back without a lost
+//! cycle and need no `first`.
 //!
 //! Latency ([`ToeplitzConvUnit::LATENCY`]): an x presented before edge `t`
-//! is in the input registers after `t`, its products after `t + 1`, in the
-//! accumulators after `t + 2`; a group's last x's sums are in `sums` with
-//! `done` nonzero after `t + 3`.
+//! is in the input registers after `t`; a group's last x's sums are in
+//! `sums`, with `done` nonzero, after `t + 1`.
 
-use super::shift_add_lane::{max_shift, ShiftAddLane};
+use super::shift_add_lane::max_shift;
 use crate::dynamic::{sext, DynSig, DynVal};
 use lstm_accel_model::encoding::ScalarCode;
 use rust_hdl::prelude::*;
@@ -55,11 +58,6 @@ impl ToeplitzConvShape {
         2 * self.k - 1
     }
 
-    /// Bits of a product.
-    pub fn product_width(&self) -> usize {
-        ShiftAddLane::product_width(self.x_width, self.code_bits)
-    }
-
     /// The input tap that fills window position `p` when a circulant
     /// block is loaded: `t[p] = c[(p - k + 1) mod k] = c[(p + 1) mod k]`.
     pub fn circulant_source(&self, p: usize) -> usize {
@@ -69,22 +67,15 @@ impl ToeplitzConvShape {
 
 #[derive(Clone, Debug, Default)]
 struct Regs {
-    x: i64,
+    /// The x shifted by its alignment, at the accumulators' width.
+    xs: i64,
     taps: Vec<u64>,
     load: bool,
     circulant: bool,
-    first: bool,
     last: bool,
     valid: bool,
-    shift: i64,
     window: Vec<u64>,
-    products: Vec<i64>,
-    p_first: bool,
-    p_last: bool,
-    p_valid: bool,
-    p_shift: i64,
     accs: Vec<i64>,
-    a_done: bool,
     sums: Vec<i64>,
     done: bool,
 }
@@ -103,8 +94,6 @@ pub struct ToeplitzConvUnit {
     pub load: DynSig<In>,
     /// The x value, broadcast to every row.
     pub x: DynSig<In>,
-    /// Nonzero: this x starts the rows' sums.
-    pub first: DynSig<In>,
     /// Nonzero: this x ends them.
     pub last: DynSig<In>,
     /// Nonzero: an x is present (the window moves only then).
@@ -122,7 +111,7 @@ pub struct ToeplitzConvUnit {
 
 impl ToeplitzConvUnit {
     /// Edges from an x to its group's `sums` (its last x).
-    pub const LATENCY: usize = 4;
+    pub const LATENCY: usize = 2;
 
     /// A unit of the given widths.
     pub fn new(shape: ToeplitzConvShape) -> Self {
@@ -139,7 +128,6 @@ impl ToeplitzConvUnit {
             circulant: DynSig::new(2),
             load: DynSig::new(2),
             x: DynSig::new(shape.x_width),
-            first: DynSig::new(2),
             last: DynSig::new(2),
             valid: DynSig::new(2),
             shift: DynSig::new(shape.shift_bits),
@@ -152,7 +140,6 @@ impl ToeplitzConvUnit {
             _r: Regs {
                 taps: vec![0; w],
                 window: vec![0; w],
-                products: vec![0; shape.k],
                 accs: vec![0; shape.k],
                 sums: vec![0; shape.k],
                 ..Regs::default()
@@ -186,44 +173,33 @@ impl ToeplitzConvUnit {
         let cur = self.current_window();
         let old = self._r.clone();
         let r = &mut self._r;
-        // Sums stage.
-        r.done = old.a_done;
-        if old.a_done {
-            r.sums.clone_from(&old.accs);
-        }
-        // Accumulator stage.
-        r.a_done = old.p_valid && old.p_last;
-        if old.p_valid {
-            for (acc, &p) in r.accs.iter_mut().zip(&old.products) {
-                let base = if old.p_first { 0 } else { *acc };
-                *acc = sext(base.wrapping_add(p << old.p_shift), s.acc_width);
-            }
-        }
-        // Product stage: row a reads window position a + k - 1.
-        for a in 0..s.k {
-            let code = self._decoder.from_stored_in(cur[a + s.k - 1] as u32, bits);
-            r.products[a] = self._decoder.mul(old.x, code);
-        }
+        // Accumulators: row a reads window position a + k - 1.
+        r.done = old.valid && old.last;
         if old.valid {
+            for a in 0..s.k {
+                let code = self._decoder.from_stored_in(cur[a + s.k - 1] as u32, bits);
+                let product = self._decoder.mul(old.xs, code);
+                let next = sext(old.accs[a].wrapping_add(product), s.acc_width);
+                if old.last {
+                    r.sums[a] = next;
+                    r.accs[a] = 0;
+                } else {
+                    r.accs[a] = next;
+                }
+            }
             r.window = std::iter::once(0)
                 .chain(cur[..s.window() - 1].iter().copied())
                 .collect();
         }
-        r.p_first = old.first;
-        r.p_last = old.last;
-        r.p_valid = old.valid;
-        r.p_shift = old.shift;
         // Input stage.
-        r.x = self.x.val().0;
+        r.xs = sext(self.x.val().0 << self.shift.val().0, s.acc_width);
         for (t, tap) in r.taps.iter_mut().zip(&self.taps) {
             *t = super::pattern(tap.val().0, s.code_bits);
         }
         r.load = self.load.val().0 != 0;
         r.circulant = self.circulant.val().0 != 0;
-        r.first = self.first.val().0 != 0;
         r.last = self.last.val().0 != 0;
         r.valid = self.valid.val().0 != 0;
-        r.shift = self.shift.val().0;
     }
 }
 
@@ -252,21 +228,18 @@ impl ToeplitzConvUnit {
     fn verilog(&self) -> String {
         let s = self._shape;
         let (k, w, cb) = (s.k, s.window(), s.code_bits);
-        let (c1, x1, s1, a1) = (cb - 1, s.x_width - 1, s.shift_bits - 1, s.acc_width - 1);
-        let p1 = s.product_width() - 1;
+        let (c1, m1, a1) = (cb - 1, cb - 2, s.acc_width - 1);
+        let aw = s.acc_width;
         let mut v = String::new();
         let _ = writeln!(
             v,
-            "reg signed [{x1}:0] x_r;
-reg [{s1}:0] shift_r, p_shift;
-reg load_r, circ_r, first_r, last_r, valid_r, p_first, p_last, p_valid, a_done, done_r;
-initial begin x_r = 0; shift_r = 0; p_shift = 0; load_r = 0; circ_r = 0; first_r = 0; last_r = 0; valid_r = 0;
-    p_first = 0; p_last = 0; p_valid = 0; a_done = 0; done_r = 0; end
+            "// The x at its alignment, at the accumulators' width.
+reg signed [{a1}:0] xs;
+reg load_r, circ_r, last_r, valid_r, done_r;
+initial begin xs = 0; load_r = 0; circ_r = 0; last_r = 0; valid_r = 0; done_r = 0; end
 always @(posedge clock) begin
-    x_r <= x; shift_r <= shift; load_r <= load[0]; circ_r <= circulant[0];
-    first_r <= first[0]; last_r <= last[0]; valid_r <= valid[0];
-    p_first <= first_r; p_last <= last_r; p_valid <= valid_r; p_shift <= shift_r;
-    a_done <= p_valid && p_last; done_r <= a_done;
+    xs <= x <<< shift; load_r <= load[0]; circ_r <= circulant[0];
+    last_r <= last[0]; valid_r <= valid[0]; done_r <= valid_r && last_r;
 end
 always @(*) done = {{1'b0, done_r}};"
         );
@@ -287,35 +260,36 @@ wire [{c1}:0] cur{p} = load_r ? (circ_r ? tap_r{src} : tap_r{p}) : win{p};",
             let _ = writeln!(v, "    win{p} <= cur{};", p - 1);
         }
         v.push_str("end\n");
-        // A row: its product (sign-magnitude shift-add, negated in full),
-        // its accumulator, its sum.
-        let _ = writeln!(v, "wire signed [{p1}:0] xe = x_r;");
+        // A row: its product's magnitude (the x shifted by the code's
+        // magnitude less one), masked and complemented by the code, and
+        // added with the negation's +1 as the carry-in: one chain.
         for a in 0..k {
             let pos = a + k - 1;
             let mut arms = String::new();
             for m in 1..=max_shift(cb) + 1 {
-                let _ = writeln!(arms, "        {m}: v{a} = xe <<< {};", m - 1);
+                let _ = writeln!(arms, "        {m}: mag{a} = xs <<< {};", m - 1);
             }
             let _ = writeln!(
                 v,
-                "reg signed [{p1}:0] v{a}, prod{a};
-reg signed [{a1}:0] acc{a}, sum{a};
-initial begin prod{a} = 0; acc{a} = 0; sum{a} = 0; end
+                "wire neg{a} = cur{pos}[{c1}] && (cur{pos}[{m1}:0] != 0);
+reg signed [{a1}:0] mag{a};
 always @(*) begin
     case (cur{pos}[{m1}:0])
-{arms}        default: v{a} = 0;
+{arms}        default: mag{a} = 0;
     endcase
 end
-always @(posedge clock) begin
-    prod{a} <= cur{pos}[{c1}] ? -v{a} : v{a};
-    if (p_valid) begin
-        if (p_first) acc{a} <= prod{a} <<< p_shift;
-        else acc{a} <= acc{a} + (prod{a} <<< p_shift);
-    end
-    if (a_done) sum{a} <= acc{a};
+wire signed [{a1}:0] term{a} = mag{a} ^ {{{aw}{{neg{a}}}}};
+wire signed [{a1}:0] next{a} = acc{a} + term{a} + $signed({{1'b0, neg{a}}});
+reg signed [{a1}:0] acc{a}, sum{a};
+initial begin acc{a} = 0; sum{a} = 0; end
+always @(posedge clock) if (valid_r) begin
+    if (last_r) begin
+        sum{a} <= next{a};
+        acc{a} <= 0;
+    end else
+        acc{a} <= next{a};
 end
-always @(*) sums${a} = sum{a};",
-                m1 = cb - 2,
+always @(*) sums${a} = sum{a};"
             );
         }
         v
