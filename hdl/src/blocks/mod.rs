@@ -34,7 +34,6 @@ pub mod shift_add_lane;
 pub mod sigmoid_slots;
 pub mod state_reader;
 pub mod stream_slice;
-pub mod toeplitz_conv_unit;
 pub mod uart;
 pub mod weight_decoder;
 
