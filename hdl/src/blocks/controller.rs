@@ -675,8 +675,7 @@ wire [31:0] din = s_tdata;
 wire [7:0] op = din[31:24];
 wire [23:0] len = din[23:0];
 // The header's decode, registered with the word (`HeaderBits`).
-wire h_fits = s_user[0], h_command = s_user[1], h_frame = s_user[2], h_load = s_user[3], h_one = s_user[7];
-wire [2:0] h_target = s_user[6:4];
+{header_fields}
 wire [{k1}:0] last_k = (kind == 2'd1) ? {status_words} : ((kind == 2'd2) ? {state_words} : {result_last});
 wire from_memory = (kind == 2'd0) ? (k > {fixed}) : ((kind == 2'd2) && (k >= 1));
 wire free = !m_valid || m_tready;
@@ -719,6 +718,7 @@ always @(*) begin
 end
 ",
             initial = initial_block(&format!("{RESET_VALUES} loaded = 0;")),
+            header_fields = HeaderBits::verilog_fields("s_user"),
             status_words = p::STATUS_WORDS,
             state_words = p::state_words(lay),
             state_header = header(p::STATE_REPLY, p::state_words(lay)),

@@ -62,28 +62,56 @@ pub struct HeaderBits {
 impl HeaderBits {
     /// Bits on the slice's user sideband.
     pub const WIDTH: usize = 8;
+    /// Position of `fits` on the sideband.
+    pub const FITS: usize = 0;
+    /// Position of `command`.
+    pub const COMMAND: usize = 1;
+    /// Position of `frame`.
+    pub const FRAME: usize = 2;
+    /// Position of `load`.
+    pub const LOAD: usize = 3;
+    /// Lowest of the three positions of `target`.
+    pub const TARGET: usize = 4;
+    /// Position of `one`.
+    pub const ONE: usize = 7;
 
-    /// The bits as the sideband carries them: fits, command, frame, load,
-    /// target (3 bits), one.
+    /// The bits as the sideband carries them.
     pub fn pack(self) -> u64 {
-        u64::from(self.fits)
-            | u64::from(self.command) << 1
-            | u64::from(self.frame) << 2
-            | u64::from(self.load) << 3
-            | u64::from(self.target & 7) << 4
-            | u64::from(self.one) << 7
+        u64::from(self.fits) << Self::FITS
+            | u64::from(self.command) << Self::COMMAND
+            | u64::from(self.frame) << Self::FRAME
+            | u64::from(self.load) << Self::LOAD
+            | u64::from(self.target & 7) << Self::TARGET
+            | u64::from(self.one) << Self::ONE
     }
 
     /// The inverse of [`HeaderBits::pack`].
     pub fn unpack(v: u64) -> Self {
+        let bit = |at: usize| v >> at & 1 != 0;
         HeaderBits {
-            fits: v & 1 != 0,
-            command: v >> 1 & 1 != 0,
-            frame: v >> 2 & 1 != 0,
-            load: v >> 3 & 1 != 0,
-            target: (v >> 4 & 7) as u8,
-            one: v >> 7 & 1 != 0,
+            fits: bit(Self::FITS),
+            command: bit(Self::COMMAND),
+            frame: bit(Self::FRAME),
+            load: bit(Self::LOAD),
+            target: (v >> Self::TARGET & 7) as u8,
+            one: bit(Self::ONE),
         }
+    }
+
+    /// Verilog wires `h_fits`, `h_command`, `h_frame`, `h_load`, `h_one`
+    /// and `h_target` taken from the sideband signal `user`.
+    pub fn verilog_fields(user: &str) -> String {
+        format!(
+            "wire h_fits = {user}[{}], h_command = {user}[{}], h_frame = {user}[{}], h_load = {user}[{}], h_one = {user}[{}];
+wire [2:0] h_target = {user}[{}:{}];",
+            Self::FITS,
+            Self::COMMAND,
+            Self::FRAME,
+            Self::LOAD,
+            Self::ONE,
+            Self::TARGET + 2,
+            Self::TARGET
+        )
     }
 }
 
@@ -184,10 +212,11 @@ impl Logic for HeaderCheck {
             };
             let _ = writeln!(
                 s,
-                "        8'h{:02x}: bits = {w}'d{} | {{{}'d0, {fits}}};",
+                "        8'h{:02x}: bits = {w}'d{} | ({{{}'d0, {fits}}} << {});",
                 r.op,
                 fixed.pack(),
-                w - 1
+                w - 1,
+                HeaderBits::FITS
             );
         }
         let _ = writeln!(s, "        default: bits = {w}'d0;\n    endcase\nend");

@@ -1,7 +1,7 @@
-//! A register slice for a 32-bit AXI4-Stream (data, an 8-bit user
-//! sideband, valid, last; ready back): every output and the `ready` it gives upstream come from
-//! registers, so no combinational path crosses it in either direction, and
-//! it still moves one word per cycle.
+//! A register slice for a 32-bit AXI4-Stream (data, a user sideband,
+//! valid, last; ready back): every output and the `ready` it gives upstream
+//! come from registers, so no combinational path crosses it in either
+//! direction, and it still moves one word per cycle.
 //!
 //! It is a two-entry skid buffer. The output register holds the word on
 //! offer; `in_ready` is "the skid register is empty". A word taken while the
@@ -19,6 +19,7 @@
 //! [`WordIn`] and [`WordOut`] carry the slice's fixed-width word to and from
 //! the accelerator's signed stream word.
 
+use super::header_check::HeaderBits;
 use crate::dynamic::{sext, DynSig, DynVal};
 use rust_hdl::prelude::*;
 use rust_hdl::widgets::dff::DFF;
@@ -38,7 +39,7 @@ pub struct StreamSlice {
     /// Upstream last.
     pub in_last: Signal<In, Bit>,
     /// Upstream user bits, carried with their word.
-    pub in_user: Signal<In, Bits<8>>,
+    pub in_user: Signal<In, Bits<{ HeaderBits::WIDTH }>>,
     /// To upstream: a word offered now is taken.
     pub in_ready: Signal<Out, Bit>,
     /// Downstream word.
@@ -48,17 +49,17 @@ pub struct StreamSlice {
     /// Downstream last.
     pub out_last: Signal<Out, Bit>,
     /// Downstream user bits.
-    pub out_user: Signal<Out, Bits<8>>,
+    pub out_user: Signal<Out, Bits<{ HeaderBits::WIDTH }>>,
     /// From downstream: the word on offer is taken.
     pub out_ready: Signal<In, Bit>,
     data: DFF<Bits<32>>,
     valid: DFF<Bit>,
     last: DFF<Bit>,
-    user: DFF<Bits<8>>,
+    user: DFF<Bits<{ HeaderBits::WIDTH }>>,
     skid_data: DFF<Bits<32>>,
     skid_valid: DFF<Bit>,
     skid_last: DFF<Bit>,
-    skid_user: DFF<Bits<8>>,
+    skid_user: DFF<Bits<{ HeaderBits::WIDTH }>>,
 }
 
 impl Logic for StreamSlice {
