@@ -61,7 +61,9 @@ struct Regs {
     seen: i64,
     /// Registered `seen == hidden`: a drain state ends a cycle after its
     /// last result, which keeps the adder and comparison off the path into
-    /// the counters' enables.
+    /// the counters' enables. It changes only with `seen` (set by the
+    /// phase's last result as `seen == hidden - 1`, cleared when `seen`
+    /// restarts), so the results' strobes meet no adder or wide compare.
     full: i64,
     parity: i64,
     // issue
@@ -403,7 +405,9 @@ impl Logic for Sequencer {
                 // back while later rows are still being issued).
                 let inc = i64::from(self.h_write.val().0 != 0 || self.logit_valid.val().0 != 0);
                 n.seen = r.seen + inc;
-                n.full = i64::from(r.seen + inc == hidden);
+                if inc != 0 {
+                    n.full = i64::from(r.seen == hidden - 1);
+                }
                 if self.clear.val().0 != 0 {
                     n.parity = 0;
                 }
@@ -420,6 +424,7 @@ impl Logic for Sequencer {
                         n.row = 0;
                         n.weight = 0;
                         n.seen = 0;
+                        n.full = 0;
                         n.start_out = 1;
                         n.count = 0;
                     }
@@ -468,6 +473,7 @@ impl Logic for Sequencer {
                             n.gate = 0;
                             n.word = 0;
                             n.seen = 0;
+                            n.full = 0;
                             // The column logits follow the row logits: the
                             // collector's row count goes on (no phase start).
                             n.start_out = k.next_start;

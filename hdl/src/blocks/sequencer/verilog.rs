@@ -118,7 +118,7 @@ reg {dw} i_data;
 reg {rw} i_row;
 reg {kw} class_r;
 reg signed [32:0] cycles_r;
-reg signed [{c1}:0] k_row_words, k_row_last, k_x_words, k_x_last, k_x_base, k_h_base, k_hidden, k_groups, k_span, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
+reg signed [{c1}:0] k_row_words, k_row_last, k_x_words, k_x_last, k_x_base, k_h_rel, k_hidden, k_hidden_last, k_groups_last, k_span_last, k_align_x, k_align_h, k_align_bias, k_h_write, k_cell_base, k_next;
 reg [2:0] k_next_state;
 reg k_next_start;
 wire h_w = h_write != 0;
@@ -166,8 +166,8 @@ end",
             let c0 = self.consts(0, 0);
             format!(
                 "initial begin
-    k_row_words = {}; k_row_last = {}; k_x_words = {}; k_x_last = {}; k_hidden = {}; k_groups = {}; k_span = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
-    k_x_base = {}; k_h_base = {}; k_h_write = {}; k_next = {}; k_next_state = 3'd{}; k_next_start = {};
+    k_row_words = {}; k_row_last = {}; k_x_words = {}; k_x_last = {}; k_hidden = {}; k_hidden_last = {}; k_groups_last = {}; k_span_last = {}; k_align_x = {}; k_align_h = {}; k_align_bias = {}; k_cell_base = {};
+    k_x_base = {}; k_h_rel = {}; k_h_write = {}; k_next = {}; k_next_state = 3'd{}; k_next_start = {};
 end
 ",
                 lit(c0.row_words, cw),
@@ -175,14 +175,15 @@ end
                 lit(c0.x_words, cw),
                 lit(c0.x_words - 1, cw),
                 lit(c0.count, cw),
-                lit(c0.groups, cw),
-                lit(c0.span, cw),
+                lit(c0.count - 1, cw),
+                lit(c0.groups - 1, cw),
+                lit(c0.span - 1, cw),
                 lit(i64::from(c0.align_x), cw),
                 lit(i64::from(c0.align_h), cw),
                 lit(i64::from(c0.align_bias), cw),
                 lit(c0.cell_base, cw),
                 lit(c0.x_base, cw),
-                lit(c0.h_base, cw),
+                lit(c0.h_base - c0.x_words, cw),
                 lit(c0.h_write, cw),
                 lit(c0.next, cw),
                 c0.next_state,
@@ -197,8 +198,8 @@ end
             let _ = writeln!(
                 v,
                 "        {l}: begin
-            k_row_words <= {}; k_row_last <= {}; k_x_words <= {}; k_x_last <= {}; k_hidden <= {}; k_groups <= {}; k_span <= {}; k_align_x <= {}; k_align_h <= {}; k_align_bias <= {}; k_cell_base <= {};
-            k_x_base <= parity_n ? {} : {}; k_h_base <= parity_n ? {} : {}; k_h_write <= parity_n ? {} : {};
+            k_row_words <= {}; k_row_last <= {}; k_x_words <= {}; k_x_last <= {}; k_hidden <= {}; k_hidden_last <= {}; k_groups_last <= {}; k_span_last <= {}; k_align_x <= {}; k_align_h <= {}; k_align_bias <= {}; k_cell_base <= {};
+            k_x_base <= parity_n ? {} : {}; k_h_rel <= parity_n ? {} : {}; k_h_write <= parity_n ? {} : {};
             k_next <= {}; k_next_state <= 3'd{}; k_next_start <= {};
         end",
                 k(c0.row_words),
@@ -206,16 +207,17 @@ end
                 k(c0.x_words),
                 k(c0.x_words - 1),
                 k(c0.count),
-                k(c0.groups),
-                k(c0.span),
+                k(c0.count - 1),
+                k(c0.groups - 1),
+                k(c0.span - 1),
                 k(i64::from(c0.align_x)),
                 k(i64::from(c0.align_h)),
                 k(i64::from(c0.align_bias)),
                 k(c0.cell_base),
                 k(c1.x_base),
                 k(c0.x_base),
-                k(c1.h_base),
-                k(c0.h_base),
+                k(c1.h_base - c1.x_words),
+                k(c0.h_base - c0.x_words),
                 k(c1.h_write),
                 k(c0.h_write),
                 k(c0.next),
@@ -225,8 +227,8 @@ end
         }
         v.push_str(
             "        default: begin
-            k_row_words <= 1; k_row_last <= 0; k_x_words <= 1; k_x_last <= 0; k_hidden <= 0; k_groups <= 0; k_span <= 1; k_align_x <= 0; k_align_h <= 0; k_align_bias <= 0; k_cell_base <= 0;
-            k_x_base <= 0; k_h_base <= 0; k_h_write <= 0; k_next <= 0; k_next_state <= 3'd0; k_next_start <= 0;
+            k_row_words <= 1; k_row_last <= 0; k_x_words <= 1; k_x_last <= 0; k_hidden <= 0; k_hidden_last <= -1; k_groups_last <= -1; k_span_last <= 0; k_align_x <= 0; k_align_h <= 0; k_align_bias <= 0; k_cell_base <= 0;
+            k_x_base <= 0; k_h_rel <= -1; k_h_write <= 0; k_next <= 0; k_next_state <= 3'd0; k_next_start <= 0;
         end
     endcase
 end
@@ -304,15 +306,18 @@ always @(posedge clock) begin
     i_last <= 0;
     i_row <= row;
     count <= count + 1;
-    if (h_w || l_v)
+    // `full` follows `seen` (it changes only with it, and restarts with
+    // it), so no adder or wide compare sits behind the results' strobes.
+    if (h_w || l_v) begin
         seen <= seen + 1;
-    full <= ((seen + (h_w || l_v)) == k_hidden);
+        full <= (seen == k_hidden_last);
+    end
     layer <= layer_n;
     parity_r <= parity_n;
     case (state)
         IDLE: if (start != 0) begin
             state <= {first_state};
-            cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0;{fc_set}
+            cell_n <= 0; gate <= 0; word <= 0; row <= 0; weight <= 0; seen <= 0; full <= 0;{fc_set}
             start_out <= 1;
             count <= 0;
         end
@@ -324,20 +329,20 @@ always @(posedge clock) begin
                 i_last <= (word == k_row_last);
                 i_h <= (word >= k_x_words);
                 i_weight <= weight;
-                i_data <= ((word < k_x_words) ? (k_x_base + word) : (k_h_base + word - k_x_words)){data_off};
+                i_data <= ((word < k_x_words) ? (k_x_base + word) : (k_h_rel + word)){data_off};
 {conv_issue}                if (word == k_row_last)
                     row <= row + 1;
             end
-            if (word == k_span - 1) begin
+            if (word == k_span_last) begin
                 word <= 0;
                 if (state != ROWS) begin
                     cell_n <= cell_n + 1;{fc_clear}
-                    if (cell_n == k_groups - 1)
+                    if (cell_n == k_groups_last)
                         state <= (state == HEAD) ? HEAD_DRAIN : PROJ_DRAIN;
                 end else if (gate == 3) begin
                     gate <= 0;
                     cell_n <= cell_n + 1;{fc_clear}
-                    if (cell_n == k_groups - 1)
+                    if (cell_n == k_groups_last)
                         state <= DRAIN;
                 end else
                     gate <= gate + 1;
@@ -349,7 +354,7 @@ always @(posedge clock) begin
                 gate <= 0;
                 state <= FINISH;
             end else begin
-                cell_n <= 0; gate <= 0; word <= 0; seen <= 0;{fc_set}
+                cell_n <= 0; gate <= 0; word <= 0; seen <= 0; full <= 0;{fc_set}
                 start_out <= k_next_start;
                 state <= k_next_state;
             end
