@@ -1,5 +1,5 @@
 //! The accelerator: the top-level block generated from a model's spec. Two
-//! AXI4-Stream ports carry the packet protocol ([`crate::protocol`]); inside,
+//! AXI4-Stream ports carry the packet protocol ([`lstm_accel_spec::protocol`]); inside,
 //! the stream controller loads the memories and frames, the sequencer runs
 //! the spec's program, and the datapath computes:
 //!
@@ -54,11 +54,11 @@ use crate::blocks::state_reader::StateReader;
 use crate::blocks::stream_slice::{StreamSlice, WordIn, WordOut};
 use crate::blocks::weight_decoder::WeightDecoderShape;
 use crate::dynamic::DynSig;
-use crate::layout::Phase;
-use crate::spec::{AcceleratorSpec, Placement};
 use lstm_accel_model::activation::Function;
 use lstm_accel_model::cell::CellArith;
 use lstm_accel_model::Model;
+use lstm_accel_spec::layout::Phase;
+use lstm_accel_spec::spec::{AcceleratorSpec, Placement};
 use rust_hdl::prelude::*;
 
 /// The accelerator.
@@ -204,12 +204,12 @@ impl Accelerator {
 
     /// The design for `spec`, with the formats and activation functions of
     /// `model` (the model the spec was derived from; its weights are not used).
-    pub fn new(model: &Model, spec: &AcceleratorSpec) -> Result<Self, crate::SpecError> {
+    pub fn new(model: &Model, spec: &AcceleratorSpec) -> Result<Self, lstm_accel_spec::SpecError> {
         // The schedule of other gate-unit configurations can be planned, but
         // the design below would not run in the cycles it predicts.
         let hw = &spec.hw;
         if hw.gate_units != 1 {
-            return Err(crate::SpecError::NotGenerated(format!(
+            return Err(lstm_accel_spec::SpecError::NotGenerated(format!(
                 "gate_units = {}: the design has one gate unit per cell arithmetic",
                 hw.gate_units
             )));
@@ -232,7 +232,9 @@ impl Accelerator {
             let f = l.formats;
             let unit = |func, from, to| {
                 model.activation(func, from, to).map_err(|e| {
-                    crate::SpecError::Config(format!("activation of layer formats {f:?}: {e}"))
+                    lstm_accel_spec::SpecError::Config(format!(
+                        "activation of layer formats {f:?}: {e}"
+                    ))
                 })
             };
             let fns = GateFunctions {
@@ -554,7 +556,10 @@ impl Accelerator {
     }
 
     /// A design ready to simulate: top-level inputs marked driven.
-    pub fn for_simulation(model: &Model, spec: &AcceleratorSpec) -> Result<Self, crate::SpecError> {
+    pub fn for_simulation(
+        model: &Model,
+        spec: &AcceleratorSpec,
+    ) -> Result<Self, lstm_accel_spec::SpecError> {
         let mut a = Accelerator::new(model, spec)?;
         a.clock.connect();
         a.reset.connect();
@@ -845,7 +850,10 @@ impl Logic for Accelerator {
 }
 
 /// The Verilog of the design for `spec` (top module `top`).
-pub fn verilog(model: &Model, spec: &AcceleratorSpec) -> Result<String, crate::SpecError> {
+pub fn verilog(
+    model: &Model,
+    spec: &AcceleratorSpec,
+) -> Result<String, lstm_accel_spec::SpecError> {
     let mut a = Accelerator::new(model, spec)?;
     a.connect_all();
     Ok(generate_verilog(&a))

@@ -15,9 +15,9 @@
 //! the clock the PLL really makes, and the UART's clocks per bit follow.
 
 use crate::serial_top::serial_verilog;
-use crate::spec::{AcceleratorSpec, HwConfig, SpecError};
-use crate::target::Target;
 use lstm_accel_model::Model;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig, SpecError};
+use lstm_accel_spec::target::Target;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -51,12 +51,8 @@ impl From<i64> for DynVal {
 }
 
 /// `v` truncated to `w` bits and sign-extended back (a Verilog assignment to
-/// a `signed [w-1:0]` reg).
-#[inline(always)]
-pub fn sext(v: i64, w: usize) -> i64 {
-    let s = 64 - w as u32;
-    (v << s) >> s
-}
+/// a `signed [w-1:0]` reg): the model's two's-complement wrap.
+pub use lstm_accel_model::fixed::sext;
 
 fn mask(w: usize) -> u64 {
     if w >= 64 {

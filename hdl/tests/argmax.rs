@@ -3,9 +3,10 @@
 
 use lstm_accel_hdl::blocks::argmax::ArgMax;
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::random;
 use lstm_accel_model::trace::argmax;
+use lstm_accel_spec::target::Family;
 use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;

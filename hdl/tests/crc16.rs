@@ -4,9 +4,10 @@
 
 use lstm_accel_hdl::blocks::crc16::Crc16Byte;
 use lstm_accel_hdl::dynamic::settle;
-use lstm_accel_hdl::link::crc16_update;
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::random;
+use lstm_accel_spec::link::crc16_update;
+use lstm_accel_spec::target::Family;
 use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;

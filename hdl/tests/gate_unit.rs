@@ -8,12 +8,13 @@
 
 use lstm_accel_hdl::blocks::gate_unit::{GateFunctions, GateUnit};
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::activation::Function;
 use lstm_accel_model::cell::CellArith;
 use lstm_accel_model::fixed::Format;
 use lstm_accel_model::random::{self, ModelShape};
 use lstm_accel_model::Model;
+use lstm_accel_spec::target::Family;
 use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;

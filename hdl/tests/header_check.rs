@@ -9,11 +9,12 @@ use lstm_accel_hdl::blocks::header_check::{
     header_bits, opcode_rules, HeaderBits, HeaderCheck, OpcodeKind,
 };
 use lstm_accel_hdl::dynamic::{settle, DynVal};
-use lstm_accel_hdl::layout::Layout;
-use lstm_accel_hdl::protocol::{self as p, header};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
+use lstm_accel_spec::layout::Layout;
+use lstm_accel_spec::protocol::{self as p, header};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::target::Family;
 use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;

@@ -13,9 +13,10 @@
 
 use lstm_accel_hdl::blocks::link_rx::LinkRx;
 use lstm_accel_hdl::dynamic::clock_cycle;
-use lstm_accel_hdl::link::{self, packet_frames, Frame};
-use lstm_accel_hdl::tools::{first_difference, icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{first_difference, icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::random;
+use lstm_accel_spec::link::{self, packet_frames, Frame};
+use lstm_accel_spec::target::Family;
 use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;

@@ -10,9 +10,10 @@
 mod ram_bench;
 
 use lstm_accel_hdl::blocks::ram::{Ram, RamForm};
-use lstm_accel_hdl::tools::{verilator_lint, yosys_synth, Family};
-use lstm_accel_hdl::Target;
+use lstm_accel_hdl::tools::{verilator_lint, yosys_synth};
 use lstm_accel_model::random;
+use lstm_accel_spec::target::Family;
+use lstm_accel_spec::Target;
 use ram_bench::{icarus_reads, Op};
 use rand::Rng;
 use rust_hdl::prelude::*;

@@ -13,8 +13,9 @@
 mod ram_bench;
 
 use lstm_accel_hdl::blocks::ram::{Ram, RamForm};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::random;
+use lstm_accel_spec::target::Family;
 use ram_bench::{icarus_reads, run_native, Op};
 use rand::Rng;
 use rust_hdl::prelude::*;

@@ -3,8 +3,9 @@
 //! both directions (Icarus Verilog); it lints and synthesises without latches.
 
 use lstm_accel_hdl::blocks::requantizer::Requantizer;
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::fixed::{requantize, Format, Rounding};
+use lstm_accel_spec::target::Family;
 use rust_hdl::prelude::*;
 
 fn block(width: usize, from: i32, to: Format, mode: Rounding, pipelined: bool) -> Requantizer {

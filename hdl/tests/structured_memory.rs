@@ -5,12 +5,13 @@
 //! (ECP5 DP16KD) of the memory banks the design instantiates.
 
 use lstm_accel_hdl::blocks::ram::Ram;
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::tools::{yosys_synth, Family};
-use lstm_accel_hdl::Target;
+use lstm_accel_hdl::tools::yosys_synth;
 use lstm_accel_model::encoding::Matrix;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::target::Family;
+use lstm_accel_spec::Target;
 use rust_hdl::prelude::*;
 
 /// One 256-cell layer on 240 inputs with a 16-class head: every matrix

@@ -8,8 +8,9 @@
 
 use lstm_accel_hdl::blocks::uart::{UartRx, UartTx};
 use lstm_accel_hdl::dynamic::clock_cycle;
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::random;
+use lstm_accel_spec::target::Family;
 use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;

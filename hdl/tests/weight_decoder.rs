@@ -7,12 +7,13 @@
 
 use lstm_accel_hdl::blocks::weight_decoder::{WeightDecoder, WeightDecoderShape};
 use lstm_accel_hdl::dynamic::{clock_cycle, DynVal};
-use lstm_accel_hdl::layout::{ConvMode, CODEBOOK_ENTRIES};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_model::encoding::structured::BlockKind;
 use lstm_accel_model::encoding::ScalarCode;
 use lstm_accel_model::fixed::unsigned_bits;
 use lstm_accel_model::random;
+use lstm_accel_spec::layout::{ConvMode, CODEBOOK_ENTRIES};
+use lstm_accel_spec::target::Family;
 use rand::Rng;
 use rust_hdl::prelude::*;
 use std::fmt::Write;

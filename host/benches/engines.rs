@@ -9,8 +9,6 @@
 //! engine).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_host::driver::Driver;
 use lstm_accel_model::random::{self, ModelShape};
 use lstm_accel_model::Model;
@@ -18,6 +16,8 @@ use lstm_accel_sim::link::SimLink;
 use lstm_accel_sim::native::NativeDevice;
 use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
 use lstm_accel_sim::Device;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 
 fn fsdd_size() -> (Model, AcceleratorSpec) {
     let mut r = random::rng(2026);

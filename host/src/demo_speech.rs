@@ -9,12 +9,12 @@ use crate::simulate::{print_report, simulate, EngineSetup, SimulationReport};
 use crate::spec_cmd::print_spec;
 use anyhow::{bail, Context, Result};
 use lstm_accel_audio::{wav, AudioInput};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_model::float::{FloatModel, FloatRunner};
 use lstm_accel_model::readout::Answer;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::trace::{Deviation, StepTrace};
 use lstm_accel_model::Model;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
 use serde::Serialize;
 
 /// The shipped model: 2 x 64 LSTM on 13 MFCC, power-of-two ternary weights,

@@ -1,15 +1,15 @@
 //! The host driver: speaks the accelerator's packet protocol
-//! ([`lstm_accel_hdl::protocol`]) over any [`Link`], a simulated device or
+//! ([`lstm_accel_spec::protocol`]) over any [`Link`], a simulated device or
 //! (through a serial transport) a board, with the same code. It loads a
 //! model's memory images, resets the state, streams frames and parses the
 //! results and status packets, checking every header and length.
 
 use crate::pack::{pack, stream_words, PackError};
-use lstm_accel_hdl::protocol::{self as p, header, parse_header};
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::Link;
 use lstm_accel_sim::SimError;
+use lstm_accel_spec::protocol::{self as p, header, parse_header};
+use lstm_accel_spec::AcceleratorSpec;
 
 /// Why the driver failed.
 #[derive(Debug, thiserror::Error)]

@@ -9,10 +9,10 @@
 //! Every figure but the Fmax is the spec's (its schedule, which the
 //! simulations match cycle for cycle, and its block-RAM placement).
 
-use lstm_accel_hdl::auto_config::{fastest_fit, AutoChoice, Knob};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig, SpecError};
-use lstm_accel_hdl::Target;
 use lstm_accel_model::Model;
+use lstm_accel_spec::auto_config::{fastest_fit, AutoChoice, Knob};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig, SpecError};
+use lstm_accel_spec::Target;
 use serde::Serialize;
 
 /// Row engines of the sweep.
@@ -79,7 +79,7 @@ pub struct EseSummary {
     /// comparison before synthesis.
     pub latency_us_at_spec_clock: f64,
     /// The spec's Fmax estimate for the design, MHz
-    /// (`lstm_accel_hdl::fmax_estimate`).
+    /// (`lstm_accel_spec::fmax_estimate`).
     pub estimated_fmax_mhz: Option<f64>,
     /// Microseconds per frame at the clock the spec expects (the lower of
     /// its clock and the estimate), before synthesis.

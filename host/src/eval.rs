@@ -19,10 +19,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lstm_accel_audio::fsdd::{Fsdd, Split, Utterance};
 use lstm_accel_audio::AudioInput;
-use lstm_accel_hdl::spec::HwConfig;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::verilator::VerilatorOptions;
+use lstm_accel_spec::spec::HwConfig;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

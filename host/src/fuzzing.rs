@@ -17,12 +17,6 @@ use crate::driver::Driver;
 use crate::pack::pack;
 use crate::serial::{BytePort, SerialLink};
 use lstm_accel_compress::quantize::{quantize_model, QuantSpec};
-use lstm_accel_hdl::link::{packet_frames, D_DATA, D_DATA_END};
-use lstm_accel_hdl::protocol::{
-    header, RESULT, RESULT_FIXED_WORDS, STATE_REPLY, STATUS_REPLY, STATUS_WORDS,
-};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_model::float::FloatModel;
 use lstm_accel_model::import::{export_safetensors, import_safetensors_bytes, ImportNames};
 use lstm_accel_model::random::{self, ModelShape, ScalarKind};
@@ -30,6 +24,12 @@ use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::ScriptedLink;
 use lstm_accel_sim::SimError;
+use lstm_accel_spec::link::{packet_frames, D_DATA, D_DATA_END};
+use lstm_accel_spec::protocol::{
+    header, RESULT, RESULT_FIXED_WORDS, STATE_REPLY, STATUS_REPLY, STATUS_WORDS,
+};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -221,7 +221,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
                 3,
                 0xdead_beef,
             ];
-            let n = lstm_accel_hdl::protocol::state_words(lay);
+            let n = lstm_accel_spec::protocol::state_words(lay);
             let mut state = vec![header(STATE_REPLY, n)];
             state.extend((0..n as u32).map(|v| v.wrapping_mul(0x0101_0101)));
             let packets = [result, status, state];

@@ -11,11 +11,11 @@
 
 use crate::crosscheck::{cross_check, expected_replies, CrossCheck};
 use crate::driver::{Driver, DriverError};
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_model::Model;
 use lstm_accel_sim::icarus::{IcarusDesign, TestbenchJob};
 use lstm_accel_sim::link::{packet_words, packets, ScriptedLink, Stalls};
 use lstm_accel_sim::SimError;
+use lstm_accel_spec::AcceleratorSpec;
 use serde::Serialize;
 use std::path::Path;
 

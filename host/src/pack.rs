@@ -11,13 +11,13 @@
 
 use bitvec::prelude::*;
 use lstm_accel_hdl::dynamic::sext;
-use lstm_accel_hdl::layout::{
-    matrices_by_id, ConvLayout, FactorOf, Layout, Phase, CODEBOOK_ENTRIES,
-};
-use lstm_accel_hdl::spec::{AcceleratorSpec, MatrixMap};
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::Format;
 use lstm_accel_model::model::{Head, Model};
+use lstm_accel_spec::layout::{
+    matrices_by_id, ConvLayout, FactorOf, Layout, Phase, CODEBOOK_ENTRIES,
+};
+use lstm_accel_spec::spec::{AcceleratorSpec, MatrixMap};
 
 /// One memory's contents, word by word (bit 0 = LSB).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -401,7 +401,7 @@ fn tap_image(model: &Model, lay: &Layout) -> Result<MemoryImage, PackError> {
     let head = model.head.matrices();
     // (matrix, its rows' taps, a Toeplitz-like matrix's first-pass taps)
     let mut parts: Vec<(&Matrix, &ConvLayout, Option<&ConvLayout>)> = Vec::new();
-    fn first(f: &Option<lstm_accel_hdl::layout::FactorLayout>) -> Option<&ConvLayout> {
+    fn first(f: &Option<lstm_accel_spec::layout::FactorLayout>) -> Option<&ConvLayout> {
         f.as_ref().and_then(|f| f.conv.as_ref())
     }
     for (l, x) in model.layers.iter().zip(&lay.layers) {
@@ -626,7 +626,7 @@ pub fn unpack_weights(
     out
 }
 
-/// The 32-bit stream words that load `img` (see [`lstm_accel_hdl::protocol`]):
+/// The 32-bit stream words that load `img` (see [`lstm_accel_spec::protocol`]):
 /// a weight word as one word per bank, lowest lanes first, row engine by
 /// row engine; any other word sign-extended from its width.
 pub fn stream_words(img: &MemoryImage, lay: &Layout) -> Vec<u32> {

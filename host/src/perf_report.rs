@@ -33,14 +33,14 @@
 use anyhow::{bail, Result};
 use clap::Args;
 use lstm_accel_hdl::board::Board;
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_model::encoding::{Blocked, Matrix, ScalarCode};
 use lstm_accel_model::float::{FloatModel, FloatRunner};
 use lstm_accel_model::random::{self, ModelShape, ScalarKind};
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::verilator::VerilatorOptions;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -9,12 +9,12 @@
 use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use lstm_accel_hdl::protocol;
-use lstm_accel_hdl::spec::AcceleratorSpec;
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::serial::{LinkStats, SerialLink, SerialPortBytes};
 use lstm_accel_model::Model;
+use lstm_accel_spec::protocol;
+use lstm_accel_spec::spec::AcceleratorSpec;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! The host's end of the serial link ([`lstm_accel_hdl::link`]): a
+//! The host's end of the serial link ([`lstm_accel_spec::link`]): a
 //! [`Link`] over any byte port, so the driver speaks to a board's UART
 //! bridge exactly as to a simulated device. Packets leave as data frames of
 //! at most 255 words, each sent until the bridge acknowledges it (again on
@@ -9,9 +9,9 @@
 //! over a host restart). Garbage on the line is skipped by
 //! the frame parser's hunt for `SYNC`.
 
-use lstm_accel_hdl::link::{self, packet_frames, Frame, FrameParser, Parsed};
 use lstm_accel_sim::link::Link;
 use lstm_accel_sim::SimError;
+use lstm_accel_spec::link::{self, packet_frames, Frame, FrameParser, Parsed};
 use std::collections::VecDeque;
 
 /// A byte pipe to a device: a serial port, or a simulated board.

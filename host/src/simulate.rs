@@ -10,7 +10,6 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_audio::AudioInput;
 use lstm_accel_hdl::accelerator::verilog;
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::icarus_check::{icarus_cross_check, TestbenchSummary};
@@ -21,6 +20,7 @@ use lstm_accel_sim::link::{SimLink, Stalls};
 use lstm_accel_sim::native::NativeDevice;
 use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
 use lstm_accel_sim::Device;
+use lstm_accel_spec::AcceleratorSpec;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -530,9 +530,9 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lstm_accel_hdl::spec::HwConfig;
-    use lstm_accel_hdl::Target;
     use lstm_accel_model::random::ModelShape;
+    use lstm_accel_spec::spec::HwConfig;
+    use lstm_accel_spec::Target;
 
     /// The native engine on three threads gives the one-thread cross-check:
     /// every sequence's classes and answer in order, the frames and the

@@ -4,10 +4,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use lstm_accel_hdl::auto_config::{fastest_fit, Knob};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig, SpecError};
-use lstm_accel_hdl::Target;
 use lstm_accel_model::model::Model;
+use lstm_accel_spec::auto_config::{fastest_fit, Knob};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig, SpecError};
+use lstm_accel_spec::Target;
 use std::path::PathBuf;
 
 /// Hardware configuration from a file or flags.

@@ -115,7 +115,7 @@ pub fn run(a: &SynthArgs) -> Result<()> {
 /// the report; `progress` shows each step.
 pub(crate) fn flow_for(
     model: &Model,
-    mut hw: lstm_accel_hdl::spec::HwConfig,
+    mut hw: lstm_accel_spec::spec::HwConfig,
     board: Option<Board>,
     baud: u32,
     placement: Placement,

@@ -3,8 +3,6 @@
 //! case shrunk to a small reproducer that `simulate` replays.
 
 use lstm_accel_hdl::accelerator::verilog;
-use lstm_accel_hdl::protocol::{parse_header, RESULT};
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_host::difftest::cases::{self, encodings};
 use lstm_accel_host::difftest::shrink::shrink;
 use lstm_accel_host::difftest::{self, check_on_device, DiffConfig, EngineKind};
@@ -12,6 +10,8 @@ use lstm_accel_model::random::{biases_mut, weight_values_mut};
 use lstm_accel_sim::native::NativeDevice;
 use lstm_accel_sim::verilator::VerilatorOptions;
 use lstm_accel_sim::{Device, Edge, StreamWord};
+use lstm_accel_spec::protocol::{parse_header, RESULT};
+use lstm_accel_spec::AcceleratorSpec;
 use std::process::Command;
 
 fn verilator_options() -> VerilatorOptions {

@@ -2,11 +2,11 @@
 //! model's codes exactly, for any lane and row-engine count, encoding mix and
 //! model shape.
 
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_host::pack::{pack, unpack_weights, PackError};
 use lstm_accel_model::encoding::Matrix;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 
 #[test]
 fn packed_images_have_the_spec_sizes_and_unpack_to_the_model_codes() {

@@ -9,13 +9,13 @@
 //! ways and garbage between frames (both ends resend; the counters show
 //! they did).
 
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_host::crosscheck::cross_check;
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::serial::{BytePort, SerialLink};
 use lstm_accel_host::virtual_board::{LineNoise, SimulatedPort};
 use lstm_accel_model::random::{self, ModelShape};
 use lstm_accel_sim::serial::{NativeSerialDevice, SerialDevice, UartLine};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
 
 const CPB: usize = 4;
 
@@ -89,7 +89,8 @@ fn a_virtual_board_matches_the_reference_through_line_noise() {
 
 #[test]
 fn the_serial_design_lints_and_synthesises_without_latches() {
-    use lstm_accel_hdl::tools::{verilator_lint, yosys_synth, Family};
+    use lstm_accel_hdl::tools::{verilator_lint, yosys_synth};
+    use lstm_accel_spec::target::Family;
     let mut r = random::rng(42);
     let model = random::model(&mut r, &ModelShape::ternary(6, &[8], 4, 8));
     let hw = HwConfig {
@@ -183,7 +184,7 @@ fn run_drives_the_native_virtual_board_behind_a_pseudo_terminal() {
 /// sequence it expects) with scripted faults: NAKs that answer noise after
 /// a frame it took, and stale NAKs naming an old sequence.
 struct ScriptedBridge {
-    parser: lstm_accel_hdl::link::FrameParser,
+    parser: lstm_accel_spec::link::FrameParser,
     expected: u8,
     /// Words passed on to the accelerator.
     passed: Vec<u32>,
@@ -204,7 +205,7 @@ enum Fault {
 
 impl ScriptedBridge {
     fn reply(&mut self, kind: u8, seq: u8) {
-        let f = lstm_accel_hdl::link::Frame {
+        let f = lstm_accel_spec::link::Frame {
             kind,
             seq,
             words: Vec::new(),
@@ -215,7 +216,7 @@ impl ScriptedBridge {
 
 impl BytePort for ScriptedBridge {
     fn write(&mut self, bytes: &[u8]) -> Result<(), lstm_accel_sim::SimError> {
-        use lstm_accel_hdl::link::{Parsed, D_ACK, D_NAK};
+        use lstm_accel_spec::link::{Parsed, D_ACK, D_NAK};
         for &b in bytes {
             let Parsed::Frame(f) = self.parser.push(b) else {
                 continue;
@@ -261,7 +262,7 @@ impl BytePort for ScriptedBridge {
 fn stale_naks_neither_renumber_nor_repeat_a_frame() {
     use lstm_accel_sim::link::Link;
     let bridge = ScriptedBridge {
-        parser: lstm_accel_hdl::link::FrameParser::new(),
+        parser: lstm_accel_spec::link::FrameParser::new(),
         expected: 0,
         passed: Vec::new(),
         frames: 0,

@@ -7,9 +7,6 @@
 //! counters at zero and its weights loaded, and that runs a new sequence
 //! exactly like the reference, in the predicted cycles.
 
-use lstm_accel_hdl::link;
-use lstm_accel_hdl::protocol::loaded_mask;
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_host::crosscheck::cross_check;
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::serial::{BytePort, SerialLink};
@@ -18,6 +15,9 @@ use lstm_accel_model::random::{self, ModelShape};
 use lstm_accel_model::Model;
 use lstm_accel_sim::serial::{NativeSerialDevice, SerialDevice, UartLine};
 use lstm_accel_sim::verilator::{VerilatorOptions, VerilatorSerialDevice};
+use lstm_accel_spec::link;
+use lstm_accel_spec::protocol::loaded_mask;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
 use rand::Rng;
 
 const CPB: usize = 4;
@@ -102,7 +102,7 @@ fn press_reset<D: SerialDevice>(device: D, model: &Model, spec: &AcceleratorSpec
 
 /// A `FRAME` packet's words.
 fn frame_packet(frame: &[i32]) -> Vec<u32> {
-    use lstm_accel_hdl::protocol::{header, FRAME};
+    use lstm_accel_spec::protocol::{header, FRAME};
     std::iter::once(header(FRAME, frame.len()))
         .chain(frame.iter().map(|&v| v as u32))
         .collect()

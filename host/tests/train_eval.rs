@@ -186,8 +186,8 @@ fn a_float_stage_then_distilled_qat_reports_both_and_the_file_keeps_its_front_en
 /// written file measures.
 #[test]
 fn soft_sharing_and_rank_budgets_hold_in_the_written_models() {
-    use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
     use lstm_accel_model::encoding::{Matrix, ScalarCode};
+    use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
     let dir = tempfile::tempdir().expect("tempdir");
     let p = |n: &str| dir.path().join(n).to_str().expect("utf-8").to_string();
     let (f, shared, params, cycles) = (p("f.safetensors"), p("s.json"), p("p.json"), p("c.json"));

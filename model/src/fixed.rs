@@ -126,6 +126,14 @@ impl fmt::Display for Format {
     }
 }
 
+/// `v` truncated to `w` bits and sign-extended back (a Verilog assignment to
+/// a `signed [w-1:0]` reg).
+#[inline(always)]
+pub fn sext(v: i64, w: usize) -> i64 {
+    let s = 64 - w as u32;
+    (v << s) >> s
+}
+
 /// `2^e` as a float, exact for every `e` a format can have.
 pub fn pow2_f64(e: i32) -> f64 {
     2f64.powi(e)

@@ -55,7 +55,7 @@ pub trait Device {
 pub enum SimError {
     /// The design could not be built.
     #[error("building the design: {0}")]
-    Design(#[from] lstm_accel_hdl::SpecError),
+    Design(#[from] lstm_accel_spec::SpecError),
     /// A design could not be compiled or loaded.
     #[error("{0}")]
     Build(String),

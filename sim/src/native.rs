@@ -7,8 +7,8 @@
 use crate::{Device, Edge, SimError, StreamWord};
 use lstm_accel_hdl::accelerator::Accelerator;
 use lstm_accel_hdl::dynamic::{settle, DynVal};
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_model::Model;
+use lstm_accel_spec::AcceleratorSpec;
 use rust_hdl::core::vcd_probe::VCDProbe;
 use rust_hdl::prelude::*;
 use std::fs::File;

@@ -18,8 +18,8 @@
 use crate::SimError;
 use lstm_accel_hdl::dynamic::clock_cycle;
 use lstm_accel_hdl::serial_top::SerialAccelerator;
-use lstm_accel_hdl::AcceleratorSpec;
 use lstm_accel_model::Model;
+use lstm_accel_spec::AcceleratorSpec;
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
 

@@ -3,9 +3,6 @@
 //! must name the sequence, the frame, the layer, the unit and the signal of
 //! exactly that word, and nothing else.
 
-use lstm_accel_hdl::protocol::RESULT_FIXED_WORDS;
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_host::crosscheck::{cross_check, Mismatch};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_model::model::Head;
@@ -16,6 +13,9 @@ use lstm_accel_model::Model;
 use lstm_accel_sim::link::SimLink;
 use lstm_accel_sim::native::NativeDevice;
 use lstm_accel_sim::{Device, Edge};
+use lstm_accel_spec::protocol::RESULT_FIXED_WORDS;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 
 /// Flips the low bit of word `word` of output packet `packet` (counted from
 /// the device's first packet).

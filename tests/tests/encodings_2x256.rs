@@ -6,12 +6,13 @@
 //! table, `cargo test -p lstm-accel-tests --test encodings_2x256 -- --ignored --nocapture`.
 
 use lstm_accel_hdl::accelerator::verilog;
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::tools::{yosys_synth, Family};
-use lstm_accel_hdl::Target;
+use lstm_accel_hdl::tools::yosys_synth;
 use lstm_accel_model::encoding::{LowRank, Matrix};
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::target::Family;
+use lstm_accel_spec::Target;
 
 fn dense(r: &mut impl rand::Rng, rows: usize, cols: usize) -> lstm_accel_model::encoding::Dense {
     match random::matrix(r, rows, cols, MatrixKind::Dense, ScalarKind::Ternary, false) {

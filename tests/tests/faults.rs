@@ -13,12 +13,6 @@
 mod engines;
 
 use engines::{native, verilator};
-use lstm_accel_hdl::protocol::{
-    header, loaded_mask, FRAME, LOADED_WEIGHTS, LOAD_BIASES, LOAD_TAPS, LOAD_WEIGHTS, STATUS,
-    STATUS_REPLY,
-};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_host::driver::{Driver, Status};
 use lstm_accel_host::pack::{pack, stream_words};
 use lstm_accel_model::random::{self, ModelShape, ScalarKind};
@@ -26,6 +20,12 @@ use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::{Link, SimLink, Stalls};
 use lstm_accel_sim::Device;
+use lstm_accel_spec::protocol::{
+    header, loaded_mask, FRAME, LOADED_WEIGHTS, LOAD_BIASES, LOAD_TAPS, LOAD_WEIGHTS, STATUS,
+    STATUS_REPLY,
+};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 
 fn setup() -> (Model, AcceleratorSpec) {
     let mut shape = ModelShape::ternary(5, &[6, 4], 4, 8);

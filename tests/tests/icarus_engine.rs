@@ -5,8 +5,6 @@
 //! stream ends early.
 
 use lstm_accel_hdl::accelerator::verilog;
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_host::crosscheck::{cross_check, expected_replies};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::icarus_check::icarus_cross_check;
@@ -15,6 +13,8 @@ use lstm_accel_model::Model;
 use lstm_accel_sim::icarus::{IcarusDesign, TestbenchJob};
 use lstm_accel_sim::link::{packet_words, ScriptedLink, Stalls};
 use lstm_accel_sim::StreamWord;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 
 fn spec(m: &Model, lanes: usize) -> AcceleratorSpec {
     let hw = HwConfig::on(lanes, Target::Generic);

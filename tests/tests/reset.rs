@@ -11,15 +11,15 @@
 mod engines;
 
 use engines::{native, verilator};
-use lstm_accel_hdl::protocol::loaded_mask;
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_host::driver::Driver;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::SimLink;
 use lstm_accel_sim::Device;
+use lstm_accel_spec::protocol::loaded_mask;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 use rand::Rng;
 
 /// Where the reset falls.

@@ -5,16 +5,17 @@
 //! as the native engine, which the spine test proves equal to the reference.
 
 use lstm_accel_hdl::accelerator::verilog;
-use lstm_accel_hdl::protocol::{header, READ_STATE, RESULT, STATE_REPLY};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth, Family};
-use lstm_accel_hdl::Target;
+use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
 use lstm_accel_sim::link::{packet_words, Link};
 use lstm_accel_sim::native::NativeDevice;
 use lstm_accel_sim::{Device, SimError, StreamWord};
+use lstm_accel_spec::protocol::{header, READ_STATE, RESULT, STATE_REPLY};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::target::Family;
+use lstm_accel_spec::Target;
 use std::fmt::Write;
 
 /// A link that records what the driver sends.

@@ -37,7 +37,7 @@ pub struct AdderTree {
 impl AdderTree {
     /// Levels (= latency in cycles) of a tree over `n` inputs.
     pub fn depth(n: usize) -> usize {
-        n.next_power_of_two().trailing_zeros() as usize
+        lstm_accel_spec::datapath::adder_tree::depth(n)
     }
 
     /// A tree over `n` inputs of `width` bits.

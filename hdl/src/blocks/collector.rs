@@ -24,7 +24,7 @@
 //! with one engine they come straight from it (`value`, `valid`).
 
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::{Layout, Widths};
+use lstm_accel_spec::layout::{Layout, Widths};
 use rust_hdl::prelude::*;
 
 /// The collector.

@@ -1,4 +1,4 @@
-//! The stream controller: the device side of [`crate::protocol`]. It parses
+//! The stream controller: the device side of [`lstm_accel_spec::protocol`]. It parses
 //! packets from the input stream, writes loads into the weight, bias and
 //! row-shift memories and frames into the data memory, sweeps the state
 //! memories to zero on `RESET`, starts the sequencer, and sends results and
@@ -24,9 +24,9 @@
 use crate::blocks::header_check::HeaderBits;
 use crate::blocks::state_reader::StateReader;
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::{Layout, Widths};
-use crate::protocol::{self as p, header};
 use crate::verilog::{initial_block, reset_clause};
+use lstm_accel_spec::layout::{Layout, Widths};
+use lstm_accel_spec::protocol::{self as p, header};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 
@@ -348,7 +348,7 @@ impl Controller {
             v.push((
                 p::LOAD_CODEBOOKS,
                 4,
-                (lay.matrix_ids() * crate::layout::CODEBOOK_ENTRIES) as u32,
+                (lay.matrix_ids() * lstm_accel_spec::layout::CODEBOOK_ENTRIES) as u32,
             ));
         }
         if lay.tap_words > 0 {

@@ -1,10 +1,10 @@
-//! One byte of the link's CRC-16/CCITT-FALSE ([`crate::link::crc16_update`]:
+//! One byte of the link's CRC-16/CCITT-FALSE ([`lstm_accel_spec::link::crc16_update`]:
 //! polynomial 0x1021, most significant bit first), combinational: the
 //! running CRC with the byte folded into its top bits, shifted eight times,
 //! the polynomial added after every shift that pushes out a one. The link's
 //! receiver and transmitter each keep their running CRC with it.
 
-use crate::link;
+use lstm_accel_spec::link;
 use rust_hdl::prelude::*;
 
 /// The step.

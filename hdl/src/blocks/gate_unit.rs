@@ -22,11 +22,12 @@
 use super::activation_unit::{ActivationBlock, ACTIVATION_LATENCY};
 use super::arith::{Multiplier, ShiftedSum};
 use super::delay_line::DelayLine;
-use super::requantizer::{Requantizer, PIPELINED_LATENCY};
+use super::requantizer::Requantizer;
 use super::sigmoid_slots::SigmoidSlots;
 use crate::dynamic::DynSig;
 use lstm_accel_model::activation::ActivationUnit;
 use lstm_accel_model::cell::CellArith;
+use lstm_accel_spec::datapath;
 use rust_hdl::prelude::*;
 
 /// The four gate units and the cell's tanh a gate unit needs.
@@ -110,47 +111,35 @@ impl GateUnit {
     /// Cycles from the inputs to `c_next`, with activations of a
     /// `second` output register or not, and `activation_units` of them.
     pub const fn cell_latency(second: bool, activation_units: usize) -> usize {
-        let shift = SigmoidSlots::cell_shift(Self::sigmoid_units(activation_units));
-        ACTIVATION_LATENCY + second as usize + shift + 2 + PIPELINED_LATENCY
+        datapath::gate_unit::cell_latency(second, activation_units)
     }
 
     /// Cycles from the inputs to `h`, with activations of a `second`
     /// output register or not, and `activation_units` of them.
     pub const fn latency(second: bool, activation_units: usize) -> usize {
-        Self::cell_latency(second, activation_units)
-            + ACTIVATION_LATENCY
-            + second as usize
-            + 1
-            + PIPELINED_LATENCY
+        datapath::gate_unit::latency(second, activation_units)
     }
 
     /// Cycles between two cells entering a unit of `activation_units`
     /// activation blocks (3 to 5).
     pub const fn interval(activation_units: usize) -> usize {
-        SigmoidSlots::interval(Self::sigmoid_units(activation_units))
+        datapath::gate_unit::interval(activation_units)
     }
 
     /// The gates (of i, f, g, o, c' = 0..5) whose sigmoid block `e` is
     /// named after: a shared block takes its first gate's name.
-    pub const SIGMOID_GATES: [usize; 3] = [0, 1, 3];
+    pub const SIGMOID_GATES: [usize; 3] = datapath::gate_unit::SIGMOID_GATES;
 
     /// The gates (of i, f, g, o, c' = 0..5) that name an activation block
     /// of a unit of `activation_units`: tanh(g) and tanh(c'), and the
     /// sigmoid blocks' [`GateUnit::SIGMOID_GATES`].
     pub fn block_gates(activation_units: usize) -> Vec<usize> {
-        let mut gates = Self::SIGMOID_GATES[..Self::sigmoid_units(activation_units)].to_vec();
-        gates.extend([2, 4]);
-        gates.sort_unstable();
-        gates
+        datapath::gate_unit::block_gates(activation_units)
     }
 
     /// The blocks the sigmoids share: tanh(g) and tanh(c') have one each.
     pub const fn sigmoid_units(activation_units: usize) -> usize {
-        match activation_units {
-            0..=3 => 1,
-            4 => 2,
-            _ => 3,
-        }
+        datapath::gate_unit::sigmoid_units(activation_units)
     }
 
     /// A gate unit for a layer's functions, cell arithmetic and exact cell

@@ -12,8 +12,8 @@
 
 use crate::blocks::controller::Controller;
 use crate::dynamic::DynSig;
-use crate::layout::Layout;
-use crate::protocol as p;
+use lstm_accel_spec::layout::Layout;
+use lstm_accel_spec::protocol as p;
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 

@@ -76,7 +76,7 @@ pub struct LightRnnDecoder {
 
 impl LightRnnDecoder {
     /// Cycles from the last column logit to the class.
-    pub const LATENCY: usize = 3;
+    pub const LATENCY: usize = lstm_accel_spec::datapath::LIGHTRNN_DECODER_LATENCY;
 
     /// A decoder of `shape`.
     pub fn new(shape: LightRnnShape) -> Self {

@@ -1,4 +1,4 @@
-//! The receiving half of the UART bridge ([`crate::link`]): bytes from the
+//! The receiving half of the UART bridge ([`lstm_accel_spec::link`]): bytes from the
 //! UART become the accelerator's input stream, frame by frame, and only
 //! frames that arrived whole with a good CRC get through.
 //!
@@ -30,7 +30,7 @@
 //! asks again).
 
 use super::crc16::Crc16Byte;
-use crate::link;
+use lstm_accel_spec::link;
 use rust_hdl::prelude::*;
 use rust_hdl::widgets::dff::DFF;
 use rust_hdl::widgets::dff_setup;

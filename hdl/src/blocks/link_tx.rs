@@ -1,4 +1,4 @@
-//! The transmitting half of the UART bridge ([`crate::link`]): the
+//! The transmitting half of the UART bridge ([`lstm_accel_spec::link`]): the
 //! accelerator's output stream becomes data frames, and the receiver's
 //! answers become `ACK` / `NAK` frames, byte by byte into the UART.
 //!
@@ -24,7 +24,7 @@
 //! `&` and `|`.)
 
 use super::crc16::Crc16Byte;
-use crate::link;
+use lstm_accel_spec::link;
 use rust_hdl::prelude::*;
 use rust_hdl::widgets::dff::DFF;
 use rust_hdl::widgets::dff_setup;

@@ -91,17 +91,13 @@ pub struct MacArray {
 impl MacArray {
     /// Cycles from a word's input to the accumulator holding it.
     pub fn latency(lanes: usize) -> usize {
-        AdderTree::depth(lanes) + 3
+        lstm_accel_spec::datapath::mac_array::latency(lanes)
     }
 
     /// Width of a lane's product: `x * value` for multiplier lanes, a
     /// shift-add lane's otherwise.
     pub fn product_width(multiply: bool, x_width: usize, code_bits: usize) -> usize {
-        if multiply {
-            x_width + code_bits
-        } else {
-            ShiftAddLane::product_width(x_width, code_bits)
-        }
+        lstm_accel_spec::datapath::mac_array::product_width(multiply, x_width, code_bits)
     }
 
     /// An array of the given shape.

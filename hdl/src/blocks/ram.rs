@@ -31,6 +31,7 @@
 //! address was presented, and not one written in the same cycle.
 
 use crate::dynamic::{sext, DynSig, DynVal};
+use lstm_accel_spec::datapath;
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -83,12 +84,12 @@ pub struct Ram {
 
 impl Ram {
     /// Cycles from a read address to its word in the banked form.
-    pub const BANKED_READ_LATENCY: usize = 5;
+    pub const BANKED_READ_LATENCY: usize = datapath::ram::BANKED_READ_LATENCY;
 
     /// Address signals are one bit wider than the largest address so that
     /// they stay non-negative as signed values.
     pub fn address_width(depth: usize) -> usize {
-        (usize::BITS - depth.saturating_sub(1).leading_zeros()) as usize + 1
+        datapath::ram::address_width(depth)
     }
 
     /// `depth` words of `width` bits.
@@ -169,15 +170,12 @@ impl Ram {
     /// `depth x width` memory in one row of blocks, in the fewest blocks
     /// (the wider of two that tie).
     pub fn dp16kd_shape(depth: usize, width: usize) -> Option<(usize, usize)> {
-        DP16KD_SHAPES
-            .into_iter()
-            .filter(|&(d, _)| depth <= d)
-            .min_by_key(|&(_, w)| width.div_ceil(w))
+        datapath::ram::dp16kd_shape(depth, width)
     }
 
     /// `DP16KD` blocks of a `depth x width` memory in that shape.
     pub fn dp16kd_blocks_for(depth: usize, width: usize) -> Option<u32> {
-        Self::dp16kd_shape(depth, width).map(|(_, w)| width.div_ceil(w) as u32)
+        datapath::ram::dp16kd_blocks_for(depth, width)
     }
 
     /// Whether the banks are `DP16KD` instances in synthesis.
@@ -520,13 +518,7 @@ end",
     }
 }
 
-/// The `DP16KD` port shapes the RAM instantiates (depth, data width): the
-/// true dual-port ones. The word address sits in the top bits of `AD*`;
-/// the 18-bit shape's two low bits are its byte enables.
-const DP16KD_SHAPES: [(usize, usize); 5] =
-    [(1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)];
-
-/// `DP16KD` blocks named `{name}_{i}` of `shape` (from [`DP16KD_SHAPES`])
+/// `DP16KD` blocks named `{name}_{i}` of `shape` (from [`datapath::ram::DP16KD_SHAPES`])
 /// holding a memory `width` bits wide: port A writes `data` at `waddr` (its
 /// low `bits`) when `we`, port B reads at `raddr` into the output
 /// register, whose word drives the wire `out`. Both ports are always

@@ -15,8 +15,8 @@ use crate::verilog::{lit, round_stmts};
 use lstm_accel_model::fixed::{requantize, Format, Rounding};
 use rust_hdl::prelude::*;
 
-/// Cycles from input to output of the pipelined form.
-pub const PIPELINED_LATENCY: usize = 2;
+/// Cycles from input to output of the pipelined form (the spec's count).
+pub use lstm_accel_spec::datapath::REQUANTIZER_LATENCY as PIPELINED_LATENCY;
 
 /// The requantizer.
 #[derive(LogicBlock)]

@@ -14,7 +14,7 @@
 //! The queue then hands on one entry per cycle, engine 0's first. A last
 //! group's padding rows (past the phase's `count` results) enter as empty
 //! entries and are never handed on. The sequencer gives the queue the time
-//! it needs ([`crate::layout::Layout::row_span`]): a group's entries are out
+//! it needs ([`lstm_accel_spec::layout::Layout::row_span`]): a group's entries are out
 //! before the next group enters. Counters restart with a phase (`start`, or
 //! a change of `phase`: a LightRNN head's column logits start no phase).
 //!
@@ -115,7 +115,7 @@ impl ResultQueue {
     /// Cycles the queue adds to a result's path: none with one engine (a
     /// wire), its register otherwise.
     pub fn latency(engines: usize) -> usize {
-        usize::from(engines > 1)
+        lstm_accel_spec::datapath::row_engines::queue_latency(engines)
     }
 
     /// Bits of the loaded-results counter: the count's, and room for a

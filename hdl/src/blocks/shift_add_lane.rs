@@ -43,7 +43,7 @@ pub struct ShiftAddLane {
 impl ShiftAddLane {
     /// Width of the product of `x_width`-bit data and `code_bits`-bit codes.
     pub fn product_width(x_width: usize, code_bits: usize) -> usize {
-        x_width + max_shift(code_bits) + 1
+        lstm_accel_spec::datapath::mac_array::shift_add_product_width(x_width, code_bits)
     }
 
     /// A lane for `code_bits`-bit slots (2..=5) and `x_width`-bit data that
@@ -81,9 +81,7 @@ impl ShiftAddLane {
 }
 
 /// Largest shift a `code_bits`-bit slot encodes.
-pub fn max_shift(code_bits: usize) -> usize {
-    (1 << (code_bits - 1)) - 2
-}
+pub use lstm_accel_spec::datapath::mac_array::max_shift;
 
 impl Logic for ShiftAddLane {
     fn update(&mut self) {

@@ -17,12 +17,13 @@
 //! configuration whose schedule brings them closer (`Schedule::gate_waits`).
 
 use crate::dynamic::{DynSig, DynVal};
+use lstm_accel_spec::datapath;
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
 use std::fmt::Write;
 
 /// Sigmoid requests of a cell: i, f, o.
-const REQUESTS: usize = 3;
+use lstm_accel_spec::datapath::gate_unit::SIGMOID_REQUESTS as REQUESTS;
 
 /// The block.
 #[derive(LogicBlock)]
@@ -58,12 +59,12 @@ pub struct SigmoidSlots {
 impl SigmoidSlots {
     /// Cycles between two cells that `units` evaluators allow.
     pub const fn interval(units: usize) -> usize {
-        REQUESTS.div_ceil(units)
+        datapath::gate_unit::sigmoid_interval(units)
     }
 
     /// Cycles from slot 0's result to the later of i and f (f's slot).
     pub const fn cell_shift(units: usize) -> usize {
-        1 / units
+        datapath::gate_unit::sigmoid_cell_shift(units)
     }
 
     /// o's slot.

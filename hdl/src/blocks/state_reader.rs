@@ -16,7 +16,7 @@
 use crate::blocks::fanout::RegisteredFanout;
 use crate::blocks::select::PipelinedSelect;
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::{Layout, Widths};
+use lstm_accel_spec::layout::{Layout, Widths};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 

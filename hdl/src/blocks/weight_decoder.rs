@@ -30,9 +30,9 @@
 
 use crate::blocks::shift_add_lane::max_shift;
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::{ConvMode, CODEBOOK_ENTRIES};
 use crate::verilog::lit;
 use lstm_accel_model::encoding::ScalarCode;
+use lstm_accel_spec::layout::{ConvMode, CODEBOOK_ENTRIES};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
 

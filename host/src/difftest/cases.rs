@@ -11,11 +11,11 @@
 //! same generated Verilog) and inputs. Many cases thus share one Verilator
 //! or Icarus build.
 
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_model::encoding::Matrix;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,9 @@
 //! The two engines the cross-crate tests build a design in.
 
-use lstm_accel_hdl::spec::AcceleratorSpec;
 use lstm_accel_model::Model;
 use lstm_accel_sim::native::NativeDevice;
 use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
+use lstm_accel_spec::spec::AcceleratorSpec;
 
 /// The native engine.
 pub fn native(m: &Model, spec: &AcceleratorSpec) -> NativeDevice {

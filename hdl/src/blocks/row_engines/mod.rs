@@ -239,24 +239,20 @@ impl RowEngines {
     /// Engines per group of the fan-out tree: the shared inputs' source
     /// drives one register per group, and each group's register one per
     /// engine of the group.
-    pub const FANOUT: usize = 4;
+    pub const FANOUT: usize = lstm_accel_spec::datapath::row_engines::FANOUT;
 
     /// Groups of the fan-out tree: none up to [`RowEngines::FANOUT`]
     /// engines (the source drives every engine's register), else one per
     /// [`RowEngines::FANOUT`] engines.
     pub fn groups(engines: usize) -> usize {
-        if engines > Self::FANOUT {
-            engines.div_ceil(Self::FANOUT)
-        } else {
-            0
-        }
+        lstm_accel_spec::datapath::row_engines::groups(engines)
     }
 
     /// Cycles the engines' input registers add to every path through the
     /// engines: none with one engine, one with a few, two with a fan-out
     /// tree.
     pub fn boundary_latency(engines: usize) -> usize {
-        usize::from(engines > 1) + usize::from(Self::groups(engines) > 0)
+        lstm_accel_spec::datapath::row_engines::boundary_latency(engines)
     }
 
     /// Cycles the data word's source delays it by beyond the weight

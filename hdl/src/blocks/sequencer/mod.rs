@@ -36,7 +36,7 @@ mod verilog;
 
 use super::lightrnn_decoder::LightRnnDecoder;
 use crate::dynamic::{sext, DynSig, DynVal};
-use crate::layout::{Layout, Widths};
+use lstm_accel_spec::layout::{Layout, Widths};
 use phases::{phase_table, state_of, PhaseConsts};
 use rust_hdl::prelude::*;
 

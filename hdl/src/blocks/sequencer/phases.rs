@@ -3,7 +3,7 @@
 //! the tap constants of its structured parts.
 
 use super::{FINISH, HEAD, PROJ, ROWS};
-use crate::layout::{ConvLayout, FactorOf, Layout, Phase};
+use lstm_accel_spec::layout::{ConvLayout, FactorOf, Layout, Phase};
 
 /// The constants of one phase at one parity.
 #[derive(Clone, Copy, Debug, Default)]

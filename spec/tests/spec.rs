@@ -1,12 +1,12 @@
 //! The accelerator spec: cycle prediction against the ideal bound, the
 //! schedule's invariants, the memory map, validation errors.
 
-use lstm_accel_hdl::schedule::{Op, Unit};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig, Placement, SpecError};
-use lstm_accel_hdl::Target;
 use lstm_accel_model::encoding::{LowRank, Matrix};
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
+use lstm_accel_spec::schedule::{Op, Unit};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig, Placement, SpecError};
+use lstm_accel_spec::Target;
 
 fn ternary(input: usize, hidden: &[usize], classes: usize) -> Model {
     let mut r = random::rng(1);
@@ -448,7 +448,7 @@ fn deep_weight_memories_on_ecp5_are_banked() {
     let (banked, cycles) = extra(&big, hw(16, Target::Ecp5_85k));
     let (plain, generic_cycles) = extra(&big, hw(16, Target::Generic));
     println!("2x256 at 16 lanes: {cycles} cycles banked on ECP5, {generic_cycles} plain");
-    let longer = lstm_accel_hdl::blocks::ram::Ram::BANKED_READ_LATENCY as u64 - 1;
+    let longer = lstm_accel_spec::datapath::ram::BANKED_READ_LATENCY as u64 - 1;
     assert_eq!(banked, longer);
     assert_eq!(plain, 0);
     // Three passes (the two layers' rows, the head), each `longer` cycles

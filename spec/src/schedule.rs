@@ -29,6 +29,7 @@
 //! write. The predicted cycles per frame is the end of `Decode`; the hardware
 //! sequencer executes exactly this program, so simulated cycles must equal it.
 
+use crate::datapath;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
 
@@ -119,10 +120,10 @@ pub struct Pipeline {
     /// Cycles between two cells entering one gate unit: five activations
     /// (i, f, g, o, tanh c) on `activation_units` blocks, the three
     /// sigmoids sharing what tanh(g) and tanh(c) leave
-    /// (`GateUnit::interval`: 1, 2, 3 cycles for 5, 4, 3 blocks).
+    /// ([`datapath::gate_unit::interval`]: 1, 2, 3 cycles for 5, 4, 3 blocks).
     pub cell_interval: u64,
     /// Cycles from a cell entering the gate unit to its h being written
-    /// (`GateUnit::LATENCY` plus the output-memory write).
+    /// ([`datapath::gate_unit::latency`] plus the output-memory write).
     pub cell_latency: u64,
     /// Cycles the sequencer takes to switch to the next layer or the head
     /// once the h it waits for is written.
@@ -197,26 +198,26 @@ impl Pipeline {
     ) -> Pipeline {
         // Several row engines hand their results on through the result
         // queue's register.
-        let queue = crate::blocks::result_queue::ResultQueue::latency(engines) as u64;
+        let queue = datapath::row_engines::queue_latency(engines) as u64;
         // ...and take their inputs through registers of their own.
-        let boundary = crate::blocks::row_engines::RowEngines::boundary_latency(engines) as u64;
+        let boundary = datapath::row_engines::boundary_latency(engines) as u64;
         // Memory read, the MAC array itself, bias add, the rounding point's
         // two stages and the collector's register.
-        let mac = crate::blocks::mac_array::MacArray::latency(lanes) as u64;
+        let mac = datapath::mac_array::latency(lanes) as u64;
         // The gate unit, then the write of h into the data memory, which the
         // sequencer sees before it starts the next layer.
-        use crate::blocks::gate_unit::GateUnit;
-        let cell = GateUnit::latency(second_activation_register, activation_units) as u64 + 1;
-        let rounding = crate::blocks::requantizer::PIPELINED_LATENCY as u64;
+        use datapath::gate_unit;
+        let cell = gate_unit::latency(second_activation_register, activation_units) as u64 + 1;
+        let rounding = datapath::REQUANTIZER_LATENCY as u64;
         Pipeline {
             mac_latency: mac + 2 + rounding + queue + boundary,
-            cell_interval: GateUnit::interval(activation_units) as u64,
+            cell_interval: gate_unit::interval(activation_units) as u64,
             cell_latency: cell,
             // The drain state's registered end, then the switch itself.
             phase_switch: 2,
             decode_latency: 3,
             // The decoder's cycles beyond the dense arg-max's one.
-            table_latency: crate::blocks::lightrnn_decoder::LightRnnDecoder::LATENCY as u64 - 1,
+            table_latency: datapath::LIGHTRNN_DECODER_LATENCY as u64 - 1,
             weight_read_extra: 0,
             tap_read_extra: 0,
             second_activation_register,

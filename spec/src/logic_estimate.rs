@@ -37,8 +37,7 @@
 //! over for the small ones, whose fixed part differs most from the constant
 //! (`docs/hardware.md` has the table).
 
-use crate::blocks::mac_array::MacArray;
-use crate::blocks::row_engines::RowEngines;
+use crate::datapath::{mac_array, row_engines};
 use crate::layout::{Layout, CODEBOOK_ENTRIES};
 use serde::{Deserialize, Serialize};
 
@@ -85,7 +84,7 @@ impl LogicTerms {
         let lanes = layout.lanes;
         let code_bits = layout.lane_code_bits as usize;
         let product_bits =
-            MacArray::product_width(layout.lane_values, layout.data_width as usize, code_bits);
+            mac_array::product_width(layout.lane_values, layout.data_width as usize, code_bits);
         let engines = layout.engines.max(1);
         // The windows a lane's decode chooses among: those the sequencer
         // issues (one, with as many row engines as a block has rows, and
@@ -101,7 +100,7 @@ impl LogicTerms {
         } else {
             0
         };
-        let boundary_bits = if RowEngines::boundary_latency(engines) > 0 {
+        let boundary_bits = if row_engines::boundary_latency(engines) > 0 {
             let words: u32 = (0..layout.engine_banks())
                 .map(|b| layout.bank_bits(b))
                 .sum();
@@ -109,9 +108,9 @@ impl LogicTerms {
             let per_engine = words + taps + layout.bias_width;
             // The fan-out tree: each group's copy of the taps and the data
             // word, each engine's lead register of its own words and bias.
-            let tree = RowEngines::groups(engines)
+            let tree = row_engines::groups(engines)
                 * (taps as usize + lanes * layout.data_width as usize)
-                + usize::from(RowEngines::groups(engines) > 0)
+                + usize::from(row_engines::groups(engines) > 0)
                     * engines
                     * (words + layout.bias_width) as usize;
             engines * per_engine as usize + tree

@@ -3,12 +3,12 @@
 //! not by hand), every listed design is within the stated error, and the
 //! spec carries the estimate and the clock a design is expected to run at.
 
-use lstm_accel_hdl::fmax_estimate::{
+use lstm_accel_model::random::{self, ModelShape};
+use lstm_accel_spec::fmax_estimate::{
     FmaxFit, Measured, ECP5_FIT, ECP5_MEASURED, ICE40_FIT, ICE40_MEASURED,
 };
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
-use lstm_accel_model::random::{self, ModelShape};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 
 /// Ordinary least squares of `fmax = a + b * x` over the points.
 fn line(points: &[(f64, f64)]) -> (f64, f64) {

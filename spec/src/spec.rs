@@ -44,7 +44,7 @@ pub struct HwConfig {
     /// its tanh(c) in parallel, one cell per cycle; with 4 or 3 the three
     /// sigmoids share two blocks or one, and a cell enters every 2 or 3
     /// cycles (a time-multiplexed unit for small parts, with one row
-    /// engine: `GateUnit::interval`).
+    /// engine: [`crate::datapath::gate_unit::interval`]).
     pub activation_units: usize,
     /// Gate units working on different cells.
     #[serde(default = "one")]
@@ -395,7 +395,7 @@ impl HwConfig {
                 "activation_units = {} with {} row engines: a gate unit whose sigmoids share blocks takes a cell every {} cycles, and only one row engine brings cells that far apart (use activation_units = 5)",
                 self.activation_units,
                 self.rows,
-                crate::blocks::gate_unit::GateUnit::interval(self.activation_units)
+                crate::datapath::gate_unit::interval(self.activation_units)
             )));
         }
         for (name, depth) in [
@@ -519,12 +519,12 @@ impl AcceleratorSpec {
         layout.weight_words = base.max(1);
         let banking = hw.weight_banking(layout.weight_words);
         if banking.is_some() {
-            pipeline.weight_read_extra = (crate::blocks::ram::Ram::BANKED_READ_LATENCY - 1) as u64;
+            pipeline.weight_read_extra = (crate::datapath::ram::BANKED_READ_LATENCY - 1) as u64;
         }
         let tap_banking = hw.tap_banking(layout.tap_words);
         if layout.tap_banks > 0 {
             if tap_banking.is_some() {
-                pipeline.tap_read_extra = (crate::blocks::ram::Ram::BANKED_READ_LATENCY - 1) as u64;
+                pipeline.tap_read_extra = (crate::datapath::ram::BANKED_READ_LATENCY - 1) as u64;
             } else if ecp5 {
                 pipeline.tap_read_extra = 1;
             }
@@ -689,7 +689,7 @@ fn activation_tables(
     units: &[usize],
     activation_units: usize,
 ) -> Result<Vec<(String, usize, u32)>, SpecError> {
-    let blocks = crate::blocks::gate_unit::GateUnit::block_gates(activation_units);
+    let blocks = crate::datapath::gate_unit::block_gates(activation_units);
     let mut v = Vec::new();
     for (i, l) in model.layers.iter().enumerate() {
         if units[..i].contains(&units[i]) {
@@ -759,7 +759,7 @@ fn memories(
     let ecp5 = t.is_ecp5();
     let blocks_of = |depth: usize, w: u32| {
         let inst = ecp5
-            .then(|| crate::blocks::ram::Ram::dp16kd_blocks_for(depth, w as usize))
+            .then(|| crate::datapath::ram::dp16kd_blocks_for(depth, w as usize))
             .flatten();
         inst.unwrap_or_else(|| t.bram_blocks_for(depth, w))
     };

@@ -1,11 +1,11 @@
 //! The widths of the design's control and address signals.
 
 use super::{Layout, CODEBOOK_ENTRIES};
-use crate::blocks::ram::Ram;
+use crate::datapath::ram;
 
 /// The widths of the design's control and address signals, derived once
 /// from the layout and read by every block that carries them. Addresses are
-/// [`Ram::address_width`] wide, so they stay non-negative as signed signals.
+/// [`ram::address_width`] wide, so they stay non-negative as signed signals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Widths {
     /// A weight-memory address.
@@ -46,7 +46,7 @@ pub struct Widths {
 impl Layout {
     /// The widths of the design's control and address signals.
     pub fn widths(&self) -> Widths {
-        let aw = |n: usize| Ram::address_width(n.max(1));
+        let aw = |n: usize| ram::address_width(n.max(1));
         let max_row_shift = if self.row_shifts {
             (1u64 << self.row_shift_bits) - 1
         } else {

@@ -2,7 +2,6 @@
 //! constants, factor passes and tap places.
 
 use super::*;
-use crate::blocks::ram::Ram;
 use crate::spec::SpecError;
 use crate::target::Target;
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
@@ -592,7 +591,7 @@ pub fn derive_layout(
                     align_bias: align(cacc.frac, h.col_bias.format.frac, "head.col_bias")?,
                     acc_frac: cacc.frac,
                     // Classes 0..cells and -1, signed.
-                    class_width: Ram::address_width(cells) as u32,
+                    class_width: crate::datapath::ram::address_width(cells) as u32,
                     factor: cf,
                     conv: conv(&h.col_w, "head.col_w", &mut tp)?,
                 }),

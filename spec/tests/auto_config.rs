@@ -3,12 +3,12 @@
 //! and nothing it passed over fits and is clearly faster at its expected
 //! clock, and knobs given as counts stay as given.
 
-use lstm_accel_hdl::auto_config::{fastest_fit, Knob, Outcome, LOGIC_HEADROOM, NOT_WORTH};
-use lstm_accel_hdl::logic_estimate::{LogicEstimate, LogicTerms};
-use lstm_accel_hdl::spec::{AcceleratorSpec, HwConfig};
-use lstm_accel_hdl::Target;
 use lstm_accel_model::random::{self, ModelShape};
 use lstm_accel_model::Model;
+use lstm_accel_spec::auto_config::{fastest_fit, Knob, Outcome, LOGIC_HEADROOM, NOT_WORTH};
+use lstm_accel_spec::logic_estimate::{LogicEstimate, LogicTerms};
+use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
+use lstm_accel_spec::Target;
 
 fn ternary(input: usize, hidden: &[usize], classes: usize) -> Model {
     let mut r = random::rng(3);

@@ -25,6 +25,38 @@ pub enum Target {
     Generic,
 }
 
+/// FPGA families Yosys synthesises for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `synth_ice40`.
+    Ice40,
+    /// `synth_ecp5`.
+    Ecp5,
+}
+
+impl Target {
+    /// The family the part belongs to (none for the generic target).
+    pub fn family(self) -> Option<Family> {
+        match self {
+            Target::Ice40Up5k | Target::Ice40Hx8k => Some(Family::Ice40),
+            Target::Ecp5_25k | Target::Ecp5_85k => Some(Family::Ecp5),
+            Target::Generic => None,
+        }
+    }
+
+    /// nextpnr's device and package options for the part (the packages of
+    /// the boards the project supports: iCEBreaker's SG48, ULX3S's CABGA381).
+    pub fn nextpnr_device(self) -> Option<[&'static str; 3]> {
+        Some(match self {
+            Target::Ice40Up5k => ["--up5k", "--package", "sg48"],
+            Target::Ice40Hx8k => ["--hx8k", "--package", "ct256"],
+            Target::Ecp5_25k => ["--25k", "--package", "CABGA256"],
+            Target::Ecp5_85k => ["--85k", "--package", "CABGA381"],
+            Target::Generic => return None,
+        })
+    }
+}
+
 /// Resources of a part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {

@@ -27,8 +27,8 @@
 //! planning figure, not a promise: `synth` reports the achieved clock
 //! beside it.
 
+use crate::target::Family;
 use crate::target::Target;
-use crate::tools::Family;
 use serde::{Deserialize, Serialize};
 
 /// One family's fit.
