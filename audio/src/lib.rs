@@ -7,6 +7,9 @@
 //! format with the model's own rounding (the bit-exact rounding point
 //! Input), so that the reference model and the accelerator see the same
 //! integers.
+//!
+//! Dependencies: the model (its front-end settings and input format), and
+//! the wav reader and the FFT; nothing of the hardware.
 
 pub mod features;
 pub mod fsdd;

@@ -18,6 +18,8 @@
 //! them in JSON, e.g.
 //! `{"structure": {"type": "toeplitz_like", "block": 8, "rank": 2},
 //!   "scalar": {"kind": "pow2", "octaves": 6}}`.
+//!
+//! Dependencies: the model only.
 
 pub mod quantize;
 pub mod scalar;
@@ -219,25 +221,25 @@ fn toeplitz_like(
     mut rng: Option<&mut (dyn RngCore + '_)>,
 ) -> Result<(Values, Values), String> {
     let err = |g: &Values, h: &Values| {
-        let fit = structure::ToeplitzFit {
+        let fit = toeplitz::ToeplitzFit {
             g: scalar::decode(g),
             h: scalar::decode(h),
         };
-        let d = structure::expand_toeplitz_like(&fit, rows, cols, k, rank);
+        let d = toeplitz::expand_toeplitz_like(&fit, rows, cols, k, rank);
         w.iter()
             .zip(&d)
             .map(|(a, b)| (a - b) * (a - b))
             .sum::<f64>()
     };
-    let fit = structure::fit_toeplitz_like(w, rows, cols, k, rank);
+    let fit = toeplitz::fit_toeplitz_like(w, rows, cols, k, rank);
     let mut g = scalar::quantize(&fit.g, spec, rng.as_deref_mut())?;
-    let hf = structure::refit_h(w, rows, cols, k, rank, &scalar::decode(&g));
+    let hf = toeplitz::refit_h(w, rows, cols, k, rank, &scalar::decode(&g));
     let mut h = scalar::quantize(&hf, spec, rng.as_deref_mut())?;
     let mut best = (err(&g, &h), g.clone(), h.clone());
     for _ in 0..REFIT_ROUNDS {
-        let gf = structure::refit_g(w, rows, cols, k, rank, &scalar::decode(&h));
+        let gf = toeplitz::refit_g(w, rows, cols, k, rank, &scalar::decode(&h));
         g = scalar::quantize(&gf, spec, rng.as_deref_mut())?;
-        let hf = structure::refit_h(w, rows, cols, k, rank, &scalar::decode(&g));
+        let hf = toeplitz::refit_h(w, rows, cols, k, rank, &scalar::decode(&g));
         h = scalar::quantize(&hf, spec, rng.as_deref_mut())?;
         let e = err(&g, &h);
         if e < best.0 {

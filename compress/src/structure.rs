@@ -16,8 +16,6 @@
 //! Normal equations carry a tiny ridge (`1e-12` of the mean diagonal) so
 //! that a degenerate system (an all-zero factor) gives zeros, not NaNs.
 
-pub use crate::toeplitz::{expand_toeplitz_like, fit_toeplitz_like, refit_g, refit_h, ToeplitzFit};
-
 use lstm_accel_model::encoding::structured::{blocks, BlockKind};
 use nalgebra::{DMatrix, DVector};
 

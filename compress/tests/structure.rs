@@ -5,7 +5,8 @@
 mod common;
 
 use common::{f64s, gaussian, rel, rng};
-use lstm_accel_compress::structure::{self, expand_toeplitz_like, fit_toeplitz_like};
+use lstm_accel_compress::structure;
+use lstm_accel_compress::toeplitz::{self, expand_toeplitz_like, fit_toeplitz_like};
 use lstm_accel_compress::{
     decode_matrix, quantize_matrix, relative_error, MatrixSpec, ScalarSpec, Structure,
 };
@@ -69,7 +70,7 @@ fn toeplitz_like_recovers_its_own_matrices_in_float() {
         let gen = |r: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
             (0..blocks * rank * k).map(|_| common::normal(r)).collect()
         };
-        let truth = structure::ToeplitzFit {
+        let truth = toeplitz::ToeplitzFit {
             g: gen(&mut r),
             h: gen(&mut r),
         };

@@ -1,6 +1,6 @@
-//! Fuzz target: `lstm_accel_host::fuzzing::model_file` (see there).
+//! Fuzz target: `lstm_accel_verify::fuzzing::model_file` (see there).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    lstm_accel_host::fuzzing::model_file(data);
+    lstm_accel_verify::fuzzing::model_file(data);
 });

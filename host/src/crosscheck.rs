@@ -7,10 +7,10 @@
 //! signal has them) and the signal that differ.
 
 use crate::driver::{Driver, DriverError};
+use crate::link::Link;
 use lstm_accel_model::readout::Answer;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
-use lstm_accel_sim::link::Link;
 use lstm_accel_spec::protocol::{self as p, header};
 use lstm_accel_spec::AcceleratorSpec;
 use serde::Serialize;

@@ -4,10 +4,9 @@
 //! model's memory images, resets the state, streams frames and parses the
 //! results and status packets, checking every header and length.
 
+use crate::link::{Link, LinkError};
 use crate::pack::{pack, stream_words, PackError};
 use lstm_accel_model::Model;
-use lstm_accel_sim::link::Link;
-use lstm_accel_sim::SimError;
 use lstm_accel_spec::protocol::{self as p, header, parse_header};
 use lstm_accel_spec::AcceleratorSpec;
 
@@ -16,7 +15,7 @@ use lstm_accel_spec::AcceleratorSpec;
 pub enum DriverError {
     /// The link failed.
     #[error(transparent)]
-    Link(#[from] SimError),
+    Link(#[from] LinkError),
     /// The model does not pack into the spec.
     #[error(transparent)]
     Pack(#[from] PackError),

@@ -10,9 +10,8 @@
 //! image, so a test can prove the layout round-trips.
 
 use bitvec::prelude::*;
-use lstm_accel_hdl::dynamic::sext;
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
-use lstm_accel_model::fixed::Format;
+use lstm_accel_model::fixed::{sext, Format};
 use lstm_accel_model::model::{Head, Model};
 use lstm_accel_spec::layout::{
     matrices_by_id, ConvLayout, FactorOf, Layout, Phase, CODEBOOK_ENTRIES,

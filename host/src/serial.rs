@@ -9,17 +9,16 @@
 //! over a host restart). Garbage on the line is skipped by
 //! the frame parser's hunt for `SYNC`.
 
-use lstm_accel_sim::link::Link;
-use lstm_accel_sim::SimError;
+use crate::link::{Link, LinkError};
 use lstm_accel_spec::link::{self, packet_frames, Frame, FrameParser, Parsed};
 use std::collections::VecDeque;
 
 /// A byte pipe to a device: a serial port, or a simulated board.
 pub trait BytePort {
     /// Sends bytes.
-    fn write(&mut self, bytes: &[u8]) -> Result<(), SimError>;
+    fn write(&mut self, bytes: &[u8]) -> Result<(), LinkError>;
     /// The next byte, or `None` when none came within the port's time-out.
-    fn read_byte(&mut self) -> Result<Option<u8>, SimError>;
+    fn read_byte(&mut self) -> Result<Option<u8>, LinkError>;
 }
 
 /// Counters of what the link had to repair.
@@ -83,7 +82,7 @@ impl<P: BytePort> SerialLink<P> {
         self.port
     }
 
-    fn answer(&mut self, kind: u8, seq: u8) -> Result<(), SimError> {
+    fn answer(&mut self, kind: u8, seq: u8) -> Result<(), LinkError> {
         let f = Frame {
             kind,
             seq,
@@ -94,7 +93,7 @@ impl<P: BytePort> SerialLink<P> {
 
     /// Reads until a frame or a time-out (`None`); takes the bridge's data
     /// frames on the way and returns every other frame.
-    fn poll(&mut self) -> Result<Option<Frame>, SimError> {
+    fn poll(&mut self) -> Result<Option<Frame>, LinkError> {
         loop {
             let Some(b) = self.port.read_byte()? else {
                 // A pause: whatever partial frame there was is gone.
@@ -127,7 +126,7 @@ impl<P: BytePort> SerialLink<P> {
         }
     }
 
-    fn send_frame(&mut self, f: &mut Frame) -> Result<(), SimError> {
+    fn send_frame(&mut self, f: &mut Frame) -> Result<(), LinkError> {
         let mut timeouts = 0;
         let mut first = true;
         loop {
@@ -141,7 +140,7 @@ impl<P: BytePort> SerialLink<P> {
                     None => {
                         timeouts += 1;
                         if timeouts > self.tries {
-                            return Err(SimError::Build(format!(
+                            return Err(LinkError::Transport(format!(
                                 "serial link: frame {} was not acknowledged after {} tries",
                                 f.seq, self.tries
                             )));
@@ -174,7 +173,7 @@ impl<P: BytePort> SerialLink<P> {
 }
 
 impl<P: BytePort> Link for SerialLink<P> {
-    fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
+    fn send(&mut self, packet: &[u32]) -> Result<(), LinkError> {
         if !self.synced {
             // An empty data frame: taken, or acknowledged as a repeat, or
             // answered with the sequence the bridge expects. Either way the
@@ -196,7 +195,7 @@ impl<P: BytePort> Link for SerialLink<P> {
         Ok(())
     }
 
-    fn receive(&mut self) -> Result<Vec<u32>, SimError> {
+    fn receive(&mut self) -> Result<Vec<u32>, LinkError> {
         let mut timeouts = 0;
         loop {
             if let Some(p) = self.packets.pop_front() {
@@ -205,7 +204,7 @@ impl<P: BytePort> Link for SerialLink<P> {
             if self.poll()?.is_none() {
                 timeouts += 1;
                 if timeouts > self.tries {
-                    return Err(SimError::Build(format!(
+                    return Err(LinkError::Transport(format!(
                         "serial link: no packet from the device after {} time-outs",
                         self.tries
                     )));
@@ -226,11 +225,11 @@ pub struct SerialPortBytes {
 
 impl SerialPortBytes {
     /// Opens `path` at `baud` (8N1, no flow control) with a read time-out.
-    pub fn open(path: &str, baud: u32, timeout: std::time::Duration) -> Result<Self, SimError> {
+    pub fn open(path: &str, baud: u32, timeout: std::time::Duration) -> Result<Self, LinkError> {
         let port = serialport::new(path, baud)
             .timeout(timeout)
             .open()
-            .map_err(|e| SimError::Build(format!("opening the serial port {path}: {e}")))?;
+            .map_err(|e| LinkError::Transport(format!("opening the serial port {path}: {e}")))?;
         Ok(SerialPortBytes {
             port,
             name: path.to_string(),
@@ -239,21 +238,24 @@ impl SerialPortBytes {
 }
 
 impl BytePort for SerialPortBytes {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), SimError> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         use std::io::Write;
         self.port
             .write_all(bytes)
             .and_then(|()| self.port.flush())
-            .map_err(|e| SimError::Build(format!("writing to {}: {e}", self.name)))
+            .map_err(|e| LinkError::Transport(format!("writing to {}: {e}", self.name)))
     }
 
-    fn read_byte(&mut self) -> Result<Option<u8>, SimError> {
+    fn read_byte(&mut self) -> Result<Option<u8>, LinkError> {
         let mut b = [0u8; 1];
         match self.port.read(&mut b) {
             Ok(1) => Ok(Some(b[0])),
             Ok(_) => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Ok(None),
-            Err(e) => Err(SimError::Build(format!("reading from {}: {e}", self.name))),
+            Err(e) => Err(LinkError::Transport(format!(
+                "reading from {}: {e}",
+                self.name
+            ))),
         }
     }
 }

@@ -6,6 +6,9 @@
 //! generator takes its widths ([`model::Model::datapath`]), constants and
 //! tables ([`activation`]) from this crate, and every simulator is checked
 //! against [`reference::Reference`].
+//!
+//! Dependencies: none of the project's other crates (serde for the file
+//! format, rand for seeded random models); every other crate depends on it.
 
 pub mod activation;
 pub mod cell;

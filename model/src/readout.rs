@@ -11,8 +11,19 @@
 //! bit for bit; the hardware is the same either way, since it already
 //! reports every frame's logits.
 
-use crate::trace::argmax;
 use serde::{Deserialize, Serialize};
+
+/// Index of the first maximum.
+pub fn argmax<T: PartialOrd>(values: impl IntoIterator<Item = T>) -> usize {
+    let mut best: Option<(usize, T)> = None;
+    for (i, v) in values.into_iter().enumerate() {
+        match &best {
+            Some((_, b)) if v.partial_cmp(b) != Some(std::cmp::Ordering::Greater) => {}
+            _ => best = Some((i, v)),
+        }
+    }
+    best.map_or(0, |(i, _)| i)
+}
 
 /// Which of the per-frame outputs is a recording's answer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -39,17 +39,8 @@ pub struct StepTrace<T> {
     pub class: usize,
 }
 
-/// Index of the first maximum.
-pub fn argmax<T: PartialOrd>(values: impl IntoIterator<Item = T>) -> usize {
-    let mut best: Option<(usize, T)> = None;
-    for (i, v) in values.into_iter().enumerate() {
-        match &best {
-            Some((_, b)) if v.partial_cmp(b) != Some(std::cmp::Ordering::Greater) => {}
-            _ => best = Some((i, v)),
-        }
-    }
-    best.map_or(0, |(i, _)| i)
-}
+/// Index of the first maximum (the readout's decision, [`crate::readout`]).
+pub use crate::readout::argmax;
 
 /// LightRNN decoding: `logits` holds `rows` row logits then the column
 /// logits; returns (row, column) of the decoded cell, which is occupied.

@@ -1,5 +1,5 @@
 //! Cycle-accurate engines of the generated accelerator behind one device
-//! trait, and the packet link the host driver talks to.
+//! trait, and the host driver's packet link over them.
 //!
 //! A [`Device`] is the design seen at its two AXI4-Stream ports, one clock
 //! cycle at a time: the caller offers an input word and says whether it takes
@@ -11,6 +11,11 @@
 //! into a packet link with optional random stalls on both streams.
 //! [`serial`] runs the serial design (UART bridge and accelerator) at its
 //! pins in either engine, with the host's end of the line.
+//!
+//! Dependencies: the model, the spec and the HDL (the engines build the
+//! design from them), the host driver (whose [`lstm_accel_host::link::Link`]
+//! the simulated links implement); Verilator through `cc` and
+//! `libloading`. Never the command line or the verification tools.
 
 pub mod icarus;
 pub mod link;
@@ -59,12 +64,9 @@ pub enum SimError {
     /// A design could not be compiled or loaded.
     #[error("{0}")]
     Build(String),
-    /// The device did not answer in time.
-    #[error("the device sent no complete packet within {0} cycles")]
-    Timeout(u64),
-    /// The device did not take the input.
-    #[error("the device took no input word for {0} cycles")]
-    Stalled(u64),
+    /// The packet link to the device failed (no answer, no input taken).
+    #[error(transparent)]
+    Link(#[from] lstm_accel_host::link::LinkError),
     /// A file could not be written.
     #[error("{path}: {source}")]
     Io {

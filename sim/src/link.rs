@@ -5,19 +5,12 @@
 //! enabled, the input stream drops `tvalid` and the output stream drops
 //! `tready` on random cycles (seeded), so every handshake path is exercised.
 
-use crate::{Device, SimError, StreamWord};
+use crate::{Device, StreamWord};
 use lstm_accel_hdl::blocks::reset_hold::ResetHold;
+use lstm_accel_host::link::{Link, LinkError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
-
-/// A packet link to a device.
-pub trait Link {
-    /// Queues a packet (its words; the last carries `tlast`).
-    fn send(&mut self, packet: &[u32]) -> Result<(), SimError>;
-    /// The next packet from the device.
-    fn receive(&mut self) -> Result<Vec<u32>, SimError>;
-}
 
 /// Random stalls on both streams.
 #[derive(Clone, Copy, Debug)]
@@ -89,7 +82,7 @@ impl<D: Device> SimLink<D> {
     }
 
     /// Runs until every queued word has been taken.
-    pub fn flush(&mut self) -> Result<(), SimError> {
+    pub fn flush(&mut self) -> Result<(), LinkError> {
         let mut idle = 0u64;
         while !self.pending.is_empty() {
             let before = self.pending.len();
@@ -100,7 +93,7 @@ impl<D: Device> SimLink<D> {
                 0
             };
             if idle > self.timeout {
-                return Err(SimError::Stalled(idle));
+                return Err(LinkError::Stalled(idle));
             }
         }
         Ok(())
@@ -146,12 +139,12 @@ pub fn packet_words(packet: &[u32]) -> impl Iterator<Item = StreamWord> + '_ {
 }
 
 impl<D: Device> Link for SimLink<D> {
-    fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
+    fn send(&mut self, packet: &[u32]) -> Result<(), LinkError> {
         self.pending.extend(packet_words(packet));
         Ok(())
     }
 
-    fn receive(&mut self) -> Result<Vec<u32>, SimError> {
+    fn receive(&mut self) -> Result<Vec<u32>, LinkError> {
         let mut waited = 0u64;
         loop {
             if let Some(end) = self.received.iter().position(|w| w.last) {
@@ -160,7 +153,7 @@ impl<D: Device> Link for SimLink<D> {
             self.step();
             waited += 1;
             if waited > self.timeout {
-                return Err(SimError::Timeout(waited));
+                return Err(LinkError::Timeout(waited));
             }
         }
     }
@@ -195,15 +188,15 @@ impl ScriptedLink {
 }
 
 impl Link for ScriptedLink {
-    fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
+    fn send(&mut self, packet: &[u32]) -> Result<(), LinkError> {
         self.sent.extend(packet_words(packet));
         Ok(())
     }
 
-    fn receive(&mut self) -> Result<Vec<u32>, SimError> {
+    fn receive(&mut self) -> Result<Vec<u32>, LinkError> {
         // Nothing more came from the device: the same error a live link
         // gives when a packet never completes.
-        self.replies.pop_front().ok_or(SimError::Timeout(0))
+        self.replies.pop_front().ok_or(LinkError::Timeout(0))
     }
 }
 

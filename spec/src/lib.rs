@@ -14,7 +14,9 @@
 
 pub mod auto_config;
 pub mod datapath;
+pub mod error;
 pub mod fmax_estimate;
+pub mod hw_config;
 pub mod layout;
 pub mod link;
 pub mod logic_estimate;
@@ -23,5 +25,7 @@ pub mod schedule;
 pub mod spec;
 pub mod target;
 
-pub use spec::{AcceleratorSpec, HwConfig, SpecError};
+pub use error::SpecError;
+pub use hw_config::HwConfig;
+pub use spec::AcceleratorSpec;
 pub use target::Target;

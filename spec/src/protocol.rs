@@ -94,22 +94,40 @@ pub fn parse_header(word: u32) -> (u32, usize) {
     (word >> 24, (word & 0x00ff_ffff) as usize)
 }
 
-/// The loaded mask a design needs before it runs frames.
+/// The design's loadable memories: (opcode, target index = the memory's
+/// bit in the loaded mask, stream words of a whole load). The controller
+/// writes the memory a load names, and the header's decode checks its
+/// length against this list.
+pub fn loads(lay: &Layout) -> Vec<(u32, u8, u32)> {
+    let mut v = vec![
+        (LOAD_WEIGHTS, 0, lay.weight_stream_words() as u32),
+        (LOAD_BIASES, 1, (lay.rows * lay.engines.max(1)) as u32),
+    ];
+    if lay.row_shifts {
+        v.push((LOAD_ROW_SHIFTS, 2, (lay.rows * lay.engines.max(1)) as u32));
+    }
+    if let Some(l) = &lay.head.light_rnn {
+        v.push((LOAD_CLASS_TABLE, 3, (l.rows * l.cols) as u32));
+    }
+    if lay.has_codebooks() {
+        v.push((
+            LOAD_CODEBOOKS,
+            4,
+            (lay.matrix_ids() * crate::layout::CODEBOOK_ENTRIES) as u32,
+        ));
+    }
+    if lay.tap_words > 0 {
+        v.push((LOAD_TAPS, 5, lay.tap_stream_words() as u32));
+    }
+    v
+}
+
+/// The loaded mask a design needs before it runs frames: a bit per
+/// memory of [`loads`].
 pub fn loaded_mask(lay: &Layout) -> u32 {
-    LOADED_WEIGHTS
-        | LOADED_BIASES
-        | if lay.row_shifts { LOADED_ROW_SHIFTS } else { 0 }
-        | if lay.head.light_rnn.is_some() {
-            LOADED_CLASS_TABLE
-        } else {
-            0
-        }
-        | if lay.has_codebooks() {
-            LOADED_CODEBOOKS
-        } else {
-            0
-        }
-        | if lay.tap_words > 0 { LOADED_TAPS } else { 0 }
+    loads(lay)
+        .iter()
+        .fold(0, |m, &(_, target, _)| m | 1 << target)
 }
 
 /// Words of a state payload: a c per cell and every output of every layer.

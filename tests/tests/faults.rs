@@ -14,11 +14,12 @@ mod engines;
 
 use engines::{native, verilator};
 use lstm_accel_host::driver::{Driver, Status};
+use lstm_accel_host::link::Link;
 use lstm_accel_host::pack::{pack, stream_words};
 use lstm_accel_model::random::{self, ModelShape, ScalarKind};
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::Model;
-use lstm_accel_sim::link::{Link, SimLink, Stalls};
+use lstm_accel_sim::link::{SimLink, Stalls};
 use lstm_accel_sim::Device;
 use lstm_accel_spec::protocol::{
     header, loaded_mask, FRAME, LOADED_WEIGHTS, LOAD_BIASES, LOAD_TAPS, LOAD_WEIGHTS, STATUS,

@@ -7,7 +7,6 @@
 use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_host::crosscheck::{cross_check, expected_replies};
 use lstm_accel_host::driver::Driver;
-use lstm_accel_host::icarus_check::icarus_cross_check;
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
 use lstm_accel_sim::icarus::{IcarusDesign, TestbenchJob};
@@ -15,6 +14,7 @@ use lstm_accel_sim::link::{packet_words, ScriptedLink, Stalls};
 use lstm_accel_sim::StreamWord;
 use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_spec::Target;
+use lstm_accel_verify::icarus_check::icarus_cross_check;
 
 fn spec(m: &Model, lanes: usize) -> AcceleratorSpec {
     let hw = HwConfig::on(lanes, Target::Generic);

@@ -11,9 +11,6 @@ mod engines;
 
 use engines::{native, verilator};
 use lstm_accel_hdl::blocks::row_engines::RowEngines;
-use lstm_accel_host::difftest::cases::{
-    blocks, case_of, encodings, has_low_rank, random_case, tl_blocks, Mix,
-};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_model::model::Head;
 use lstm_accel_model::random::{self, ScalarKind};
@@ -23,6 +20,9 @@ use lstm_accel_sim::link::{SimLink, Stalls};
 use lstm_accel_sim::Device;
 use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_spec::Target;
+use lstm_accel_verify::difftest::cases::{
+    blocks, case_of, encodings, has_low_rank, random_case, tl_blocks, Mix,
+};
 
 /// Runs `frames` frames (a reset in the middle starts a new sequence) and
 /// checks every result; returns the number of frames checked.

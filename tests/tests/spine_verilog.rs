@@ -7,11 +7,12 @@
 use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_hdl::tools::{icarus_values, verilator_lint, yosys_synth};
 use lstm_accel_host::driver::Driver;
+use lstm_accel_host::link::{Link, LinkError};
 use lstm_accel_model::random::{self, MatrixKind, ModelShape, ScalarKind};
 use lstm_accel_model::Model;
-use lstm_accel_sim::link::{packet_words, Link};
+use lstm_accel_sim::link::packet_words;
 use lstm_accel_sim::native::NativeDevice;
-use lstm_accel_sim::{Device, SimError, StreamWord};
+use lstm_accel_sim::{Device, StreamWord};
 use lstm_accel_spec::protocol::{header, READ_STATE, RESULT, STATE_REPLY};
 use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_spec::target::Family;
@@ -23,12 +24,12 @@ use std::fmt::Write;
 struct Recorder(Vec<StreamWord>);
 
 impl Link for Recorder {
-    fn send(&mut self, packet: &[u32]) -> Result<(), SimError> {
+    fn send(&mut self, packet: &[u32]) -> Result<(), LinkError> {
         self.0.extend(packet_words(packet));
         Ok(())
     }
-    fn receive(&mut self) -> Result<Vec<u32>, SimError> {
-        Err(SimError::Timeout(0))
+    fn receive(&mut self) -> Result<Vec<u32>, LinkError> {
+        Err(LinkError::Timeout(0))
     }
 }
 

@@ -5,6 +5,9 @@
 //! ([`network`]), float or with its matrices quantized in the forward pass
 //! ([`weights`]), and exported to the accelerator's model file with its
 //! bit-exact accuracy ([`export`]).
+//!
+//! Dependencies: the model, the audio front end and the compression
+//! toolkit, and candle; nothing of the hardware.
 
 pub mod augment;
 pub mod data;

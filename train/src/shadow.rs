@@ -21,7 +21,8 @@
 
 use crate::TrainError;
 use candle_core::{Device, Tensor, Var};
-use lstm_accel_compress::structure::{fit_blocked, fit_low_rank, fit_toeplitz_like};
+use lstm_accel_compress::structure::{fit_blocked, fit_low_rank};
+use lstm_accel_compress::toeplitz::fit_toeplitz_like;
 use lstm_accel_compress::Structure;
 use lstm_accel_model::encoding::structured::{blocks, BlockKind};
 use lstm_accel_model::float::FloatMatrix;
@@ -232,7 +233,7 @@ impl Shadow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lstm_accel_compress::structure::expand_toeplitz_like;
+    use lstm_accel_compress::toeplitz::expand_toeplitz_like;
     use lstm_accel_compress::{quantize_matrix, MatrixSpec, ScalarSpec};
 
     /// Each structure's tensor form equals the expansion of the same

@@ -10,7 +10,6 @@
 //! 64 critical path on the ECP5-85F (14.0 ns). Words that are not headers
 //! get bits nobody reads.
 
-use crate::blocks::controller::Controller;
 use crate::dynamic::DynSig;
 use lstm_accel_spec::layout::Layout;
 use lstm_accel_spec::protocol as p;
@@ -133,7 +132,7 @@ pub fn opcode_rules(lay: &Layout) -> Vec<OpcodeRule> {
         },
     ];
     v.extend(
-        Controller::loads(lay)
+        p::loads(lay)
             .into_iter()
             .map(|(op, target, words)| OpcodeRule {
                 op,

@@ -2,7 +2,7 @@
 //! constants, factor passes and tap places.
 
 use super::*;
-use crate::spec::SpecError;
+use crate::error::SpecError;
 use crate::target::Target;
 use lstm_accel_model::encoding::{Dense, Matrix, ScalarCode};
 use lstm_accel_model::fixed::{unsigned_bits, Format};

@@ -73,7 +73,7 @@
 //!   fraction of the exact sum it joins; the word shift is the matrix's
 //!   alignment plus the row's own power-of-two scale.
 
-use crate::spec::one;
+use crate::hw_config::one;
 use lstm_accel_model::fixed::Format;
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,319 @@
+//! The controller's Verilog: one module with the receiver's and the
+//! sender's registers and transitions (the same as their native `edge`s),
+//! sharing the state register that says which half is working.
+
+use super::Controller;
+use super::{READ_WAIT, RESET_VALUES};
+use crate::blocks::header_check::HeaderBits;
+use crate::verilog::{initial_block, reset_clause};
+use lstm_accel_spec::protocol::{self as p, header};
+use std::fmt::Write;
+
+impl Controller {
+    pub(super) fn verilog(&self) -> String {
+        let lay = &self._lay;
+        let rows = lay.head.rows;
+        let mut v = String::new();
+        let _ = writeln!(
+            v,
+            "localparam IDLE = 3'd0, LOAD = 3'd1, FRAME = 3'd2, DISCARD = 3'd3, RUN = 3'd4, CLEAR = 3'd5, SEND = 3'd6;
+reg [2:0] state;
+reg [2:0] target;
+reg [31:0] remaining, frames, seq, err_opcode, err_length, err_refused, loaded, laddr, class_r, cycles_r, m_data;
+// remaining == 1, as a register (see `Regs::rem_one`).
+reg rem_one;
+reg [{k1}:0] k;
+// Counters as wide as what they count: the load path's compares stay short.
+reg [{bank1}:0] bank;
+reg [{lane1}:0] lane;
+reg [{addr1}:0] addr;
+reg [1:0] kind;
+reg [2:0] lwait;
+reg m_valid, m_last, start_r, clear_r;
+reg [31:0] word;
+// No word is taken during reset: upstream waits (nothing is lost).
+wire ready = running && ((state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD));
+wire accept = s_tvalid && ready;
+wire [31:0] din = s_tdata;
+wire [7:0] op = din[31:24];
+wire [23:0] len = din[23:0];
+// The header's decode, registered with the word (`HeaderBits`).
+{header_fields}
+wire [{k1}:0] last_k = (kind == 2'd1) ? {status_words} : ((kind == 2'd2) ? {state_words} : {result_last});
+wire from_memory = (kind == 2'd0) ? (k > {fixed}) : ((kind == 2'd2) && (k >= 1));
+wire free = !m_valid || m_tready;
+wire takes = (state == SEND) && (k <= last_k) && free && !(from_memory && lwait != 0);
+// `state == SEND && kind == STATE` as a register of its own, set and
+// cleared on the transitions into and out of that state: it selects the
+// read ports of the data and cell memories, and from a flip-flop the
+// select reaches them in time.
+reg reading_w;
+wire signed [31:0] logit_in = logit_data;
+wire signed [31:0] c_in = c_read;
+wire signed [31:0] h_in = h_read;
+// The memories' read data, registered before the output mux.
+reg signed [31:0] logit_ext, c_ext, h_ext;
+always @(posedge clock) begin
+    logit_ext <= logit_in; c_ext <= c_in; h_ext <= h_in;
+end
+
+{initial}
+always @(*) begin
+    if (kind == 2'd2) begin
+        if (k == 0) word = 32'h{state_header:08x};
+        else word = (sr_is_h != 0) ? h_ext : c_ext;
+    end else if (kind == 2'd1) case (k)
+        0: word = 32'h{status_header:08x};
+        1: word = frames;
+        2: word = err_opcode;
+        3: word = err_length;
+        4: word = err_refused;
+        5: word = loaded;
+        6: word = 32'h{signature:08x};
+        default: word = 0;
+    endcase else case (k)
+        0: word = 32'h{result_header:08x};
+        1: word = seq;
+        2: word = class_r;
+        3: word = cycles_r;
+        default: word = logit_ext;
+    endcase
+end
+",
+            initial = initial_block(&format!("{RESET_VALUES} loaded = 0;")),
+            header_fields = HeaderBits::verilog_fields("s_user"),
+            status_words = p::STATUS_WORDS,
+            state_words = p::state_words(lay),
+            state_header = header(p::STATE_REPLY, p::state_words(lay)),
+            result_last = p::RESULT_FIXED_WORDS + rows,
+            fixed = p::RESULT_FIXED_WORDS,
+            status_header = header(p::STATUS_REPLY, p::STATUS_WORDS),
+            signature = self._signature,
+            result_header = header(p::RESULT, p::RESULT_FIXED_WORDS + rows),
+            bank1 = bits_for(lay.weight_banks.max(lay.tap_banks).max(lay.engines)),
+            // `k` passes the last word by one.
+            k1 = bits_for(
+                (p::RESULT_FIXED_WORDS + rows)
+                    .max(p::STATUS_WORDS)
+                    .max(p::state_words(lay))
+                    + 1
+            ),
+            lane1 = bits_for(lay.lanes),
+            addr1 = bits_for(
+                p::clear_cycles(lay)
+                    .max(1 << self._s.load_addr_bits)
+                    .max(1 << self._s.data_addr_bits)
+            ),
+        );
+        // Outputs.
+        let _ = writeln!(
+            v,
+            "wire loading = (state == LOAD) && accept;
+wire framing = (state == FRAME) && accept;
+wire clearing = (state == CLEAR);
+always @(*) begin
+    s_tready = ready;
+    m_tdata = m_data;
+    m_tvalid = m_valid;
+    m_tlast = m_last;
+    load_addr = addr;
+    load_data = s_tdata;
+    data_addr = (framing || clearing) ? addr : h_word;
+    data_data = framing ? s_tdata : (clearing ? 0 : h_data);
+    cell_we = (clearing || c_we != 0) ? 2'sd1 : 2'sd0;
+    cell_addr = clearing ? addr : c_addr;
+    cell_data = clearing ? 0 : c_data;
+    logit_addr = laddr;
+    start = {{1'b0, start_r}};
+    clear = {{1'b0, clear_r}};
+    reading = {{1'b0, reading_w}};
+    sr_next = (reading_w && k >= 1 && takes) ? 2'sd1 : 2'sd0;"
+        );
+        for b in 0..lay.weight_banks {
+            let _ = writeln!(
+                v,
+                "    weight_we${b} = (loading && target == 3'd0 && bank == {b}) ? 2'sd1 : 2'sd0;"
+            );
+        }
+        let engines = lay.engines.max(1);
+        for b in 0..engines {
+            let _ = writeln!(
+                v,
+                "    bias_we${b} = (loading && target == 3'd1 && bank == {b}) ? 2'sd1 : 2'sd0;"
+            );
+            if lay.row_shifts {
+                let _ = writeln!(
+                    v,
+                    "    shift_we${b} = (loading && target == 3'd2 && bank == {b}) ? 2'sd1 : 2'sd0;"
+                );
+            }
+        }
+        if lay.head.light_rnn.is_some() {
+            v.push_str("    table_we$0 = (loading && target == 3'd3) ? 2'sd1 : 2'sd0;\n");
+        }
+        if lay.has_codebooks() {
+            v.push_str("    codebook_we$0 = (loading && target == 3'd4) ? 2'sd1 : 2'sd0;\n");
+        }
+        for b in 0..lay.tap_banks {
+            let _ = writeln!(
+                v,
+                "    tap_we${b} = (loading && target == 3'd5 && bank == {b}) ? 2'sd1 : 2'sd0;"
+            );
+        }
+        for k in 0..lay.lanes {
+            let _ = writeln!(
+                v,
+                "    data_we${k} = (framing ? (lane == {k}) : (clearing || (h_we != 0 && h_lane == {k}))) ? 2'sd1 : 2'sd0;"
+            );
+        }
+        v.push_str("end\n");
+        let _ = writeln!(
+            v,
+            "
+always @(posedge clock) begin
+    start_r <= 0;
+    clear_r <= 0;
+    if (state != SEND && m_valid && m_tready)
+        m_valid <= 0;
+    case (state)
+    IDLE: if (accept) begin
+        if (h_command) begin
+            if (h_fits && s_tlast) begin
+                if (op == 8'h{reset:02x}) begin
+                    state <= CLEAR; addr <= 0; clear_r <= 1;
+                end else begin
+                    state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 3'd{read_wait};
+                    reading_w <= (op == 8'h{read_state:02x});
+                end
+            end else begin
+                err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+            end
+        end else if (h_frame) begin
+            if (loaded != {need})
+                begin err_refused <= err_refused + 1; state <= s_tlast ? IDLE : DISCARD; end
+            else if (h_fits && !s_tlast) begin
+                state <= FRAME; remaining <= len; rem_one <= h_one; lane <= 0; addr <= 0;
+            end else begin
+                err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+            end
+        end else if (h_load) begin
+            if (h_fits && !s_tlast) begin
+                state <= LOAD; target <= h_target; remaining <= len; rem_one <= h_one; bank <= 0; addr <= 0;
+                loaded <= loaded & ~(32'd1 << h_target);
+            end else begin
+                err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
+            end
+        end else begin
+            err_opcode <= err_opcode + 1; state <= s_tlast ? IDLE : DISCARD;
+        end
+    end
+    LOAD: if (accept) begin
+        if ((target == 3'd0 && bank + 1 < {banks}){tap_banks}{engine_banks})
+            bank <= bank + 1;
+        else begin
+            bank <= 0; addr <= addr + 1;
+        end
+        remaining <= remaining - 1;
+        rem_one <= (remaining == 2);
+        if (s_tlast) begin
+            if (rem_one)
+                loaded <= loaded | (32'd1 << target);
+            else
+                err_length <= err_length + 1;
+            state <= IDLE;
+        end else if (rem_one) begin
+            err_length <= err_length + 1; state <= DISCARD;
+        end
+    end
+    FRAME: if (accept) begin
+        if (lane + 1 < {lanes})
+            lane <= lane + 1;
+        else begin
+            lane <= 0; addr <= addr + 1;
+        end
+        remaining <= remaining - 1;
+        rem_one <= (remaining == 2);
+        if (s_tlast) begin
+            if (rem_one) begin
+                state <= RUN; start_r <= 1;
+            end else begin
+                err_length <= err_length + 1; state <= IDLE;
+            end
+        end else if (rem_one) begin
+            err_length <= err_length + 1; state <= DISCARD;
+        end
+    end
+    DISCARD: if (accept && s_tlast)
+        state <= IDLE;
+    RUN: if (seq_done != 0) begin
+        class_r <= seq_decoded;
+        cycles_r <= seq_cycles[31:0];
+        seq <= frames;
+        frames <= frames + 1;
+        state <= SEND; kind <= 2'd0; k <= 0; laddr <= 0; lwait <= 3'd{read_wait};
+    end
+    CLEAR: begin
+        addr <= addr + 1;
+        if (addr + 1 >= {clear})
+            state <= IDLE;
+    end
+    SEND: begin
+        if (m_valid && m_tready)
+            m_valid <= 0;
+        if (lwait != 0)
+            lwait <= lwait - 1;
+        if (takes) begin
+            m_data <= word;
+            m_valid <= 1;
+            m_last <= (k == last_k);
+            k <= k + 1;
+            if (from_memory) begin
+                lwait <= (kind == 2'd2) ? 3'd{state_wait} : 3'd{read_wait};
+                if (kind == 2'd0)
+                    laddr <= laddr + 1;
+            end
+        end
+        if (k > last_k) begin
+            state <= IDLE;
+            reading_w <= 0;
+        end
+    end
+    default: ;
+    endcase
+end",
+            reset = p::RESET,
+            status_op = p::STATUS,
+            read_state = p::READ_STATE,
+            need = p::loaded_mask(lay),
+            banks = lay.weight_banks,
+            tap_banks = if lay.tap_banks > 0 {
+                format!(" || (target == 3'd5 && bank + 1 < {})", lay.tap_banks)
+            } else {
+                String::new()
+            },
+            engine_banks = if lay.engines > 1 {
+                format!(
+                    " || ((target == 3'd1 || target == 3'd2) && bank + 1 < {})",
+                    lay.engines
+                )
+            } else {
+                String::new()
+            },
+            lanes = lay.lanes,
+            clear = p::clear_cycles(lay),
+            read_wait = READ_WAIT,
+            state_wait = self.state_wait(),
+        );
+        // Reset's clause ends the block that assigns the registers.
+        assert!(v.ends_with("endcase\nend\n"));
+        v.truncate(v.len() - "end\n".len());
+        v.push_str(&reset_clause(RESET_VALUES));
+        v.push_str("end\n");
+        v
+    }
+}
+
+/// The top bit index of a counter that reaches `n` (one bit to spare).
+fn bits_for(n: usize) -> usize {
+    (usize::BITS - n.leading_zeros()) as usize
+}
