@@ -15,8 +15,8 @@
 //! size, `--hidden`) and random frames, the model used for the larger
 //! hardware measurements.
 
+use crate::engines::{print_report, simulate, EngineSetup, SimulationReport};
 use crate::report::{print_summary, summarize, ModelSummary};
-use crate::simulate::{print_report, simulate, EngineSetup, SimulationReport};
 use crate::spec_cmd::print_spec;
 use anyhow::Result;
 use clap::Args;

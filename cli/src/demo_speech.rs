@@ -3,8 +3,8 @@
 //! wav bytes to classes in the reference, the float twin and the
 //! cycle-accurate design. See `demo` for the chain.
 
+use crate::engines::{print_report, simulate, EngineSetup, SimulationReport};
 use crate::report::{print_summary, summarize, ModelSummary};
-use crate::simulate::{print_report, simulate, EngineSetup, SimulationReport};
 use crate::spec_cmd::print_spec;
 use anyhow::{bail, Context, Result};
 use lstm_accel_audio::{wav, AudioInput};

@@ -12,8 +12,8 @@
 //! reference, so the design's accuracy is the reference's or the command
 //! fails. `--plot` draws accuracy against weight bits for every model.
 
+use crate::engines::{simulate, Backend, EngineSetup};
 use crate::progress::progress_bar;
-use crate::simulate::{simulate, Backend, EngineSetup};
 use crate::spec_cmd::{derive_spec, HwArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;

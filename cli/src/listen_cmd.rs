@@ -8,8 +8,8 @@
 //! port, the model loaded once), is cross-checked against the bit-exact
 //! reference, and its digit is printed with where it starts.
 
+use crate::engines::{sim_driver, Backend};
 use crate::run_cmd::open_board;
-use crate::simulate::{sim_driver, Backend};
 use crate::spec_cmd::HwArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;

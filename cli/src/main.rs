@@ -9,6 +9,7 @@
 mod demo;
 mod demo_speech;
 mod difftest_cmd;
+mod engines;
 mod ese_report;
 mod eval;
 mod generate;

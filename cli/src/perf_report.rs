@@ -45,10 +45,10 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::engines::{simulate, Backend, EngineSetup};
 use crate::ese_report::{self, EseSummary, RowPoint};
 use crate::plot::{against_lanes, Series};
 use crate::progress::progress_bar;
-use crate::simulate::{simulate, Backend, EngineSetup};
 
 /// Arguments of `lstm-accel report`.
 #[derive(Args)]

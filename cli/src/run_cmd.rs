@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::simulate::{input_sequences, print_mismatches};
+use crate::engines::{input_sequences, print_mismatches};
 use crate::spec_cmd::HwArgs;
 
 /// Arguments of `lstm-accel run`.
