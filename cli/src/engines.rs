@@ -8,7 +8,7 @@
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use lstm_accel_audio::AudioInput;
 use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
@@ -190,14 +190,7 @@ fn bar(show: bool, total: Option<usize>) -> ProgressBar {
         return ProgressBar::hidden();
     }
     match total {
-        Some(n) => {
-            let b = ProgressBar::new(n as u64);
-            b.set_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} frames ({eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b
-        }
+        Some(n) => crate::progress::frames_bar(true, n),
         None => ProgressBar::new_spinner(),
     }
 }

@@ -8,7 +8,6 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::serial::{LinkStats, SerialLink, SerialPortBytes};
@@ -105,17 +104,8 @@ pub fn run(a: &RunArgs) -> Result<()> {
     let start = Instant::now();
     let mut driver = open_board(&a.port, a.baud, a.timeout_ms, &spec)?;
     let total: usize = sequences.iter().map(Vec::len).sum();
-    let bar = if a.json {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::new(total as u64);
-        b.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} frames ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b.set_message("on the board");
-        b
-    };
+    let bar = crate::progress::frames_bar(!a.json, total);
+    bar.set_message("on the board");
     let check = cross_check(&mut driver, &model, &spec, &sequences, a.read_state, |n| {
         bar.set_position(n as u64)
     })?;

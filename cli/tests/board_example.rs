@@ -8,9 +8,11 @@
 #[path = "../../host/examples/run_on_board.rs"]
 mod example;
 
+mod common;
+
+use common::{stop, virtual_board};
 use lstm_accel_model::random::{self, ModelShape};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[test]
 fn the_driver_example_runs_a_model_on_the_virtual_board() {
@@ -30,20 +32,9 @@ fn the_driver_example_runs_a_model_on_the_virtual_board() {
         "{}",
         String::from_utf8_lossy(&generated.stderr)
     );
-    let mut board = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
-        .args(["virtual-board", "--model", m, "--lanes", "4"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("virtual-board starts");
-    let mut first = String::new();
-    BufReader::new(board.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("the terminal's path");
-    let port = first.trim().to_string();
+    let (board, port) = virtual_board(&["--model", m, "--lanes", "4"]);
     let differ = example::run_on_board(&port, &path, &out.join("spec.json"), 4);
-    let _ = board.kill();
-    let board = board.wait_with_output().expect("the board ends");
+    let board = stop(board);
     let differ = differ.unwrap_or_else(|e| {
         panic!(
             "the example failed on {port}: {e}\nboard: {}",

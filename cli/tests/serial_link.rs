@@ -9,6 +9,8 @@
 //! ways and garbage between frames (both ends resend; the counters show
 //! they did).
 
+mod common;
+
 use lstm_accel_host::crosscheck::cross_check;
 use lstm_accel_host::driver::Driver;
 use lstm_accel_host::serial::{BytePort, SerialLink};
@@ -114,37 +116,45 @@ fn the_serial_design_lints_and_synthesises_without_latches() {
 /// `lstm-accel run --port` on the pseudo-terminal it prints, both as
 /// subprocesses, as a user runs them.
 fn run_against_the_virtual_board_command(engine: &str, seed: u64) {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().expect("tempdir");
     let mut r = random::rng(43);
     let model = random::model(&mut r, &ModelShape::ternary(6, &[8], 4, 8));
     let path = dir.path().join("m.json");
     model.save(&path).expect("saved");
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilator");
-    let mut board = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
-        .args(["virtual-board", "--model", path.to_str().expect("utf-8")])
-        .args(["--lanes", "4", "--engine", engine, "--noise", "0.1"])
-        .args(["--seed", &seed.to_string()])
-        .args(["--verilator-cache", cache.to_str().expect("utf-8")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("virtual-board starts");
-    let mut first = String::new();
-    BufReader::new(board.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("the terminal's path");
-    let port = first.trim().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
-        .args(["run", "--model", path.to_str().expect("utf-8")])
-        .args(["--lanes", "4", "--port", &port])
-        .args(["--random", "3", "--sequences", "2", "--read-state"])
-        .args(["--timeout-ms", "2000", "--json"])
-        .output()
-        .expect("runs");
-    let _ = board.kill();
-    let board = board.wait_with_output().expect("the board ends");
+    let m = path.to_str().expect("utf-8");
+    let (board, port) = common::virtual_board(&[
+        "--model",
+        m,
+        "--lanes",
+        "4",
+        "--engine",
+        engine,
+        "--noise",
+        "0.1",
+        "--seed",
+        &seed.to_string(),
+        "--verilator-cache",
+        cache.to_str().expect("utf-8"),
+    ]);
+    let out = common::cli(&[
+        "run",
+        "--model",
+        m,
+        "--lanes",
+        "4",
+        "--port",
+        &port,
+        "--random",
+        "3",
+        "--sequences",
+        "2",
+        "--read-state",
+        "--timeout-ms",
+        "2000",
+        "--json",
+    ]);
+    let board = common::stop(board);
     assert!(
         !port.is_empty(),
         "virtual-board printed no terminal: {}",

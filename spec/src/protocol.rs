@@ -99,25 +99,43 @@ pub fn parse_header(word: u32) -> (u32, usize) {
 /// writes the memory a load names, and the header's decode checks its
 /// length against this list.
 pub fn loads(lay: &Layout) -> Vec<(u32, u8, u32)> {
+    // A memory's target index is the position of its `LOADED_*` bit.
+    let bit = |mask: u32| mask.trailing_zeros() as u8;
     let mut v = vec![
-        (LOAD_WEIGHTS, 0, lay.weight_stream_words() as u32),
-        (LOAD_BIASES, 1, (lay.rows * lay.engines.max(1)) as u32),
+        (
+            LOAD_WEIGHTS,
+            bit(LOADED_WEIGHTS),
+            lay.weight_stream_words() as u32,
+        ),
+        (
+            LOAD_BIASES,
+            bit(LOADED_BIASES),
+            (lay.rows * lay.engines.max(1)) as u32,
+        ),
     ];
     if lay.row_shifts {
-        v.push((LOAD_ROW_SHIFTS, 2, (lay.rows * lay.engines.max(1)) as u32));
+        v.push((
+            LOAD_ROW_SHIFTS,
+            bit(LOADED_ROW_SHIFTS),
+            (lay.rows * lay.engines.max(1)) as u32,
+        ));
     }
     if let Some(l) = &lay.head.light_rnn {
-        v.push((LOAD_CLASS_TABLE, 3, (l.rows * l.cols) as u32));
+        v.push((
+            LOAD_CLASS_TABLE,
+            bit(LOADED_CLASS_TABLE),
+            (l.rows * l.cols) as u32,
+        ));
     }
     if lay.has_codebooks() {
         v.push((
             LOAD_CODEBOOKS,
-            4,
+            bit(LOADED_CODEBOOKS),
             (lay.matrix_ids() * crate::layout::CODEBOOK_ENTRIES) as u32,
         ));
     }
     if lay.tap_words > 0 {
-        v.push((LOAD_TAPS, 5, lay.tap_stream_words() as u32));
+        v.push((LOAD_TAPS, bit(LOADED_TAPS), lay.tap_stream_words() as u32));
     }
     v
 }

@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Runs `lstm-accel` with `args`.
 pub fn cli(args: &[&str]) -> Output {
@@ -32,4 +33,28 @@ pub fn fails(args: &[&str], says: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} succeeded");
     assert!(err.contains(says), "{args:?}: {err}");
+}
+
+/// Starts `lstm-accel virtual-board` with `args` and returns it with the
+/// pseudo-terminal it prints first (empty if it printed none; its stderr
+/// says why once it is stopped).
+pub fn virtual_board(args: &[&str]) -> (Child, String) {
+    let mut board = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .arg("virtual-board")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("virtual-board starts");
+    let mut first = String::new();
+    BufReader::new(board.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("the terminal's path");
+    (board, first.trim().to_string())
+}
+
+/// Stops a board `virtual_board` started; its output.
+pub fn stop(mut board: Child) -> Output {
+    let _ = board.kill();
+    board.wait_with_output().expect("the board ends")
 }
