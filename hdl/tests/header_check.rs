@@ -125,6 +125,7 @@ fn a_header_is_decoded_by_its_opcode_and_fits_when_its_length_is_the_one_it_need
                 if let OpcodeKind::Load { target } = r.kind {
                     assert_eq!(bits.target, target);
                 }
+                assert_eq!((bits.reset, bits.status), (op == p::RESET, op == p::STATUS));
             }
             if let Some(r) = need {
                 assert!(native(&mut c, header(op, r.words as usize)).fits);
@@ -132,7 +133,7 @@ fn a_header_is_decoded_by_its_opcode_and_fits_when_its_length_is_the_one_it_need
             }
         }
         // The packing round-trips every field.
-        for v in 0..256u64 {
+        for v in 0..1u64 << HeaderBits::WIDTH {
             assert_eq!(HeaderBits::unpack(v).pack(), v);
         }
     }
@@ -159,8 +160,9 @@ fn icarus_computes_the_same_bits_and_it_lints_and_synthesises() {
             .collect();
         assert!(want.iter().any(|v| v[0] & 1 == 1) && want.iter().any(|v| v[0] == 0));
         let verilog = generate_verilog(&c);
-        let mut tb = String::from(
-            "module tb;\nreg [31:0] w = 0;\nwire [7:0] f;\ntop uut(.word(w), .bits(f));\ninitial begin\n",
+        let mut tb = format!(
+            "module tb;\nreg [31:0] w = 0;\nwire [{}:0] f;\ntop uut(.word(w), .bits(f));\ninitial begin\n",
+            HeaderBits::WIDTH - 1
         );
         for w in &words {
             let _ = writeln!(tb, "    w = 32'h{w:08x}; #1 $display(\"%0d\", f);");

@@ -56,11 +56,17 @@ pub struct HeaderBits {
     pub target: u8,
     /// Its opcode needs one payload word.
     pub one: bool,
+    /// It is `RESET` (the controller's idle state branches on this bit, not
+    /// on an opcode compare in the cycle that enables its counters).
+    pub reset: bool,
+    /// It is `STATUS` (a command that is neither this nor `RESET` is
+    /// `READ_STATE`).
+    pub status: bool,
 }
 
 impl HeaderBits {
     /// Bits on the slice's user sideband.
-    pub const WIDTH: usize = 8;
+    pub const WIDTH: usize = 10;
     /// Position of `fits` on the sideband.
     pub const FITS: usize = 0;
     /// Position of `command`.
@@ -73,6 +79,10 @@ impl HeaderBits {
     pub const TARGET: usize = 4;
     /// Position of `one`.
     pub const ONE: usize = 7;
+    /// Position of `reset`.
+    pub const RESET: usize = 8;
+    /// Position of `status`.
+    pub const STATUS: usize = 9;
 
     /// The bits as the sideband carries them.
     pub fn pack(self) -> u64 {
@@ -82,6 +92,8 @@ impl HeaderBits {
             | u64::from(self.load) << Self::LOAD
             | u64::from(self.target & 7) << Self::TARGET
             | u64::from(self.one) << Self::ONE
+            | u64::from(self.reset) << Self::RESET
+            | u64::from(self.status) << Self::STATUS
     }
 
     /// The inverse of [`HeaderBits::pack`].
@@ -94,20 +106,26 @@ impl HeaderBits {
             load: bit(Self::LOAD),
             target: (v >> Self::TARGET & 7) as u8,
             one: bit(Self::ONE),
+            reset: bit(Self::RESET),
+            status: bit(Self::STATUS),
         }
     }
 
-    /// Verilog wires `h_fits`, `h_command`, `h_frame`, `h_load`, `h_one`
-    /// and `h_target` taken from the sideband signal `user`.
+    /// Verilog wires `h_fits`, `h_command`, `h_frame`, `h_load`, `h_one`,
+    /// `h_reset`, `h_status` and `h_target` taken from the sideband signal
+    /// `user`.
     pub fn verilog_fields(user: &str) -> String {
         format!(
             "wire h_fits = {user}[{}], h_command = {user}[{}], h_frame = {user}[{}], h_load = {user}[{}], h_one = {user}[{}];
+wire h_reset = {user}[{}], h_status = {user}[{}];
 wire [2:0] h_target = {user}[{}:{}];",
             Self::FITS,
             Self::COMMAND,
             Self::FRAME,
             Self::LOAD,
             Self::ONE,
+            Self::RESET,
+            Self::STATUS,
             Self::TARGET + 2,
             Self::TARGET
         )
@@ -162,6 +180,8 @@ pub fn header_bits(rules: &[OpcodeRule], word: u32) -> HeaderBits {
         load: target.is_some(),
         target: target.unwrap_or(0),
         one: rule.words == 1,
+        reset: rule.op == p::RESET,
+        status: rule.op == p::STATUS,
     }
 }
 

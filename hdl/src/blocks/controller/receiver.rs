@@ -34,18 +34,18 @@ impl Controller {
         match old.state {
             IDLE if accept => {
                 // The header was decoded before the slice (`s_user`).
-                let (op, len) = p::parse_header(data);
+                let (_, len) = p::parse_header(data);
                 let h = HeaderBits::unpack(self.s_user.val().index() as u64);
                 let skip = if last { IDLE } else { DISCARD };
                 if h.command {
                     if h.fits && last {
-                        if op == p::RESET {
+                        if h.reset {
                             n.state = CLEAR;
                             n.addr = 0;
                             n.clear = true;
                         } else {
                             n.state = SEND;
-                            n.kind = if op == p::STATUS { STATUS } else { STATE };
+                            n.kind = if h.status { STATUS } else { STATE };
                             n.k = 0;
                             n.lwait = READ_WAIT;
                         }

@@ -35,7 +35,6 @@ reg [31:0] word;
 wire ready = running && ((state == IDLE) || (state == LOAD) || (state == FRAME) || (state == DISCARD));
 wire accept = s_tvalid && ready;
 wire [31:0] din = s_tdata;
-wire [7:0] op = din[31:24];
 wire [23:0] len = din[23:0];
 // The header's decode, registered with the word (`HeaderBits`).
 {header_fields}
@@ -179,11 +178,11 @@ always @(posedge clock) begin
     IDLE: if (accept) begin
         if (h_command) begin
             if (h_fits && s_tlast) begin
-                if (op == 8'h{reset:02x}) begin
+                if (h_reset) begin
                     state <= CLEAR; addr <= 0; clear_r <= 1;
                 end else begin
-                    state <= SEND; kind <= (op == 8'h{status_op:02x}) ? 2'd1 : 2'd2; k <= 0; lwait <= 3'd{read_wait};
-                    reading_w <= (op == 8'h{read_state:02x});
+                    state <= SEND; kind <= h_status ? 2'd1 : 2'd2; k <= 0; lwait <= 3'd{read_wait};
+                    reading_w <= !h_status;
                 end
             end else begin
                 err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
@@ -281,9 +280,6 @@ always @(posedge clock) begin
     default: ;
     endcase
 end",
-            reset = p::RESET,
-            status_op = p::STATUS,
-            read_state = p::READ_STATE,
             need = p::loaded_mask(lay),
             banks = lay.weight_banks,
             tap_banks = if lay.tap_banks > 0 {
