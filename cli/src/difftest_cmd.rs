@@ -4,12 +4,15 @@
 //! Verilator and Icarus engines against the bit-exact reference, with a
 //! progress bar; a failing case is shrunk and written to disk with the
 //! `simulate` command that replays it. Exits with an error if any case
-//! fails.
+//! fails. `--shard K/N` runs every N-th design of the plan from the K-th,
+//! and `--merge` combines the shards' JSON reports into the one report a
+//! single run gives (see `docs/verification.md` for a Slurm array job).
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lstm_accel_sim::verilator::VerilatorOptions;
 use lstm_accel_verify::difftest::{self, DiffConfig, DiffReport, EngineKind};
+use lstm_accel_verify::shard::Shard;
 use std::path::PathBuf;
 
 use crate::progress::progress_bar;
@@ -52,13 +55,53 @@ pub struct DifftestArgs {
     /// interrupted keeps what it measured).
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// Run shard K of N (1-based): every N-th design of the plan, from the
+    /// K-th. Give every shard the same seed, cases, designs and engines.
+    #[arg(long, default_value = "1/1")]
+    pub shard: Shard,
+    /// Merge the JSON reports of a run's shards (written by `--json`) into
+    /// one report instead of running.
+    #[arg(long, num_args = 1.., value_name = "REPORT")]
+    pub merge: Vec<PathBuf>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
 }
 
+fn merge(a: &DifftestArgs) -> Result<DiffReport> {
+    let mut reports = Vec::new();
+    for p in &a.merge {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let r: DiffReport = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a difftest --json report", p.display()))?;
+        reports.push(r);
+    }
+    difftest::merge(reports).map_err(|e| anyhow::anyhow!("merging {} reports: {e}", a.merge.len()))
+}
+
+fn finish(a: &DifftestArgs, report: &DiffReport) -> Result<()> {
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print_report(report);
+    }
+    if !report.failures.is_empty() {
+        bail!(
+            "{} of {} cases failed; reproducers in {}",
+            report.failures.len(),
+            report.cases,
+            a.out.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs `lstm-accel difftest`.
 pub fn run(a: &DifftestArgs) -> Result<()> {
+    if !a.merge.is_empty() {
+        return finish(a, &merge(a)?);
+    }
     if a.cases == 0 || a.designs == 0 {
         bail!("--cases and --designs must be at least 1");
     }
@@ -88,8 +131,15 @@ pub fn run(a: &DifftestArgs) -> Result<()> {
             |j| j as usize,
         ),
         log: a.log.clone(),
+        shard: a.shard,
     };
-    let bar = progress_bar(!a.json, a.cases as u64, "cases");
+    let shard_cases: usize = difftest::plan(&config)
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| a.shard.includes(i))
+        .map(|(_, &(_, n))| n)
+        .sum();
+    let bar = progress_bar(!a.json, shard_cases as u64, "cases");
     let report = difftest::run(&config, |n, what: &str| {
         bar.set_position(n as u64);
         bar.set_message(what.to_string());
@@ -103,25 +153,20 @@ pub fn run(a: &DifftestArgs) -> Result<()> {
         )
     })?;
     bar.finish_and_clear();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_report(&report);
-    }
-    if !report.failures.is_empty() {
-        bail!(
-            "{} of {} cases failed; reproducers in {}",
-            report.failures.len(),
-            report.cases,
-            a.out.display()
-        );
-    }
-    Ok(())
+    finish(a, &report)
 }
 
 fn print_report(r: &DiffReport) {
+    let shard = if r.shard.is_whole() {
+        String::new()
+    } else {
+        format!(
+            " (shard {} of a run of {} cases on {} designs)",
+            r.shard, r.planned_cases, r.planned_designs
+        )
+    };
     println!(
-        "{} cases ({} frames each engine) on {} designs in {:.1} s",
+        "{} cases ({} frames each engine) on {} designs in {:.1} s{shard}",
         r.cases, r.frames, r.designs, r.seconds
     );
     for (engine, s) in &r.engine_seconds {

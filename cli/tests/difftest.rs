@@ -39,6 +39,7 @@ fn the_quick_slice_covers_every_encoding_in_every_engine() {
         shrink_budget: 50,
         jobs: 2,
         log: Some(dir.path().join("designs.jsonl")),
+        shard: Default::default(),
     };
     let seen = std::sync::atomic::AtomicUsize::new(0);
     let report = difftest::run(&config, |n, _| {
@@ -233,4 +234,78 @@ fn difftest_runs_from_the_command_line_and_refuses_bad_requests() {
     let bad = run(&["--engines", "modelsim"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("modelsim"));
+}
+
+#[test]
+fn four_shards_merge_into_the_report_of_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "difftest",
+            "--cases",
+            "24",
+            "--designs",
+            "8",
+            "--seed",
+            "5",
+            "--engines",
+            "native",
+            "--jobs",
+            "1",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let whole = run(&[]);
+    let mut files = Vec::new();
+    for k in 1..=4 {
+        let part = run(&["--shard", &format!("{k}/4")]);
+        assert_eq!(part["shard"]["index"], k);
+        assert_eq!(part["designs"], 2, "8 designs dealt over 4 shards");
+        let f = dir.path().join(format!("shard{k}.json"));
+        std::fs::write(&f, part.to_string()).expect("write");
+        files.push(f.to_str().expect("utf-8").to_string());
+    }
+    let mut merge: Vec<&str> = files.iter().map(String::as_str).collect();
+    merge.insert(0, "--merge");
+    let merged = run(&merge);
+    for key in [
+        "cases",
+        "designs",
+        "frames",
+        "encodings",
+        "row_engines",
+        "failures",
+        "planned_cases",
+        "seed",
+    ] {
+        assert_eq!(merged[key], whole[key], "{key}");
+    }
+    assert_eq!(merged["shard"], whole["shard"]);
+    // A shard missing, or one given twice, is refused.
+    for bad in [
+        [&files[0], &files[1], &files[3]].as_slice(),
+        [&files[0], &files[0], &files[1], &files[2]].as_slice(),
+    ] {
+        let mut args = vec!["difftest", "--merge"];
+        args.extend(bad.iter().map(|s| s.as_str()));
+        let out = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+            .args(&args)
+            .output()
+            .expect("runs");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("missing") || err.contains("twice"), "{err}");
+    }
 }

@@ -5,7 +5,8 @@
 //! which runs a whole stream through the generated Verilog under a
 //! self-checking test bench ([`icarus_check`]); and the virtual board, the
 //! serial design in a simulator behind a byte port or a pseudo-terminal
-//! ([`virtual_board`]).
+//! ([`virtual_board`]). Long runs split into [`shard`]s that merge into
+//! one report.
 //!
 //! Dependencies: the model, the spec, the HDL, the simulation engines and
 //! the host driver; the command line depends on this crate, never the
@@ -14,4 +15,5 @@
 pub mod difftest;
 pub mod fuzzing;
 pub mod icarus_check;
+pub mod shard;
 pub mod virtual_board;

@@ -15,6 +15,7 @@ pub mod cases;
 pub mod shrink;
 
 use crate::icarus_check::icarus_cross_check;
+use crate::shard::Shard;
 use cases::{Case, Design};
 use lstm_accel_hdl::accelerator::verilog;
 use lstm_accel_host::crosscheck::{cross_check, CrossCheck};
@@ -230,6 +231,8 @@ pub struct DiffConfig {
     /// A file that gets one JSON line per finished design (appended as the
     /// run goes, so that a long run interrupted keeps what it measured).
     pub log: Option<PathBuf>,
+    /// The part of the plan's designs this run takes.
+    pub shard: Shard,
 }
 
 /// A finished design's line in [`DiffConfig::log`].
@@ -248,7 +251,7 @@ struct DesignLine<'a> {
 }
 
 /// One failing case.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     /// The design's seed.
     pub design: u64,
@@ -271,8 +274,18 @@ pub struct Failure {
 }
 
 /// What a differential run reports.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DiffReport {
+    /// The run's seed.
+    pub seed: u64,
+    /// Cases and designs of the whole plan (all shards).
+    pub planned_cases: usize,
+    /// Designs of the whole plan.
+    pub planned_designs: usize,
+    /// The engines.
+    pub engines: Vec<EngineKind>,
+    /// Which shard this report is (`1/1` for a whole or merged run).
+    pub shard: Shard,
     /// Cases run (each in every engine).
     pub cases: usize,
     /// Designs built.
@@ -287,7 +300,7 @@ pub struct DiffReport {
     pub engine_seconds: BTreeMap<String, f64>,
     /// Every failure.
     pub failures: Vec<Failure>,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds (of the slowest shard, for a merged run).
     pub seconds: f64,
 }
 
@@ -307,7 +320,12 @@ pub fn plan(c: &DiffConfig) -> Vec<(u64, usize)> {
 /// each case.
 pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> std::io::Result<DiffReport> {
     let start = Instant::now();
-    let plan = plan(c);
+    let plan: Vec<(u64, usize)> = plan(c)
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| c.shard.includes(i))
+        .map(|(_, d)| d)
+        .collect();
     let log = match &c.log {
         Some(p) => Some(Mutex::new(
             std::fs::OpenOptions::new()
@@ -323,7 +341,7 @@ pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> std::io::Re
     std::thread::scope(|s| {
         for _ in 0..c.jobs.clamp(1, plan.len().max(1)) {
             s.spawn(|| {
-                let mut part = DiffReport::empty(&c.engines);
+                let mut part = DiffReport::empty(c);
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&(seed, n)) = plan.get(i) else { break };
@@ -359,32 +377,78 @@ pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> std::io::Re
             });
         }
     });
-    let mut report = DiffReport::empty(&c.engines);
+    let mut report = DiffReport::empty(c);
+    report.shard = c.shard;
     for p in parts.into_inner().unwrap_or_default() {
-        report.cases += p.cases;
-        report.designs += p.designs;
-        report.frames += p.frames;
-        for (k, v) in p.encodings {
-            *report.encodings.entry(k).or_default() += v;
-        }
-        for (k, v) in p.row_engines {
-            *report.row_engines.entry(k).or_default() += v;
-        }
-        for (k, v) in p.engine_seconds {
-            *report.engine_seconds.entry(k).or_default() += v;
-        }
-        report.failures.extend(p.failures);
+        report.absorb(p);
     }
-    report
-        .failures
-        .sort_by_key(|f| (f.design, f.case, f.engine));
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
 }
 
+/// Merges the reports of the `N` shards of one run (same seed, plan and
+/// engines, each shard once) into the report one run would give; its
+/// `seconds` is the slowest shard's.
+pub fn merge(reports: Vec<DiffReport>) -> Result<DiffReport, String> {
+    let shards: Vec<Shard> = reports.iter().map(|r| r.shard).collect();
+    crate::shard::check_complete(&shards)?;
+    let mut it = reports.into_iter();
+    let Some(first) = it.next() else {
+        return Err("no reports to merge".into());
+    };
+    let mut merged = DiffReport {
+        shard: Shard::WHOLE,
+        ..first.clone()
+    };
+    for r in it {
+        let same = (r.seed, r.planned_cases, r.planned_designs, &r.engines)
+            == (
+                first.seed,
+                first.planned_cases,
+                first.planned_designs,
+                &first.engines,
+            );
+        if !same {
+            return Err(format!(
+                "shard {} is of another run (seed {}, {} cases on {} designs, engines {:?}) than shard {} (seed {}, {} cases on {} designs, engines {:?})",
+                r.shard, r.seed, r.planned_cases, r.planned_designs, r.engines,
+                first.shard, first.seed, first.planned_cases, first.planned_designs, first.engines
+            ));
+        }
+        let seconds = merged.seconds.max(r.seconds);
+        merged.absorb(r);
+        merged.seconds = seconds;
+    }
+    Ok(merged)
+}
+
 impl DiffReport {
-    fn empty(engines: &[EngineKind]) -> Self {
+    /// Adds another part's counts, times and failures (kept in order).
+    fn absorb(&mut self, p: DiffReport) {
+        self.cases += p.cases;
+        self.designs += p.designs;
+        self.frames += p.frames;
+        for (k, v) in p.encodings {
+            *self.encodings.entry(k).or_default() += v;
+        }
+        for (k, v) in p.row_engines {
+            *self.row_engines.entry(k).or_default() += v;
+        }
+        for (k, v) in p.engine_seconds {
+            *self.engine_seconds.entry(k).or_default() += v;
+        }
+        self.failures.extend(p.failures);
+        self.failures.sort_by_key(|f| (f.design, f.case, f.engine));
+    }
+
+    fn empty(c: &DiffConfig) -> Self {
+        let engines = &c.engines;
         DiffReport {
+            seed: c.seed,
+            planned_cases: c.cases,
+            planned_designs: plan(c).len(),
+            engines: engines.clone(),
+            shard: Shard::WHOLE,
             cases: 0,
             designs: 0,
             frames: 0,
