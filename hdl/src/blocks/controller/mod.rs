@@ -53,7 +53,8 @@ const READ_WAIT: u8 = 2;
 const RESET_VALUES: &str =
     "state = IDLE; target = 0; remaining = 0; rem_one = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
     err_opcode = 0; err_length = 0; err_refused = 0; k = 0; laddr = 0; class_r = 0; cycles_r = 0;
-    m_data = 0; kind = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0; reading_w = 0;";
+    m_data = 0; kind = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0; reading_w = 0;
+    bank_hot = 0; load_w = 0; load_b = 0; load_s = 0; load_t = 0;";
 
 /// What a `SEND` sends.
 const RESULT: u8 = 0;

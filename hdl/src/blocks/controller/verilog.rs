@@ -25,6 +25,14 @@ reg rem_one;
 reg [{k1}:0] k;
 // Counters as wide as what they count: the load path's compares stay short.
 reg [{bank1}:0] bank;
+// The write enables' decode as registers, kept beside `bank` and `target`:
+// `bank_hot` is `1 << bank` while loading, and `load_w`, `load_b`, `load_s`
+// and `load_t` are `state == LOAD` with the target the weights, biases,
+// row shifts or taps. Each bank's write enable is then one gate after the
+// stream's valid, which reaches every bank (a compare of `bank` per bank
+// after it was ESE 16 x 64's critical path).
+reg [{hot1}:0] bank_hot;
+reg load_w, load_b, load_s, load_t;
 reg [{lane1}:0] lane;
 reg [{addr1}:0] addr;
 reg [1:0] kind;
@@ -90,6 +98,7 @@ end
             signature = self._signature,
             result_header = header(p::RESULT, p::RESULT_FIXED_WORDS + rows),
             bank1 = bits_for(lay.weight_banks.max(lay.tap_banks).max(lay.engines)),
+            hot1 = lay.weight_banks.max(lay.tap_banks).max(lay.engines).max(1) - 1,
             // `k` passes the last word by one.
             k1 = bits_for(
                 (p::RESULT_FIXED_WORDS + rows)
@@ -131,19 +140,19 @@ always @(*) begin
         for b in 0..lay.weight_banks {
             let _ = writeln!(
                 v,
-                "    weight_we${b} = (loading && target == 3'd0 && bank == {b}) ? 2'sd1 : 2'sd0;"
+                "    weight_we${b} = (s_tvalid && running && load_w && bank_hot[{b}]) ? 2'sd1 : 2'sd0;"
             );
         }
         let engines = lay.engines.max(1);
         for b in 0..engines {
             let _ = writeln!(
                 v,
-                "    bias_we${b} = (loading && target == 3'd1 && bank == {b}) ? 2'sd1 : 2'sd0;"
+                "    bias_we${b} = (s_tvalid && running && load_b && bank_hot[{b}]) ? 2'sd1 : 2'sd0;"
             );
             if lay.row_shifts {
                 let _ = writeln!(
                     v,
-                    "    shift_we${b} = (loading && target == 3'd2 && bank == {b}) ? 2'sd1 : 2'sd0;"
+                    "    shift_we${b} = (s_tvalid && running && load_s && bank_hot[{b}]) ? 2'sd1 : 2'sd0;"
                 );
             }
         }
@@ -156,7 +165,7 @@ always @(*) begin
         for b in 0..lay.tap_banks {
             let _ = writeln!(
                 v,
-                "    tap_we${b} = (loading && target == 3'd5 && bank == {b}) ? 2'sd1 : 2'sd0;"
+                "    tap_we${b} = (s_tvalid && running && load_t && bank_hot[{b}]) ? 2'sd1 : 2'sd0;"
             );
         }
         for k in 0..lay.lanes {
@@ -198,6 +207,8 @@ always @(posedge clock) begin
         end else if (h_load) begin
             if (h_fits && !s_tlast) begin
                 state <= LOAD; target <= h_target; remaining <= len; rem_one <= h_one; bank <= 0; addr <= 0;
+                bank_hot <= 1; load_w <= (h_target == 3'd0); load_b <= (h_target == 3'd1);
+                load_s <= (h_target == 3'd2); load_t <= (h_target == 3'd5);
                 loaded <= loaded & ~(32'd1 << h_target);
             end else begin
                 err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
@@ -207,10 +218,10 @@ always @(posedge clock) begin
         end
     end
     LOAD: if (accept) begin
-        if ((target == 3'd0 && bank + 1 < {banks}){tap_banks}{engine_banks})
-            bank <= bank + 1;
-        else begin
-            bank <= 0; addr <= addr + 1;
+        if ((target == 3'd0 && bank + 1 < {banks}){tap_banks}{engine_banks}) begin
+            bank <= bank + 1; bank_hot <= bank_hot << 1;
+        end else begin
+            bank <= 0; bank_hot <= 1; addr <= addr + 1;
         end
         remaining <= remaining - 1;
         rem_one <= (remaining == 2);
@@ -220,8 +231,10 @@ always @(posedge clock) begin
             else
                 err_length <= err_length + 1;
             state <= IDLE;
+            load_w <= 0; load_b <= 0; load_s <= 0; load_t <= 0;
         end else if (rem_one) begin
             err_length <= err_length + 1; state <= DISCARD;
+            load_w <= 0; load_b <= 0; load_s <= 0; load_t <= 0;
         end
     end
     FRAME: if (accept) begin
