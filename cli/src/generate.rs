@@ -13,8 +13,9 @@ use lstm_accel_hdl::fusesoc;
 use lstm_accel_host::pack::pack;
 use lstm_accel_model::io::write_atomic;
 use lstm_accel_model::Model;
+use lstm_accel_spec::spec::HwConfig;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::spec_cmd::HwArgs;
 
@@ -43,25 +44,38 @@ pub struct GenerateArgs {
     pub json: bool,
 }
 
+/// What `generate` wrote.
 #[derive(Serialize)]
-struct Generated {
-    files: Vec<String>,
-    verilog_lines: usize,
-    predicted_cycles_per_frame: u64,
-    frame_latency_us: f64,
+pub struct Generated {
+    /// The files, in the order written.
+    pub files: Vec<String>,
+    /// Lines of `accelerator.v`.
+    pub verilog_lines: usize,
+    /// The spec's cycles per frame.
+    pub predicted_cycles_per_frame: u64,
+    /// The spec's latency per frame at its clock.
+    pub frame_latency_us: f64,
+    /// The spec's clock.
+    pub clock_mhz: f64,
 }
 
-/// Runs `lstm-accel generate`.
-pub fn run(a: &GenerateArgs) -> Result<()> {
-    let model = Model::load(&a.model)?;
-    let hw = a.hw.config_for(&model)?;
-    let spec = crate::spec_cmd::derive_spec(&model, &hw)?;
-    let v = verilog(&model, &spec)?;
-    let images = pack(&model, &spec)?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+/// Writes the accelerator of `model` for `hw` into `out` (created if
+/// missing): the Verilog, its FuseSoC core, `spec.json`, the memory images
+/// and, with `board`, the board's top and constraints.
+pub fn generate_files(
+    model: &Model,
+    hw: &HwConfig,
+    out: &Path,
+    board: Option<Board>,
+    baud: u32,
+) -> Result<Generated> {
+    let spec = crate::spec_cmd::derive_spec(model, hw)?;
+    let v = verilog(model, &spec)?;
+    let images = pack(model, &spec)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut files = Vec::new();
     let mut write = |name: String, bytes: &[u8]| -> Result<()> {
-        let p = a.out.join(&name);
+        let p = out.join(&name);
         write_atomic(&p, bytes).with_context(|| format!("writing {}", p.display()))?;
         files.push(p.display().to_string());
         Ok(())
@@ -89,28 +103,36 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
     for img in &images {
         write(format!("{}.hex", img.name), img.to_readmemh().as_bytes())?;
     }
-    if let Some(b) = a.board {
-        let d = board_design(&model, &hw, b, a.baud)?;
+    if let Some(b) = board {
+        let d = board_design(model, hw, b, baud)?;
         write("board.v".into(), d.verilog.as_bytes())?;
         let (name, text) = b.constraints();
         write(name.into(), text.as_bytes())?;
     }
-    let rep = Generated {
+    Ok(Generated {
         files,
         verilog_lines: v.lines().count(),
         predicted_cycles_per_frame: spec.cycles_per_frame(),
         frame_latency_us: spec.estimate.frame_latency_us,
-    };
+        clock_mhz: spec.hw.clock_mhz,
+    })
+}
+
+/// Runs `lstm-accel generate`.
+pub fn run(a: &GenerateArgs) -> Result<()> {
+    let model = Model::load(&a.model)?;
+    let hw = a.hw.config_for(&model)?;
+    let rep = generate_files(&model, &hw, &a.out, a.board, a.baud)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
         println!(
             "generated the accelerator of \"{}\" ({} lines of Verilog, {} cycles/frame predicted, {:.1} us at {} MHz):",
-            spec.model,
+            model.name,
             rep.verilog_lines,
             rep.predicted_cycles_per_frame,
             rep.frame_latency_us,
-            spec.hw.clock_mhz
+            rep.clock_mhz
         );
         for f in &rep.files {
             println!("  {f}");

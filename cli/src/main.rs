@@ -1,36 +1,14 @@
 //! `lstm-accel`: the command line of the compressed-LSTM accelerator
 //! generator. Each subcommand prints a human report, or JSON with `--json`;
-//! each is a module of its own here, with its argument struct beside it.
-//!
-//! Dependencies: every crate of the project (model, audio, compress,
-//! train, spec, hdl, sim, host, verify); this is the only crate that
-//! depends on them all, and none depends on it.
-
-mod demo;
-mod demo_speech;
-mod difftest_cmd;
-mod engines;
-mod ese_report;
-mod eval;
-mod generate;
-mod import;
-mod listen_cmd;
-mod perf_report;
-mod plot;
-mod progress;
-mod rank_budget;
-mod report;
-mod run_cmd;
-mod simulate;
-mod spec_cmd;
-mod synth;
-mod train_args;
-mod train_cmd;
-mod train_sets;
-mod virtual_board_cmd;
+//! each is a module of the `lstm_accel_cli` library, with its argument
+//! struct beside it.
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use lstm_accel_cli::{
+    demo, difftest_cmd, eval, generate, import, listen_cmd, perf_report, report, run_cmd, simulate,
+    spec_cmd, synth, train_args, train_cmd, virtual_board_cmd,
+};
 
 /// Generator of FPGA accelerators for compressed LSTM networks.
 #[derive(Parser)]

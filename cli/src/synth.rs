@@ -113,7 +113,7 @@ pub fn run(a: &SynthArgs) -> Result<()> {
 /// Runs the open flow on `model`'s accelerator for `hw` (alone, or in
 /// `board`'s top) in `out`, writes `synth-report.json` there and returns
 /// the report; `progress` shows each step.
-pub(crate) fn flow_for(
+pub fn flow_for(
     model: &Model,
     mut hw: lstm_accel_spec::spec::HwConfig,
     board: Option<Board>,
