@@ -74,12 +74,17 @@ class Graph:
         return name
 
 
-def build(rng, k, quant=None):
+CELLS = [1, 2, 3, 8, 16, 33, 64, 100, 128]
+
+
+def build(rng, k, quant=None, cells=CELLS, max_layers=3, max_inputs=40, max_steps=20):
+    """Graph `k`: 1 to `max_layers` LSTMs of `cells` cells, with `quant`
+    weights (None: float), and its input and onnxruntime's logits."""
     g = Graph()
-    layers = int(rng.integers(1, 4))
-    sizes = [int(rng.integers(1, 41))] + [int(rng.choice([1, 2, 3, 8, 16, 33, 64, 100, 128])) for _ in range(layers)]
+    layers = int(rng.integers(1, max_layers + 1))
+    sizes = [int(rng.integers(1, max_inputs + 1))] + [int(rng.choice(cells)) for _ in range(layers)]
     classes = int(rng.integers(2, 13))
-    steps = int(rng.integers(3, 21))
+    steps = int(rng.integers(3, max_steps + 1))
     # onnxruntime's CPU LSTM runs layout 0 only (time first).
     layout = 0
     x_shape = [1, steps, sizes[0]] if layout else [steps, 1, sizes[0]]

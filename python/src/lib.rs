@@ -28,6 +28,8 @@ use lstm_accel_model::model::Head;
 use lstm_accel_model::reference::Reference;
 use lstm_accel_model::trace::StepTrace;
 use lstm_accel_model::Model;
+use lstm_accel_sim::StreamWord;
+use lstm_accel_verify::icarus_check::stream_words;
 use numpy::ndarray::{Array, IxDyn};
 use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
@@ -440,6 +442,45 @@ impl PyModel {
             )));
         }
         to_py(py, &report)
+    }
+
+    /// The stream of a cross-check on `x` (shapes of `predict`), for a test
+    /// bench of the user's own: `input` holds the packets the host sends
+    /// from power-up (weight loads, frames, state reads, status) and
+    /// `expected` the packets the design must answer, each a list of 32-bit
+    /// words whose last has `tlast`. The design is `generate`'s for the same
+    /// `lanes` and `rows`.
+    #[pyo3(signature = (x, lanes=None, rows=None, read_state=false))]
+    fn stream<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        lanes: Option<&Bound<'py, PyAny>>,
+        rows: Option<&Bound<'py, PyAny>>,
+        read_state: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let hw = hw_args(lanes, rows, None, None)?
+            .config_for(&self.model)
+            .map_err(err)?;
+        let spec = derive_spec(&self.model, &hw).map_err(err)?;
+        let (seqs, _) = sequences(py, x, self.inputs())?;
+        let reference = Reference::new(&self.model).map_err(err)?;
+        let quantized: Vec<Vec<Vec<i32>>> = seqs
+            .iter()
+            .map(|s| s.iter().map(|f| reference.quantize_frame(f)).collect())
+            .collect();
+        let (input, expected) =
+            stream_words(&self.model, &spec, &quantized, read_state).map_err(err)?;
+        let split = |words: &[StreamWord]| -> Vec<Vec<u32>> {
+            words
+                .split_inclusive(|w| w.last)
+                .map(|p| p.iter().map(|w| w.data).collect())
+                .collect()
+        };
+        let d = PyDict::new(py);
+        d.set_item("input", split(&input))?;
+        d.set_item("expected", split(&expected))?;
+        Ok(d)
     }
 
     /// Synthesises the accelerator with Yosys and nextpnr for `target`

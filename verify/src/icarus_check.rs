@@ -14,7 +14,7 @@ use lstm_accel_host::driver::{Driver, DriverError};
 use lstm_accel_model::Model;
 use lstm_accel_sim::icarus::{IcarusDesign, TestbenchJob};
 use lstm_accel_sim::link::{packet_words, packets, ScriptedLink, Stalls};
-use lstm_accel_sim::SimError;
+use lstm_accel_sim::{SimError, StreamWord};
 use lstm_accel_spec::AcceleratorSpec;
 use serde::Serialize;
 use std::path::Path;
@@ -63,6 +63,26 @@ pub struct IcarusCheck {
     pub testbench: TestbenchSummary,
 }
 
+/// The whole stream of a cross-check, as words: what the host sends to
+/// run `sequences` from power-up (loads, frames, state reads, status), and
+/// what the design must answer, word for word (the reference's replies).
+/// A test bench of any kind (Icarus here, cocotb in `python/tests`) drives
+/// the first and compares with the second.
+pub fn stream_words(
+    model: &Model,
+    spec: &AcceleratorSpec,
+    sequences: &[Vec<Vec<i32>>],
+    read_state: bool,
+) -> Result<(Vec<StreamWord>, Vec<StreamWord>), DriverError> {
+    let expected = expected_replies(model, spec, sequences, read_state)?;
+    let mut recorder = Driver::new(ScriptedLink::new(expected.clone()), spec.clone());
+    let scripted = cross_check(&mut recorder, model, spec, sequences, read_state, |_| {})?;
+    debug_assert!(scripted.mismatches.is_empty());
+    let input = recorder.into_link().sent;
+    let expected_words = expected.iter().flat_map(|p| packet_words(p)).collect();
+    Ok((input, expected_words))
+}
+
 /// Runs `sequences` through `design` (compiled from `spec`'s Verilog for
 /// `model`'s shape) from power-up and checks everything against the
 /// reference. A design that stops moving or sends too few packets is an
@@ -76,12 +96,8 @@ pub fn icarus_cross_check(
     stalls: Option<Stalls>,
     vcd: Option<&Path>,
 ) -> Result<IcarusCheck, IcarusCheckError> {
-    let expected = expected_replies(model, spec, sequences, read_state)?;
-    let mut recorder = Driver::new(ScriptedLink::new(expected.clone()), spec.clone());
-    let scripted = cross_check(&mut recorder, model, spec, sequences, read_state, |_| {})?;
-    debug_assert!(scripted.mismatches.is_empty());
-    let input = recorder.into_link().sent;
-    let expected_words: Vec<_> = expected.iter().flat_map(|p| packet_words(p)).collect();
+    let (input, expected_words) = stream_words(model, spec, sequences, read_state)?;
+    let expected = packets(&expected_words);
     let cpf = spec.cycles_per_frame();
     let job = TestbenchJob {
         input: &input,
