@@ -22,12 +22,12 @@ use lstm_accel_sim::verilator::{VerilatorDevice, VerilatorOptions};
 use lstm_accel_sim::Device;
 use lstm_accel_spec::AcceleratorSpec;
 use lstm_accel_verify::icarus_check::{icarus_cross_check, TestbenchSummary};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// Simulation engines.
-#[derive(Clone, Copy, Debug, ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
     /// rust-hdl's own simulation of the design (no external tool).

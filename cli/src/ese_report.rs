@@ -13,7 +13,7 @@ use lstm_accel_model::Model;
 use lstm_accel_spec::auto_config::{fastest_fit, AutoChoice, Knob};
 use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig, SpecError};
 use lstm_accel_spec::Target;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Row engines of the sweep.
 const ROWS: [usize; 6] = [1, 2, 4, 8, 16, 32];
@@ -27,7 +27,7 @@ pub const MAX_MACS_PER_CYCLE: usize = 2048;
 pub const ESE_REPORTED_US: f64 = 82.7;
 
 /// Cycles per frame at one row-engine configuration.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RowPoint {
     /// The model.
     pub model: String,
@@ -51,7 +51,7 @@ pub struct RowPoint {
 }
 
 /// ESE's own model at the fastest configuration that fits the ECP5-85F.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EseSummary {
     /// The model.
     pub model: String,

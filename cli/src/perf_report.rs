@@ -29,8 +29,14 @@
 //! at the FSDD design's Fmax at the same lanes. ESE's own model is one such
 //! layer; `--synth-ese` runs the flow on it at its fastest configuration
 //! (hours).
+//!
+//! `--shard K/N` runs the K-th of every N synthesis flows (the report's long
+//! part; the rest is measured in every shard) and `--merge` combines the
+//! shards' `report.json` files into the report one run gives, with shard
+//! 1's speeds, every shard's flows, and the latencies, the `ese` summary and
+//! the plots made again from them.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use lstm_accel_hdl::board::Board;
 use lstm_accel_model::encoding::{Blocked, Matrix, ScalarCode};
@@ -41,7 +47,7 @@ use lstm_accel_model::Model;
 use lstm_accel_sim::verilator::VerilatorOptions;
 use lstm_accel_spec::spec::{AcceleratorSpec, HwConfig};
 use lstm_accel_spec::Target;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -49,6 +55,7 @@ use crate::engines::{simulate, Backend, EngineSetup};
 use crate::ese_report::{self, EseSummary, RowPoint};
 use crate::plot::{against_lanes, Series};
 use crate::progress::progress_bar;
+use lstm_accel_verify::shard::{check_complete, Shard};
 
 /// Arguments of `lstm-accel report`.
 #[derive(Args)]
@@ -59,12 +66,13 @@ pub struct ReportArgs {
     /// Lane counts of the cycles-per-frame sweep.
     #[arg(long, value_delimiter = ',', default_values_t = [8, 16, 32, 64, 128, 256])]
     pub lanes: Vec<usize>,
-    /// Lane counts the FSDD design is synthesised at on the ECP5-85F.
-    #[arg(long, value_delimiter = ',', default_values_t = [8, 16, 32, 64, 128, 256])]
+    /// Lane counts the FSDD design is synthesised at on the ECP5-85F (the
+    /// flag alone: none).
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_values_t = [8, 16, 32, 64, 128, 256])]
     pub ecp5_lanes: Vec<usize>,
     /// Lane counts the iCE40-size design is synthesised at on the iCE40
-    /// UP5K (iCEBreaker).
-    #[arg(long, value_delimiter = ',', default_values_t = [2, 4, 8, 16])]
+    /// UP5K (iCEBreaker; the flag alone: none).
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_values_t = [2, 4, 8, 16])]
     pub ice40_lanes: Vec<usize>,
     /// Skip synthesis: no resources, and latency at the clock the spec
     /// assumes instead of a measured Fmax.
@@ -84,13 +92,21 @@ pub struct ReportArgs {
     /// $XDG_CACHE_HOME/lstm-accel/verilator].
     #[arg(long)]
     pub verilator_cache: Option<PathBuf>,
+    /// Run shard K of N (1-based) of the synthesis flows; give every shard
+    /// the same arguments and its own `--out`.
+    #[arg(long, default_value = "1/1")]
+    pub shard: Shard,
+    /// Merge the `report.json` files of a run's shards into `--out` instead
+    /// of measuring.
+    #[arg(long, num_args = 1.., value_name = "REPORT")]
+    pub merge: Vec<PathBuf>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
 }
 
 /// Software speed of one model.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SoftwareSpeed {
     /// The model.
     pub model: String,
@@ -103,7 +119,7 @@ pub struct SoftwareSpeed {
 }
 
 /// Simulation speed of one engine.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct EngineSpeed {
     /// The engine.
     pub engine: Backend,
@@ -118,7 +134,7 @@ pub struct EngineSpeed {
 }
 
 /// Cycles per frame at one lane count.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct LanePoint {
     /// The model.
     pub model: String,
@@ -134,7 +150,7 @@ pub struct LanePoint {
 }
 
 /// One synthesised design.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct FpgaPoint {
     /// The model.
     pub model: String,
@@ -161,10 +177,13 @@ pub struct FpgaPoint {
     /// Why the flow failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Its place in the run's list of flows (which shard ran it).
+    #[serde(default)]
+    pub flow: usize,
 }
 
 /// Latency of a frame.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct Latency {
     /// The model.
     pub model: String,
@@ -185,7 +204,7 @@ pub struct Latency {
 }
 
 /// The whole report.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct PerfReport {
     /// Software speed.
     pub software: Vec<SoftwareSpeed>,
@@ -203,7 +222,11 @@ pub struct PerfReport {
     pub ese: Option<EseSummary>,
     /// The plots written.
     pub plots: Vec<String>,
-    /// Wall-clock seconds of the whole report.
+    /// Which shard of the flows this report ran (`1/1`: all, or merged).
+    #[serde(default)]
+    pub shard: Shard,
+    /// Wall-clock seconds of the whole report (of the slowest shard, when
+    /// merged).
     pub seconds: f64,
 }
 
@@ -331,6 +354,16 @@ fn lane_points(name: &str, m: &Model, lanes: &[usize]) -> Vec<LanePoint> {
         .collect()
 }
 
+/// One flow of the report: which model, on what, built where.
+struct Flow<'m> {
+    name: &'static str,
+    model: &'m Model,
+    hw: HwConfig,
+    board: Option<Board>,
+    dir: PathBuf,
+    what: String,
+}
+
 fn synth_point(name: &str, m: &Model, hw: HwConfig, board: Option<Board>, dir: &Path) -> FpgaPoint {
     let (rows, lanes, target) = (hw.rows, hw.lanes, hw.target);
     let got = crate::synth::flow_for(
@@ -355,6 +388,7 @@ fn synth_point(name: &str, m: &Model, hw: HwConfig, board: Option<Board>, dir: &
         dsps: None,
         fmax_mhz: None,
         error: None,
+        flow: 0,
     };
     match got {
         Ok(r) => {
@@ -372,6 +406,9 @@ fn synth_point(name: &str, m: &Model, hw: HwConfig, board: Option<Board>, dir: &
 
 /// Runs `lstm-accel report`.
 pub fn run(a: &ReportArgs) -> Result<()> {
+    if !a.merge.is_empty() {
+        return merge(a);
+    }
     if a.lanes.is_empty()
         || [&a.lanes, &a.ecp5_lanes, &a.ice40_lanes]
             .iter()
@@ -388,12 +425,46 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     let ese = ese_model();
     let show = !a.json;
     let small = ice40_model();
-    let synth_steps = if a.no_synth {
-        0
-    } else {
-        a.ecp5_lanes.len() + a.ice40_lanes.len()
-    };
-    let steps = 5 + synth_steps + usize::from(a.synth_ese);
+    // Every flow of the run, in order; this shard runs its own.
+    let own = ese_own_model();
+    let choice = ese_report::ese_fastest(&own)
+        .map_err(|e| anyhow::anyhow!("ESE's own model on the ECP5-85F: {e}"))?;
+    let mut flows = Vec::new();
+    if !a.no_synth {
+        for &l in &a.ecp5_lanes {
+            flows.push(Flow {
+                name: FSDD,
+                model: &fsdd,
+                hw: HwConfig::on(l, Target::Ecp5_85k),
+                board: None,
+                dir: a.out.join(format!("flow-ecp5-{l}")),
+                what: format!("ECP5-85F, {l} lanes"),
+            });
+        }
+        for &l in &a.ice40_lanes {
+            flows.push(Flow {
+                name: ICE40,
+                model: &small,
+                hw: HwConfig::on(l, Target::Ice40Up5k),
+                board: Some(Board::Icebreaker),
+                dir: a.out.join(format!("flow-ice40-{l}")),
+                what: format!("iCE40 UP5K, {l} lanes"),
+            });
+        }
+    }
+    if a.synth_ese {
+        let (r, l) = (choice.hw.rows, choice.hw.lanes);
+        flows.push(Flow {
+            name: ESE_OWN,
+            model: &own,
+            hw: choice.hw.clone(),
+            board: None,
+            dir: a.out.join(format!("flow-ese-ecp5-{r}x{l}")),
+            what: format!("ESE on ECP5-85F, {r} x {l} lanes"),
+        });
+    }
+    let synth_steps = (0..flows.len()).filter(|&i| a.shard.includes(i)).count();
+    let steps = 5 + synth_steps;
     let bar = progress_bar(show, steps as u64, "software speed");
     let software = vec![
         software(FSDD, &fsdd, a.seconds)?,
@@ -439,41 +510,23 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     let mut lanes = lane_points(FSDD, &fsdd, &a.lanes);
     lanes.extend(lane_points(ESE, &ese, &a.lanes));
     let mut fpga = Vec::new();
-    if !a.no_synth {
-        for &l in &a.ecp5_lanes {
-            bar.set_message(format!("synthesis: ECP5-85F, {l} lanes"));
-            let dir = a.out.join(format!("flow-ecp5-{l}"));
-            let hw = HwConfig::on(l, Target::Ecp5_85k);
-            fpga.push(synth_point(FSDD, &fsdd, hw, None, &dir));
-            bar.inc(1);
+    for (i, f) in flows.into_iter().enumerate() {
+        if !a.shard.includes(i) {
+            continue;
         }
-        for &l in &a.ice40_lanes {
-            bar.set_message(format!("synthesis: iCE40 UP5K, {l} lanes"));
-            let dir = a.out.join(format!("flow-ice40-{l}"));
-            let board = Some(Board::Icebreaker);
-            let hw = HwConfig::on(l, Target::Ice40Up5k);
-            fpga.push(synth_point(ICE40, &small, hw, board, &dir));
-            bar.inc(1);
-        }
+        bar.set_message(format!("synthesis: {}", f.what));
+        fpga.push(FpgaPoint {
+            flow: i,
+            ..synth_point(f.name, f.model, f.hw, f.board, &f.dir)
+        });
+        bar.inc(1);
     }
     let latency = latencies(&lanes, &fpga, a);
     // Row engines: the sweeps, and ESE's own model at its fastest fit.
-    let own = ese_own_model();
     let mut rows = ese_report::row_points(FSDD, &fsdd);
     let own_points = ese_report::row_points(ESE_OWN, &own);
     rows.extend(ese_report::row_points(ESE, &ese));
-    let choice = ese_report::ese_fastest(&own)
-        .map_err(|e| anyhow::anyhow!("ESE's own model on the ECP5-85F: {e}"))?;
-    let mut fmax = None;
-    if a.synth_ese {
-        let (r, l) = (choice.hw.rows, choice.hw.lanes);
-        bar.set_message(format!("synthesis: ESE on ECP5-85F, {r} x {l} lanes"));
-        let dir = a.out.join(format!("flow-ese-ecp5-{r}x{l}"));
-        let p = synth_point(ESE_OWN, &own, choice.hw.clone(), None, &dir);
-        fmax = p.fmax_mhz;
-        fpga.push(p);
-        bar.inc(1);
-    }
+    let fmax = ese_fmax(&fpga);
     let ese_summary = Some(ese_report::ese_summary(&own, &choice, fmax));
     rows.extend(own_points);
     bar.finish_and_clear();
@@ -487,16 +540,75 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         rows,
         ese: ese_summary,
         plots,
+        shard: a.shard,
         seconds: start.elapsed().as_secs_f64(),
     };
-    let text = serde_json::to_string_pretty(&report)?;
+    finish(a, &report)
+}
+
+/// nextpnr's Fmax of ESE's own model, when a flow synthesised it.
+fn ese_fmax(fpga: &[FpgaPoint]) -> Option<f64> {
+    fpga.iter()
+        .find(|p| p.model == ESE_OWN)
+        .and_then(|p| p.fmax_mhz)
+}
+
+/// Writes `report.json` in `--out` and prints the report.
+fn finish(a: &ReportArgs, report: &PerfReport) -> Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
     lstm_accel_model::io::write_atomic(&a.out.join("report.json"), text.as_bytes())?;
     if a.json {
         println!("{text}");
     } else {
-        print(&report, &a.out);
+        print(report, &a.out);
     }
     Ok(())
+}
+
+/// `--merge`: the shards' reports into the one report of the run.
+fn merge(a: &ReportArgs) -> Result<()> {
+    let mut reports = Vec::new();
+    for p in &a.merge {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let r: PerfReport = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a report.json of lstm-accel report", p.display()))?;
+        reports.push(r);
+    }
+    let shards: Vec<Shard> = reports.iter().map(|r| r.shard).collect();
+    check_complete(&shards)
+        .map_err(|e| anyhow::anyhow!("merging {} reports: {e}", reports.len()))?;
+    reports.sort_by_key(|r| r.shard.index);
+    let seconds = reports.iter().map(|r| r.seconds).fold(0.0, f64::max);
+    let mut fpga: Vec<FpgaPoint> = Vec::new();
+    let mut base = None;
+    for r in reports {
+        fpga.extend(r.fpga.into_iter());
+        if base.is_none() {
+            base = Some(PerfReport {
+                fpga: Vec::new(),
+                ..r
+            });
+        }
+    }
+    let Some(base) = base else {
+        bail!("no reports to merge");
+    };
+    fpga.sort_by_key(|p| p.flow);
+    std::fs::create_dir_all(&a.out)?;
+    let own = ese_own_model();
+    let choice = ese_report::ese_fastest(&own)
+        .map_err(|e| anyhow::anyhow!("ESE's own model on the ECP5-85F: {e}"))?;
+    let report = PerfReport {
+        latency: latencies(&base.lanes, &fpga, a),
+        ese: Some(ese_report::ese_summary(&own, &choice, ese_fmax(&fpga))),
+        plots: plots(&a.out, &base.lanes, &fpga)?,
+        fpga,
+        shard: Shard::WHOLE,
+        seconds,
+        ..base
+    };
+    finish(a, &report)
 }
 
 /// Latency at the lowest-latency synthesised lanes for FSDD, and at every

@@ -125,3 +125,68 @@ fn the_report_measures_every_section_and_plots_cycles_against_lanes() {
     let svg = std::fs::read_to_string(out.join("cycles-per-frame.svg")).expect("plot");
     assert!(svg.contains("<svg") && svg.contains("ideal (MACs / lanes)"));
 }
+
+#[test]
+fn two_shards_of_the_flows_merge_into_one_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilator-report");
+    let run = |extra: &[&str], out: &std::path::Path| -> serde_json::Value {
+        let o = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+            .args([
+                "report",
+                "--seconds",
+                "0.1",
+                "--sim-frames",
+                "1",
+                "--lanes",
+                "8",
+                "--ecp5-lanes",
+            ])
+            .args(["--ice40-lanes", "2,4", "--json", "--out"])
+            .arg(out)
+            .arg("--verilator-cache")
+            .arg(&cache)
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    let mut files = Vec::new();
+    let mut points = Vec::new();
+    for k in 1..=2 {
+        let out = dir.path().join(format!("shard{k}"));
+        let v = run(&["--shard", &format!("{k}/2")], &out);
+        let fpga = v["fpga"].as_array().expect("fpga");
+        assert_eq!(fpga.len(), 1, "one of the two flows per shard: {fpga:?}");
+        assert_eq!(fpga[0]["flow"], k - 1);
+        assert!(fpga[0]["fmax_mhz"].as_f64().is_some(), "{}", fpga[0]);
+        points.push(fpga[0].clone());
+        files.push(out.join("report.json"));
+    }
+    let merged_dir = dir.path().join("merged");
+    let mut args = vec!["--merge".to_string()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let merged = run(&args, &merged_dir);
+    assert_eq!(
+        merged["fpga"].as_array().expect("fpga"),
+        &points,
+        "every shard's flow, in the run's order"
+    );
+    assert_eq!(merged["shard"]["count"], 1);
+    assert_eq!(merged["fpga"][0]["lanes"], 2);
+    assert_eq!(merged["fpga"][1]["lanes"], 4);
+    assert!(merged["ese"]["cycles_per_frame"].as_u64().is_some());
+    assert!(merged_dir.join("report.json").exists());
+    // One shard alone is not a run.
+    let o = Command::new(env!("CARGO_BIN_EXE_lstm-accel"))
+        .args(["report", "--out"])
+        .arg(dir.path().join("bad"))
+        .arg("--merge")
+        .arg(&files[0])
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2/2 are missing"));
+}
