@@ -583,7 +583,7 @@ fn merge(a: &ReportArgs) -> Result<()> {
     let mut fpga: Vec<FpgaPoint> = Vec::new();
     let mut base = None;
     for r in reports {
-        fpga.extend(r.fpga.into_iter());
+        fpga.extend(r.fpga);
         if base.is_none() {
             base = Some(PerfReport {
                 fpga: Vec::new(),
