@@ -94,48 +94,80 @@ pub fn parse_header(word: u32) -> (u32, usize) {
     (word >> 24, (word & 0x00ff_ffff) as usize)
 }
 
+/// Load targets: a memory's index in a load, which is the position of its
+/// `LOADED_*` bit; the header's decode gives it and the controller's
+/// `target` register holds it.
+pub mod target {
+    use super::*;
+    /// The weight memory.
+    pub const WEIGHTS: u8 = LOADED_WEIGHTS.trailing_zeros() as u8;
+    /// The bias memories.
+    pub const BIASES: u8 = LOADED_BIASES.trailing_zeros() as u8;
+    /// The row-shift memories.
+    pub const ROW_SHIFTS: u8 = LOADED_ROW_SHIFTS.trailing_zeros() as u8;
+    /// The LightRNN class table.
+    pub const CLASS_TABLE: u8 = LOADED_CLASS_TABLE.trailing_zeros() as u8;
+    /// The codebook tables.
+    pub const CODEBOOKS: u8 = LOADED_CODEBOOKS.trailing_zeros() as u8;
+    /// The tap memory.
+    pub const TAPS: u8 = LOADED_TAPS.trailing_zeros() as u8;
+    /// Every target.
+    pub const ALL: [u8; 6] = [WEIGHTS, BIASES, ROW_SHIFTS, CLASS_TABLE, CODEBOOKS, TAPS];
+}
+
+/// Stream words of a load of `target` per address: one per bank of its
+/// memory (a weight or tap word per bank, a bias or row shift per row
+/// engine's bank), 1 for a memory of one bank.
+pub fn load_banks(lay: &Layout, target: u8) -> u32 {
+    let banks = match target {
+        target::WEIGHTS => lay.weight_banks,
+        target::TAPS => lay.tap_banks,
+        target::BIASES | target::ROW_SHIFTS => lay.engines,
+        _ => 1,
+    };
+    banks.max(1) as u32
+}
+
 /// The design's loadable memories: (opcode, target index = the memory's
 /// bit in the loaded mask, stream words of a whole load). The controller
 /// writes the memory a load names, and the header's decode checks its
 /// length against this list.
 pub fn loads(lay: &Layout) -> Vec<(u32, u8, u32)> {
-    // A memory's target index is the position of its `LOADED_*` bit.
-    let bit = |mask: u32| mask.trailing_zeros() as u8;
     let mut v = vec![
         (
             LOAD_WEIGHTS,
-            bit(LOADED_WEIGHTS),
+            target::WEIGHTS,
             lay.weight_stream_words() as u32,
         ),
         (
             LOAD_BIASES,
-            bit(LOADED_BIASES),
+            target::BIASES,
             (lay.rows * lay.engines.max(1)) as u32,
         ),
     ];
     if lay.row_shifts {
         v.push((
             LOAD_ROW_SHIFTS,
-            bit(LOADED_ROW_SHIFTS),
+            target::ROW_SHIFTS,
             (lay.rows * lay.engines.max(1)) as u32,
         ));
     }
     if let Some(l) = &lay.head.light_rnn {
         v.push((
             LOAD_CLASS_TABLE,
-            bit(LOADED_CLASS_TABLE),
+            target::CLASS_TABLE,
             (l.rows * l.cols) as u32,
         ));
     }
     if lay.has_codebooks() {
         v.push((
             LOAD_CODEBOOKS,
-            bit(LOADED_CODEBOOKS),
+            target::CODEBOOKS,
             (lay.matrix_ids() * crate::layout::CODEBOOK_ENTRIES) as u32,
         ));
     }
     if lay.tap_words > 0 {
-        v.push((LOAD_TAPS, bit(LOADED_TAPS), lay.tap_stream_words() as u32));
+        v.push((LOAD_TAPS, target::TAPS, lay.tap_stream_words() as u32));
     }
     v
 }

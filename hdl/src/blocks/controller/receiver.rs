@@ -14,6 +14,39 @@ use crate::blocks::header_check::HeaderBits;
 use crate::dynamic::{sext, DynVal};
 use lstm_accel_spec::protocol as p;
 
+/// How a payload word left its packet.
+enum Payload {
+    /// More words follow, as the header said.
+    More,
+    /// The last word, where the header said.
+    Complete,
+    /// The last word, before the header's count (counted as an error).
+    Short,
+    /// The header's count is reached but the packet goes on (counted; the
+    /// rest is discarded).
+    Long,
+}
+
+/// Counts one payload word of a load or a frame down from the header's
+/// length: the same for both, whose packets end the same way.
+fn count_payload(old: &Regs, n: &mut Regs, last: bool) -> Payload {
+    n.remaining = old.remaining - 1;
+    n.rem_one = old.remaining == 2;
+    match (last, old.rem_one) {
+        (true, true) => Payload::Complete,
+        (false, false) => Payload::More,
+        (true, false) => {
+            n.err_length = old.err_length.wrapping_add(1);
+            Payload::Short
+        }
+        (false, true) => {
+            n.err_length = old.err_length.wrapping_add(1);
+            n.state = DISCARD;
+            Payload::Long
+        }
+    }
+}
+
 impl Controller {
     /// Whether an input word is taken this cycle: never during reset
     /// (upstream waits, nothing is lost).
@@ -86,32 +119,19 @@ impl Controller {
                 }
             }
             LOAD if accept => {
-                // Weight and tap words are one stream word per bank; bias
-                // and row-shift entries one per row engine's bank.
-                let banks = match old.target {
-                    0 => lay.weight_banks,
-                    5 => lay.tap_banks,
-                    1 | 2 => lay.engines.max(1),
-                    _ => 1,
-                } as u32;
-                if old.bank + 1 < banks {
+                if old.bank + 1 < p::load_banks(lay, old.target) {
                     n.bank = old.bank + 1;
                 } else {
                     n.bank = 0;
                     n.addr = old.addr + 1;
                 }
-                n.remaining = old.remaining - 1;
-                n.rem_one = old.remaining == 2;
-                if last {
-                    if old.rem_one {
+                match count_payload(old, n, last) {
+                    Payload::Complete => {
                         n.loaded = old.loaded | (1 << old.target);
-                    } else {
-                        n.err_length = old.err_length.wrapping_add(1);
+                        n.state = IDLE;
                     }
-                    n.state = IDLE;
-                } else if old.rem_one {
-                    n.err_length = old.err_length.wrapping_add(1);
-                    n.state = DISCARD;
+                    Payload::Short => n.state = IDLE,
+                    Payload::Long | Payload::More => {}
                 }
             }
             FRAME if accept => {
@@ -121,19 +141,13 @@ impl Controller {
                     n.lane = 0;
                     n.addr = old.addr + 1;
                 }
-                n.remaining = old.remaining - 1;
-                n.rem_one = old.remaining == 2;
-                if last {
-                    if old.rem_one {
+                match count_payload(old, n, last) {
+                    Payload::Complete => {
                         n.state = RUN;
                         n.start = true;
-                    } else {
-                        n.err_length = old.err_length.wrapping_add(1);
-                        n.state = IDLE;
                     }
-                } else if old.rem_one {
-                    n.err_length = old.err_length.wrapping_add(1);
-                    n.state = DISCARD;
+                    Payload::Short => n.state = IDLE,
+                    Payload::Long | Payload::More => {}
                 }
             }
             DISCARD if accept && last => n.state = IDLE,
@@ -158,23 +172,24 @@ impl Controller {
         self.load_addr.next = DynVal(sext(i64::from(r.addr), s.load_addr_bits));
         self.load_data.next = data;
         let loading = r.state == LOAD && accept;
+        let writes = |t: u8, b: usize| loading && r.target == t && r.bank == b as u32;
         for (b, we) in self.weight_we.iter_mut().enumerate() {
-            we.next = DynVal(i64::from(loading && r.target == 0 && r.bank == b as u32));
+            we.next = DynVal(i64::from(writes(p::target::WEIGHTS, b)));
         }
         for (b, we) in self.bias_we.iter_mut().enumerate() {
-            we.next = DynVal(i64::from(loading && r.target == 1 && r.bank == b as u32));
+            we.next = DynVal(i64::from(writes(p::target::BIASES, b)));
         }
         for (b, we) in self.shift_we.iter_mut().enumerate() {
-            we.next = DynVal(i64::from(loading && r.target == 2 && r.bank == b as u32));
+            we.next = DynVal(i64::from(writes(p::target::ROW_SHIFTS, b)));
         }
         for we in &mut self.table_we {
-            we.next = DynVal(i64::from(loading && r.target == 3));
+            we.next = DynVal(i64::from(writes(p::target::CLASS_TABLE, 0)));
         }
         for we in &mut self.codebook_we {
-            we.next = DynVal(i64::from(loading && r.target == 4));
+            we.next = DynVal(i64::from(writes(p::target::CODEBOOKS, 0)));
         }
         for (b, we) in self.tap_we.iter_mut().enumerate() {
-            we.next = DynVal(i64::from(loading && r.target == 5 && r.bank == b as u32));
+            we.next = DynVal(i64::from(writes(p::target::TAPS, b)));
         }
         let framing = r.state == FRAME && accept;
         let clearing = r.state == CLEAR;

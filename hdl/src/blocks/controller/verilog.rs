@@ -157,10 +157,18 @@ always @(*) begin
             }
         }
         if lay.head.light_rnn.is_some() {
-            v.push_str("    table_we$0 = (loading && target == 3'd3) ? 2'sd1 : 2'sd0;\n");
+            let _ = writeln!(
+                v,
+                "    table_we$0 = (loading && target == 3'd{}) ? 2'sd1 : 2'sd0;",
+                p::target::CLASS_TABLE
+            );
         }
         if lay.has_codebooks() {
-            v.push_str("    codebook_we$0 = (loading && target == 3'd4) ? 2'sd1 : 2'sd0;\n");
+            let _ = writeln!(
+                v,
+                "    codebook_we$0 = (loading && target == 3'd{}) ? 2'sd1 : 2'sd0;",
+                p::target::CODEBOOKS
+            );
         }
         for b in 0..lay.tap_banks {
             let _ = writeln!(
@@ -207,8 +215,8 @@ always @(posedge clock) begin
         end else if (h_load) begin
             if (h_fits && !s_tlast) begin
                 state <= LOAD; target <= h_target; remaining <= len; rem_one <= h_one; bank <= 0; addr <= 0;
-                bank_hot <= 1; load_w <= (h_target == 3'd0); load_b <= (h_target == 3'd1);
-                load_s <= (h_target == 3'd2); load_t <= (h_target == 3'd5);
+                bank_hot <= 1; load_w <= (h_target == 3'd{t_weights}); load_b <= (h_target == 3'd{t_biases});
+                load_s <= (h_target == 3'd{t_shifts}); load_t <= (h_target == 3'd{t_taps});
                 loaded <= loaded & ~(32'd1 << h_target);
             end else begin
                 err_length <= err_length + 1; state <= s_tlast ? IDLE : DISCARD;
@@ -218,43 +226,19 @@ always @(posedge clock) begin
         end
     end
     LOAD: if (accept) begin
-        if ((target == 3'd0 && bank + 1 < {banks}){tap_banks}{engine_banks}) begin
+        if ({bank_step}) begin
             bank <= bank + 1; bank_hot <= bank_hot << 1;
         end else begin
             bank <= 0; bank_hot <= 1; addr <= addr + 1;
         end
-        remaining <= remaining - 1;
-        rem_one <= (remaining == 2);
-        if (s_tlast) begin
-            if (rem_one)
-                loaded <= loaded | (32'd1 << target);
-            else
-                err_length <= err_length + 1;
-            state <= IDLE;
-            load_w <= 0; load_b <= 0; load_s <= 0; load_t <= 0;
-        end else if (rem_one) begin
-            err_length <= err_length + 1; state <= DISCARD;
-            load_w <= 0; load_b <= 0; load_s <= 0; load_t <= 0;
-        end
-    end
+{load_payload}    end
     FRAME: if (accept) begin
         if (lane + 1 < {lanes})
             lane <= lane + 1;
         else begin
             lane <= 0; addr <= addr + 1;
         end
-        remaining <= remaining - 1;
-        rem_one <= (remaining == 2);
-        if (s_tlast) begin
-            if (rem_one) begin
-                state <= RUN; start_r <= 1;
-            end else begin
-                err_length <= err_length + 1; state <= IDLE;
-            end
-        end else if (rem_one) begin
-            err_length <= err_length + 1; state <= DISCARD;
-        end
-    end
+{frame_payload}    end
     DISCARD: if (accept && s_tlast)
         state <= IDLE;
     RUN: if (seq_done != 0) begin
@@ -294,20 +278,17 @@ always @(posedge clock) begin
     endcase
 end",
             need = p::loaded_mask(lay),
-            banks = lay.weight_banks,
-            tap_banks = if lay.tap_banks > 0 {
-                format!(" || (target == 3'd5 && bank + 1 < {})", lay.tap_banks)
-            } else {
-                String::new()
-            },
-            engine_banks = if lay.engines > 1 {
-                format!(
-                    " || ((target == 3'd1 || target == 3'd2) && bank + 1 < {})",
-                    lay.engines
-                )
-            } else {
-                String::new()
-            },
+            bank_step = bank_step(lay),
+            t_weights = p::target::WEIGHTS,
+            t_biases = p::target::BIASES,
+            t_shifts = p::target::ROW_SHIFTS,
+            t_taps = p::target::TAPS,
+            load_payload = count_payload(
+                "loaded <= loaded | (32'd1 << target); state <= IDLE;",
+                "state <= IDLE;",
+                "load_w <= 0; load_b <= 0; load_s <= 0; load_t <= 0;"
+            ),
+            frame_payload = count_payload("state <= RUN; start_r <= 1;", "state <= IDLE;", ""),
             lanes = lay.lanes,
             clear = p::clear_cycles(lay),
             read_wait = READ_WAIT,
@@ -320,6 +301,45 @@ end",
         v.push_str("end\n");
         v
     }
+}
+
+/// Whether a load's next word goes to the next bank at the same address:
+/// `bank + 1 <` the target's bank count ([`p::load_banks`]), for each target
+/// of more than one bank.
+fn bank_step(lay: &lstm_accel_spec::layout::Layout) -> String {
+    let steps: Vec<String> = p::target::ALL
+        .iter()
+        .map(|&t| (t, p::load_banks(lay, t)))
+        .filter(|&(_, banks)| banks > 1)
+        .map(|(t, banks)| format!("(target == 3'd{t} && bank + 1 < {banks})"))
+        .collect();
+    if steps.is_empty() {
+        "1'b0".into()
+    } else {
+        steps.join(" || ")
+    }
+}
+
+/// A load's or a frame's payload word counted down from the header's
+/// length (the native model's `count_payload`): `complete` where the last
+/// word is where the header said, `short` where it comes early (an error),
+/// and `leave` on every way out of the state.
+fn count_payload(complete: &str, short: &str, leave: &str) -> String {
+    format!(
+        "        remaining <= remaining - 1;
+        rem_one <= (remaining == 2);
+        if (s_tlast) begin
+            if (rem_one) begin
+                {complete}
+            end else begin
+                err_length <= err_length + 1; {short}
+            end
+            {leave}
+        end else if (rem_one) begin
+            err_length <= err_length + 1; state <= DISCARD; {leave}
+        end
+"
+    )
 }
 
 /// The top bit index of a counter that reaches `n` (one bit to spare).
