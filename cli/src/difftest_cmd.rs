@@ -69,14 +69,7 @@ pub struct DifftestArgs {
 }
 
 fn merge(a: &DifftestArgs) -> Result<DiffReport> {
-    let mut reports = Vec::new();
-    for p in &a.merge {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        let r: DiffReport = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a difftest --json report", p.display()))?;
-        reports.push(r);
-    }
+    let reports: Vec<DiffReport> = crate::report::read_reports(&a.merge, "difftest --json report")?;
     difftest::merge(reports).map_err(|e| anyhow::anyhow!("merging {} reports: {e}", a.merge.len()))
 }
 
@@ -133,12 +126,7 @@ pub fn run(a: &DifftestArgs) -> Result<()> {
         log: a.log.clone(),
         shard: a.shard,
     };
-    let shard_cases: usize = difftest::plan(&config)
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| a.shard.includes(i))
-        .map(|(_, &(_, n))| n)
-        .sum();
+    let shard_cases: usize = difftest::shard_plan(&config).iter().map(|&(_, n)| n).sum();
     let bar = progress_bar(!a.json, shard_cases as u64, "cases");
     let report = difftest::run(&config, |n, what: &str| {
         bar.set_position(n as u64);

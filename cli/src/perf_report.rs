@@ -36,7 +36,7 @@
 //! 1's speeds, every shard's flows, and the latencies, the `ese` summary and
 //! the plots made again from them.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use lstm_accel_hdl::board::Board;
 use lstm_accel_model::encoding::{Blocked, Matrix, ScalarCode};
@@ -567,14 +567,8 @@ fn finish(a: &ReportArgs, report: &PerfReport) -> Result<()> {
 
 /// `--merge`: the shards' reports into the one report of the run.
 fn merge(a: &ReportArgs) -> Result<()> {
-    let mut reports = Vec::new();
-    for p in &a.merge {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        let r: PerfReport = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a report.json of lstm-accel report", p.display()))?;
-        reports.push(r);
-    }
+    let mut reports: Vec<PerfReport> =
+        crate::report::read_reports(&a.merge, "report.json of lstm-accel report")?;
     let shards: Vec<Shard> = reports.iter().map(|r| r.shard).collect();
     check_complete(&shards)
         .map_err(|e| anyhow::anyhow!("merging {} reports: {e}", reports.len()))?;

@@ -334,3 +334,20 @@ pub fn approx_name(a: Approx) -> String {
         } => format!("lut {} entries ±{}", 1u32 << index_bits, 1u32 << range_log2),
     }
 }
+
+/// The JSON reports at `paths` (the shards of a run, for `--merge`); an
+/// unreadable one is an error that names it as not a `what`.
+pub fn read_reports<T: serde::de::DeserializeOwned>(
+    paths: &[std::path::PathBuf],
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    use anyhow::Context;
+    paths
+        .iter()
+        .map(|p| {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{}: not a {what}", p.display()))
+        })
+        .collect()
+}

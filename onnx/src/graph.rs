@@ -9,7 +9,7 @@
 //! f64 and rounded once.
 
 use crate::error::{node_label, Located};
-use crate::tensor::{Constants, QuantOrigin, Value};
+use crate::tensor::{node_input, opt_input, Constants, QuantOrigin, Value};
 use lstm_accel_model::float::{FloatHead, FloatLayer, FloatMatrix, FloatModel};
 use onnx_protobuf::{AttributeProto, GraphProto, NodeProto};
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,12 +38,6 @@ pub(crate) struct Read {
 
 fn attr<'n>(n: &'n NodeProto, name: &str) -> Option<&'n AttributeProto> {
     n.attribute.iter().find(|a| a.name == name)
-}
-
-/// The input at `k` when present (ONNX marks an omitted optional input with
-/// an empty name).
-fn opt_input(n: &NodeProto, k: usize) -> Option<&str> {
-    n.input.get(k).map(String::as_str).filter(|s| !s.is_empty())
 }
 
 /// Every node that reads `name`.
@@ -196,11 +190,8 @@ fn read_lstm(
 ) -> Result<FloatLayer, Located> {
     let label = node_label(idx, n);
     check_attributes(n, &label)?;
-    let need = |i: usize, role: &str| {
-        opt_input(n, i).ok_or_else(|| Located::at(&label, format!("has no {role} input")))
-    };
-    let w = c.value(need(1, "W")?, &format!("{label}, W"))?;
-    let r = c.value(need(2, "R")?, &format!("{label}, R"))?;
+    let w = c.value(node_input(n, 1, "W input", &label)?, &format!("{label}, W"))?;
+    let r = c.value(node_input(n, 2, "R input", &label)?, &format!("{label}, R"))?;
     if r.dims.len() != 3 || r.dims[1] % 4 != 0 || r.dims[1] != 4 * r.dims[2] {
         return Err(Located::at(
             &label,
@@ -301,7 +292,7 @@ fn read_head(
         }
     };
     let label = node_label(hi, hn);
-    let b_name = opt_input(hn, 1).ok_or_else(|| Located::at(&label, "has no B input"))?;
+    let b_name = node_input(hn, 1, "B input", &label)?;
     let b = c.value(b_name, &format!("{label}, B"))?;
     if b.dims.len() != 2 {
         return Err(Located::at(
@@ -446,7 +437,7 @@ pub(crate) fn read(g: &GraphProto) -> Result<Read, Located> {
     let mut quantized = BTreeMap::new();
     for (k, &(idx, n)) in lstms.iter().enumerate() {
         let label = node_label(idx, n);
-        let x = opt_input(n, 0).ok_or_else(|| Located::at(&label, "has no X input"))?;
+        let x = node_input(n, 0, "X input", &label)?;
         // The first layer reads the graph's input; each other the Y of the
         // one before it.
         match (k, source(&c, x)) {

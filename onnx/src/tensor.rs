@@ -141,6 +141,22 @@ struct Params {
     zero_type: Option<DataType>,
 }
 
+/// Input `k` of `n` when present (ONNX marks an omitted optional input
+/// with an empty name).
+pub(crate) fn opt_input(n: &NodeProto, k: usize) -> Option<&str> {
+    n.input.get(k).map(String::as_str).filter(|s| !s.is_empty())
+}
+
+/// Input `k` of `n`, named `role` in the error when it is missing.
+pub(crate) fn node_input<'n>(
+    n: &'n NodeProto,
+    k: usize,
+    role: &str,
+    label: &str,
+) -> Result<&'n str, Located> {
+    opt_input(n, k).ok_or_else(|| Located::at(label, format!("has no {role}")))
+}
+
 /// Ops a constant may pass through unchanged on its way to a use.
 const PASS: &[&str] = &["Identity"];
 
@@ -199,13 +215,6 @@ impl<'g> Constants<'g> {
             return Err(Located::at(user, format!("'{name}' {what}")));
         };
         let label = node_label(i, n);
-        let input = |k: usize, role: &str| -> Result<&str, Located> {
-            n.input
-                .get(k)
-                .filter(|s| !s.is_empty())
-                .map(String::as_str)
-                .ok_or_else(|| Located::at(&label, format!("has no {role} input")))
-        };
         match n.op_type.as_str() {
             "Constant" => {
                 let a = n
@@ -218,7 +227,7 @@ impl<'g> Constants<'g> {
                     })?;
                 decode(a, &label)
             }
-            op if PASS.contains(&op) => self.value(input(0, "data")?, &label),
+            op if PASS.contains(&op) => self.value(node_input(n, 0, "data input", &label)?, &label),
             "QuantizeLinear" => self.quantize(n, &label),
             "DequantizeLinear" => self.dequantize(n, &label),
             op => Err(Located::at(
@@ -259,13 +268,9 @@ impl<'g> Constants<'g> {
     /// Scale and zero point of a quantization node, broadcast to each
     /// element of `x`.
     fn params(&self, n: &NodeProto, label: &str, x: &Value) -> Result<Params, Located> {
-        let scale_name = n
-            .input
-            .get(1)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Located::at(label, "has no scale input"))?;
+        let scale_name = node_input(n, 1, "scale input", label)?;
         let scale = self.value(scale_name, &format!("{label}, scale"))?;
-        let zp = match n.input.get(2).filter(|s| !s.is_empty()) {
+        let zp = match opt_input(n, 2) {
             Some(z) => Some(self.value(z, &format!("{label}, zero point"))?),
             None => None,
         };
@@ -305,11 +310,7 @@ impl<'g> Constants<'g> {
     }
 
     fn quantize(&self, n: &NodeProto, label: &str) -> Result<Value, Located> {
-        let name = n
-            .input
-            .first()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Located::at(label, "has no input"))?;
+        let name = node_input(n, 0, "input", label)?;
         let x = self.value(name, label)?;
         if x.is_integer() {
             return Err(Located::at(label, "quantizes an integer tensor"));
@@ -343,11 +344,7 @@ impl<'g> Constants<'g> {
     }
 
     fn dequantize(&self, n: &NodeProto, label: &str) -> Result<Value, Located> {
-        let name = n
-            .input
-            .first()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Located::at(label, "has no input"))?;
+        let name = node_input(n, 0, "input", label)?;
         let x = self.value(name, label)?;
         if !x.is_integer() {
             return Err(Located::at(

@@ -11,6 +11,7 @@ use lstm_accel_model::reference::Reference;
 use lstm_accel_model::trace::StepTrace;
 use lstm_accel_model::Model;
 use lstm_accel_sim::StreamWord;
+use lstm_accel_spec::AcceleratorSpec;
 use lstm_accel_verify::icarus_check::stream_words;
 use numpy::PyArrayDyn;
 use pyo3::prelude::*;
@@ -28,6 +29,30 @@ pub(crate) struct PyModel {
     /// file's decoded weights.
     pub(crate) float: FloatModel,
     pub(crate) source: String,
+}
+
+impl PyModel {
+    /// The spec of the design for `lanes` and `rows`, and `x`'s sequences
+    /// quantized by the model's input format: what a run of the design takes.
+    fn design_and_frames<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        lanes: Option<&Bound<'py, PyAny>>,
+        rows: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(AcceleratorSpec, Vec<Vec<Vec<i32>>>)> {
+        let hw = hw_args(lanes, rows, None, None)?
+            .config_for(&self.model)
+            .map_err(err)?;
+        let spec = derive_spec(&self.model, &hw).map_err(err)?;
+        let (seqs, _) = sequences(py, x, self.inputs())?;
+        let reference = Reference::new(&self.model).map_err(err)?;
+        let quantized = seqs
+            .iter()
+            .map(|s| s.iter().map(|f| reference.quantize_frame(f)).collect())
+            .collect();
+        Ok((spec, quantized))
+    }
 }
 
 #[pymethods]
@@ -257,16 +282,7 @@ impl PyModel {
                 "engine '{engine}': give native, verilator or icarus"
             ))
         })?;
-        let hw = hw_args(lanes, rows, None, None)?
-            .config_for(&self.model)
-            .map_err(err)?;
-        let spec = derive_spec(&self.model, &hw).map_err(err)?;
-        let (seqs, _) = sequences(py, x, self.inputs())?;
-        let reference = Reference::new(&self.model).map_err(err)?;
-        let quantized: Vec<Vec<Vec<i32>>> = seqs
-            .iter()
-            .map(|s| s.iter().map(|f| reference.quantize_frame(f)).collect())
-            .collect();
+        let (spec, quantized) = self.design_and_frames(py, x, lanes, rows)?;
         let setup = EngineSetup {
             backend,
             read_state,
@@ -302,16 +318,7 @@ impl PyModel {
         rows: Option<&Bound<'py, PyAny>>,
         read_state: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let hw = hw_args(lanes, rows, None, None)?
-            .config_for(&self.model)
-            .map_err(err)?;
-        let spec = derive_spec(&self.model, &hw).map_err(err)?;
-        let (seqs, _) = sequences(py, x, self.inputs())?;
-        let reference = Reference::new(&self.model).map_err(err)?;
-        let quantized: Vec<Vec<Vec<i32>>> = seqs
-            .iter()
-            .map(|s| s.iter().map(|f| reference.quantize_frame(f)).collect())
-            .collect();
+        let (spec, quantized) = self.design_and_frames(py, x, lanes, rows)?;
         let (input, expected) =
             stream_words(&self.model, &spec, &quantized, read_state).map_err(err)?;
         let split = |words: &[StreamWord]| -> Vec<Vec<u32>> {

@@ -315,17 +315,22 @@ pub fn plan(c: &DiffConfig) -> Vec<(u64, usize)> {
         .collect()
 }
 
+/// The designs of the plan that `c.shard` runs.
+pub fn shard_plan(c: &DiffConfig) -> Vec<(u64, usize)> {
+    plan(c)
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| c.shard.includes(i))
+        .map(|(_, d)| d)
+        .collect()
+}
+
 /// Runs the differential test on `c.jobs` threads (designs are shared out
 /// one at a time); `progress(cases done, current design)` is called after
 /// each case.
 pub fn run(c: &DiffConfig, progress: impl Fn(usize, &str) + Sync) -> std::io::Result<DiffReport> {
     let start = Instant::now();
-    let plan: Vec<(u64, usize)> = plan(c)
-        .into_iter()
-        .enumerate()
-        .filter(|&(i, _)| c.shard.includes(i))
-        .map(|(_, d)| d)
-        .collect();
+    let plan = shard_plan(c);
     let log = match &c.log {
         Some(p) => Some(Mutex::new(
             std::fs::OpenOptions::new()
