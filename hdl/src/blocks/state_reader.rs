@@ -24,7 +24,8 @@ use std::fmt::Write;
 struct Regs {
     layer: i64,
     is_h: bool,
-    unit: i64,
+    /// Values of the current layer's c or y after the current one.
+    left: i64,
     word: i64,
     lane: i64,
     cell: i64,
@@ -98,8 +99,10 @@ impl StateReader {
     }
 
     fn first(&self) -> Regs {
+        let first = self._lay.layers.first();
         Regs {
-            cell: self._lay.layers.first().map_or(0, |l| l.cell_base as i64),
+            cell: first.map_or(0, |l| l.cell_base as i64),
+            left: first.map_or(0, |l| last(l.hidden)),
             ..Regs::default()
         }
     }
@@ -107,19 +110,11 @@ impl StateReader {
     fn advance(&self, r: Regs, parity: usize) -> Regs {
         let lay = &self._lay;
         let l = r.layer as usize;
-        let hidden = lay.layers.get(l).map_or(0, |x| {
-            if r.is_h {
-                x.outputs as i64
-            } else {
-                x.hidden as i64
-            }
-        });
-        let lanes = lay.lanes as i64;
         let mut n = r;
-        if r.unit + 1 < hidden {
-            n.unit = r.unit + 1;
+        if r.left != 0 {
+            n.left = r.left - 1;
             if r.is_h {
-                if r.lane + 1 < lanes {
+                if r.lane != lay.lanes as i64 - 1 {
                     n.lane = r.lane + 1;
                 } else {
                     n.lane = 0;
@@ -130,17 +125,28 @@ impl StateReader {
             }
         } else if !r.is_h {
             n.is_h = true;
-            n.unit = 0;
+            n.left = lay.layers.get(l).map_or(0, |x| last(x.outputs));
             n.lane = 0;
-            n.word = lay.h_read_base(l, parity) as i64;
+            // Past the last layer (never read) as the Verilog's default: 0.
+            n.word = if l < lay.layers.len() {
+                lay.h_read_base(l, parity) as i64
+            } else {
+                0
+            };
         } else {
+            let next = lay.layers.get(l + 1);
             n.layer = r.layer + 1;
             n.is_h = false;
-            n.unit = 0;
-            n.cell = lay.layers.get(l + 1).map_or(0, |x| x.cell_base as i64);
+            n.left = next.map_or(0, |x| last(x.hidden));
+            n.cell = next.map_or(0, |x| x.cell_base as i64);
         }
         n
     }
+}
+
+/// The countdown's start for a run of `n` values: the values after the first.
+fn last(n: usize) -> i64 {
+    n.saturating_sub(1) as i64
 }
 
 impl Logic for StateReader {
@@ -149,7 +155,18 @@ impl Logic for StateReader {
             self._r = if self.active.val().0 == 0 {
                 self.first()
             } else if self._adv {
-                self.advance(self._r, (self.parity.val().0 & 1) as usize)
+                let n = self.advance(self._r, (self.parity.val().0 & 1) as usize);
+                // The Verilog's counters are `counter_bits` wide: past the
+                // walk's end (never read) they wrap, here too.
+                let m = (1i64 << self.counter_bits()) - 1;
+                Regs {
+                    layer: n.layer & m,
+                    left: n.left & m,
+                    word: n.word & m,
+                    lane: n.lane & m,
+                    cell: n.cell & m,
+                    ..n
+                }
             } else {
                 self._r
             };
@@ -197,14 +214,16 @@ impl StateReader {
         let first = self.first();
         let mut v = String::new();
         // Per-layer constants as case tables on the layer counter.
-        let mut hidden = String::new();
+        let mut h_left = String::new();
+        let mut next_left = String::new();
         let mut next_cell = String::new();
         let mut h_base = String::new();
         for (l, x) in lay.layers.iter().enumerate() {
+            let _ = writeln!(h_left, "        {l}: h_left = {};", last(x.outputs));
             let _ = writeln!(
-                hidden,
-                "        {l}: hidden = is_h_r ? {} : {};",
-                x.outputs, x.hidden
+                next_left,
+                "        {l}: next_left = {};",
+                lay.layers.get(l + 1).map_or(0, |y| last(y.hidden))
             );
             let nc = lay.layers.get(l + 1).map_or(0, |y| y.cell_base);
             let _ = writeln!(next_cell, "        {l}: next_cell = {nc};");
@@ -217,19 +236,22 @@ impl StateReader {
         }
         let _ = write!(
             v,
-            "reg [{w1}:0] layer_r, unit_r, word_r, lane_r, cell_r;
+            "reg [{w1}:0] layer_r, left_r, word_r, lane_r, cell_r;
 reg is_h_r;
-reg [{w1}:0] hidden, next_cell, h_base;
+reg [{w1}:0] h_left, next_left, next_cell, h_base;
 
 reg adv_r;
 initial begin
-    layer_r = 0; unit_r = 0; word_r = 0; lane_r = 0; cell_r = {cell}; is_h_r = 0; adv_r = 0;
+    layer_r = 0; left_r = {left}; word_r = 0; lane_r = 0; cell_r = {cell}; is_h_r = 0; adv_r = 0;
 end
 always @(posedge clock) adv_r <= (advance != 0);
 
 always @(*) begin
     case (layer_r)
-{hidden}        default: hidden = 0;
+{h_left}        default: h_left = 0;
+    endcase
+    case (layer_r)
+{next_left}        default: next_left = 0;
     endcase
     case (layer_r)
 {next_cell}        default: next_cell = 0;
@@ -239,14 +261,17 @@ always @(*) begin
     endcase
 end
 
+// `left_r` counts the values after the current one down to zero, and the
+// lane's wrap is an equality with a constant: the step's conditions are
+// short gates on registers, not an add and a compare against a table.
 always @(posedge clock) begin
     if (active == 0) begin
-        layer_r <= 0; unit_r <= 0; word_r <= 0; lane_r <= 0; cell_r <= {cell}; is_h_r <= 0;
+        layer_r <= 0; left_r <= {left}; word_r <= 0; lane_r <= 0; cell_r <= {cell}; is_h_r <= 0;
     end else if (adv_r) begin
-        if (unit_r + 1 < hidden) begin
-            unit_r <= unit_r + 1;
+        if (left_r != 0) begin
+            left_r <= left_r - 1;
             if (is_h_r) begin
-                if (lane_r + 1 < {lanes})
+                if (lane_r != {last_lane})
                     lane_r <= lane_r + 1;
                 else begin
                     lane_r <= 0; word_r <= word_r + 1;
@@ -254,9 +279,9 @@ always @(posedge clock) begin
             end else
                 cell_r <= cell_r + 1;
         end else if (!is_h_r) begin
-            is_h_r <= 1; unit_r <= 0; lane_r <= 0; word_r <= h_base;
+            is_h_r <= 1; left_r <= h_left; lane_r <= 0; word_r <= h_base;
         end else begin
-            layer_r <= layer_r + 1; is_h_r <= 0; unit_r <= 0; cell_r <= next_cell;
+            layer_r <= layer_r + 1; is_h_r <= 0; left_r <= next_left; cell_r <= next_cell;
         end
     end
 end
@@ -268,8 +293,9 @@ always @(*) begin
     is_h = {{1'b0, is_h_r}};
 end
 ",
+            left = first.left,
+            last_lane = lay.lanes - 1,
             cell = first.cell,
-            lanes = lay.lanes,
             w1 = self.counter_bits() - 1,
         );
         v

@@ -54,15 +54,32 @@ const RESET_VALUES: &str =
     "state = IDLE; target = 0; remaining = 0; rem_one = 0; bank = 0; addr = 0; lane = 0; frames = 0; seq = 0;
     err_opcode = 0; err_length = 0; err_refused = 0; k = 0; laddr = 0; class_r = 0; cycles_r = 0;
     m_data = 0; kind = 0; lwait = 0; m_valid = 0; m_last = 0; start_r = 0; clear_r = 0; reading_w = 0;
-    bank_hot = 0; load_w = 0; load_b = 0; load_s = 0; load_t = 0;";
+    load_w = 0; load_b = 0; load_s = 0; load_t = 0;
+    wr_w = 0; wr_b = 0; wr_s = 0; wr_t = 0; wr_table = 0; wr_codebook = 0; wr_addr = 0; wr_data = 0;";
 
 /// What a `SEND` sends.
 const RESULT: u8 = 0;
 const STATUS: u8 = 1;
 const STATE: u8 = 2;
 
+/// A load word taken at one clock edge and written to its memory in the
+/// cycle after it: the write ports then hang on registers of their own, not
+/// on the stream's valid, whose fan-out to every bank's enable and the
+/// controller's state was ESE 16 x 64's critical path. A word's write
+/// always lands before anything reads it: a frame's matrix work starts at
+/// least two words after a load's last.
+#[derive(Clone, Copy, Debug, Default)]
+struct LoadWrite {
+    target: u8,
+    bank: u32,
+    addr: u32,
+    data: i64,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Regs {
+    /// The load word being written this cycle.
+    write: Option<LoadWrite>,
     state: u8,
     target: u8,
     remaining: u32,
@@ -264,6 +281,7 @@ impl Controller {
         let mut n = old;
         n.start = false;
         n.clear = false;
+        n.write = self.load_write(&old);
         match old.state {
             RUN | SEND => self.send_edge(&old, &mut n),
             _ => self.receive_edge(&old, &mut n),

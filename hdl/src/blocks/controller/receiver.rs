@@ -8,7 +8,7 @@
 //! frame runs. Its Verilog is in `verilog.rs`, beside the sender's, in the
 //! one module both halves make.
 
-use super::{Controller, Regs};
+use super::{Controller, LoadWrite, Regs};
 use super::{CLEAR, DISCARD, FRAME, IDLE, LOAD, READ_WAIT, RUN, SEND, STATE, STATUS};
 use crate::blocks::header_check::HeaderBits;
 use crate::dynamic::{sext, DynVal};
@@ -52,6 +52,18 @@ impl Controller {
     /// (upstream waits, nothing is lost).
     pub(super) fn ready(&self) -> bool {
         self.running.val() && matches!(self._r.state, IDLE | LOAD | FRAME | DISCARD)
+    }
+
+    /// The write of the load word taken at this edge, if one is: it reaches
+    /// its memory a cycle later ([`LoadWrite`]).
+    pub(super) fn load_write(&self, old: &Regs) -> Option<LoadWrite> {
+        let loading = old.state == LOAD && self.s_tvalid.val() && self.ready();
+        loading.then(|| LoadWrite {
+            target: old.target,
+            bank: old.bank,
+            addr: old.addr,
+            data: self.s_tdata.val().0,
+        })
     }
 
     /// The receiving states' transitions at a clock edge, from `old` into
@@ -169,10 +181,10 @@ impl Controller {
         let accept = self.s_tvalid.val() && ready;
         let data = self.s_tdata.val();
         self.s_tready.next = ready;
-        self.load_addr.next = DynVal(sext(i64::from(r.addr), s.load_addr_bits));
-        self.load_data.next = data;
-        let loading = r.state == LOAD && accept;
-        let writes = |t: u8, b: usize| loading && r.target == t && r.bank == b as u32;
+        let w = r.write.unwrap_or_default();
+        self.load_addr.next = DynVal(sext(i64::from(w.addr), s.load_addr_bits));
+        self.load_data.next = DynVal(sext(w.data, 32));
+        let writes = |t: u8, b: usize| r.write.is_some_and(|w| w.target == t && w.bank == b as u32);
         for (b, we) in self.weight_we.iter_mut().enumerate() {
             we.next = DynVal(i64::from(writes(p::target::WEIGHTS, b)));
         }
