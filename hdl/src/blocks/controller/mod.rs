@@ -62,24 +62,26 @@ const RESULT: u8 = 0;
 const STATUS: u8 = 1;
 const STATE: u8 = 2;
 
-/// A load word taken at one clock edge and written to its memory in the
-/// cycle after it: the write ports then hang on registers of their own, not
-/// on the stream's valid, whose fan-out to every bank's enable and the
-/// controller's state was ESE 16 x 64's critical path. A word's write
-/// always lands before anything reads it: a frame's matrix work starts at
-/// least two words after a load's last.
+/// The load path's write stage: a load word taken at one clock edge is
+/// written to its memory in the cycle after it, so the write ports hang on
+/// registers of their own, not on the stream's valid, whose fan-out to
+/// every bank's enable and the controller's state was ESE 16 x 64's
+/// critical path. A word's write always lands before anything reads it: a
+/// frame's matrix work starts at least two words after a load's last. The
+/// address and the word are registered at every edge (as the Verilog's
+/// `wr_addr` and `wr_data`), the target and bank only with a load word.
 #[derive(Clone, Copy, Debug, Default)]
 struct LoadWrite {
-    target: u8,
-    bank: u32,
+    /// The memory and bank written this cycle, if any.
+    to: Option<(u8, u32)>,
     addr: u32,
     data: i64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Regs {
-    /// The load word being written this cycle.
-    write: Option<LoadWrite>,
+    /// The write stage's registers.
+    write: LoadWrite,
     state: u8,
     target: u8,
     remaining: u32,

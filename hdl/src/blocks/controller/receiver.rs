@@ -54,16 +54,16 @@ impl Controller {
         self.running.val() && matches!(self._r.state, IDLE | LOAD | FRAME | DISCARD)
     }
 
-    /// The write of the load word taken at this edge, if one is: it reaches
-    /// its memory a cycle later ([`LoadWrite`]).
-    pub(super) fn load_write(&self, old: &Regs) -> Option<LoadWrite> {
+    /// The write stage at this edge: the address and the word, and the
+    /// memory and bank when a load word is taken; it reaches its memory a
+    /// cycle later ([`LoadWrite`]).
+    pub(super) fn load_write(&self, old: &Regs) -> LoadWrite {
         let loading = old.state == LOAD && self.s_tvalid.val() && self.ready();
-        loading.then(|| LoadWrite {
-            target: old.target,
-            bank: old.bank,
+        LoadWrite {
+            to: loading.then_some((old.target, old.bank)),
             addr: old.addr,
             data: self.s_tdata.val().0,
-        })
+        }
     }
 
     /// The receiving states' transitions at a clock edge, from `old` into
@@ -181,10 +181,10 @@ impl Controller {
         let accept = self.s_tvalid.val() && ready;
         let data = self.s_tdata.val();
         self.s_tready.next = ready;
-        let w = r.write.unwrap_or_default();
+        let w = r.write;
         self.load_addr.next = DynVal(sext(i64::from(w.addr), s.load_addr_bits));
         self.load_data.next = DynVal(sext(w.data, 32));
-        let writes = |t: u8, b: usize| r.write.is_some_and(|w| w.target == t && w.bank == b as u32);
+        let writes = |t: u8, b: usize| w.to == Some((t, b as u32));
         for (b, we) in self.weight_we.iter_mut().enumerate() {
             we.next = DynVal(i64::from(writes(p::target::WEIGHTS, b)));
         }
